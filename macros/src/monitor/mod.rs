@@ -1,0 +1,232 @@
+//! `#[monitor]`: parse the item, validate options, expand.
+
+mod expand;
+mod options;
+
+use proc_macro2::{Group, TokenStream};
+use quote::{ToTokens, quote};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream};
+use syn::{Attribute, ImplItem, Item, ItemImpl, Signature, Token, Type, Visibility};
+
+use crate::errors::Errors;
+use options::Options;
+
+/// A function as written: signature parsed, body kept as tokens so that bodies syn
+/// cannot parse still get instrumented (and rust-analyzer keeps working on them).
+pub(crate) struct FnParts {
+    pub(crate) attrs: Vec<Attribute>,
+    pub(crate) vis: Visibility,
+    pub(crate) defaultness: Option<Token![default]>,
+    pub(crate) sig: Signature,
+    pub(crate) body: Group,
+}
+
+impl Parse for FnParts {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let attrs = input.call(Attribute::parse_outer)?;
+        let vis: Visibility = input.parse()?;
+        let defaultness = input.parse()?;
+        let sig: Signature = input.parse()?;
+        let body: Group = input.parse()?;
+        if body.delimiter() != proc_macro2::Delimiter::Brace {
+            return Err(syn::Error::new(body.span(), "expected a function body"));
+        }
+        if !input.is_empty() {
+            return Err(input.error("unexpected tokens after the function body"));
+        }
+        Ok(FnParts {
+            attrs,
+            vis,
+            defaultness,
+            sig,
+            body,
+        })
+    }
+}
+
+impl ToTokens for FnParts {
+    fn to_tokens(&self, tokens: &mut TokenStream) {
+        for attr in &self.attrs {
+            attr.to_tokens(tokens);
+        }
+        self.vis.to_tokens(tokens);
+        self.defaultness.to_tokens(tokens);
+        self.sig.to_tokens(tokens);
+        self.body.to_tokens(tokens);
+    }
+}
+
+pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
+    let mut errors = Errors::default();
+    let options = options::parse(args, &mut errors);
+
+    if let Ok(function) = syn::parse2::<FnParts>(input.clone()) {
+        if let Some(skip) = options.skip {
+            errors.error_span(
+                skip,
+                "`skip` only applies to a method of an impl block that carries `#[monitor]`",
+            );
+        }
+        validate_fn(&function, &mut errors);
+        if !errors.is_empty() {
+            return finish(errors, TokenStream::new(), input);
+        }
+        let label = match &options.name {
+            Some(name) => name.value(),
+            None => function.sig.ident.unraw().to_string(),
+        };
+        return expand::function(function, &options, &label);
+    }
+    match syn::parse2::<Item>(input.clone()) {
+        Ok(Item::Impl(item)) => {
+            let output = impl_block(item, &options, &mut errors);
+            finish(errors, output, input)
+        }
+        Ok(other) => {
+            errors.error_at(
+                item_keyword(&other),
+                "`#[monitor]` applies to functions and impl blocks",
+            );
+            finish(errors, TokenStream::new(), input)
+        }
+        // Not an item syn understands: hand it back untouched and let rustc report it.
+        Err(_) => input,
+    }
+}
+
+/// On errors: the errors plus the item exactly as written (no cascade of follow-up
+/// errors, and the item stays usable). Otherwise the expansion.
+fn finish(errors: Errors, output: TokenStream, input: TokenStream) -> TokenStream {
+    if errors.is_empty() {
+        output
+    } else {
+        let mut tokens = errors.into_compile_errors();
+        tokens.extend(input);
+        tokens
+    }
+}
+
+fn item_keyword(item: &Item) -> TokenStream {
+    match item {
+        Item::Struct(i) => i.struct_token.to_token_stream(),
+        Item::Enum(i) => i.enum_token.to_token_stream(),
+        Item::Union(i) => i.union_token.to_token_stream(),
+        Item::Trait(i) => i.trait_token.to_token_stream(),
+        Item::Mod(i) => i.mod_token.to_token_stream(),
+        Item::Const(i) => i.const_token.to_token_stream(),
+        Item::Static(i) => i.static_token.to_token_stream(),
+        Item::Type(i) => i.type_token.to_token_stream(),
+        Item::Use(i) => i.use_token.to_token_stream(),
+        other => quote!(#other).into_iter().next().into_iter().collect(),
+    }
+}
+
+fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> TokenStream {
+    if let Some(name) = &outer.name {
+        errors.error_at(
+            name,
+            "`name` applies to one function: put `#[monitor(name = \"…\")]` on the method",
+        );
+    }
+    if let Some(skip) = outer.skip {
+        errors.error_span(
+            skip,
+            "`skip` applies to methods, not to the whole impl block",
+        );
+    }
+    let type_name = type_label(&item.self_ty);
+    let prefix = match &item.trait_ {
+        Some((path, _)) => {
+            let trait_name = path
+                .segments
+                .last()
+                .map(|s| s.ident.unraw().to_string())
+                .unwrap_or_default();
+            format!("<{type_name} as {trait_name}>")
+        }
+        None => type_name,
+    };
+    let mut items = Vec::with_capacity(item.items.len());
+    for impl_item in std::mem::take(&mut item.items) {
+        let ImplItem::Fn(mut method) = impl_item else {
+            items.push(impl_item);
+            continue;
+        };
+        // The method's own `#[monitor(…)]`, consumed here.
+        let mut own = Options::default();
+        method.attrs.retain(|attr| {
+            if options::is_monitor_attr(attr) {
+                own = options::parse(options::attr_args(attr), errors);
+                false
+            } else {
+                true
+            }
+        });
+        let skip = own.skip.is_some();
+        let options = own.merged_over(outer);
+        // `const fn` methods cannot read a clock; the impl-level attribute instruments
+        // everything that can be instrumented.
+        if skip || method.sig.constness.is_some() {
+            items.push(ImplItem::Fn(method));
+            continue;
+        }
+        let label = match &options.name {
+            Some(name) => name.value(),
+            None => format!("{prefix}::{}", method.sig.ident.unraw()),
+        };
+        let parts = FnParts {
+            attrs: method.attrs,
+            vis: method.vis,
+            defaultness: method.modifiers.defaultness,
+            sig: method.sig,
+            body: Group::new(
+                proc_macro2::Delimiter::Brace,
+                method
+                    .block
+                    .stmts
+                    .iter()
+                    .map(ToTokens::to_token_stream)
+                    .collect(),
+            ),
+        };
+        let expanded = expand::function(parts, &options, &label);
+        match syn::parse2::<ImplItem>(expanded) {
+            Ok(new_item) => items.push(new_item),
+            Err(e) => errors.push(e),
+        }
+    }
+    item.items = items;
+    item.into_token_stream()
+}
+
+fn validate_fn(function: &FnParts, errors: &mut Errors) {
+    if let Some(constness) = &function.sig.constness {
+        errors.error_at(
+            constness,
+            "`#[monitor]` cannot instrument a `const fn`: a clock cannot be read at compile time",
+        );
+    }
+    if let Some(variadic) = &function.sig.variadic {
+        errors.error_at(
+            variadic,
+            "`#[monitor]` cannot instrument a C-variadic function",
+        );
+    }
+}
+
+/// `Repo` for `Repo<T>`, `crate::db::Repo`; the tokens, without spaces, otherwise.
+fn type_label(ty: &Type) -> String {
+    match ty {
+        Type::Path(p) if p.qself.is_none() => p
+            .path
+            .segments
+            .last()
+            .map(|s| s.ident.unraw().to_string())
+            .unwrap_or_default(),
+        Type::Reference(r) => type_label(&r.elem),
+        Type::Paren(p) => type_label(&p.elem),
+        Type::Group(g) => type_label(&g.elem),
+        other => other.to_token_stream().to_string().replace(' ', ""),
+    }
+}

@@ -1,0 +1,168 @@
+//! One read path for every exporter.
+//!
+//! Each [`Source`] (monitored functions, the `metrics` facade, health, business metrics, …)
+//! takes one consistent [`Snapshot`] per scrape. The families of all snapshots are merged
+//! by name, so every family is written once, contiguously, in name order, whatever the
+//! number of sources that contribute series to it. The Prometheus text, OpenMetrics and
+//! OTLP encoders all consume the same [`Encoder`] calls.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::{Arc, PoisonError, RwLock};
+
+/// The type of a metric family.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Kind {
+    Counter,
+    Gauge,
+    Histogram,
+    /// Metadata with value 1 (`*_info`).
+    Info,
+}
+
+impl Kind {
+    pub(crate) fn as_str(self) -> &'static str {
+        match self {
+            Kind::Counter => "counter",
+            Kind::Gauge => "gauge",
+            Kind::Histogram => "histogram",
+            Kind::Info => "info",
+        }
+    }
+}
+
+/// Metadata of a family. `name` is the full sample name (`…_total` for counters, `…_info`
+/// for info metrics); the OpenMetrics encoder derives the family name from it.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct FamilyDesc<'a> {
+    pub(crate) name: Cow<'a, str>,
+    pub(crate) help: Cow<'a, str>,
+    pub(crate) kind: Kind,
+    /// Base unit (`seconds`, `bytes`, `ratio`…), when the name carries it as a suffix.
+    pub(crate) unit: Option<Cow<'a, str>>,
+}
+
+/// Label pairs of one series, in exposition order. Empty values are omitted by encoders.
+pub(crate) type Labels<'a> = &'a [(&'a str, &'a str)];
+
+/// A counter or gauge value.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) enum Value {
+    Int(u64),
+    Float(f64),
+}
+
+/// One histogram series.
+#[derive(Clone, Copy, Debug)]
+pub(crate) struct HistogramValue<'a> {
+    /// Upper bounds, ascending, without `+Inf`.
+    pub(crate) bounds: &'a [f64],
+    /// Per-bucket counts (not cumulative), `bounds.len() + 1` of them; the last one is
+    /// above the highest bound.
+    pub(crate) counts: &'a [u64],
+    pub(crate) sum: f64,
+}
+
+impl HistogramValue<'_> {
+    pub(crate) fn count(&self) -> u64 {
+        self.counts.iter().sum()
+    }
+}
+
+/// Receives one family at a time, then its series.
+pub(crate) trait Encoder {
+    fn family(&mut self, desc: &FamilyDesc<'_>);
+    fn counter(&mut self, labels: Labels<'_>, value: Value);
+    fn gauge(&mut self, labels: Labels<'_>, value: Value);
+    fn histogram(&mut self, labels: Labels<'_>, value: &HistogramValue<'_>);
+    fn info(&mut self, labels: Labels<'_>);
+}
+
+/// A consistent view of one source, taken once per scrape.
+pub(crate) trait Snapshot {
+    /// Every family this snapshot has series for (or declares, at zero).
+    fn families(&self) -> Vec<FamilyDesc<'_>>;
+    /// Writes this snapshot's series of `family`.
+    fn encode(&self, family: &str, out: &mut dyn Encoder);
+}
+
+/// Something that holds metrics.
+pub(crate) trait Source: Send + Sync {
+    fn snapshot(&self) -> Box<dyn Snapshot + '_>;
+}
+
+static EXTRA_SOURCES: RwLock<Vec<Arc<dyn Source>>> = RwLock::new(Vec::new());
+
+/// Adds a source read by every exporter from now on.
+#[allow(dead_code)] // the health and business-metric sources register here
+pub(crate) fn register_source(source: Arc<dyn Source>) {
+    EXTRA_SOURCES
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .push(source);
+}
+
+/// Removes a source added with [`register_source`].
+#[allow(dead_code)] // used by features that come and go with the guard
+pub(crate) fn unregister_source(source: &Arc<dyn Source>) {
+    EXTRA_SOURCES
+        .write()
+        .unwrap_or_else(PoisonError::into_inner)
+        .retain(|s| !Arc::ptr_eq(s, source));
+}
+
+fn builtin_sources() -> [&'static dyn Source; 2] {
+    [
+        &crate::catalog::MONITOR_SOURCE,
+        &crate::facade::FACADE_SOURCE,
+    ]
+}
+
+/// Feeds every family of every source to `out`, merged by name, in name order.
+pub(crate) fn collect(out: &mut dyn Encoder) {
+    let extra = EXTRA_SOURCES
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone();
+    let mut snapshots: Vec<Box<dyn Snapshot + '_>> = Vec::with_capacity(2 + extra.len());
+    for source in builtin_sources() {
+        snapshots.push(source.snapshot());
+    }
+    for source in &extra {
+        snapshots.push(source.snapshot());
+    }
+
+    // name -> (metadata of the first source, snapshots that contribute)
+    let mut families: BTreeMap<String, (FamilyDesc<'_>, Vec<usize>)> = BTreeMap::new();
+    for (index, snapshot) in snapshots.iter().enumerate() {
+        for desc in snapshot.families() {
+            match families.get_mut(desc.name.as_ref()) {
+                Some((first, contributors)) => {
+                    if first.kind == desc.kind {
+                        contributors.push(index);
+                    } else {
+                        crate::diag::warn_once(
+                            &format!("kind:{}", desc.name),
+                            &format!(
+                                "metric `{}` is registered as both {} and {}; the {} series are not exported",
+                                desc.name,
+                                first.kind.as_str(),
+                                desc.kind.as_str(),
+                                desc.kind.as_str()
+                            ),
+                        );
+                    }
+                }
+                None => {
+                    families.insert(desc.name.to_string(), (desc, vec![index]));
+                }
+            }
+        }
+    }
+    for (name, (desc, contributors)) in &families {
+        out.family(desc);
+        for &index in contributors {
+            snapshots[index].encode(name, out);
+        }
+    }
+}

@@ -1,0 +1,222 @@
+//! Settings: code over environment over defaults. Every invalid value is an error that
+//! names its environment variable or builder method.
+
+use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
+
+use crate::Error;
+
+/// Default address of the embedded server: loopback, the OpenTelemetry Prometheus port.
+pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
+
+/// Reads one environment variable. Tests pass a map instead of the process environment.
+pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
+
+pub(crate) fn process_env(name: &str) -> Option<String> {
+    std::env::var(name).ok()
+}
+
+/// Where the embedded server listens, as given in code.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub(crate) enum ListenSetting {
+    Addr(String),
+    Off,
+}
+
+/// Parses `host:port`, `:port`, or `off`/`none`/`disabled`.
+pub(crate) fn parse_listen(source: &str, value: &str) -> Result<Option<SocketAddr>, Error> {
+    let value = value.trim();
+    if matches!(
+        value.to_ascii_lowercase().as_str(),
+        "off" | "none" | "disabled" | "false"
+    ) {
+        return Ok(None);
+    }
+    let candidate = if let Some(port) = value.strip_prefix(':') {
+        format!("127.0.0.1:{port}")
+    } else {
+        value.to_owned()
+    };
+    if let Ok(addr) = candidate.parse::<SocketAddr>() {
+        return Ok(Some(addr));
+    }
+    let resolved = candidate
+        .to_socket_addrs()
+        .map_err(|e| {
+            Error::config(
+                source,
+                format!("`{value}` is not `host:port` or `off` ({e})"),
+            )
+        })?
+        .next();
+    resolved
+        .map(Some)
+        .ok_or_else(|| Error::config(source, format!("`{value}` resolves to no address")))
+}
+
+fn parse_port(source: &str, value: &str) -> Result<u16, Error> {
+    value
+        .trim()
+        .parse::<u16>()
+        .map_err(|_| Error::config(source, format!("`{value}` is not a port number (0-65535)")))
+}
+
+/// The embedded server address: `listen(..)`, then `FLEXT_OBS_LISTEN`, then the OpenTelemetry
+/// variables `OTEL_EXPORTER_PROMETHEUS_HOST`/`_PORT`, then `PROMETHEUS_PORT`, then
+/// [`DEFAULT_LISTEN`]. Hosts default to loopback.
+pub(crate) fn resolve_listen(
+    code: Option<&ListenSetting>,
+    env: EnvLookup<'_>,
+) -> Result<Option<SocketAddr>, Error> {
+    match code {
+        Some(ListenSetting::Off) => return Ok(None),
+        Some(ListenSetting::Addr(a)) => return parse_listen("listen", a),
+        None => {}
+    }
+    if let Some(v) = env("FLEXT_OBS_LISTEN") {
+        return parse_listen("FLEXT_OBS_LISTEN", &v);
+    }
+    let host = env("OTEL_EXPORTER_PROMETHEUS_HOST");
+    let port = match env("OTEL_EXPORTER_PROMETHEUS_PORT") {
+        Some(p) => Some(parse_port("OTEL_EXPORTER_PROMETHEUS_PORT", &p)?),
+        None => match env("PROMETHEUS_PORT") {
+            Some(p) => Some(parse_port("PROMETHEUS_PORT", &p)?),
+            None => None,
+        },
+    };
+    if host.is_none() && port.is_none() {
+        return Ok(Some(DEFAULT_LISTEN));
+    }
+    let host = host.unwrap_or_else(|| "127.0.0.1".into());
+    let port = port.unwrap_or(DEFAULT_LISTEN.port());
+    let joined = if host.contains(':') && !host.starts_with('[') {
+        format!("[{host}]:{port}")
+    } else {
+        format!("{host}:{port}")
+    };
+    parse_listen("OTEL_EXPORTER_PROMETHEUS_HOST", &joined)
+}
+
+/// `service_name(..)`, then `OTEL_SERVICE_NAME`, then the executable's name.
+pub(crate) fn resolve_service_name(
+    code: Option<&str>,
+    env: EnvLookup<'_>,
+) -> Result<String, Error> {
+    if let Some(name) = code {
+        return non_empty("service_name", name);
+    }
+    if let Some(name) = env("OTEL_SERVICE_NAME") {
+        return non_empty("OTEL_SERVICE_NAME", &name);
+    }
+    Ok(std::env::current_exe()
+        .ok()
+        .and_then(|p| p.file_stem().map(|s| s.to_string_lossy().into_owned()))
+        .map_or_else(
+            || "unknown_service".to_owned(),
+            |exe| format!("unknown_service:{exe}"),
+        ))
+}
+
+fn non_empty(source: &str, value: &str) -> Result<String, Error> {
+    let value = value.trim();
+    if value.is_empty() {
+        Err(Error::config(source, "the service name is empty"))
+    } else {
+        Ok(value.to_owned())
+    }
+}
+
+/// Checks bucket bounds given in code: finite, positive, strictly increasing, not empty.
+pub(crate) fn check_bounds(source: &str, bounds: &[f64]) -> Result<(), Error> {
+    if bounds.is_empty() {
+        return Err(Error::config(source, "the bucket list is empty"));
+    }
+    for (i, &b) in bounds.iter().enumerate() {
+        if !b.is_finite() {
+            return Err(Error::config(
+                source,
+                format!("bucket bound {b} is not finite"),
+            ));
+        }
+        if i > 0 && b <= bounds[i - 1] {
+            return Err(Error::config(
+                source,
+                format!(
+                    "bucket bounds must increase strictly: {} then {b}",
+                    bounds[i - 1]
+                ),
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    #[test]
+    fn listen_precedence_and_errors() {
+        let e = env(&[]);
+        assert_eq!(resolve_listen(None, &e).unwrap(), Some(DEFAULT_LISTEN));
+        let e = env(&[
+            ("FLEXT_OBS_LISTEN", "0.0.0.0:9000"),
+            ("PROMETHEUS_PORT", "1"),
+        ]);
+        assert_eq!(
+            resolve_listen(None, &e).unwrap(),
+            Some("0.0.0.0:9000".parse().unwrap())
+        );
+        let code = ListenSetting::Addr("127.0.0.1:7000".into());
+        assert_eq!(
+            resolve_listen(Some(&code), &e).unwrap(),
+            Some("127.0.0.1:7000".parse().unwrap())
+        );
+        let e = env(&[("FLEXT_OBS_LISTEN", "off")]);
+        assert_eq!(resolve_listen(None, &e).unwrap(), None);
+        let e = env(&[("PROMETHEUS_PORT", "9100")]);
+        assert_eq!(
+            resolve_listen(None, &e).unwrap(),
+            Some("127.0.0.1:9100".parse().unwrap())
+        );
+        let e = env(&[("FLEXT_OBS_LISTEN", "nonsense:port")]);
+        let err = resolve_listen(None, &e).unwrap_err().to_string();
+        assert!(err.contains("FLEXT_OBS_LISTEN"), "{err}");
+        let e = env(&[("OTEL_EXPORTER_PROMETHEUS_PORT", "99999")]);
+        let err = resolve_listen(None, &e).unwrap_err().to_string();
+        assert!(err.contains("OTEL_EXPORTER_PROMETHEUS_PORT"), "{err}");
+    }
+
+    #[test]
+    fn service_name() {
+        let e = env(&[("OTEL_SERVICE_NAME", "orders")]);
+        assert_eq!(resolve_service_name(None, &e).unwrap(), "orders");
+        assert_eq!(
+            resolve_service_name(Some("billing"), &e).unwrap(),
+            "billing"
+        );
+        let e = env(&[("OTEL_SERVICE_NAME", " ")]);
+        assert!(
+            resolve_service_name(None, &e)
+                .unwrap_err()
+                .to_string()
+                .contains("OTEL_SERVICE_NAME")
+        );
+    }
+
+    #[test]
+    fn bounds() {
+        assert!(check_bounds("b", &[0.1, 1.0]).is_ok());
+        assert!(check_bounds("b", &[]).is_err());
+        assert!(check_bounds("b", &[1.0, 0.1]).is_err());
+        assert!(check_bounds("b", &[f64::NAN]).is_err());
+    }
+}

@@ -1,0 +1,28 @@
+//! Diagnostics of the runtime itself: reported once per cause, through `tracing` when a
+//! subscriber is installed and on standard error otherwise, so they are never lost.
+
+use std::collections::HashSet;
+use std::sync::{Mutex, PoisonError};
+
+static SEEN: Mutex<Option<HashSet<String>>> = Mutex::new(None);
+
+/// Reports `message` the first time `key` is seen.
+pub(crate) fn warn_once(key: &str, message: &str) {
+    let first = SEEN
+        .lock()
+        .unwrap_or_else(PoisonError::into_inner)
+        .get_or_insert_with(HashSet::new)
+        .insert(key.to_owned());
+    if first {
+        warn(message);
+    }
+}
+
+/// Reports `message`.
+pub(crate) fn warn(message: &str) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::warn!(target: "flext_observability", "{message}");
+    } else {
+        eprintln!("flext-observability: warning: {message}");
+    }
+}

@@ -1,0 +1,242 @@
+//! Families whose series are created at run time, by label values only known then.
+//!
+//! Used by the `metrics` facade recorder. Each family caps its number of series; beyond
+//! the cap, measurements go to one overflow series labelled `otel_metric_overflow="true"`
+//! (the OpenTelemetry convention), a self-metric counts them, and a warning is logged
+//! once per family. Memory stays bounded whatever the flood of label values.
+
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+use crate::collect::{Encoder, FamilyDesc, HistogramValue, Kind, Value};
+
+/// Default cap on the series of one family.
+pub(crate) const DEFAULT_SERIES_LIMIT: usize = 2000;
+
+pub(crate) const OVERFLOW_LABEL: &str = "otel_metric_overflow";
+
+/// Sorted label pairs of a series.
+pub(crate) type LabelSet = Box<[(String, String)]>;
+
+/// Storage of one series.
+#[derive(Debug)]
+pub(crate) enum Cell {
+    Counter(AtomicU64),
+    /// `f64` bits.
+    Gauge(AtomicU64),
+    Histogram(HistogramCell),
+}
+
+#[derive(Debug)]
+pub(crate) struct HistogramCell {
+    bounds: Arc<[f64]>,
+    counts: Box<[AtomicU64]>,
+    /// `f64` bits.
+    sum: AtomicU64,
+}
+
+impl HistogramCell {
+    fn new(bounds: Arc<[f64]>) -> Self {
+        let counts = (0..=bounds.len()).map(|_| AtomicU64::new(0)).collect();
+        HistogramCell {
+            bounds,
+            counts,
+            sum: AtomicU64::new(0f64.to_bits()),
+        }
+    }
+
+    pub(crate) fn record(&self, value: f64) {
+        if value.is_nan() {
+            return;
+        }
+        let index = self.bounds.partition_point(|&b| b < value);
+        self.counts[index].fetch_add(1, Ordering::Relaxed);
+        add_f64(&self.sum, value);
+    }
+}
+
+pub(crate) fn add_f64(cell: &AtomicU64, delta: f64) {
+    let mut current = cell.load(Ordering::Relaxed);
+    loop {
+        let next = (f64::from_bits(current) + delta).to_bits();
+        match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
+            Ok(_) => return,
+            Err(actual) => current = actual,
+        }
+    }
+}
+
+impl Cell {
+    fn new(kind: Kind, bounds: Option<&Arc<[f64]>>) -> Cell {
+        match kind {
+            Kind::Counter => Cell::Counter(AtomicU64::new(0)),
+            Kind::Histogram => Cell::Histogram(HistogramCell::new(
+                bounds.cloned().unwrap_or_else(|| Arc::from(&[][..])),
+            )),
+            Kind::Gauge | Kind::Info => Cell::Gauge(AtomicU64::new(0f64.to_bits())),
+        }
+    }
+
+    pub(crate) fn counter_add(&self, v: u64) {
+        if let Cell::Counter(c) = self {
+            c.fetch_add(v, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn counter_absolute(&self, v: u64) {
+        if let Cell::Counter(c) = self {
+            c.fetch_max(v, Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn gauge_add(&self, v: f64) {
+        if let Cell::Gauge(g) = self {
+            add_f64(g, v);
+        }
+    }
+
+    pub(crate) fn gauge_set(&self, v: f64) {
+        if let Cell::Gauge(g) = self {
+            g.store(v.to_bits(), Ordering::Relaxed);
+        }
+    }
+
+    pub(crate) fn histogram_record(&self, v: f64) {
+        if let Cell::Histogram(h) = self {
+            h.record(v);
+        }
+    }
+}
+
+/// A family of series created at run time.
+#[derive(Debug)]
+pub(crate) struct Family {
+    pub(crate) name: String,
+    pub(crate) kind: Kind,
+    help: RwLock<String>,
+    unit: RwLock<Option<String>>,
+    bounds: Option<Arc<[f64]>>,
+    limit: usize,
+    series: RwLock<BTreeMap<LabelSet, Arc<Cell>>>,
+    overflow: OnceLock<Arc<Cell>>,
+    /// Registrations that landed in the overflow series.
+    pub(crate) overflowed: AtomicU64,
+}
+
+impl Family {
+    pub(crate) fn new(name: String, kind: Kind, bounds: Option<Arc<[f64]>>, limit: usize) -> Self {
+        Family {
+            name,
+            kind,
+            help: RwLock::new(String::new()),
+            unit: RwLock::new(None),
+            bounds,
+            limit,
+            series: RwLock::new(BTreeMap::new()),
+            overflow: OnceLock::new(),
+            overflowed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn describe(&self, help: &str, unit: Option<&str>) {
+        if !help.is_empty() {
+            help.clone_into(&mut self.help.write().unwrap_or_else(PoisonError::into_inner));
+        }
+        if let Some(unit) = unit {
+            *self.unit.write().unwrap_or_else(PoisonError::into_inner) = Some(unit.to_owned());
+        }
+    }
+
+    /// The series for `labels` (sorted), created if the family has room. Returns the
+    /// cell and whether it is a real series (`false`: the overflow series).
+    pub(crate) fn series(&self, labels: LabelSet) -> (Arc<Cell>, bool) {
+        if let Some(cell) = self
+            .series
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&labels)
+        {
+            return (cell.clone(), true);
+        }
+        let mut series = self.series.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(cell) = series.get(&labels) {
+            return (cell.clone(), true);
+        }
+        if series.len() >= self.limit {
+            drop(series);
+            return (self.overflow_cell(), false);
+        }
+        let cell = Arc::new(Cell::new(self.kind, self.bounds.as_ref()));
+        series.insert(labels, cell.clone());
+        (cell, true)
+    }
+
+    #[cold]
+    fn overflow_cell(&self) -> Arc<Cell> {
+        if self.overflowed.fetch_add(1, Ordering::Relaxed) == 0 {
+            crate::diag::warn(&format!(
+                "metric `{}` reached its limit of {} series; measurements with new label values \
+                 now go to the series {{{OVERFLOW_LABEL}=\"true\"}}",
+                self.name, self.limit
+            ));
+        }
+        self.overflow
+            .get_or_init(|| Arc::new(Cell::new(self.kind, self.bounds.as_ref())))
+            .clone()
+    }
+
+    pub(crate) fn desc(&self) -> FamilyDesc<'static> {
+        FamilyDesc {
+            name: Cow::Owned(self.name.clone()),
+            help: Cow::Owned(
+                self.help
+                    .read()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .clone(),
+            ),
+            kind: self.kind,
+            unit: self
+                .unit
+                .read()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone()
+                .map(Cow::Owned),
+        }
+    }
+
+    pub(crate) fn encode(&self, out: &mut dyn Encoder) {
+        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+        let mut scratch: Vec<(&str, &str)> = Vec::new();
+        for (labels, cell) in series.iter() {
+            scratch.clear();
+            scratch.extend(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+            encode_cell(out, &scratch, cell);
+        }
+        if let Some(cell) = self.overflow.get() {
+            encode_cell(out, &[(OVERFLOW_LABEL, "true")], cell);
+        }
+    }
+}
+
+fn encode_cell(out: &mut dyn Encoder, labels: &[(&str, &str)], cell: &Cell) {
+    match cell {
+        Cell::Counter(c) => out.counter(labels, Value::Int(c.load(Ordering::Relaxed))),
+        Cell::Gauge(g) => out.gauge(
+            labels,
+            Value::Float(f64::from_bits(g.load(Ordering::Relaxed))),
+        ),
+        Cell::Histogram(h) => {
+            let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            out.histogram(
+                labels,
+                &HistogramValue {
+                    bounds: &h.bounds,
+                    counts: &counts,
+                    sum: f64::from_bits(h.sum.load(Ordering::Relaxed)),
+                },
+            );
+        }
+    }
+}

@@ -1,0 +1,77 @@
+use std::fmt;
+use std::net::SocketAddr;
+
+use crate::catalog::CatalogIssue;
+
+/// Why [`install`](crate::ObservabilityBuilder::install) refused to start.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum Error {
+    /// A setting is invalid. `source` names the environment variable or builder method.
+    Config {
+        /// The environment variable (`FLEXT_OBS_LISTEN`) or builder method (`listen`).
+        source: String,
+        /// What is wrong and what is accepted.
+        reason: String,
+    },
+    /// What was registered is inconsistent (for example the same metric twice); every
+    /// issue names the source locations involved.
+    Catalog(Vec<CatalogIssue>),
+    /// The embedded server could not listen.
+    Bind {
+        /// The address it tried.
+        addr: SocketAddr,
+        /// The operating system's answer.
+        error: std::io::Error,
+    },
+    /// Another [`ObservabilityGuard`](crate::ObservabilityGuard) is alive in this process.
+    AlreadyInstalled,
+    /// Another `metrics` recorder is installed; disable ours with
+    /// [`metrics_recorder(false)`](crate::ObservabilityBuilder::metrics_recorder) to keep it.
+    RecorderTaken,
+    /// A background thread could not be started.
+    Spawn(std::io::Error),
+}
+
+impl Error {
+    pub(crate) fn config(source: impl Into<String>, reason: impl Into<String>) -> Self {
+        Error::Config {
+            source: source.into(),
+            reason: reason.into(),
+        }
+    }
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Config { source, reason } => write!(f, "invalid `{source}`: {reason}"),
+            Error::Catalog(issues) => {
+                write!(f, "{} registration problem(s):", issues.len())?;
+                for issue in issues {
+                    write!(f, "\n  - {issue}")?;
+                }
+                Ok(())
+            }
+            Error::Bind { addr, error } => {
+                write!(f, "cannot listen on {addr}: {error} (set FLEXT_OBS_LISTEN or `listen(..)`; `off` disables the server)")
+            }
+            Error::AlreadyInstalled => f.write_str(
+                "flext-observability is already installed in this process; drop the first guard before installing again",
+            ),
+            Error::RecorderTaken => f.write_str(
+                "another `metrics` recorder is already installed; call `.metrics_recorder(false)` to keep it",
+            ),
+            Error::Spawn(error) => write!(f, "cannot start a background thread: {error}"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Bind { error, .. } | Error::Spawn(error) => Some(error),
+            _ => None,
+        }
+    }
+}

@@ -1,0 +1,340 @@
+//! The `metrics` crate recorder: `metrics::counter!`, `gauge!` and `histogram!` written
+//! anywhere in the process land in the same exposition as `#[monitor]`.
+//!
+//! Names are made valid (`http.requests` → `http_requests`), counters gain `_total`, and
+//! each family is capped in series (see [`crate::dynamic`]).
+
+use std::collections::{BTreeMap, HashMap};
+use std::hash::{BuildHasherDefault, Hasher};
+use std::sync::atomic::Ordering;
+use std::sync::{Arc, PoisonError, RwLock};
+
+use flext_observability_naming::{sanitize_label_name, sanitize_metric_name};
+use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
+
+use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source, Value};
+use crate::dynamic::{Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet};
+
+/// Families beyond this number are not created (their measurements are dropped, once
+/// reported), so a flood of distinct metric names cannot exhaust memory either.
+const FAMILY_LIMIT: usize = 10_000;
+
+/// `metrics::Key` carries its hash; re-hashing it would be wasted work.
+#[derive(Default)]
+struct KeyHash(u64);
+
+impl Hasher for KeyHash {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// Histogram bucket configuration of facade histograms.
+#[derive(Clone, Debug)]
+pub(crate) struct BucketConfig {
+    pub(crate) default: Arc<[f64]>,
+    /// `(name prefix, bounds)`; the longest matching prefix wins.
+    pub(crate) by_prefix: Vec<(String, Arc<[f64]>)>,
+    pub(crate) series_limit: usize,
+}
+
+impl BucketConfig {
+    fn bounds_for(&self, name: &str) -> Arc<[f64]> {
+        self.by_prefix
+            .iter()
+            .filter(|(prefix, _)| name.starts_with(prefix.as_str()))
+            .max_by_key(|(prefix, _)| prefix.len())
+            .map_or_else(|| self.default.clone(), |(_, b)| b.clone())
+    }
+}
+
+type Index = HashMap<Key, Arc<Cell>, BuildHasherDefault<KeyHash>>;
+
+pub(crate) struct FacadeStore {
+    /// Registered keys of real (non-overflow) series: the fast path of `counter!()`.
+    index: RwLock<Index>,
+    families: RwLock<BTreeMap<String, Arc<Family>>>,
+    /// Descriptions given before the first registration, by exposed name.
+    described: RwLock<BTreeMap<String, (String, Option<&'static str>)>>,
+    config: RwLock<Option<BucketConfig>>,
+}
+
+pub(crate) static FACADE: FacadeStore = FacadeStore {
+    index: RwLock::new(HashMap::with_hasher(BuildHasherDefault::new())),
+    families: RwLock::new(BTreeMap::new()),
+    described: RwLock::new(BTreeMap::new()),
+    config: RwLock::new(None),
+};
+
+fn exposed_name(raw: &str, kind: Kind) -> String {
+    let mut name = sanitize_metric_name(raw);
+    if kind == Kind::Counter && !name.ends_with("_total") {
+        name.push_str("_total");
+    }
+    name
+}
+
+fn unit_suffix(unit: Unit) -> Option<&'static str> {
+    match unit {
+        Unit::Count => None,
+        other => Some(other.as_str()),
+    }
+}
+
+impl FacadeStore {
+    pub(crate) fn configure(&self, config: BucketConfig) {
+        *self.config.write().unwrap_or_else(PoisonError::into_inner) = Some(config);
+    }
+
+    fn config(&self) -> BucketConfig {
+        self.config
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .clone()
+            .unwrap_or_else(|| BucketConfig {
+                default: Arc::from(crate::DEFAULT_BUCKETS),
+                by_prefix: Vec::new(),
+                series_limit: DEFAULT_SERIES_LIMIT,
+            })
+    }
+
+    fn describe(&self, raw: &str, kind: Kind, unit: Option<Unit>, help: &str) {
+        let name = exposed_name(raw, kind);
+        let unit = unit.and_then(unit_suffix);
+        if let Some(family) = self
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(&name)
+        {
+            family.describe(help, unit);
+            return;
+        }
+        self.described
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .insert(name, (help.to_owned(), unit));
+    }
+
+    pub(crate) fn cell(&self, key: &Key, kind: Kind) -> Arc<Cell> {
+        if let Some(cell) = self
+            .index
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(key)
+        {
+            return cell.clone();
+        }
+        self.register(key, kind)
+    }
+
+    #[cold]
+    fn register(&self, key: &Key, kind: Kind) -> Arc<Cell> {
+        let name = exposed_name(key.name(), kind);
+        let Some(family) = self.family(&name, kind) else {
+            return Arc::new(Cell::new_detached(kind));
+        };
+        if family.kind != kind {
+            crate::diag::warn_once(
+                &format!("facade-kind:{name}"),
+                &format!(
+                    "metric `{name}` was registered as a {} and is now used as a {}; those \
+                     measurements are not exported",
+                    family.kind.as_str(),
+                    kind.as_str()
+                ),
+            );
+            return Arc::new(Cell::new_detached(kind));
+        }
+        let mut labels: Vec<(String, String)> = key
+            .labels()
+            .map(|l| (sanitize_label_name(l.key()), l.value().to_owned()))
+            .collect();
+        labels.sort();
+        labels.dedup_by(|a, b| a.0 == b.0);
+        let (cell, real) = family.series(LabelSet::from(labels));
+        if real {
+            self.index
+                .write()
+                .unwrap_or_else(PoisonError::into_inner)
+                .insert(key.clone(), cell.clone());
+        }
+        cell
+    }
+
+    fn family(&self, name: &str, kind: Kind) -> Option<Arc<Family>> {
+        if let Some(f) = self
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .get(name)
+        {
+            return Some(f.clone());
+        }
+        let config = self.config();
+        let mut families = self
+            .families
+            .write()
+            .unwrap_or_else(PoisonError::into_inner);
+        if let Some(f) = families.get(name) {
+            return Some(f.clone());
+        }
+        if families.len() >= FAMILY_LIMIT {
+            crate::diag::warn_once(
+                "facade-family-limit",
+                &format!(
+                    "more than {FAMILY_LIMIT} metric names recorded through the `metrics` facade; \
+                     measurements of new names are dropped"
+                ),
+            );
+            return None;
+        }
+        let bounds = (kind == Kind::Histogram).then(|| config.bounds_for(name));
+        let family = Arc::new(Family::new(
+            name.to_owned(),
+            kind,
+            bounds,
+            config.series_limit,
+        ));
+        if let Some((help, unit)) = self
+            .described
+            .write()
+            .unwrap_or_else(PoisonError::into_inner)
+            .remove(name)
+        {
+            family.describe(&help, unit);
+        }
+        families.insert(name.to_owned(), family.clone());
+        Some(family)
+    }
+}
+
+impl Cell {
+    fn new_detached(kind: Kind) -> Cell {
+        match kind {
+            Kind::Counter => Cell::Counter(std::sync::atomic::AtomicU64::new(0)),
+            _ => Cell::Gauge(std::sync::atomic::AtomicU64::new(0)),
+        }
+    }
+}
+
+impl metrics::CounterFn for Cell {
+    fn increment(&self, value: u64) {
+        self.counter_add(value);
+    }
+    fn absolute(&self, value: u64) {
+        self.counter_absolute(value);
+    }
+}
+
+impl metrics::GaugeFn for Cell {
+    fn increment(&self, value: f64) {
+        self.gauge_add(value);
+    }
+    fn decrement(&self, value: f64) {
+        self.gauge_add(-value);
+    }
+    fn set(&self, value: f64) {
+        self.gauge_set(value);
+    }
+}
+
+impl metrics::HistogramFn for Cell {
+    fn record(&self, value: f64) {
+        self.histogram_record(value);
+    }
+}
+
+/// The recorder `install()` sets as the global `metrics` recorder.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct FacadeRecorder;
+
+impl metrics::Recorder for FacadeRecorder {
+    fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        FACADE.describe(key.as_str(), Kind::Counter, unit, &description);
+    }
+    fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        FACADE.describe(key.as_str(), Kind::Gauge, unit, &description);
+    }
+    fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
+        FACADE.describe(key.as_str(), Kind::Histogram, unit, &description);
+    }
+    fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
+        Counter::from_arc(FACADE.cell(key, Kind::Counter))
+    }
+    fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
+        Gauge::from_arc(FACADE.cell(key, Kind::Gauge))
+    }
+    fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
+        Histogram::from_arc(FACADE.cell(key, Kind::Histogram))
+    }
+}
+
+pub(crate) struct FacadeSource;
+
+pub(crate) static FACADE_SOURCE: FacadeSource = FacadeSource;
+
+struct FacadeView {
+    families: Vec<Arc<Family>>,
+}
+
+const OVERFLOWS: &str = "flext_observability_series_overflows_total";
+
+impl Source for FacadeSource {
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        let families = FACADE
+            .families
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .values()
+            .cloned()
+            .collect();
+        Box::new(FacadeView { families })
+    }
+}
+
+impl Snapshot for FacadeView {
+    fn families(&self) -> Vec<FamilyDesc<'_>> {
+        let mut out: Vec<FamilyDesc<'_>> = self.families.iter().map(|f| f.desc()).collect();
+        if self
+            .families
+            .iter()
+            .any(|f| f.overflowed.load(Ordering::Relaxed) > 0)
+        {
+            out.push(FamilyDesc {
+                name: OVERFLOWS.into(),
+                help: "Registrations of new series refused because their metric reached its series limit.".into(),
+                kind: Kind::Counter,
+                unit: None,
+            });
+        }
+        out
+    }
+
+    fn encode(&self, family: &str, out: &mut dyn Encoder) {
+        if family == OVERFLOWS {
+            for f in &self.families {
+                let n = f.overflowed.load(Ordering::Relaxed);
+                if n > 0 {
+                    out.counter(&[("metric", f.name.as_str())], Value::Int(n));
+                }
+            }
+            return;
+        }
+        // Families come out of a name-ordered map.
+        if let Ok(i) = self
+            .families
+            .binary_search_by(|f| f.name.as_str().cmp(family))
+        {
+            self.families[i].encode(out);
+        }
+    }
+}

@@ -1,0 +1,107 @@
+//! Observability for Rust services and data pipelines, without observability code.
+//!
+//! Annotate a function with [`#[monitor]`](macro@monitor) and it gets call counts by
+//! result, a latency histogram and an in-flight gauge, named as
+//! [autometrics](https://github.com/autometrics-dev) names them so existing dashboards and
+//! SLO rules work unchanged. [`Observability::builder()`] serves them on `/metrics`.
+//!
+//! ```
+//! use flext_observability::{Observability, monitor};
+//!
+//! #[derive(Debug)]
+//! struct DbError;
+//!
+//! #[monitor]
+//! fn load_orders(customer: u64) -> Result<Vec<u64>, DbError> {
+//!     if customer == 0 { Err(DbError) } else { Ok(vec![customer * 10]) }
+//! }
+//!
+//! fn main() -> Result<(), Box<dyn std::error::Error>> {
+//!     // Port 0 picks a free port; the default is 127.0.0.1:9464 (FLEXT_OBS_LISTEN).
+//!     let guard = Observability::builder()
+//!         .service_name("orders")
+//!         .listen("127.0.0.1:0")
+//!         .install()?;
+//!     println!("scrape http://{}/metrics", guard.local_addr().unwrap());
+//!
+//!     load_orders(7).unwrap();
+//!     load_orders(0).unwrap_err();
+//!
+//!     let text = flext_observability::prometheus::render();
+//!     let calls = |result: &str| {
+//!         text.lines()
+//!             .find(|l| l.starts_with(r#"function_calls_total{function="load_orders""#)
+//!                 && l.contains(&format!(r#"result="{result}"}}"#)))
+//!             .map(|l| l.rsplit(' ').next().unwrap().to_owned())
+//!     };
+//!     assert_eq!(calls("ok").as_deref(), Some("1"));
+//!     assert_eq!(calls("error").as_deref(), Some("1"));
+//!     Ok(())
+//! }
+//! ```
+//!
+//! # What you get
+//!
+//! | series | type | labels |
+//! |---|---|---|
+//! | `function_calls_total` | counter | `function`, `module`, `result` (`ok`, `error`, `cancelled`), `error="panic"` for panics |
+//! | `function_calls_duration_seconds` | histogram | `function`, `module` |
+//! | `function_calls_concurrent` | gauge | `function`, `module` |
+//! | `build_info` | info | `crate`, `version`, `service_name` |
+//!
+//! Every series exists, at zero, before the first call. Metrics written with the
+//! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
+//! exposition once [`install`](ObservabilityBuilder::install) has run.
+//!
+//! # Cost
+//!
+//! A monitored call reads the clock twice (TSC where available) and updates four
+//! counters that only the calling thread writes: no lock, hash, allocation or label
+//! lookup. See `BENCHMARKS.md` for numbers against autometrics, `tracing`, `metrics` and
+//! the `prometheus` crates.
+//!
+//! # Platform notes
+//!
+//! Registration uses [`inventory`](https://docs.rs/inventory), which runs before `main` on
+//! Linux, macOS, Windows, the BSDs, iOS, Android and WebAssembly with a constructor-aware
+//! runtime. On other targets nothing registers: monitored functions still run, and their
+//! series appear only once… never. A crate whose monitored functions you want exported
+//! must be linked: a crate that is only a dependency and never referenced is dropped by
+//! the linker, together with its registrations (`use that_crate as _;` keeps it).
+
+#![cfg_attr(docsrs, feature(doc_cfg))]
+
+mod catalog;
+mod clock;
+mod collect;
+mod config;
+mod diag;
+mod dynamic;
+mod error;
+mod facade;
+mod install;
+mod monitor;
+pub mod prometheus;
+#[cfg(feature = "server")]
+mod server;
+mod slot;
+
+#[doc(hidden)]
+#[path = "private.rs"]
+pub mod __private;
+
+pub use catalog::CatalogIssue;
+pub use config::DEFAULT_LISTEN;
+pub use error::Error;
+pub use install::{Observability, ObservabilityBuilder, ObservabilityGuard};
+pub use monitor::Outcome;
+
+#[doc = include_str!("../docs/monitor.md")]
+pub use flext_observability_macros::monitor;
+
+/// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
+/// every threshold autometrics' latency objectives use.
+pub const DEFAULT_BUCKETS: &[f64] = &[
+    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
+    0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
+];

@@ -1,0 +1,277 @@
+//! Static storage behind `#[monitor]`.
+//!
+//! The macro emits one `static MonitorSite<NB>` per annotated function, registers it with
+//! `inventory`, and brackets each call with [`MonitorSite::start`] and [`Guard::finish`]:
+//! two clock reads and four single-writer counter updates, no lock, hash or allocation.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use crate::clock;
+use crate::slot::{SLOTS, Slot};
+
+/// How a monitored call ended.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[repr(usize)]
+pub enum Outcome {
+    /// Returned normally and was not classified as an error.
+    Ok = 0,
+    /// Returned `Err`, or a value the `error_if`/`ok_if` option classified as an error.
+    Error = 1,
+    /// A panic unwound through the function.
+    Panic = 2,
+    /// The future was dropped before it completed.
+    Cancelled = 3,
+}
+
+impl Outcome {
+    pub(crate) const ALL: [Outcome; 4] = [
+        Outcome::Ok,
+        Outcome::Error,
+        Outcome::Panic,
+        Outcome::Cancelled,
+    ];
+}
+
+/// Compile-time facts about one monitored function.
+#[derive(Debug)]
+pub struct MonitorMeta {
+    /// Value of the `function` label.
+    pub function: &'static str,
+    /// Value of the `module` label (`module_path!()` of the function).
+    pub module: &'static str,
+    /// Source file of the function, for error messages.
+    pub file: &'static str,
+    /// Source line of the function, for error messages.
+    pub line: u32,
+    /// Upper bounds of the duration buckets, in seconds, ascending.
+    pub bounds: &'static [f64],
+    /// The same bounds in nanoseconds.
+    pub bounds_ns: &'static [u64],
+    /// `CARGO_PKG_NAME` of the crate that holds the function.
+    pub crate_name: &'static str,
+    /// `CARGO_PKG_VERSION` of the crate that holds the function.
+    pub crate_version: &'static str,
+}
+
+impl MonitorMeta {
+    pub(crate) fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+/// One thread's counters for one function.
+#[repr(C, align(128))]
+#[derive(Debug)]
+struct Shard<const NB: usize> {
+    started: AtomicU64,
+    outcomes: [AtomicU64; 4],
+    sum_ns: AtomicU64,
+    /// Per-bucket (not cumulative) counts; the last one is above the highest bound.
+    buckets: [AtomicU64; NB],
+}
+
+impl<const NB: usize> Shard<NB> {
+    const fn new() -> Self {
+        Shard {
+            started: AtomicU64::new(0),
+            outcomes: [const { AtomicU64::new(0) }; 4],
+            sum_ns: AtomicU64::new(0),
+            buckets: [const { AtomicU64::new(0) }; NB],
+        }
+    }
+}
+
+/// Storage of one monitored function; `NB` is the number of bounds plus one.
+#[derive(Debug)]
+pub struct MonitorSite<const NB: usize> {
+    meta: &'static MonitorMeta,
+    shards: [Shard<NB>; SLOTS],
+}
+
+impl<const NB: usize> MonitorSite<NB> {
+    /// Storage with every counter at zero.
+    pub const fn new(meta: &'static MonitorMeta) -> Self {
+        assert!(meta.bounds.len() + 1 == NB && meta.bounds_ns.len() + 1 == NB);
+        MonitorSite {
+            meta,
+            shards: [const { Shard::new() }; SLOTS],
+        }
+    }
+
+    /// Marks a call as started and reads the clock.
+    #[inline(always)]
+    pub fn start(&'static self) -> Guard<NB> {
+        let slot = Slot::current();
+        slot.add(&self.shards[slot.index()].started, 1);
+        Guard {
+            site: self,
+            start: clock::raw(),
+        }
+    }
+
+    #[inline(always)]
+    fn record(&self, start: u64, outcome: Outcome) {
+        let nanos = clock::nanos_between(start, clock::raw());
+        let slot = Slot::current();
+        let shard = &self.shards[slot.index()];
+        slot.add(&shard.outcomes[outcome as usize], 1);
+        slot.add(&shard.sum_ns, nanos);
+        // Branch-free: the number of bounds below the duration is its bucket.
+        let below = self.meta.bounds_ns.iter().filter(|&&b| b < nanos).count();
+        slot.add(&shard.buckets[below.min(NB - 1)], 1);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn record_abnormal(&self, start: u64) {
+        let outcome = if std::thread::panicking() {
+            Outcome::Panic
+        } else {
+            Outcome::Cancelled
+        };
+        self.record(start, outcome);
+    }
+}
+
+/// Sums of all shards of one function at one instant.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub(crate) struct MonitorSnapshot {
+    pub(crate) outcomes: [u64; 4],
+    pub(crate) in_flight: u64,
+    pub(crate) sum_ns: u64,
+    /// Per-bucket counts, last one above the highest bound.
+    pub(crate) buckets: Vec<u64>,
+}
+
+/// Type-erased access for the catalogue and the exporters.
+pub trait MonitorStorage: Sync {
+    /// The function's compile-time facts.
+    fn meta(&self) -> &'static MonitorMeta;
+    #[doc(hidden)]
+    fn snapshot(&self) -> MonitorSnapshotHandle;
+}
+
+/// Opaque snapshot returned by [`MonitorStorage::snapshot`].
+#[derive(Debug)]
+pub struct MonitorSnapshotHandle(pub(crate) MonitorSnapshot);
+
+impl<const NB: usize> MonitorStorage for MonitorSite<NB> {
+    fn meta(&self) -> &'static MonitorMeta {
+        self.meta
+    }
+
+    fn snapshot(&self) -> MonitorSnapshotHandle {
+        let mut snap = MonitorSnapshot {
+            buckets: vec![0; NB],
+            ..MonitorSnapshot::default()
+        };
+        let mut started = 0u64;
+        let in_use = crate::slot::shards_in_use().min(SLOTS);
+        // Finishes are read before starts, so a call racing the scrape can only make
+        // the in-flight gauge briefly high, never negative.
+        for shard in &self.shards[..in_use] {
+            for (total, cell) in snap.outcomes.iter_mut().zip(&shard.outcomes) {
+                *total = total.wrapping_add(cell.load(Ordering::Acquire));
+            }
+            snap.sum_ns = snap
+                .sum_ns
+                .wrapping_add(shard.sum_ns.load(Ordering::Relaxed));
+            for (total, cell) in snap.buckets.iter_mut().zip(&shard.buckets) {
+                *total = total.wrapping_add(cell.load(Ordering::Relaxed));
+            }
+        }
+        for shard in &self.shards[..in_use] {
+            started = started.wrapping_add(shard.started.load(Ordering::Acquire));
+        }
+        let finished: u64 = snap.outcomes.iter().sum();
+        snap.in_flight = started.saturating_sub(finished);
+        MonitorSnapshotHandle(snap)
+    }
+}
+
+/// What `inventory` collects for each monitored function.
+#[derive(Clone, Copy)]
+pub struct MonitorEntry {
+    pub(crate) site: &'static dyn MonitorStorage,
+}
+
+impl MonitorEntry {
+    /// Wraps a site for registration.
+    pub const fn new(site: &'static dyn MonitorStorage) -> Self {
+        MonitorEntry { site }
+    }
+}
+
+impl std::fmt::Debug for MonitorEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("MonitorEntry")
+            .field(self.site.meta())
+            .finish()
+    }
+}
+
+inventory::collect!(MonitorEntry);
+
+/// Live while a monitored call runs; records the call when finished or dropped.
+///
+/// Dropped without [`Guard::finish`] it records a panic if the thread is unwinding and a
+/// cancellation otherwise (an `async fn` whose future was dropped).
+#[must_use]
+#[derive(Debug)]
+pub struct Guard<const NB: usize> {
+    site: &'static MonitorSite<NB>,
+    start: u64,
+}
+
+impl<const NB: usize> Guard<NB> {
+    /// Records the call with the given outcome.
+    #[inline(always)]
+    pub fn finish(self, outcome: Outcome) {
+        self.site.record(self.start, outcome);
+        std::mem::forget(self);
+    }
+}
+
+impl<const NB: usize> Drop for Guard<NB> {
+    fn drop(&mut self) {
+        self.site.record_abnormal(self.start);
+    }
+}
+
+/// Classifies `Result` returns by variant (autoref specialisation, preferred).
+pub trait ViaResult {
+    #[doc(hidden)]
+    fn __flext_outcome(&self) -> Outcome;
+}
+
+impl<T, E> ViaResult for Result<T, E> {
+    #[inline(always)]
+    fn __flext_outcome(&self) -> Outcome {
+        if self.is_ok() {
+            Outcome::Ok
+        } else {
+            Outcome::Error
+        }
+    }
+}
+
+/// Classifies every other return as [`Outcome::Ok`].
+pub trait ViaAny {
+    #[doc(hidden)]
+    #[inline(always)]
+    fn __flext_outcome(&self) -> Outcome {
+        Outcome::Ok
+    }
+}
+
+impl<T: ?Sized> ViaAny for &T {}
+
+/// Maps an `ok_if`/`error_if` predicate result to an outcome.
+#[inline(always)]
+pub fn outcome_from(is_error: bool) -> Outcome {
+    if is_error {
+        Outcome::Error
+    } else {
+        Outcome::Ok
+    }
+}

@@ -1,0 +1,42 @@
+//! Everything generated code touches. Not public API: it changes with the macros,
+//! which the facade pins to the exact same version.
+
+pub use inventory;
+
+pub use crate::monitor::{
+    Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
+};
+
+/// Default duration bucket bounds in seconds.
+pub const DEFAULT_BOUNDS: &[f64] = crate::DEFAULT_BUCKETS;
+/// [`DEFAULT_BOUNDS`] in nanoseconds.
+pub const DEFAULT_BOUNDS_NS: &[u64] = &to_nanos::<{ crate::DEFAULT_BUCKETS.len() }>();
+/// Storage width of the default buckets (bounds plus the overflow bucket).
+pub const DEFAULT_NB: usize = crate::DEFAULT_BUCKETS.len() + 1;
+
+const fn to_nanos<const N: usize>() -> [u64; N] {
+    let mut out = [0u64; N];
+    let mut i = 0;
+    while i < N {
+        #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+        // bounds are positive seconds
+        {
+            out[i] = (crate::DEFAULT_BUCKETS[i] * 1e9 + 0.5) as u64;
+        }
+        i += 1;
+    }
+    out
+}
+
+/// Calls a sync body inside a closure whose return type is fixed by the caller, so `?`
+/// and `return` in the body behave as in the original function.
+#[inline(always)]
+pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
+    body()
+}
+
+/// Fixes the output type of an async body, for the same reason as [`call`].
+#[inline(always)]
+pub fn future<R, F: Future<Output = R>>(body: F) -> F {
+    body
+}
