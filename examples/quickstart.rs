@@ -1,1 +1,165 @@
-fn main() {}
+//! A small order service, instrumented with `#[monitor]` and nothing else.
+//!
+//! ```sh
+//! cargo run --example quickstart                 # runs 30 s, serves /metrics meanwhile
+//! cargo run --example quickstart -- --keep-running
+//! FLEXT_OBS_QUICKSTART_SECONDS=5 cargo run --example quickstart
+//! ```
+//!
+//! It listens on `FLEXT_OBS_LISTEN` (default `127.0.0.1:9464`), prints the URL, runs a
+//! workload through sync, async and sometimes-failing functions, fetches its own
+//! `/metrics` over HTTP and prints an excerpt.
+
+use std::io::{Read, Write};
+use std::net::{SocketAddr, TcpStream};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use flext_observability::{Error, Observability, ObservabilityGuard, monitor};
+
+#[derive(Debug)]
+struct PaymentDeclined;
+
+#[derive(Debug)]
+struct InvalidOrder(&'static str);
+
+struct Order {
+    id: u64,
+    quantity: u32,
+    amount_cents: u64,
+}
+
+/// Cheap deterministic pseudo-randomness, so the example needs no extra crate.
+fn random() -> u64 {
+    static STATE: AtomicU64 = AtomicU64::new(0x2545_f491_4f6c_dd1d);
+    let mut x = STATE.load(Ordering::Relaxed);
+    x ^= x << 13;
+    x ^= x >> 7;
+    x ^= x << 17;
+    STATE.store(x, Ordering::Relaxed);
+    x
+}
+
+/// Sync, fast, fails on bad input.
+#[monitor]
+fn validate(order: &Order) -> Result<(), InvalidOrder> {
+    if order.quantity == 0 {
+        return Err(InvalidOrder("quantity must be positive"));
+    }
+    Ok(())
+}
+
+/// Async, waits on "the database".
+#[monitor]
+async fn reserve_stock(order: &Order) -> u32 {
+    tokio::time::sleep(Duration::from_micros(200 + random() % 800)).await;
+    order.quantity
+}
+
+/// Async, fails about one time in eight.
+#[monitor]
+async fn charge_card(amount_cents: u64) -> Result<u64, PaymentDeclined> {
+    tokio::time::sleep(Duration::from_millis(1 + random() % 5)).await;
+    if random() % 8 == 0 {
+        Err(PaymentDeclined)
+    } else {
+        Ok(amount_cents)
+    }
+}
+
+struct Checkout;
+
+/// Every method of the block is monitored, labelled `Checkout::<method>`.
+#[monitor]
+impl Checkout {
+    async fn place(&self, order: Order) -> Result<u64, String> {
+        validate(&order).map_err(|e| e.0.to_owned())?;
+        reserve_stock(&order).await;
+        charge_card(order.amount_cents)
+            .await
+            .map_err(|_| format!("order {} declined", order.id))
+    }
+}
+
+fn install() -> Result<ObservabilityGuard, Error> {
+    let builder = || Observability::builder().service_name("quickstart-orders");
+    match builder().install() {
+        // Someone else has 9464: carry on, on any free port.
+        Err(Error::Bind { addr, error }) if error.kind() == std::io::ErrorKind::AddrInUse => {
+            eprintln!("{addr} is in use; listening on a free port instead");
+            builder().listen("127.0.0.1:0").install()
+        }
+        other => other,
+    }
+}
+
+fn scrape(addr: SocketAddr) -> std::io::Result<String> {
+    let mut stream = TcpStream::connect(addr)?;
+    stream.set_read_timeout(Some(Duration::from_secs(5)))?;
+    write!(
+        stream,
+        "GET /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )?;
+    let mut response = String::new();
+    stream.read_to_string(&mut response)?;
+    Ok(response)
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let keep_running = std::env::args().any(|a| a == "--keep-running");
+    let seconds: u64 = match std::env::var("FLEXT_OBS_QUICKSTART_SECONDS") {
+        Ok(s) => s
+            .parse()
+            .map_err(|_| format!("FLEXT_OBS_QUICKSTART_SECONDS: `{s}` is not a number"))?,
+        Err(_) => 30,
+    };
+
+    let guard = install()?;
+    let addr = guard.local_addr().ok_or("the embedded server is off")?;
+    println!("serving http://{addr}/metrics");
+    if keep_running {
+        println!("running until interrupted (Ctrl-C)");
+    } else {
+        println!("running for {seconds} s (--keep-running to stay up)");
+    }
+
+    let checkout = Checkout;
+    let started = Instant::now();
+    let mut next_id = 0u64;
+    let mut excerpt_shown = false;
+    while keep_running || started.elapsed() < Duration::from_secs(seconds) {
+        let batch: Vec<_> = (0..16)
+            .map(|_| {
+                next_id += 1;
+                Order {
+                    id: next_id,
+                    quantity: u32::try_from(random() % 5).unwrap_or(1),
+                    amount_cents: 100 + random() % 10_000,
+                }
+            })
+            .collect();
+        for order in batch {
+            let _ = checkout.place(order).await;
+        }
+        if !excerpt_shown && started.elapsed() > Duration::from_millis(500) {
+            excerpt_shown = true;
+            let response = tokio::task::spawn_blocking(move || scrape(addr)).await??;
+            let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
+            let status = head.lines().next().unwrap_or_default();
+            println!("\nGET /metrics -> {status}; excerpt:");
+            for line in body.lines().filter(|l| {
+                l.starts_with("function_calls_total") || l.starts_with("build_info")
+            }) {
+                println!("  {line}");
+            }
+            if !status.contains(" 200 ") {
+                return Err(format!("unexpected answer from /metrics: {status}").into());
+            }
+            println!();
+        }
+    }
+    println!("placed {next_id} orders; stopping");
+    drop(guard);
+    Ok(())
+}
