@@ -26,6 +26,7 @@ fn main() {
     match std::env::var("FLEXT_BENCH_SECTION").as_deref() {
         Ok("calls") => calls::main(),
         Ok("render-peers") => render_peers::main(),
+        Ok("profile") => calls::profile(),
         Ok(other) => panic!("unknown FLEXT_BENCH_SECTION {other:?}"),
         Err(_) => driver(),
     }
@@ -166,7 +167,7 @@ const CALL_ROWS: &[(&str, &str)] = &[
     ("autometrics_sync", "autometrics 3.0 (`prometheus-0_14`, `track_concurrency`), sync"),
     ("autometrics_async", "autometrics 3.0, `async fn`"),
     ("autometrics_err", "autometrics 3.0, returns `Err`"),
-    ("tracing_sync", "`#[tracing::instrument(skip_all)]`, registry subscriber, sync"),
+    ("tracing_sync", "`#[tracing::instrument(skip_all)]`, `registry()` + no-op layer, sync"),
     ("tracing_async", "`#[tracing::instrument(skip_all)]`, `async fn`"),
     ("tracing_err", "`#[tracing::instrument(skip_all, err)]`, returns `Err`"),
     ("metrics_cached", "`metrics` 0.24 + metrics-exporter-prometheus 0.18, cached handles"),
@@ -258,6 +259,18 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         writeln!(out, "{line}").unwrap();
     }
     writeln!(out).unwrap();
+    let occ = |name: &str, param: &str| {
+        rows.iter()
+            .find(|r| r.section == "occupancy" && r.name == name && r.param == param)
+    };
+    if let (Some(o1), Some(o2), Some(d)) = (occ("min", "1"), occ("min", "2"), occ("disturbed", "all")) {
+        writeln!(
+            out,
+            "Quietness: each worker's CPU time ÷ wall time over its window was at least {:.3} (1 thread) and {:.3} (2 threads); {} of {} timed windows were below 0.95.\n",
+            o1.value, o2.value, d.value, d.extra
+        )
+        .unwrap();
+    }
 
     writeln!(out, "### Targets (per-call)\n").unwrap();
     writeln!(out, "| target | 1 thread | 2 threads | verdict |").unwrap();

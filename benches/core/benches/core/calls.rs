@@ -515,7 +515,7 @@ fn pc_cached(x: u64) -> u64 {
 // Variants
 // ---------------------------------------------------------------------------------------
 
-type Measure = fn(&Pool, usize, Duration) -> f64;
+type Measure = fn(&Pool, usize, Duration) -> Sample;
 
 struct Variant {
     name: &'static str,
@@ -599,19 +599,21 @@ impl Pool {
     }
 
     /// Runs `f` on `threads` workers at once for `window`; returns the mean over threads
-    /// of each thread's ns per call.
-    fn measure<F>(&self, threads: usize, window: Duration, f: F) -> f64
+    /// of each thread's wall-clock ns per call, and the lowest share of the window a
+    /// thread actually ran (thread CPU time ÷ wall time: below ~0.95 the machine was busy).
+    fn measure<F>(&self, threads: usize, window: Duration, f: F) -> Sample
     where
         F: Fn(u64) -> u64 + Copy + Send + 'static,
     {
         let stop = Arc::new(AtomicBool::new(false));
         let barrier = Arc::new(Barrier::new(threads + 1));
-        let (tx, rx) = mpsc::channel::<f64>();
+        let (tx, rx) = mpsc::channel::<(f64, f64)>();
         for worker in &self.workers[..threads] {
             let (stop, barrier, tx) = (stop.clone(), barrier.clone(), tx.clone());
             worker
                 .send(Box::new(move || {
                     barrier.wait();
+                    let cpu_start = thread_cpu_ns();
                     let start = Instant::now();
                     let mut n = 0u64;
                     let mut acc = 0u64;
@@ -624,9 +626,10 @@ impl Pool {
                             break;
                         }
                     }
-                    let elapsed = start.elapsed();
+                    let elapsed = start.elapsed().as_nanos() as f64;
+                    let cpu = (thread_cpu_ns() - cpu_start) as f64;
                     black_box(acc);
-                    tx.send(elapsed.as_nanos() as f64 / n as f64).unwrap();
+                    tx.send((elapsed / n as f64, cpu / elapsed)).unwrap();
                 }))
                 .expect("worker alive");
         }
@@ -634,17 +637,38 @@ impl Pool {
         barrier.wait();
         std::thread::sleep(window);
         stop.store(true, Ordering::Relaxed);
-        let per_thread: Vec<f64> = rx.iter().collect();
+        let per_thread: Vec<(f64, f64)> = rx.iter().collect();
         assert_eq!(per_thread.len(), threads);
-        per_thread.iter().sum::<f64>() / threads as f64
+        Sample {
+            ns: per_thread.iter().map(|p| p.0).sum::<f64>() / threads as f64,
+            occupancy: per_thread.iter().map(|p| p.1).fold(f64::INFINITY, f64::min),
+        }
     }
+}
+
+struct Sample {
+    ns: f64,
+    occupancy: f64,
+}
+
+/// CPU time of the calling thread.
+fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock id is supported on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
 }
 
 // ---------------------------------------------------------------------------------------
 // Section entry point
 // ---------------------------------------------------------------------------------------
 
-pub fn main() {
+/// Installs everything the variants need; returns the metrics-exporter handle.
+fn setup() -> metrics_exporter_prometheus::PrometheusHandle {
     // Ours: installed like an application would (no server, and the `metrics` recorder
     // slot left to metrics-exporter-prometheus, which the facade variants measure).
     let _guard = flext_observability::Observability::builder()
@@ -657,8 +681,17 @@ pub fn main() {
         .expect("buckets")
         .install_recorder()
         .expect("install metrics-exporter-prometheus");
-    tracing::subscriber::set_global_default(tracing_subscriber::registry())
+    // A bare `Registry` as the subscriber never frees a closed span (only a `Layered`
+    // around it runs the close guard that clears the slab slot): 150 bytes and a page
+    // fault now and then per call, 3 GB after 20M calls. Every real set-up has a layer;
+    // `Identity` is the cheapest one.
+    {
+        use tracing_subscriber::layer::SubscriberExt as _;
+        tracing::subscriber::set_global_default(
+            tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new()),
+        )
         .expect("set the tracing subscriber");
+    }
 
     METRICS_HANDLES.get_or_init(|| MetricsHandles {
         calls: metrics::counter!("function_calls_total", "function" => FUNCTION, "module" => MODULE, "result" => "ok"),
@@ -668,7 +701,31 @@ pub fn main() {
     PROMETHEUS_HANDLES.get_or_init(prometheus_handles);
     PC_HANDLES.get_or_init(pc_handles);
     quanta_clock();
+    metrics_handle
+}
 
+/// Runs one variant `FLEXT_BENCH_CALLS` times on this thread, for `valgrind
+/// --tool=callgrind` or `perf record` (`FLEXT_BENCH_SECTION=profile`).
+pub fn profile() {
+    let _handle = setup();
+    let name = std::env::var("FLEXT_BENCH_VARIANT").expect("FLEXT_BENCH_VARIANT=<variant name>");
+    let calls: u64 = std::env::var("FLEXT_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let pool = Pool::new(1);
+    let v = variants().into_iter().find(|v| v.name == name).unwrap_or_else(|| {
+        panic!("unknown variant {name}; one of: {}", variants().iter().map(|v| v.name).collect::<Vec<_>>().join(" "))
+    });
+    // Warm up, then a window long enough for about `calls` calls.
+    (v.measure)(&pool, 1, Duration::from_millis(10));
+    let t = Instant::now();
+    let s = (v.measure)(&pool, 1, Duration::from_millis(50));
+    let per_call = s.ns.max(1.0);
+    let window = Duration::from_nanos((calls as f64 * per_call) as u64).max(t.elapsed() / 10);
+    let s = (v.measure)(&pool, 1, window);
+    eprintln!("{name}: {:.1} ns/call over {window:?}", s.ns);
+}
+
+pub fn main() {
+    let metrics_handle = setup();
     let variants = variants();
     let pool = Pool::new(2);
     let thread_counts = [1usize, 2];
@@ -686,10 +743,18 @@ pub fn main() {
     }
 
     let mut samples: Vec<[Vec<f64>; 2]> = variants.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    let mut occupancy = [f64::INFINITY; 2];
+    let mut occupancies = Vec::new();
     for run in 0..runs {
         for (i, v) in variants.iter().enumerate() {
             for (k, &t) in thread_counts.iter().enumerate() {
-                samples[i][k].push((v.measure)(&pool, t, window));
+                let sample = (v.measure)(&pool, t, window);
+                samples[i][k].push(sample.ns);
+                if std::env::var_os("FLEXT_BENCH_VERBOSE").is_some() && sample.occupancy < 0.95 {
+                    eprintln!("  {} {t}t: {:.1} ns/call, occupancy {:.3}", v.name, sample.ns, sample.occupancy);
+                }
+                occupancy[k] = occupancy[k].min(sample.occupancy);
+                occupancies.push(sample.occupancy);
                 // Drains the exporter's histogram buffers outside the timed window, as
                 // its periodic upkeep does in production.
                 metrics_handle.run_upkeep();
@@ -698,9 +763,17 @@ pub fn main() {
         eprintln!("  calls: run {}/{runs} done", run + 1);
     }
 
+    let low = occupancies.iter().filter(|&&o| o < 0.95).count();
+    emit("occupancy", "min", "1", occupancy[0], "");
+    emit("occupancy", "min", "2", occupancy[1], "");
+    emit("occupancy", "disturbed", "all", low as f64, &occupancies.len().to_string());
     for (i, v) in variants.iter().enumerate() {
         for (k, &t) in thread_counts.iter().enumerate() {
             let s = &mut samples[i][k];
+            if std::env::var_os("FLEXT_BENCH_VERBOSE").is_some() {
+                let all: Vec<String> = s.iter().map(|v| format!("{v:.1}")).collect();
+                eprintln!("  {:<26} {t}t: {}", v.name, all.join(" "));
+            }
             let spread = spread(s);
             let m = median(s);
             emit("calls", v.name, &t.to_string(), m, &format!("{}:{spread:.3}", v.baseline));
