@@ -20,7 +20,7 @@ use std::fmt::Write as _;
 use std::io::{BufRead as _, BufReader};
 use std::process::{Command, Stdio};
 
-use flext_observability_bench_core::{quick, runs};
+use flext_observability_bench_core::{probe_occupancy, quick, runs, wall_clock};
 
 fn main() {
     match std::env::var("FLEXT_BENCH_SECTION").as_deref() {
@@ -76,6 +76,18 @@ fn section(name: &str) -> Command {
     cmd
 }
 
+/// (steal, total) jiffies of all CPUs: steal is time the hypervisor gave our vCPUs to
+/// someone else, invisible to `uptime` inside the VM.
+fn cpu_jiffies() -> (u64, u64) {
+    let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
+    let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
+        return (0, 0);
+    };
+    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let total = v.iter().take(8).sum();
+    (v.get(7).copied().unwrap_or(0), total)
+}
+
 fn loadavg() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
@@ -113,9 +125,29 @@ fn machine() -> String {
     format!("{cpu}, {cores} vCPU, {mem}, kernel clocksource `{clocksource}`, {rustc}")
 }
 
+/// Probes how much CPU two busy threads get; with `FLEXT_BENCH_WAIT_QUIET=<seconds>`,
+/// waits up to that long for a probe of at least 0.95 before measuring.
+fn wait_for_quiet() -> f64 {
+    let max_wait: u64 = std::env::var("FLEXT_BENCH_WAIT_QUIET")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(max_wait);
+    loop {
+        let occupancy = probe_occupancy(2, std::time::Duration::from_secs(1));
+        eprintln!("== quietness probe: 2 busy threads got {:.0}% of a CPU each", occupancy * 100.0);
+        if occupancy >= 0.95 || std::time::Instant::now() >= deadline {
+            return occupancy;
+        }
+        std::thread::sleep(std::time::Duration::from_secs(15));
+    }
+}
+
 fn driver() {
     let started = std::time::Instant::now();
+    let probe = wait_for_quiet();
     let load_before = loadavg();
+    let jiffies_before = cpu_jiffies();
     let mut rows = Vec::new();
     rows.extend(run_child("calls", section("calls")));
     rows.extend(run_child("render: peers", section("render-peers")));
@@ -128,13 +160,20 @@ fn driver() {
         Command::new(env!("CARGO_BIN_EXE_render_static")),
     ));
     let load_after = loadavg();
+    let jiffies_after = cpu_jiffies();
+    let steal = (jiffies_after.0 - jiffies_before.0) as f64
+        / (jiffies_after.1 - jiffies_before.1).max(1) as f64;
 
     let mut out = String::new();
     writeln!(
         out,
         "Machine: {}. Load average before / after: {load_before} / {load_after}. \
-         Mode: {}, {} runs per point, medians; total {:.0} s.\n",
+         CPU steal during the run: {:.1}%. Quietness probe before the run: two busy threads got {:.0}% of a CPU each. \
+         Times are {}. Mode: {}, {} runs per point, medians; total {:.0} s.\n",
         machine(),
+        steal * 100.0,
+        probe * 100.0,
+        if wall_clock() { "wall-clock time" } else { "each thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so time the hypervisor paused our vCPU for neighbours is not counted" },
         if quick() { "QUICK (smoke, not for publishing)" } else { "full" },
         runs(),
         started.elapsed().as_secs_f64()

@@ -59,14 +59,19 @@ pub fn emit(section: &str, name: &str, param: &str, value: f64, extra: &str) {
 }
 
 /// Times `render` `runs()` times (after one warm-up call) and emits the median time in
-/// milliseconds and the size of the output in bytes.
+/// milliseconds (CPU time of the rendering thread, or wall time with `FLEXT_BENCH_WALL`)
+/// and the size of the output in bytes.
 pub fn bench_render(peer: &str, series: usize, mut render: impl FnMut() -> usize) {
     let bytes = black_box(render());
     let mut times = Vec::new();
     for _ in 0..runs() {
-        let t = Instant::now();
+        let (t, cpu) = (Instant::now(), thread_cpu_ns());
         let n = black_box(render());
-        times.push(t.elapsed().as_secs_f64() * 1e3);
+        times.push(if wall_clock() {
+            t.elapsed().as_secs_f64() * 1e3
+        } else {
+            (thread_cpu_ns() - cpu) as f64 / 1e6
+        });
         assert_eq!(n, bytes, "{peer}: output size changed between renders");
     }
     let spread = spread(&times);
@@ -88,4 +93,47 @@ pub fn series_observation(i: usize) -> f64 {
 /// Sleeps so a child process starts measuring on a settled machine.
 pub fn settle() {
     std::thread::sleep(Duration::from_millis(if quick() { 10 } else { 200 }));
+}
+
+/// CPU time of the calling thread, in nanoseconds.
+pub fn thread_cpu_ns() -> u64 {
+    let mut ts = libc::timespec {
+        tv_sec: 0,
+        tv_nsec: 0,
+    };
+    // SAFETY: `ts` is a valid out-pointer; the clock id is supported on Linux.
+    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
+    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
+    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
+}
+
+/// Busy-loops `threads` threads for `window` and returns the lowest share of the window
+/// a thread was given a CPU. On this VM the hypervisor pauses vCPUs when neighbours are
+/// busy; that never shows in `uptime` or in the steal counter, only here.
+pub fn probe_occupancy(threads: usize, window: Duration) -> f64 {
+    let handles: Vec<_> = (0..threads)
+        .map(|_| {
+            std::thread::spawn(move || {
+                let cpu = thread_cpu_ns();
+                let start = Instant::now();
+                let mut x = 0u64;
+                while start.elapsed() < window {
+                    for _ in 0..1000 {
+                        x = black_box(x.wrapping_add(1));
+                    }
+                }
+                (thread_cpu_ns() - cpu) as f64 / start.elapsed().as_nanos() as f64
+            })
+        })
+        .collect();
+    handles
+        .into_iter()
+        .map(|h| h.join().unwrap())
+        .fold(f64::INFINITY, f64::min)
+}
+
+/// Whether per-call times use wall-clock time (`FLEXT_BENCH_WALL=1`) instead of each
+/// thread's CPU time.
+pub fn wall_clock() -> bool {
+    std::env::var_os("FLEXT_BENCH_WALL").is_some_and(|v| !v.is_empty() && v != "0")
 }

@@ -15,7 +15,9 @@ use std::sync::{Arc, Barrier, OnceLock};
 use std::task::{Context, Poll, Waker};
 use std::time::{Duration, Instant};
 
-use flext_observability_bench_core::{emit, median, quick, runs, settle, spread, work};
+use flext_observability_bench_core::{
+    emit, median, quick, runs, settle, spread, thread_cpu_ns, wall_clock, work,
+};
 
 // ---------------------------------------------------------------------------------------
 // Shared helpers
@@ -599,8 +601,8 @@ impl Pool {
     }
 
     /// Runs `f` on `threads` workers at once for `window`; returns the mean over threads
-    /// of each thread's wall-clock ns per call, and the lowest share of the window a
-    /// thread actually ran (thread CPU time ÷ wall time: below ~0.95 the machine was busy).
+    /// of each thread's ns per call (its CPU time, or wall time with `FLEXT_BENCH_WALL`),
+    /// and the lowest share of the window a thread actually ran (CPU ÷ wall time).
     fn measure<F>(&self, threads: usize, window: Duration, f: F) -> Sample
     where
         F: Fn(u64) -> u64 + Copy + Send + 'static,
@@ -629,7 +631,8 @@ impl Pool {
                     let elapsed = start.elapsed().as_nanos() as f64;
                     let cpu = (thread_cpu_ns() - cpu_start) as f64;
                     black_box(acc);
-                    tx.send((elapsed / n as f64, cpu / elapsed)).unwrap();
+                    let per_call = if wall_clock() { elapsed } else { cpu } / n as f64;
+                    tx.send((per_call, cpu / elapsed)).unwrap();
                 }))
                 .expect("worker alive");
         }
@@ -651,17 +654,6 @@ struct Sample {
     occupancy: f64,
 }
 
-/// CPU time of the calling thread.
-fn thread_cpu_ns() -> u64 {
-    let mut ts = libc::timespec {
-        tv_sec: 0,
-        tv_nsec: 0,
-    };
-    // SAFETY: `ts` is a valid out-pointer; the clock id is supported on Linux.
-    let rc = unsafe { libc::clock_gettime(libc::CLOCK_THREAD_CPUTIME_ID, &mut ts) };
-    assert_eq!(rc, 0, "clock_gettime(CLOCK_THREAD_CPUTIME_ID)");
-    ts.tv_sec as u64 * 1_000_000_000 + ts.tv_nsec as u64
-}
 
 // ---------------------------------------------------------------------------------------
 // Section entry point
