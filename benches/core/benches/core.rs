@@ -200,6 +200,8 @@ const CALL_ROWS: &[(&str, &str)] = &[
     ("floor_quanta_shared", "floor: 2 × quanta raw + count/sum/bucket, shared atomics"),
     ("floor_quanta_sharded", "floor: 2 × quanta raw + per-thread padded shards (`fetch_add`)"),
     ("floor_quanta_slots", "floor: 2 × quanta raw + per-thread single-writer slots (load+store)"),
+    ("floor_quanta_slots_count_all", "single-writer floor, but the bucket found as `#[monitor]` does (compare with all 22 bounds)"),
+    ("floor_rdtsc_slots", "single-writer floor, but `rdtsc` inline instead of a call to `quanta::Clock::raw`"),
     ("monitor_sync", "**`#[monitor]`**, sync, `Ok`"),
     ("monitor_async", "**`#[monitor]`** `async fn`, polled to completion"),
     ("monitor_err", "**`#[monitor]`**, returns `Err`"),
