@@ -16,6 +16,9 @@ fn main() {
         .default_histogram_buckets(&BOUNDS_11)
         .install()
         .expect("install flext-observability");
+    // The same HELP text as the peers get.
+    metrics::describe_counter!("requests", "Requests handled.");
+    metrics::describe_histogram!("request_duration_seconds", "Time to handle a request.");
     settle();
     let mut created = 0;
     for n in [1_000, 10_000] {
@@ -31,6 +34,12 @@ fn main() {
         let lines = text.lines().filter(|l| !l.starts_with('#')).count();
         // counter + (11 buckets + +Inf + sum + count) per series, plus build_info.
         assert!(lines > n * 15, "expected {} samples, rendered {lines}:\n{}", n * 15, &text[..text.len().min(2000)]);
+        if let Some(dir) = std::env::var_os("FLEXT_BENCH_DUMP") {
+            // For checking the output: `promtool check metrics < DIR/ours-10000.prom`.
+            let dir = std::path::PathBuf::from(dir);
+            std::fs::write(dir.join(format!("ours-{n}.prom")), &text).expect("write the dump");
+            std::fs::write(dir.join(format!("ours-{n}.om")), render_openmetrics()).expect("write the dump");
+        }
         bench_render("flext-observability (text 0.0.4)", n, || render().len());
         bench_render("flext-observability (OpenMetrics)", n, || render_openmetrics().len());
     }
