@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! fn f(args) -> R {
-//!     static META: MonitorMeta = …;             // names, bounds, source location
-//!     static SITE: MonitorSite<NB> = …;         // per-thread counters, all zero
-//!     inventory::submit! { MonitorEntry::new(&SITE) }
-//!     let guard = SITE.start();                 // in-flight +1, clock read
+//!     let guard = {
+//!         static META: MonitorMeta = …;         // names, bounds, source location
+//!         static SITE: MonitorSite<NB> = …;     // per-thread counters, all zero
+//!         inventory::submit! { MonitorEntry::new(&SITE) }
+//!         SITE.start()                          // in-flight +1, clock read
+//!     };
 //!     let ret: R = call(move || { body });      // `return` and `?` stay in the body
 //!     guard.finish(outcome_of(&ret));           // clock read, result, bucket, sum
 //!     ret
@@ -51,27 +53,32 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         ),
     };
 
-    let registration = quote_spanned! {span=>
-        static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
-            function: #label,
-            module: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-            bounds: #bounds,
-            bounds_ns: #bounds_ns,
-            crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
-                ::core::option::Option::Some(name) => name,
-                ::core::option::Option::None => "",
-            },
-            crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
-                ::core::option::Option::Some(version) => version,
-                ::core::option::Option::None => "",
-            },
-        };
-        static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
-            #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
-        #private::inventory::submit! {
-            #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+    // The statics live in a block that only yields the guard: user code cannot see or
+    // collide with them.
+    let start = quote_spanned! {span=>
+        {
+            static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
+                function: #label,
+                module: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+                bounds: #bounds,
+                bounds_ns: #bounds_ns,
+                crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
+                    ::core::option::Option::Some(name) => name,
+                    ::core::option::Option::None => "",
+                },
+                crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
+                    ::core::option::Option::Some(version) => version,
+                    ::core::option::Option::None => "",
+                },
+            };
+            static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
+                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
+            #private::inventory::submit! {
+                #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+            }
+            FLEXT_OBSERVABILITY_SITE.start()
         }
     };
 
@@ -101,13 +108,20 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     } else {
         body.to_token_stream()
     };
+    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
     let ret_ty = return_annotation(&sig.output);
     let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
 
-    let instrumented = if sig.asyncness.is_some() {
+    let instrumented = if never {
+        // Never returns: only a panic can end it, and the guard's drop records that.
         quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            #private::call(move || -> ! #inner)
+        }
+    } else if sig.asyncness.is_some() {
+        quote! {
+            let #guard = #start;
             #[allow(unused_unsafe)]
             let #ret = #private::future #turbofish (async move #inner).await;
             #guard.finish(#classify);
@@ -115,9 +129,8 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         }
     } else if let Some((boxing, future_body)) = async_trait_future(&body) {
         quote! {
-            #registration
             #boxing(async move {
-                let #guard = FLEXT_OBSERVABILITY_SITE.start();
+                let #guard = #start;
                 let #ret = (async move #future_body).await;
                 #guard.finish(#classify);
                 #ret
@@ -125,8 +138,7 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         }
     } else {
         quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
+            let #guard = #start;
             #[allow(unused_unsafe)]
             let #ret = #private::call #turbofish (move || #inner);
             #guard.finish(#classify);
