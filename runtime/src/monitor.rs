@@ -90,6 +90,10 @@ pub struct MonitorSite<const NB: usize> {
 
 impl<const NB: usize> MonitorSite<NB> {
     /// Storage with every counter at zero.
+    ///
+    /// # Panics
+    /// At compile time (it is evaluated in a `static`) if `NB` is not the number of
+    /// bounds plus one; the macro always emits matching values.
     pub const fn new(meta: &'static MonitorMeta) -> Self {
         assert!(meta.bounds.len() + 1 == NB && meta.bounds_ns.len() + 1 == NB);
         MonitorSite {

@@ -1,6 +1,8 @@
 //! What `/metrics` serves: golden text in both formats, `promtool check metrics`, the
 //! strict Python OpenMetrics parser, and structural rules promtool does not check.
 
+#![allow(clippy::float_cmp)] // samples are exact counts read back as f64
+
 use std::collections::HashSet;
 use std::path::PathBuf;
 use std::sync::OnceLock;

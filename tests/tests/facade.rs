@@ -1,6 +1,8 @@
 //! Metrics written with the `metrics` crate land in the same exposition, with valid
 //! names, and a flood of label values stays bounded.
 
+#![allow(clippy::float_cmp)] // samples are exact counts read back as f64
+
 use flext_observability::Observability;
 use flext_observability::prometheus::render;
 use flext_observability_tests::sample;

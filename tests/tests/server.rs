@@ -2,6 +2,7 @@
 //! shutdown, and running from a sync `main` or inside Tokio. The tests of this file run
 //! one after another because a process has at most one live installation.
 
+use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::process::Command;
 use std::sync::Mutex;
@@ -79,7 +80,6 @@ fn head_has_headers_and_no_body() {
         .unwrap();
     let addr = guard.local_addr().unwrap();
     let mut stream = std::net::TcpStream::connect(addr).unwrap();
-    use std::io::{Read, Write};
     write!(
         stream,
         "HEAD /metrics HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
