@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! fn f(args) -> R {
-//!     static META: MonitorMeta = …;             // names, bounds, source location
-//!     static SITE: MonitorSite<NB> = …;         // per-thread counters, all zero
-//!     inventory::submit! { MonitorEntry::new(&SITE) }
-//!     let guard = SITE.start();                 // in-flight +1, clock read
+//!     let guard = {
+//!         static META: MonitorMeta = …;         // names, bounds, source location
+//!         static SITE: MonitorSite<NB> = …;     // per-thread counters, all zero
+//!         inventory::submit! { MonitorEntry::new(&SITE) }
+//!         SITE.start()                          // in-flight +1, clock read
+//!     };
 //!     let ret: R = call(move || { body });      // `return` and `?` stay in the body
 //!     guard.finish(outcome_of(&ret));           // clock read, result, bucket, sum
 //!     ret
@@ -33,6 +35,69 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let guard = Ident::new("flext_guard", Span::mixed_site());
     let ret = Ident::new("flext_ret", Span::mixed_site());
 
+    let start = start_call(&private, options, label, span);
+    let classify = classify_call(&private, options, &ret);
+
+    let FnParts {
+        attrs,
+        vis,
+        defaultness,
+        sig,
+        body,
+    } = function;
+
+    let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
+    let inner = if is_unsafe {
+        quote!({ unsafe #body })
+    } else {
+        body.to_token_stream()
+    };
+    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    let ret_ty = return_annotation(&sig.output);
+    let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
+
+    let instrumented = if never {
+        // Never returns: only a panic can end it, and the guard's drop records that.
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            #private::call(move || -> ! #inner)
+        }
+    } else if sig.asyncness.is_some() {
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            let #ret = #private::future #turbofish (async move #inner).await;
+            #guard.finish(#classify);
+            #ret
+        }
+    } else if let Some((boxing, future_body)) = async_trait_future(&body) {
+        quote! {
+            #boxing(async move {
+                let #guard = #start;
+                let #ret = (async move #future_body).await;
+                #guard.finish(#classify);
+                #ret
+            })
+        }
+    } else {
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            let #ret = #private::call #turbofish (move || #inner);
+            #guard.finish(#classify);
+            #ret
+        }
+    };
+    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig #body
+    }
+}
+
+/// A block that declares the function's statics, registers them, and starts a call.
+fn start_call(private: &TokenStream, options: &Options, label: &str, span: Span) -> TokenStream {
     let (bounds, bounds_ns, nb) = match &options.buckets {
         Some(b) => {
             let seconds = &b.seconds;
@@ -51,31 +116,41 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         ),
     };
 
-    let registration = quote_spanned! {span=>
-        static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
-            function: #label,
-            module: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-            bounds: #bounds,
-            bounds_ns: #bounds_ns,
-            crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
-                ::core::option::Option::Some(name) => name,
-                ::core::option::Option::None => "",
-            },
-            crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
-                ::core::option::Option::Some(version) => version,
-                ::core::option::Option::None => "",
-            },
-        };
-        static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
-            #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
-        #private::inventory::submit! {
-            #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+    // The statics live in a block that only yields the guard: user code cannot see or
+    // collide with them.
+    let start = quote_spanned! {span=>
+        {
+            static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
+                function: #label,
+                module: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+                bounds: #bounds,
+                bounds_ns: #bounds_ns,
+                crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
+                    ::core::option::Option::Some(name) => name,
+                    ::core::option::Option::None => "",
+                },
+                crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
+                    ::core::option::Option::Some(version) => version,
+                    ::core::option::Option::None => "",
+                },
+            };
+            static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
+                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
+            #private::inventory::submit! {
+                #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+            }
+            FLEXT_OBSERVABILITY_SITE.start()
         }
     };
 
-    let classify = if let Some(ok_if) = &options.ok_if {
+    start
+}
+
+/// The outcome of the call held in `ret`.
+fn classify_call(private: &TokenStream, options: &Options, ret: &Ident) -> TokenStream {
+    if let Some(ok_if) = &options.ok_if {
         quote!(#private::outcome_from(!(#ok_if)(&#ret)))
     } else if let Some(error_if) = &options.error_if {
         quote!(#private::outcome_from((#error_if)(&#ret)))
@@ -85,58 +160,6 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             use #private::{ViaAny as _, ViaResult as _};
             (&#ret).__flext_outcome()
         })
-    };
-
-    let FnParts {
-        attrs,
-        vis,
-        defaultness,
-        sig,
-        body,
-    } = function;
-
-    let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
-    let inner = if is_unsafe {
-        quote!({ unsafe #body })
-    } else {
-        body.to_token_stream()
-    };
-    let ret_ty = return_annotation(&sig.output);
-    let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
-
-    let instrumented = if sig.asyncness.is_some() {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
-            #[allow(unused_unsafe)]
-            let #ret = #private::future #turbofish (async move #inner).await;
-            #guard.finish(#classify);
-            #ret
-        }
-    } else if let Some((boxing, future_body)) = async_trait_future(&body) {
-        quote! {
-            #registration
-            #boxing(async move {
-                let #guard = FLEXT_OBSERVABILITY_SITE.start();
-                let #ret = (async move #future_body).await;
-                #guard.finish(#classify);
-                #ret
-            })
-        }
-    } else {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
-            #[allow(unused_unsafe)]
-            let #ret = #private::call #turbofish (move || #inner);
-            #guard.finish(#classify);
-            #ret
-        }
-    };
-    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
-    quote! {
-        #(#attrs)*
-        #vis #defaultness #sig #body
     }
 }
 
