@@ -139,7 +139,7 @@ fn wait_for_quiet() -> f64 {
         if occupancy >= 0.95 || std::time::Instant::now() >= deadline {
             return occupancy;
         }
-        std::thread::sleep(std::time::Duration::from_secs(15));
+        std::thread::sleep(std::time::Duration::from_secs(20));
     }
 }
 
@@ -200,7 +200,7 @@ const CALL_ROWS: &[(&str, &str)] = &[
     ("floor_quanta_shared", "floor: 2 × quanta raw + count/sum/bucket, shared atomics"),
     ("floor_quanta_sharded", "floor: 2 × quanta raw + per-thread padded shards (`fetch_add`)"),
     ("floor_quanta_slots", "floor: 2 × quanta raw + per-thread single-writer slots (load+store)"),
-    ("floor_quanta_slots_count_all", "single-writer floor, but the bucket found as `#[monitor]` does (compare with all 22 bounds)"),
+    ("floor_quanta_slots_count_all", "single-writer floor, but the bucket by a branch-free count over all 22 bounds (`#[monitor]` before 8925ca9)"),
     ("floor_rdtsc_slots", "single-writer floor, but `rdtsc` inline instead of a call to `quanta::Clock::raw`"),
     ("monitor_sync", "**`#[monitor]`**, sync, `Ok`"),
     ("monitor_async", "**`#[monitor]`** `async fn`, polled to completion"),

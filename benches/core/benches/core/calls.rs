@@ -158,8 +158,8 @@ fn bucket(nanos: u64) -> usize {
     BOUNDS_NS.iter().position(|&b| nanos <= b).unwrap_or(NBOUNDS)
 }
 
-/// The search `#[monitor]` does (runtime/src/monitor.rs, `MonitorSite::record`):
-/// branch-free, it compares the duration with every bound.
+/// The search `#[monitor]` did before commit 8925ca9 (`MonitorSite::record`): branch-free,
+/// it compares the duration with every bound. Kept to show what that costs.
 #[inline(always)]
 fn bucket_count_all(nanos: u64, bounds: &[u64]) -> usize {
     bounds.iter().filter(|&&b| b < nanos).count()
@@ -245,9 +245,9 @@ fn floor_quanta_slots(x: u64) -> u64 {
     r
 }
 
-// Variations of the single-writer floor that tell where the cost is: the bucket search
-// `#[monitor]` uses instead of the early exit, and the TSC read inline instead of a call
-// into `quanta::Clock::raw`.
+// Variations of the single-writer floor that tell where the cost is: a branch-free
+// bucket count instead of the early exit, and the TSC read inline instead of a call into
+// `quanta::Clock::raw`.
 
 static FLOOR_COUNT_ALL: [Cells; SHARDS] = [const { Cells::new() }; SHARDS];
 static FLOOR_RDTSC: [Cells; SHARDS] = [const { Cells::new() }; SHARDS];
