@@ -83,7 +83,11 @@ fn cpu_jiffies() -> (u64, u64) {
     let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
         return (0, 0);
     };
-    let v: Vec<u64> = line.split_whitespace().skip(1).filter_map(|x| x.parse().ok()).collect();
+    let v: Vec<u64> = line
+        .split_whitespace()
+        .skip(1)
+        .filter_map(|x| x.parse().ok())
+        .collect();
     let total = v.iter().take(8).sum();
     (v.get(7).copied().unwrap_or(0), total)
 }
@@ -135,7 +139,10 @@ fn wait_for_quiet() -> f64 {
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(max_wait);
     loop {
         let occupancy = probe_occupancy(2, std::time::Duration::from_secs(1));
-        eprintln!("== quietness probe: 2 busy threads got {:.0}% of a CPU each", occupancy * 100.0);
+        eprintln!(
+            "== quietness probe: 2 busy threads got {:.0}% of a CPU each",
+            occupancy * 100.0
+        );
         if occupancy >= 0.95 || std::time::Instant::now() >= deadline {
             return occupancy;
         }
@@ -191,30 +198,75 @@ fn driver() {
 /// (name, what it measures) in table order; `None` starts a group.
 const CALL_ROWS: &[(&str, &str)] = &[
     ("bare", "bare fn: `work(x)` in an `#[inline(never)]` fn"),
-    ("bare_async", "bare `async fn`, polled once with a noop waker"),
+    (
+        "bare_async",
+        "bare `async fn`, polled once with a noop waker",
+    ),
     ("bare_err", "bare fn returning `Err`"),
     ("clock_instant", "+ one `Instant::now()`"),
     ("clock_quanta", "+ one `quanta::Clock::raw()`"),
     ("clock_rdtsc", "+ one raw `rdtsc`"),
-    ("floor_instant_shared", "floor: 2 × `Instant::now()` + count/sum/bucket, shared atomics"),
-    ("floor_quanta_shared", "floor: 2 × quanta raw + count/sum/bucket, shared atomics"),
-    ("floor_quanta_sharded", "floor: 2 × quanta raw + per-thread padded shards (`fetch_add`)"),
-    ("floor_quanta_slots", "floor: 2 × quanta raw + per-thread single-writer slots (load+store)"),
-    ("floor_quanta_slots_count_all", "single-writer floor, but the bucket by a branch-free count over all 22 bounds (`#[monitor]` before 8925ca9)"),
-    ("floor_rdtsc_slots", "single-writer floor, but `rdtsc` inline instead of a call to `quanta::Clock::raw`"),
+    (
+        "floor_instant_shared",
+        "floor: 2 × `Instant::now()` + count/sum/bucket, shared atomics",
+    ),
+    (
+        "floor_quanta_shared",
+        "floor: 2 × quanta raw + count/sum/bucket, shared atomics",
+    ),
+    (
+        "floor_quanta_sharded",
+        "floor: 2 × quanta raw + per-thread padded shards (`fetch_add`)",
+    ),
+    (
+        "floor_quanta_slots",
+        "floor: 2 × quanta raw + per-thread single-writer slots (load+store)",
+    ),
+    (
+        "floor_quanta_slots_count_all",
+        "single-writer floor, but the bucket by a branch-free count over all 22 bounds (`#[monitor]` before 8925ca9)",
+    ),
+    (
+        "floor_rdtsc_slots",
+        "single-writer floor, but `rdtsc` inline instead of a call to `quanta::Clock::raw`",
+    ),
     ("monitor_sync", "**`#[monitor]`**, sync, `Ok`"),
-    ("monitor_async", "**`#[monitor]`** `async fn`, polled to completion"),
+    (
+        "monitor_async",
+        "**`#[monitor]`** `async fn`, polled to completion",
+    ),
     ("monitor_err", "**`#[monitor]`**, returns `Err`"),
-    ("autometrics_sync", "autometrics 3.0 (`prometheus-0_14`, `track_concurrency`), sync"),
+    (
+        "autometrics_sync",
+        "autometrics 3.0 (`prometheus-0_14`, `track_concurrency`), sync",
+    ),
     ("autometrics_async", "autometrics 3.0, `async fn`"),
     ("autometrics_err", "autometrics 3.0, returns `Err`"),
-    ("tracing_sync", "`#[tracing::instrument(skip_all)]`, `registry()` + no-op layer, sync"),
-    ("tracing_async", "`#[tracing::instrument(skip_all)]`, `async fn`"),
-    ("tracing_err", "`#[tracing::instrument(skip_all, err)]`, returns `Err`"),
-    ("metrics_cached", "`metrics` 0.24 + metrics-exporter-prometheus 0.18, cached handles"),
-    ("metrics_macros", "`metrics` 0.24 + metrics-exporter-prometheus 0.18, macros per call"),
+    (
+        "tracing_sync",
+        "`#[tracing::instrument(skip_all)]`, `registry()` + no-op layer, sync",
+    ),
+    (
+        "tracing_async",
+        "`#[tracing::instrument(skip_all)]`, `async fn`",
+    ),
+    (
+        "tracing_err",
+        "`#[tracing::instrument(skip_all, err)]`, returns `Err`",
+    ),
+    (
+        "metrics_cached",
+        "`metrics` 0.24 + metrics-exporter-prometheus 0.18, cached handles",
+    ),
+    (
+        "metrics_macros",
+        "`metrics` 0.24 + metrics-exporter-prometheus 0.18, macros per call",
+    ),
     ("prometheus_cached", "`prometheus` 0.14, cached children"),
-    ("prometheus_client_cached", "prometheus-client 0.25, cached handles"),
+    (
+        "prometheus_client_cached",
+        "prometheus-client 0.25, cached handles",
+    ),
 ];
 
 /// Peers with the same facts as `#[monitor]` sync (ok path), for the "fastest peer" target.
@@ -260,7 +312,9 @@ fn ours_for(name: &str) -> Option<&'static str> {
 }
 
 fn calls_report(out: &mut String, rows: &[Row]) {
-    let mut calls = Calls { by: BTreeMap::new() };
+    let mut calls = Calls {
+        by: BTreeMap::new(),
+    };
     for r in rows.iter().filter(|r| r.section == "calls") {
         let (base, spread) = r.extra.split_once(':').unwrap_or((&r.extra, "0"));
         calls.by.insert(
@@ -273,7 +327,11 @@ fn calls_report(out: &mut String, rows: &[Row]) {
     }
     writeln!(out, "### Per-call cost (median ns per call; 2 threads: each thread's own ns per call, both hammering at once)\n").unwrap();
     writeln!(out, "Overhead = ns per call − the matching bare fn (sync, async or `Err`). \"× ours\" = overhead ÷ the overhead of the matching `#[monitor]` row. Spread = (max − min) ÷ median over the runs, worst of the two thread counts.\n").unwrap();
-    writeln!(out, "| variant | 1 thread | overhead | × ours | 2 threads, each | overhead | × ours | spread |").unwrap();
+    writeln!(
+        out,
+        "| variant | 1 thread | overhead | × ours | 2 threads, each | overhead | × ours | spread |"
+    )
+    .unwrap();
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     let fmt = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
     for &(name, what) in CALL_ROWS {
@@ -284,8 +342,13 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         for t in [1, 2] {
             let ns = calls.ns(name, t);
             let is_base = name.starts_with("bare");
-            let overhead = if is_base { None } else { calls.overhead(name, t) };
-            let ratio = ours_for(name).and_then(|o| Some(calls.overhead(name, t)? / calls.overhead(o, t)?));
+            let overhead = if is_base {
+                None
+            } else {
+                calls.overhead(name, t)
+            };
+            let ratio =
+                ours_for(name).and_then(|o| Some(calls.overhead(name, t)? / calls.overhead(o, t)?));
             write!(
                 line,
                 " {} | {} | {} |",
@@ -295,7 +358,10 @@ fn calls_report(out: &mut String, rows: &[Row]) {
             )
             .unwrap();
         }
-        let spread = calls.spread(name, 1).unwrap_or(0.0).max(calls.spread(name, 2).unwrap_or(0.0));
+        let spread = calls
+            .spread(name, 1)
+            .unwrap_or(0.0)
+            .max(calls.spread(name, 2).unwrap_or(0.0));
         write!(line, " {:.0}% |", spread * 100.0).unwrap();
         writeln!(out, "{line}").unwrap();
     }
@@ -304,7 +370,9 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         rows.iter()
             .find(|r| r.section == "occupancy" && r.name == name && r.param == param)
     };
-    if let (Some(o1), Some(o2), Some(d)) = (occ("min", "1"), occ("min", "2"), occ("disturbed", "all")) {
+    if let (Some(o1), Some(o2), Some(d)) =
+        (occ("min", "1"), occ("min", "2"), occ("disturbed", "all"))
+    {
         writeln!(
             out,
             "Quietness: each worker's CPU time ÷ wall time over its window was at least {:.3} (1 thread) and {:.3} (2 threads); {} of {} timed windows were below 0.95.\n",
@@ -325,7 +393,8 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         let mut cells = Vec::new();
         let mut ok = true;
         for t in [1, 2] {
-            let (Some(m), Some(f)) = (calls.overhead("monitor_sync", t), calls.overhead(floor, t)) else {
+            let (Some(m), Some(f)) = (calls.overhead("monitor_sync", t), calls.overhead(floor, t))
+            else {
                 continue;
             };
             let r = m / f;
@@ -346,7 +415,9 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         let mut cells = Vec::new();
         let mut ok = true;
         for t in [1, 2] {
-            let Some(m) = calls.overhead("monitor_sync", t) else { continue };
+            let Some(m) = calls.overhead("monitor_sync", t) else {
+                continue;
+            };
             let Some((peer, p)) = PEERS
                 .iter()
                 .filter_map(|&p| Some((p, calls.overhead(p, t)?)))
@@ -413,16 +484,25 @@ fn render_report(out: &mut String, rows: &[Row]) {
         return;
     }
     const REFERENCE: &str = "prometheus-client 0.25 (OpenMetrics)";
-    writeln!(out, "### Rendering (median ms per render; a series = a counter + an 11-bucket histogram)\n").unwrap();
-    writeln!(out, "| exporter | 1k series: ms | bytes | 10k series: ms | bytes | 10k ÷ prometheus-client |").unwrap();
+    writeln!(
+        out,
+        "### Rendering (median ms per render; a series = a counter + an 11-bucket histogram)\n"
+    )
+    .unwrap();
+    writeln!(
+        out,
+        "| exporter | 1k series: ms | bytes | 10k series: ms | bytes | 10k ÷ prometheus-client |"
+    )
+    .unwrap();
     writeln!(out, "|---|---:|---:|---:|---:|---:|").unwrap();
     let reference = by.get(REFERENCE).and_then(|m| m.get(&10_000)).map(|v| v.0);
     for name in &order {
         let m = &by[name];
         let cell = |n: usize| {
-            m.get(&n).map_or(("–".to_owned(), "–".to_owned()), |(ms, b)| {
-                (format!("{ms:.2}"), format!("{b}"))
-            })
+            m.get(&n)
+                .map_or(("–".to_owned(), "–".to_owned()), |(ms, b)| {
+                    (format!("{ms:.2}"), format!("{b}"))
+                })
         };
         let (a, ab) = cell(1_000);
         let (b, bb) = cell(10_000);

@@ -11,7 +11,11 @@ use std::time::{Duration, Instant};
 /// The work every variant wraps: a few cycles the optimiser cannot remove or hoist.
 #[inline(always)]
 pub fn work(x: u64) -> u64 {
-    black_box(black_box(x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+    black_box(
+        black_box(x)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(17),
+    )
 }
 
 /// Bucket bounds (seconds) of the render benchmark's histograms: the 11 Prometheus
@@ -76,7 +80,10 @@ pub fn bench_render(peer: &str, series: usize, mut render: impl FnMut() -> usize
     }
     let spread = spread(&times);
     let ms = median(&mut times);
-    eprintln!("  render {peer:<40} {series:>6} series: {ms:>9.3} ms  {bytes:>9} bytes  (spread {:.0}%)", spread * 100.0);
+    eprintln!(
+        "  render {peer:<40} {series:>6} series: {ms:>9.3} ms  {bytes:>9} bytes  (spread {:.0}%)",
+        spread * 100.0
+    );
     emit("render", peer, &series.to_string(), ms, &format!("{bytes}"));
 }
 

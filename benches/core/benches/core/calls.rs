@@ -155,7 +155,10 @@ impl Cells {
 /// function this is one compare.
 #[inline(always)]
 fn bucket(nanos: u64) -> usize {
-    BOUNDS_NS.iter().position(|&b| nanos <= b).unwrap_or(NBOUNDS)
+    BOUNDS_NS
+        .iter()
+        .position(|&b| nanos <= b)
+        .unwrap_or(NBOUNDS)
 }
 
 /// The search `#[monitor]` did before commit 8925ca9 (`MonitorSite::record`): branch-free,
@@ -429,7 +432,9 @@ static METRICS_HANDLES: OnceLock<MetricsHandles> = OnceLock::new();
 
 #[inline(never)]
 fn metrics_cached(x: u64) -> u64 {
-    let h = METRICS_HANDLES.get().expect("handles are created before measuring");
+    let h = METRICS_HANDLES
+        .get()
+        .expect("handles are created before measuring");
     h.in_flight.increment(1.0);
     let start = Instant::now();
     let r = work(x);
@@ -499,7 +504,9 @@ fn prometheus_handles() -> PrometheusHandles {
 
 #[inline(never)]
 fn prometheus_cached(x: u64) -> u64 {
-    let h = PROMETHEUS_HANDLES.get().expect("handles are created before measuring");
+    let h = PROMETHEUS_HANDLES
+        .get()
+        .expect("handles are created before measuring");
     h.in_flight.inc();
     let start = Instant::now();
     let r = work(x);
@@ -543,9 +550,10 @@ static PC_HANDLES: OnceLock<PcHandles> = OnceLock::new();
 fn pc_handles() -> PcHandles {
     let mut registry = prometheus_client::registry::Registry::default();
     let calls = PcFamily::<CallLabels, PcCounter>::default();
-    let duration = PcFamily::<FnLabels, PcHistogram, fn() -> PcHistogram>::new_with_constructor(
-        || PcHistogram::new(BOUNDS.iter().copied()),
-    );
+    let duration =
+        PcFamily::<FnLabels, PcHistogram, fn() -> PcHistogram>::new_with_constructor(|| {
+            PcHistogram::new(BOUNDS.iter().copied())
+        });
     let in_flight = PcFamily::<FnLabels, PcGauge>::default();
     registry.register("function_calls", "Calls.", calls.clone());
     registry.register(
@@ -575,7 +583,9 @@ fn pc_handles() -> PcHandles {
 
 #[inline(never)]
 fn pc_cached(x: u64) -> u64 {
-    let h = PC_HANDLES.get().expect("handles are created before measuring");
+    let h = PC_HANDLES
+        .get()
+        .expect("handles are created before measuring");
     h.in_flight.inc();
     let start = Instant::now();
     let r = work(x);
@@ -624,7 +634,11 @@ fn variants() -> Vec<Variant> {
         variant!("floor_quanta_sharded", "bare", floor_quanta_sharded),
         variant!("floor_quanta_slots", "bare", floor_quanta_slots),
     ]);
-    v.push(variant!("floor_quanta_slots_count_all", "bare", floor_quanta_slots_count_all));
+    v.push(variant!(
+        "floor_quanta_slots_count_all",
+        "bare",
+        floor_quanta_slots_count_all
+    ));
     #[cfg(target_arch = "x86_64")]
     v.push(variant!("floor_rdtsc_slots", "bare", floor_rdtsc_slots));
     v.extend([
@@ -731,7 +745,6 @@ struct Sample {
     occupancy: f64,
 }
 
-
 // ---------------------------------------------------------------------------------------
 // Section entry point
 // ---------------------------------------------------------------------------------------
@@ -778,11 +791,24 @@ fn setup() -> metrics_exporter_prometheus::PrometheusHandle {
 pub fn profile() {
     let _handle = setup();
     let name = std::env::var("FLEXT_BENCH_VARIANT").expect("FLEXT_BENCH_VARIANT=<variant name>");
-    let calls: u64 = std::env::var("FLEXT_BENCH_CALLS").ok().and_then(|v| v.parse().ok()).unwrap_or(1_000_000);
+    let calls: u64 = std::env::var("FLEXT_BENCH_CALLS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(1_000_000);
     let pool = Pool::new(1);
-    let v = variants().into_iter().find(|v| v.name == name).unwrap_or_else(|| {
-        panic!("unknown variant {name}; one of: {}", variants().iter().map(|v| v.name).collect::<Vec<_>>().join(" "))
-    });
+    let v = variants()
+        .into_iter()
+        .find(|v| v.name == name)
+        .unwrap_or_else(|| {
+            panic!(
+                "unknown variant {name}; one of: {}",
+                variants()
+                    .iter()
+                    .map(|v| v.name)
+                    .collect::<Vec<_>>()
+                    .join(" ")
+            )
+        });
     // Warm up, then a window long enough for about `calls` calls.
     (v.measure)(&pool, 1, Duration::from_millis(10));
     let t = Instant::now();
@@ -811,7 +837,8 @@ pub fn main() {
         }
     }
 
-    let mut samples: Vec<[Vec<f64>; 2]> = variants.iter().map(|_| [Vec::new(), Vec::new()]).collect();
+    let mut samples: Vec<[Vec<f64>; 2]> =
+        variants.iter().map(|_| [Vec::new(), Vec::new()]).collect();
     let mut occupancy = [f64::INFINITY; 2];
     let mut occupancies = Vec::new();
     for run in 0..runs {
@@ -820,7 +847,10 @@ pub fn main() {
                 let sample = (v.measure)(&pool, t, window);
                 samples[i][k].push(sample.ns);
                 if std::env::var_os("FLEXT_BENCH_VERBOSE").is_some() && sample.occupancy < 0.95 {
-                    eprintln!("  {} {t}t: {:.1} ns/call, occupancy {:.3}", v.name, sample.ns, sample.occupancy);
+                    eprintln!(
+                        "  {} {t}t: {:.1} ns/call, occupancy {:.3}",
+                        v.name, sample.ns, sample.occupancy
+                    );
                 }
                 occupancy[k] = occupancy[k].min(sample.occupancy);
                 occupancies.push(sample.occupancy);
@@ -835,7 +865,13 @@ pub fn main() {
     let low = occupancies.iter().filter(|&&o| o < 0.95).count();
     emit("occupancy", "min", "1", occupancy[0], "");
     emit("occupancy", "min", "2", occupancy[1], "");
-    emit("occupancy", "disturbed", "all", low as f64, &occupancies.len().to_string());
+    emit(
+        "occupancy",
+        "disturbed",
+        "all",
+        low as f64,
+        &occupancies.len().to_string(),
+    );
     for (i, v) in variants.iter().enumerate() {
         for (k, &t) in thread_counts.iter().enumerate() {
             let s = &mut samples[i][k];
@@ -845,7 +881,13 @@ pub fn main() {
             }
             let spread = spread(s);
             let m = median(s);
-            emit("calls", v.name, &t.to_string(), m, &format!("{}:{spread:.3}", v.baseline));
+            emit(
+                "calls",
+                v.name,
+                &t.to_string(),
+                m,
+                &format!("{}:{spread:.3}", v.baseline),
+            );
         }
     }
 

@@ -112,12 +112,21 @@ fn metrics_exporter_render() {
     for n in SIZES {
         for i in created..n {
             let (function, module) = series_labels(i);
-            let labels = vec![Label::new("function", function), Label::new("module", module)];
+            let labels = vec![
+                Label::new("function", function),
+                Label::new("module", module),
+            ];
             recorder
-                .register_counter(&Key::from_parts("requests_total", labels.clone()), &METADATA)
+                .register_counter(
+                    &Key::from_parts("requests_total", labels.clone()),
+                    &METADATA,
+                )
                 .increment(1);
             recorder
-                .register_histogram(&Key::from_parts("request_duration_seconds", labels), &METADATA)
+                .register_histogram(
+                    &Key::from_parts("request_duration_seconds", labels),
+                    &METADATA,
+                )
                 .record(series_observation(i));
         }
         created = n;

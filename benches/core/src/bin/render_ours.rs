@@ -7,7 +7,9 @@
 
 use flext_observability::Observability;
 use flext_observability::prometheus::{render, render_openmetrics};
-use flext_observability_bench_core::{BOUNDS_11, bench_render, series_labels, series_observation, settle};
+use flext_observability_bench_core::{
+    BOUNDS_11, bench_render, series_labels, series_observation, settle,
+};
 
 fn main() {
     let _guard = Observability::builder()
@@ -33,14 +35,22 @@ fn main() {
         let text = render();
         let lines = text.lines().filter(|l| !l.starts_with('#')).count();
         // counter + (11 buckets + +Inf + sum + count) per series, plus build_info.
-        assert!(lines > n * 15, "expected {} samples, rendered {lines}:\n{}", n * 15, &text[..text.len().min(2000)]);
+        assert!(
+            lines > n * 15,
+            "expected {} samples, rendered {lines}:\n{}",
+            n * 15,
+            &text[..text.len().min(2000)]
+        );
         if let Some(dir) = std::env::var_os("FLEXT_BENCH_DUMP") {
             // For checking the output: `promtool check metrics < DIR/ours-10000.prom`.
             let dir = std::path::PathBuf::from(dir);
             std::fs::write(dir.join(format!("ours-{n}.prom")), &text).expect("write the dump");
-            std::fs::write(dir.join(format!("ours-{n}.om")), render_openmetrics()).expect("write the dump");
+            std::fs::write(dir.join(format!("ours-{n}.om")), render_openmetrics())
+                .expect("write the dump");
         }
         bench_render("flext-observability (text 0.0.4)", n, || render().len());
-        bench_render("flext-observability (OpenMetrics)", n, || render_openmetrics().len());
+        bench_render("flext-observability (OpenMetrics)", n, || {
+            render_openmetrics().len()
+        });
     }
 }

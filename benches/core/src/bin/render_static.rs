@@ -50,14 +50,33 @@ fn main() {
         .expect("install flext-observability");
     let mut acc = 0;
     for x in 0..3 {
-        acc ^= a0::call_all(x) ^ a1::call_all(x) ^ a2::call_all(x) ^ a3::call_all(x) ^ a4::call_all(x)
-            ^ a5::call_all(x) ^ a6::call_all(x) ^ a7::call_all(x) ^ a8::call_all(x) ^ a9::call_all(x);
+        acc ^= a0::call_all(x)
+            ^ a1::call_all(x)
+            ^ a2::call_all(x)
+            ^ a3::call_all(x)
+            ^ a4::call_all(x)
+            ^ a5::call_all(x)
+            ^ a6::call_all(x)
+            ^ a7::call_all(x)
+            ^ a8::call_all(x)
+            ^ a9::call_all(x);
     }
     std::hint::black_box((acc, work(0)));
     let text = render();
-    let functions = text.lines().filter(|l| l.starts_with("function_calls_concurrent{")).count();
+    let functions = text
+        .lines()
+        .filter(|l| l.starts_with("function_calls_concurrent{"))
+        .count();
     assert_eq!(functions, 1000, "expected 1000 monitored functions");
     settle();
-    bench_render("flext-observability, 1k #[monitor] fns (text 0.0.4)", 1000, || render().len());
-    bench_render("flext-observability, 1k #[monitor] fns (OpenMetrics)", 1000, || render_openmetrics().len());
+    bench_render(
+        "flext-observability, 1k #[monitor] fns (text 0.0.4)",
+        1000,
+        || render().len(),
+    );
+    bench_render(
+        "flext-observability, 1k #[monitor] fns (OpenMetrics)",
+        1000,
+        || render_openmetrics().len(),
+    );
 }
