@@ -826,6 +826,10 @@ pub fn main() {
     let thread_counts = [1usize, 2];
     let window = Duration::from_millis(if quick() { 15 } else { 100 });
     let runs = runs();
+    let retries: usize = std::env::var("FLEXT_BENCH_RETRIES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(if quick() { 0 } else { 5 });
 
     settle();
     // Warm-up: every variant on every thread count (also assigns per-thread slots and
@@ -844,7 +848,21 @@ pub fn main() {
     for run in 0..runs {
         for (i, v) in variants.iter().enumerate() {
             for (k, &t) in thread_counts.iter().enumerate() {
-                let sample = (v.measure)(&pool, t, window);
+                // A window in which a worker lost its CPU to a neighbour is measured again
+                // (a few times at most, after a pause); the best-served window is kept.
+                // Two threads only contend when both actually run at once.
+                let mut sample = (v.measure)(&pool, t, window);
+                for _ in 0..retries {
+                    if sample.occupancy >= 0.95 {
+                        break;
+                    }
+                    metrics_handle.run_upkeep();
+                    std::thread::sleep(window);
+                    let again = (v.measure)(&pool, t, window);
+                    if again.occupancy > sample.occupancy {
+                        sample = again;
+                    }
+                }
                 samples[i][k].push(sample.ns);
                 if std::env::var_os("FLEXT_BENCH_VERBOSE").is_some() && sample.occupancy < 0.95 {
                     eprintln!(
