@@ -77,7 +77,7 @@ fn section(name: &str) -> Command {
 }
 
 /// (steal, total) jiffies of all CPUs: steal is time the hypervisor gave our vCPUs to
-/// someone else, invisible to `uptime` inside the VM.
+/// another VM.
 fn cpu_jiffies() -> (u64, u64) {
     let stat = std::fs::read_to_string("/proc/stat").unwrap_or_default();
     let Some(line) = stat.lines().find(|l| l.starts_with("cpu ")) else {
@@ -176,13 +176,14 @@ fn driver() {
         out,
         "Machine: {}. Load average before / after: {load_before} / {load_after}. \
          CPU steal during the run: {:.1}%. Quietness probe before the run: two busy threads got {:.0}% of a CPU each. \
-         Times are {}. Mode: {}, {} runs per point, medians; total {:.0} s.\n",
+         Times are {}. Mode: {}, {} runs per call point, {} per render, medians; total {:.0} s.\n",
         machine(),
         steal * 100.0,
         probe * 100.0,
-        if wall_clock() { "wall-clock time" } else { "each thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so time the hypervisor paused our vCPU for neighbours is not counted" },
+        if wall_clock() { "wall-clock time" } else { "each thread's CPU time (`CLOCK_THREAD_CPUTIME_ID`), so time a worker waited for a CPU held by another process on this shared machine is not counted" },
         if quick() { "QUICK (smoke, not for publishing)" } else { "full" },
         runs(),
+        std::env::var("FLEXT_BENCH_RENDER_RUNS").unwrap_or_else(|_| (if quick() { "3" } else { "25" }).to_owned()),
         started.elapsed().as_secs_f64()
     )
     .unwrap();
