@@ -1,14 +1,18 @@
 //! `#[monitor]` against its peers, and exposition rendering, in one run.
 //!
 //! ```sh
-//! cd benches/core && cargo bench --bench core                    # full run, ~3 minutes
+//! cd benches/core && cargo bench --bench core                    # full run, 2-10 minutes
 //! cd benches/core && FLEXT_BENCH_QUICK=1 cargo bench --bench core # smoke run, seconds
 //! ```
 //!
 //! The driver (this `main` without `FLEXT_BENCH_SECTION`) runs each section in a child
-//! process, collects their result lines, and prints markdown tables and the verdicts on
-//! the targets of issue 2. `FLEXT_BENCH_RUNS=N` overrides the repetitions;
-//! `FLEXT_BENCH_OUT=path` also writes the report to a file.
+//! process (the per-call loops, the peers' renders, and the two `src/bin` programs that
+//! render ours), collects their result lines, and prints markdown tables and the verdicts
+//! on the targets of issue 2. Knobs (all optional): `FLEXT_BENCH_RUNS`,
+//! `FLEXT_BENCH_RENDER_RUNS`, `FLEXT_BENCH_RETRIES`, `FLEXT_BENCH_WAIT_QUIET=<s>`,
+//! `FLEXT_BENCH_WALL=1`, `FLEXT_BENCH_OUT=<file>`, `FLEXT_BENCH_VERBOSE=1`; see
+//! BENCHMARKS.md. `FLEXT_BENCH_SECTION=profile FLEXT_BENCH_VARIANT=<name>` runs one
+//! variant alone, for a profiler.
 
 #[path = "core/calls.rs"]
 mod calls;
