@@ -69,6 +69,8 @@ impl HistogramValue<'_> {
     }
 }
 
+pub(crate) use crate::trace::Exemplar;
+
 /// Receives one family at a time, then its series.
 pub(crate) trait Encoder {
     fn family(&mut self, desc: &FamilyDesc<'_>);
@@ -76,6 +78,22 @@ pub(crate) trait Encoder {
     fn gauge(&mut self, labels: Labels<'_>, value: Value);
     fn histogram(&mut self, labels: Labels<'_>, value: &HistogramValue<'_>);
     fn info(&mut self, labels: Labels<'_>);
+    /// A counter with the exemplar of a recent increment; encoders without exemplar
+    /// support write the plain counter.
+    fn counter_exemplar(&mut self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) {
+        let _ = exemplar;
+        self.counter(labels, value);
+    }
+    /// A histogram with one optional exemplar per bucket (`bounds.len() + 1` of them).
+    fn histogram_exemplars(
+        &mut self,
+        labels: Labels<'_>,
+        value: &HistogramValue<'_>,
+        exemplars: &[Option<Exemplar>],
+    ) {
+        let _ = exemplars;
+        self.histogram(labels, value);
+    }
 }
 
 /// A consistent view of one source, taken once per scrape.

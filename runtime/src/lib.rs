@@ -85,6 +85,7 @@ pub mod prometheus;
 #[cfg(feature = "server")]
 mod server;
 mod slot;
+pub mod trace;
 
 #[doc(hidden)]
 #[path = "private.rs"]

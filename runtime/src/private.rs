@@ -2,6 +2,11 @@
 //! which the facade pins to the exact same version.
 
 pub use inventory;
+pub use tracing;
+
+pub use crate::trace::{
+    Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
+};
 
 pub use crate::monitor::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,

@@ -18,10 +18,11 @@
 
 use proc_macro2::{Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::{Block, Expr, Ident, ReturnType, Stmt, Type, parse_quote, parse_quote_spanned};
 
 use super::FnParts;
-use super::options::Options;
+use super::options::{Field, Options, Sigil};
 
 pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> TokenStream {
     let krate: syn::Path = options
@@ -87,6 +88,10 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         })
     };
 
+    let span_expr = options
+        .span_enabled()
+        .then(|| span_expr(&private, options, label, &function.sig, span));
+
     let FnParts {
         attrs,
         vis,
@@ -104,7 +109,67 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let ret_ty = return_annotation(&sig.output);
     let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
 
-    let instrumented = if sig.asyncness.is_some() {
+    let instrumented = match &span_expr {
+        None => metrics_only(&registration, &guard, &ret, &classify, &sig, &body, &inner, &private, turbofish.as_ref()),
+        Some(span_expr) => {
+            // Error details are computed only for an error inside an enabled span.
+            let describe = quote!(|| {
+                #[allow(unused_imports)]
+                use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+                (&&&#private::Describe(&#ret)).__flext_describe()
+            });
+            if sig.asyncness.is_some() {
+                quote! {
+                    #registration
+                    let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
+                    #[allow(unused_unsafe)]
+                    let #ret = #guard.run(#private::future #turbofish (async move #inner)).await;
+                    #guard.finish_traced(#classify, #describe);
+                    #ret
+                }
+            } else if let Some((boxing, future_body)) = async_trait_future(&body) {
+                quote! {
+                    #registration
+                    #boxing(async move {
+                        let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
+                        let #ret = #guard.run(async move #future_body).await;
+                        #guard.finish_traced(#classify, #describe);
+                        #ret
+                    })
+                }
+            } else {
+                quote! {
+                    #registration
+                    let #guard = FLEXT_OBSERVABILITY_SITE.start_span(#span_expr);
+                    #[allow(unused_unsafe)]
+                    let #ret = #private::call #turbofish (move || #inner);
+                    #guard.finish_traced(#classify, #describe);
+                    #ret
+                }
+            }
+        }
+    };
+    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig #body
+    }
+}
+
+/// The instrumentation without a span (`span = false`).
+#[allow(clippy::too_many_arguments)] // the pieces of one expansion, computed once above
+fn metrics_only(
+    registration: &TokenStream,
+    guard: &Ident,
+    ret: &Ident,
+    classify: &TokenStream,
+    sig: &syn::Signature,
+    body: &Group,
+    inner: &TokenStream,
+    private: &TokenStream,
+    turbofish: Option<&TokenStream>,
+) -> TokenStream {
+    if sig.asyncness.is_some() {
         quote! {
             #registration
             let #guard = FLEXT_OBSERVABILITY_SITE.start();
@@ -113,7 +178,7 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             #guard.finish(#classify);
             #ret
         }
-    } else if let Some((boxing, future_body)) = async_trait_future(&body) {
+    } else if let Some((boxing, future_body)) = async_trait_future(body) {
         quote! {
             #registration
             #boxing(async move {
@@ -132,11 +197,67 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             #guard.finish(#classify);
             #ret
         }
-    };
-    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
-    quote! {
-        #(#attrs)*
-        #vis #defaultness #sig #body
+    }
+}
+
+/// `tracing::span!(…)` with a static callsite: when no subscriber wants it, creating it
+/// costs one atomic load of the global max level.
+fn span_expr(
+    private: &TokenStream,
+    options: &Options,
+    label: &str,
+    sig: &syn::Signature,
+    span: Span,
+) -> TokenStream {
+    let level = Ident::new(options.level.as_ref().map_or("INFO", |l| l.level), span);
+    let mut fields: Vec<TokenStream> = Vec::new();
+    let explicit: Vec<String> = options
+        .fields
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(Field::key_string))
+        .collect();
+    if options.args.is_some() {
+        let skipped: Vec<String> = options
+            .skip_args
+            .iter()
+            .flat_map(|(_, names)| names.iter().map(|n| n.unraw().to_string()))
+            .collect();
+        for arg in super::arg_names(sig) {
+            let name = arg.unraw().to_string();
+            if skipped.contains(&name) || explicit.contains(&name) {
+                continue;
+            }
+            let key = Ident::new(&name, arg.span());
+            fields.push(quote_spanned!(arg.span()=> #key = ?#arg));
+        }
+    }
+    for field in options.fields.iter().flat_map(|(_, f)| f) {
+        let key = &field.key;
+        let sigil = match field.sigil {
+            Sigil::Display => quote!(%),
+            Sigil::Debug => quote!(?),
+            Sigil::Value => quote!(),
+        };
+        let value = match &field.value {
+            Some(expr) => quote!((#expr)),
+            None => key[0].to_token_stream(),
+        };
+        fields.push(quote!(#(#key).* = #sigil #value));
+    }
+    quote_spanned! {span=>
+        #private::tracing::span!(
+            target: ::core::module_path!(),
+            #private::tracing::Level::#level,
+            #label,
+            code.function = #label,
+            code.namespace = ::core::module_path!(),
+            code.filepath = ::core::file!(),
+            code.lineno = ::core::line!(),
+            otel.status_code = #private::tracing::field::Empty,
+            otel.status_description = #private::tracing::field::Empty,
+            error.type = #private::tracing::field::Empty
+            #(, #fields)*
+        )
     }
 }
 

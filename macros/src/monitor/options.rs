@@ -1,13 +1,99 @@
 //! `#[monitor(…)]` options: parsed into a typed form that keeps every token's span.
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::{ParseStream, Parser};
-use syn::{Expr, LitStr, Path, Token};
+use syn::ext::IdentExt;
+use syn::parse::{Parse, ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 
 use crate::errors::Errors;
 use crate::numbers::{Bounds, parse_bounds};
 
-const KNOWN: &str = "`name`, `buckets`, `ok_if`, `error_if`, `crate` or `skip`";
+const KNOWN: &str = "`name`, `buckets`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
+
+/// How a recorded value is formatted: `%` (Display), `?` (Debug), or as a `tracing` value.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Sigil {
+    Display,
+    Debug,
+    Value,
+}
+
+/// One entry of `fields(..)`: `key = value`, `key = %value`, `arg`, `%arg`, `?arg`.
+#[derive(Clone)]
+pub(crate) struct Field {
+    /// Dotted key (`user.id`), each segment spanned as written.
+    pub(crate) key: Vec<Ident>,
+    pub(crate) sigil: Sigil,
+    /// `None` for a bare argument name: the argument itself is recorded.
+    pub(crate) value: Option<Expr>,
+}
+
+impl Field {
+    pub(crate) fn key_string(&self) -> String {
+        self.key
+            .iter()
+            .map(|i| i.unraw().to_string())
+            .collect::<Vec<_>>()
+            .join(".")
+    }
+}
+
+fn parse_sigil(input: ParseStream<'_>) -> syn::Result<Sigil> {
+    if input.peek(Token![%]) {
+        input.parse::<Token![%]>()?;
+        Ok(Sigil::Display)
+    } else if input.peek(Token![?]) {
+        input.parse::<Token![?]>()?;
+        Ok(Sigil::Debug)
+    } else {
+        Ok(Sigil::Value)
+    }
+}
+
+impl Parse for Field {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let bare_sigil = parse_sigil(input)?;
+        let mut key = vec![input.call(Ident::parse_any)?];
+        while input.peek(Token![.]) {
+            input.parse::<Token![.]>()?;
+            key.push(input.call(Ident::parse_any)?);
+        }
+        if input.peek(Token![=]) {
+            input.parse::<Token![=]>()?;
+            let sigil = parse_sigil(input)?;
+            let value: Expr = input.parse()?;
+            if bare_sigil != Sigil::Value {
+                return Err(syn::Error::new(
+                    key[0].span(),
+                    "put `%` or `?` after `=`: `key = %value`",
+                ));
+            }
+            return Ok(Field {
+                key,
+                sigil,
+                value: Some(value),
+            });
+        }
+        Ok(Field {
+            key,
+            // A bare argument is recorded with `Debug` unless `%` asks for `Display`.
+            sigil: if bare_sigil == Sigil::Value {
+                Sigil::Debug
+            } else {
+                bare_sigil
+            },
+            value: None,
+        })
+    }
+}
+
+/// The `tracing` level of the span.
+#[derive(Clone)]
+pub(crate) struct LevelOpt {
+    /// `TRACE`, `DEBUG`, `INFO`, `WARN` or `ERROR`.
+    pub(crate) level: &'static str,
+}
 
 /// Options of one `#[monitor]` attribute.
 #[derive(Default, Clone)]
@@ -17,7 +103,16 @@ pub(crate) struct Options {
     pub(crate) ok_if: Option<Expr>,
     pub(crate) error_if: Option<Expr>,
     pub(crate) krate: Option<Path>,
+    /// Bare `skip`: leave this method of a monitored impl block alone.
     pub(crate) skip: Option<Span>,
+    pub(crate) level: Option<LevelOpt>,
+    /// `span = false` turns the span off (metrics only).
+    pub(crate) span: Option<LitBool>,
+    /// `args`: record every argument (with `Debug`).
+    pub(crate) args: Option<Span>,
+    /// `skip(a, b)`: arguments `args` leaves out.
+    pub(crate) skip_args: Option<(Span, Vec<Ident>)>,
+    pub(crate) fields: Option<(Span, Vec<Field>)>,
 }
 
 impl Options {
@@ -35,7 +130,28 @@ impl Options {
             error_if,
             krate: self.krate.or_else(|| outer.krate.clone()),
             skip: self.skip,
+            level: self.level.or_else(|| outer.level.clone()),
+            span: self.span.or_else(|| outer.span.clone()),
+            args: self.args.or(outer.args),
+            skip_args: self.skip_args,
+            fields: self.fields,
         }
+    }
+
+    /// Whether calls open a span (the default).
+    pub(crate) fn span_enabled(&self) -> bool {
+        self.span.as_ref().is_none_or(|b| b.value)
+    }
+}
+
+fn level_of(lit: &LitStr) -> Option<&'static str> {
+    match lit.value().to_ascii_lowercase().as_str() {
+        "trace" => Some("TRACE"),
+        "debug" => Some("DEBUG"),
+        "info" => Some("INFO"),
+        "warn" => Some("WARN"),
+        "error" => Some("ERROR"),
+        _ => None,
     }
 }
 
@@ -88,9 +204,52 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 duplicate(options.krate.is_some(), errors);
                 options.krate = Some(path);
             }
+            "skip" if meta.input.peek(syn::token::Paren) => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
+                    &content,
+                    Ident::parse_any,
+                )?;
+                duplicate(options.skip_args.is_some(), errors);
+                options.skip_args = Some((
+                    meta.path.segments[0].ident.span(),
+                    names.into_iter().collect(),
+                ));
+            }
             "skip" => {
                 duplicate(options.skip.is_some(), errors);
                 options.skip = Some(meta.path.segments[0].ident.span());
+            }
+            "level" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                duplicate(options.level.is_some(), errors);
+                match level_of(&lit) {
+                    Some(level) => options.level = Some(LevelOpt { level }),
+                    None => errors.error_at(
+                        &lit,
+                        "unknown level: use \"trace\", \"debug\", \"info\", \"warn\" or \"error\"",
+                    ),
+                }
+            }
+            "span" => {
+                let lit: LitBool = meta.value()?.parse()?;
+                duplicate(options.span.is_some(), errors);
+                options.span = Some(lit);
+            }
+            "args" => {
+                duplicate(options.args.is_some(), errors);
+                options.args = Some(meta.path.segments[0].ident.span());
+            }
+            "fields" => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
+                duplicate(options.fields.is_some(), errors);
+                options.fields = Some((
+                    meta.path.segments[0].ident.span(),
+                    fields.into_iter().collect(),
+                ));
             }
             _ => {
                 let path = &meta.path;
