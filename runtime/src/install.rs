@@ -37,6 +37,7 @@ pub struct ObservabilityBuilder {
     buckets_by_prefix: Vec<(String, Vec<f64>)>,
     series_limit: Option<usize>,
     metrics_recorder: bool,
+    pub(crate) telemetry: crate::telemetry::TelemetrySettings,
 }
 
 impl Default for ObservabilityBuilder {
@@ -49,6 +50,7 @@ impl Default for ObservabilityBuilder {
             buckets_by_prefix: Vec::new(),
             series_limit: None,
             metrics_recorder: true,
+            telemetry: crate::telemetry::TelemetrySettings::default(),
         }
     }
 }
@@ -143,6 +145,14 @@ impl ObservabilityBuilder {
             return Err(Error::config("series_limit", "must be at least 1"));
         }
 
+        let version = self
+            .service_version
+            .clone()
+            .or_else(|| catalog::default_build_info().map(|i| i.version))
+            .filter(|v| !v.is_empty());
+        let telemetry =
+            crate::telemetry::resolve(self.telemetry, env, &service_name, version.as_deref())?;
+
         let catalog = catalog::catalog();
         if !catalog.issues.is_empty() {
             return Err(Error::Catalog(catalog.issues.clone()));
@@ -174,7 +184,9 @@ impl ObservabilityBuilder {
             catalog::set_build_info(info);
 
             let server = listen.map(Server::start).transpose()?;
+            let telemetry = crate::telemetry::start(telemetry)?;
             Ok(ObservabilityGuard {
+                telemetry: Some(telemetry),
                 server,
                 service_name,
             })
@@ -191,6 +203,7 @@ impl ObservabilityBuilder {
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the runtime at once"]
 pub struct ObservabilityGuard {
+    telemetry: Option<crate::telemetry::TelemetryGuard>,
     server: Option<Server>,
     service_name: String,
 }
@@ -212,6 +225,8 @@ impl ObservabilityGuard {
 
 impl Drop for ObservabilityGuard {
     fn drop(&mut self) {
+        // Exporters flush first, so their last export still sees the server's metrics.
+        drop(self.telemetry.take());
         if let Some(mut server) = self.server.take() {
             server.stop();
         }

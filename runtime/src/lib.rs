@@ -80,11 +80,20 @@ mod dynamic;
 mod error;
 mod facade;
 mod install;
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub mod logs;
 mod monitor;
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod propagation;
 pub mod prometheus;
 #[cfg(feature = "server")]
 mod server;
 mod slot;
+mod telemetry;
 pub mod trace;
 
 #[doc(hidden)]
@@ -96,6 +105,8 @@ pub use config::DEFAULT_LISTEN;
 pub use error::Error;
 pub use install::{Observability, ObservabilityBuilder, ObservabilityGuard};
 pub use monitor::Outcome;
+#[cfg(feature = "otlp")]
+pub use otlp::{OtlpProtocol, Propagation, Sampler};
 
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;

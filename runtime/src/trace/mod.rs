@@ -39,3 +39,6 @@ pub(crate) fn hex(bytes: &[u8]) -> String {
     }
     out
 }
+
+/// Span field that carries a correlation id into log lines (see the `logs` module).
+pub const CORRELATION_FIELD: &str = "correlation_id";
