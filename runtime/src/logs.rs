@@ -111,6 +111,7 @@ pub(crate) struct LogConfig {
     pub(crate) format: LogFormat,
     pub(crate) writer: LogWriter,
     pub(crate) install: bool,
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by propagation
     pub(crate) correlation_header: String,
 }
 

@@ -5,6 +5,7 @@
 use std::time::Duration;
 
 use crate::Error;
+#[cfg(feature = "logs")]
 use crate::ObservabilityBuilder;
 use crate::config::EnvLookup;
 
@@ -33,7 +34,8 @@ pub(crate) struct TelemetryGuard {
     _pipeline: crate::otlp::Pipeline,
 }
 
-#[cfg_attr(not(feature = "logs"), allow(clippy::unnecessary_wraps, unused_variables))]
+#[cfg_attr(not(feature = "logs"), allow(clippy::unnecessary_wraps))]
+#[cfg_attr(not(feature = "otlp"), allow(unused_variables))]
 pub(crate) fn resolve(
     settings: TelemetrySettings,
     env: EnvLookup<'_>,

@@ -10,6 +10,7 @@
 #![allow(clippy::missing_panics_doc, clippy::must_use_candidate)] // test helpers panic by design
 
 pub mod http;
+pub mod otlp;
 pub mod servers;
 pub mod tools;
 
