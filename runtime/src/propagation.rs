@@ -93,7 +93,14 @@ impl Propagator {
             && let Some(id) = headers.get(&header).and_then(|v| v.to_str().ok())
             && !id.is_empty()
         {
-            cx = cx.with_baggage([opentelemetry::KeyValue::new(CORRELATION_BAGGAGE_KEY, id.to_owned())]);
+            // `with_baggage` replaces the baggage: keep what the headers carried.
+            let mut entries: Vec<opentelemetry::KeyValue> = cx
+                .baggage()
+                .iter()
+                .map(|(k, (v, _))| opentelemetry::KeyValue::new(k.clone(), v.as_str().to_owned()))
+                .collect();
+            entries.push(opentelemetry::KeyValue::new(CORRELATION_BAGGAGE_KEY, id.to_owned()));
+            cx = cx.with_baggage(entries);
         }
         RemoteContext { cx }
     }
