@@ -174,7 +174,6 @@ fn http_header_ok(name: &str) -> bool {
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// Installs the global subscriber; when one is already set, says so once and keeps it.
-#[cfg_attr(not(feature = "otlp"), allow(unused_mut))]
 pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
     #[cfg(feature = "otlp")]
     if let Ok(name) = http::HeaderName::from_bytes(config.correlation_header.as_bytes()) {
@@ -183,23 +182,23 @@ pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
     if !config.install {
         return;
     }
-    let mut layers: Vec<BoxedLayer> = Vec::new();
-    if let Some(otel) = otel {
-        layers.push(Box::new(otel.with_filter(config.trace_filter)));
-    }
-    match config.format {
-        LogFormat::Json => layers.push(Box::new(
-            JsonLayer::new(config.writer).with_filter(config.filter),
-        )),
-        LogFormat::Text => layers.push(Box::new(
-            tracing_subscriber::fmt::layer()
-                .with_writer(config.writer)
-                .with_ansi(false)
-                .with_filter(config.filter),
-        )),
-    }
-    let subscriber = tracing_subscriber::registry().with(layers);
-    if tracing::subscriber::set_global_default(subscriber).is_err() {
+    // Layers are stacked, not boxed in a `Vec`: a `Vec` of layers does not forward
+    // `on_register_dispatch`, which the JSON layer needs to read OpenTelemetry ids.
+    let base = tracing_subscriber::registry().with(otel.map(|l| l.with_filter(config.trace_filter)));
+    let result = match config.format {
+        LogFormat::Json => tracing::subscriber::set_global_default(
+            base.with(JsonLayer::new(config.writer).with_filter(config.filter)),
+        ),
+        LogFormat::Text => tracing::subscriber::set_global_default(
+            base.with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(config.writer)
+                    .with_ansi(false)
+                    .with_filter(config.filter),
+            ),
+        ),
+    };
+    if result.is_err() {
         crate::diag::warn_once(
             "subscriber-taken",
             "a global `tracing` subscriber is already set: it is kept, and flext-observability's log and OpenTelemetry layers are not installed (call `.tracing_subscriber(false)` to silence this)",
