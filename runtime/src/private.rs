@@ -45,3 +45,18 @@ pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
 pub fn future<R, F: Future<Output = R>>(body: F) -> F {
     body
 }
+
+/// A span field recorded with `Debug`. The value's type is erased so that a missing
+/// `Debug` is one error, on the user's token.
+#[inline(always)]
+pub fn debug_field<T: core::fmt::Debug>(value: &T) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
+    tracing::field::debug(value)
+}
+
+/// A span field recorded with `Display` (see [`debug_field`]).
+#[inline(always)]
+pub fn display_field<T: core::fmt::Display>(
+    value: &T,
+) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
+    tracing::field::display(value)
+}

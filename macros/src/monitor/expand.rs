@@ -228,21 +228,26 @@ fn span_expr(
                 continue;
             }
             let key = Ident::new(&name, arg.span());
-            fields.push(quote_spanned!(arg.span()=> #key = ?#arg));
+            // Wrapped here, spanned on the argument, so a missing `Debug` is reported on
+            // the argument itself.
+            fields.push(quote_spanned!(arg.span()=> #key = #private::debug_field(&#arg)));
         }
     }
     for field in options.fields.iter().flat_map(|(_, f)| f) {
         let key = &field.key;
-        let sigil = match field.sigil {
-            Sigil::Display => quote!(%),
-            Sigil::Debug => quote!(?),
-            Sigil::Value => quote!(),
-        };
         let value = match &field.value {
-            Some(expr) => quote!((#expr)),
+            Some(expr) => quote!(#expr),
             None => key[0].to_token_stream(),
         };
-        fields.push(quote!(#(#key).* = #sigil #value));
+        let value_span = syn::spanned::Spanned::span(&value);
+        let value = match field.sigil {
+            Sigil::Display => {
+                quote_spanned!(value_span=> #private::display_field(&(#value)))
+            }
+            Sigil::Debug => quote_spanned!(value_span=> #private::debug_field(&(#value))),
+            Sigil::Value => quote!((#value)),
+        };
+        fields.push(quote!(#(#key).* = #value));
     }
     quote_spanned! {span=>
         #private::tracing::span!(

@@ -118,6 +118,7 @@ pub(crate) struct Options {
 impl Options {
     /// Method options over impl-block options.
     pub(crate) fn merged_over(self, outer: &Options) -> Options {
+        let off = self.span.as_ref().is_some_and(|b| !b.value);
         let (ok_if, error_if) = if self.ok_if.is_some() || self.error_if.is_some() {
             (self.ok_if, self.error_if)
         } else {
@@ -130,9 +131,10 @@ impl Options {
             error_if,
             krate: self.krate.or_else(|| outer.krate.clone()),
             skip: self.skip,
-            level: self.level.or_else(|| outer.level.clone()),
+            // A method that turns its span off does not inherit span options.
+            level: if off { self.level } else { self.level.or_else(|| outer.level.clone()) },
             span: self.span.or_else(|| outer.span.clone()),
-            args: self.args.or(outer.args),
+            args: if off { self.args } else { self.args.or(outer.args) },
             skip_args: self.skip_args,
             fields: self.fields,
         }
@@ -233,9 +235,18 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 }
             }
             "span" => {
-                let lit: LitBool = meta.value()?.parse()?;
+                let expr: Expr = meta.value()?.parse()?;
                 duplicate(options.span.is_some(), errors);
-                options.span = Some(lit);
+                match expr {
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(lit),
+                        ..
+                    }) => options.span = Some(lit),
+                    other => errors.error_at(
+                        other,
+                        "`span` takes `true` or `false` (`span = false` keeps the metrics and drops the span)",
+                    ),
+                }
             }
             "args" => {
                 duplicate(options.args.is_some(), errors);
