@@ -120,19 +120,9 @@ impl<F: Future> Future for InSpan<'_, F> {
     }
 }
 
-macro_rules! exception_event {
-    ($span:expr, $level:expr, $ty:expr, $message:expr) => {
-        match $level {
-            tracing::Level::ERROR => tracing::event!(name: "exception", target: "flext_observability", parent: $span, tracing::Level::ERROR, exception.r#type = $ty, exception.message = $message, "exception"),
-            tracing::Level::WARN => tracing::event!(name: "exception", target: "flext_observability", parent: $span, tracing::Level::WARN, exception.r#type = $ty, exception.message = $message, "exception"),
-            tracing::Level::INFO => tracing::event!(name: "exception", target: "flext_observability", parent: $span, tracing::Level::INFO, exception.r#type = $ty, exception.message = $message, "exception"),
-            tracing::Level::DEBUG => tracing::event!(name: "exception", target: "flext_observability", parent: $span, tracing::Level::DEBUG, exception.r#type = $ty, exception.message = $message, "exception"),
-            _ => tracing::event!(name: "exception", target: "flext_observability", parent: $span, tracing::Level::TRACE, exception.r#type = $ty, exception.message = $message, "exception"),
-        }
-    };
-}
-
-/// Error status on the span and an `exception` event at the span's level.
+/// Error status on the span and an `exception` event. The event is at `DEBUG`: the
+/// trace always gets it (the OpenTelemetry layer takes every level by default), while
+/// log lines at the usual `info` are not flooded by expected errors.
 #[cold]
 #[inline(never)]
 fn mark_error(span: &Span, details: Option<(&'static str, String)>) {
@@ -142,10 +132,15 @@ fn mark_error(span: &Span, details: Option<(&'static str, String)>) {
     if !message.is_empty() {
         span.record("otel.status_description", message.as_str());
     }
-    let level = span
-        .metadata()
-        .map_or(tracing::Level::INFO, |m| *m.level());
-    exception_event!(span, level, ty, message.as_str());
+    tracing::event!(
+        name: "exception",
+        target: "flext_observability",
+        parent: span,
+        tracing::Level::DEBUG,
+        exception.r#type = ty,
+        exception.message = message.as_str(),
+        "exception"
+    );
 }
 
 /// Wraps a return value for [`DescribeDisplay`] / [`DescribeDebug`] / [`DescribeAny`]
