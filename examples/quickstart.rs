@@ -147,7 +147,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("serving http://{addr}/metrics");
     match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(endpoint) => println!("exporting traces and metrics over OTLP to {endpoint}"),
-        Err(_) => println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP"),
+        Err(_) => {
+            println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP")
+        }
     }
     if keep_running {
         println!("running until interrupted (Ctrl-C)");
@@ -179,9 +181,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
             let status = head.lines().next().unwrap_or_default();
             println!("\nGET /metrics -> {status}; excerpt:");
-            for line in body.lines().filter(|l| {
-                l.starts_with("function_calls_total") || l.starts_with("build_info")
-            }) {
+            for line in body
+                .lines()
+                .filter(|l| l.starts_with("function_calls_total") || l.starts_with("build_info"))
+            {
                 println!("  {line}");
             }
             if !status.contains(" 200 ") {

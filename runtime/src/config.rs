@@ -155,7 +155,8 @@ pub(crate) fn percent_decode(source: &str, value: &str) -> Result<String, Error>
             i += 1;
         }
     }
-    String::from_utf8(out).map_err(|_| Error::config(source, "percent-decoding gives invalid UTF-8"))
+    String::from_utf8(out)
+        .map_err(|_| Error::config(source, "percent-decoding gives invalid UTF-8"))
 }
 
 /// `key1=value1,key2=value2`, values percent-decoded. Errors never quote the value (it
@@ -174,9 +175,15 @@ pub(crate) fn parse_pairs(source: &str, value: &str) -> Result<Vec<(String, Stri
         };
         let k = k.trim();
         if k.is_empty() {
-            return Err(Error::config(source, format!("entry {} has an empty key", n + 1)));
+            return Err(Error::config(
+                source,
+                format!("entry {} has an empty key", n + 1),
+            ));
         }
-        out.push((percent_decode(source, k)?, percent_decode(source, v.trim())?));
+        out.push((
+            percent_decode(source, k)?,
+            percent_decode(source, v.trim())?,
+        ));
     }
     Ok(out)
 }

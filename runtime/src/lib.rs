@@ -86,10 +86,10 @@ pub mod logs;
 mod monitor;
 #[cfg(feature = "otlp")]
 mod otlp;
+pub mod prometheus;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub mod propagation;
-pub mod prometheus;
 #[cfg(feature = "server")]
 mod server;
 mod slot;

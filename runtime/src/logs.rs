@@ -67,7 +67,10 @@ impl LogWriter {
                 let _ = std::io::stdout().lock().write_all(line);
             }
             LogWriter::Shared(w) => {
-                let _ = w.lock().unwrap_or_else(PoisonError::into_inner).write_all(line);
+                let _ = w
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .write_all(line);
             }
         }
     }
@@ -139,7 +142,12 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         (None, Some(v)) => match v.trim().to_ascii_lowercase().as_str() {
             "json" => LogFormat::Json,
             "text" | "" => LogFormat::Text,
-            _ => return Err(Error::config("LOG_FORMAT", format!("`{v}` is not `json` or `text`"))),
+            _ => {
+                return Err(Error::config(
+                    "LOG_FORMAT",
+                    format!("`{v}` is not `json` or `text`"),
+                ));
+            }
         },
         (None, None) => LogFormat::Text,
     };
@@ -148,7 +156,10 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
             if http_header_ok(&h) {
                 h.trim().to_ascii_lowercase()
             } else {
-                return Err(Error::config("LOG_CORRELATION_ID_HEADER", format!("`{h}` is not a header name")));
+                return Err(Error::config(
+                    "LOG_CORRELATION_ID_HEADER",
+                    format!("`{h}` is not a header name"),
+                ));
             }
         }
         None => "x-correlation-id".to_owned(),
@@ -184,7 +195,8 @@ pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
     }
     // Layers are stacked, not boxed in a `Vec`: a `Vec` of layers does not forward
     // `on_register_dispatch`, which the JSON layer needs to read OpenTelemetry ids.
-    let base = tracing_subscriber::registry().with(otel.map(|l| l.with_filter(config.trace_filter)));
+    let base =
+        tracing_subscriber::registry().with(otel.map(|l| l.with_filter(config.trace_filter)));
     let result = match config.format {
         LogFormat::Json => tracing::subscriber::set_global_default(
             base.with(JsonLayer::new(config.writer).with_filter(config.filter)),
@@ -355,7 +367,11 @@ where
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
-        if attrs.fields().field(crate::trace::CORRELATION_FIELD).is_none() {
+        if attrs
+            .fields()
+            .field(crate::trace::CORRELATION_FIELD)
+            .is_none()
+        {
             return;
         }
         let mut visitor = CorrelationVisitor(None);
@@ -408,7 +424,10 @@ where
                 }
             }
             #[cfg(feature = "otlp")]
-            if let Some(dispatch) = self.dispatch.get().and_then(tracing::dispatcher::WeakDispatch::upgrade)
+            if let Some(dispatch) = self
+                .dispatch
+                .get()
+                .and_then(tracing::dispatcher::WeakDispatch::upgrade)
                 && let Some(cx) = crate::otlp::context_of(&span.id(), &dispatch)
             {
                 if let Some((trace_id, span_id)) = crate::otlp::ids_of_context(&cx) {

@@ -103,7 +103,10 @@ impl<const NB: usize> MonitorSite<NB> {
 
     /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
     #[inline(always)]
-    pub fn start_span(&'static self, span: tracing::Span) -> SpanGuard<NB, tracing::span::EnteredSpan> {
+    pub fn start_span(
+        &'static self,
+        span: tracing::Span,
+    ) -> SpanGuard<NB, tracing::span::EnteredSpan> {
         let span = span.entered();
         SpanGuard::new(self.start(), span)
     }

@@ -49,7 +49,9 @@ pub fn future<R, F: Future<Output = R>>(body: F) -> F {
 /// A span field recorded with `Debug`. The value's type is erased so that a missing
 /// `Debug` is one error, on the user's token.
 #[inline(always)]
-pub fn debug_field<T: core::fmt::Debug>(value: &T) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
+pub fn debug_field<T: core::fmt::Debug>(
+    value: &T,
+) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
     tracing::field::debug(value)
 }
 

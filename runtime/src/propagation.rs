@@ -30,7 +30,9 @@
 use std::sync::{Arc, PoisonError, RwLock};
 
 use opentelemetry::baggage::BaggageExt;
-use opentelemetry::propagation::{Extractor, Injector, TextMapCompositePropagator, TextMapPropagator};
+use opentelemetry::propagation::{
+    Extractor, Injector, TextMapCompositePropagator, TextMapPropagator,
+};
 use opentelemetry::trace::TraceContextExt;
 use opentelemetry_propagator_b3::{B3Encoding, Propagator as B3Propagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
@@ -99,7 +101,10 @@ impl Propagator {
                 .iter()
                 .map(|(k, (v, _))| opentelemetry::KeyValue::new(k.clone(), v.as_str().to_owned()))
                 .collect();
-            entries.push(opentelemetry::KeyValue::new(CORRELATION_BAGGAGE_KEY, id.to_owned()));
+            entries.push(opentelemetry::KeyValue::new(
+                CORRELATION_BAGGAGE_KEY,
+                id.to_owned(),
+            ));
             cx = cx.with_baggage(entries);
         }
         RemoteContext { cx }
@@ -186,7 +191,9 @@ pub(crate) fn configure(formats: &[Propagation]) {
 
 /// Sets the correlation-id header (`LOG_CORRELATION_ID_HEADER`).
 pub(crate) fn set_correlation_header(name: http::HeaderName) {
-    *CORRELATION_HEADER.write().unwrap_or_else(PoisonError::into_inner) = Some(name);
+    *CORRELATION_HEADER
+        .write()
+        .unwrap_or_else(PoisonError::into_inner) = Some(name);
 }
 
 fn correlation_header() -> http::HeaderName {
@@ -202,7 +209,12 @@ fn installed() -> Arc<Propagator> {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone()
-        .unwrap_or_else(|| Arc::new(Propagator::new(&[Propagation::TraceContext, Propagation::Baggage])))
+        .unwrap_or_else(|| {
+            Arc::new(Propagator::new(&[
+                Propagation::TraceContext,
+                Propagation::Baggage,
+            ]))
+        })
 }
 
 /// The caller's context from request headers, with the installed formats.

@@ -50,12 +50,18 @@ pub(crate) fn resolve(
     })
 }
 
-#[cfg_attr(not(feature = "logs"), allow(clippy::unnecessary_wraps, unused_variables))]
+#[cfg_attr(
+    not(feature = "logs"),
+    allow(clippy::unnecessary_wraps, unused_variables)
+)]
 pub(crate) fn start(resolved: Resolved) -> Result<TelemetryGuard, Error> {
     #[cfg(feature = "otlp")]
     let (pipeline, otel) = crate::otlp::start(&resolved.otlp)?;
     #[cfg(feature = "otlp")]
-    let otel = otel.map(|l| Box::new(l) as Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>);
+    let otel = otel.map(|l| {
+        Box::new(l)
+            as Box<dyn tracing_subscriber::Layer<tracing_subscriber::Registry> + Send + Sync>
+    });
     #[cfg(all(feature = "logs", not(feature = "otlp")))]
     let otel = None;
     #[cfg(feature = "logs")]
@@ -122,7 +128,10 @@ impl ObservabilityBuilder {
 
     /// A header sent with every export (added to `OTEL_EXPORTER_OTLP_HEADERS`).
     pub fn otlp_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
-        self.telemetry.otlp.headers.push((name.into(), value.into()));
+        self.telemetry
+            .otlp
+            .headers
+            .push((name.into(), value.into()));
         self
     }
 
@@ -177,7 +186,10 @@ impl ObservabilityBuilder {
     /// A resource attribute (over `OTEL_RESOURCE_ATTRIBUTES`); `service.name` is set
     /// with [`service_name`](Self::service_name).
     pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.telemetry.otlp.resource.push((key.into(), value.into()));
+        self.telemetry
+            .otlp
+            .resource
+            .push((key.into(), value.into()));
         self
     }
 

@@ -117,9 +117,10 @@ impl MetricsService for Store {
 fn metadata(m: &tonic::metadata::MetadataMap) -> Vec<(String, String)> {
     m.iter()
         .filter_map(|kv| match kv {
-            tonic::metadata::KeyAndValueRef::Ascii(k, v) => {
-                Some((k.as_str().to_owned(), v.to_str().unwrap_or_default().to_owned()))
-            }
+            tonic::metadata::KeyAndValueRef::Ascii(k, v) => Some((
+                k.as_str().to_owned(),
+                v.to_str().unwrap_or_default().to_owned(),
+            )),
             tonic::metadata::KeyAndValueRef::Binary(..) => None,
         })
         .collect()

@@ -59,7 +59,10 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         })
         .expect("spans arrive (batches leave every 5 s)");
 
-    let orders: Vec<_> = spans.iter().filter(|s| s.span.name == "place_order").collect();
+    let orders: Vec<_> = spans
+        .iter()
+        .filter(|s| s.span.name == "place_order")
+        .collect();
     let reserves: Vec<_> = spans.iter().filter(|s| s.span.name == "reserve").collect();
     assert_eq!(orders.len(), 6);
     assert_eq!(reserves.len(), 6);
@@ -72,11 +75,21 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         assert!(order.span.parent_span_id.is_empty(), "orders are roots");
         assert_eq!(order.attr("code.function").as_deref(), Some("place_order"));
         assert_eq!(order.attr("code.namespace").as_deref(), Some("otlp_grpc"));
-        assert!(order.attr("code.filepath").unwrap().ends_with("otlp_grpc.rs"));
+        assert!(
+            order
+                .attr("code.filepath")
+                .unwrap()
+                .ends_with("otlp_grpc.rs")
+        );
     }
     let failed: Vec<_> = spans
         .iter()
-        .filter(|s| s.span.status.as_ref().is_some_and(|st| st.code == StatusCode::Error as i32))
+        .filter(|s| {
+            s.span
+                .status
+                .as_ref()
+                .is_some_and(|st| st.code == StatusCode::Error as i32)
+        })
         .collect();
     assert_eq!(failed.len(), 2, "the failing order and its reserve");
     let failed_reserve = failed.iter().find(|s| s.span.name == "reserve").unwrap();
@@ -86,13 +99,33 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         .iter()
         .find(|e| e.name == "exception")
         .expect("exception event");
-    assert_eq!(attr(&event.attributes, "exception.message").as_deref(), Some("out of stock"));
-    assert!(attr(&event.attributes, "exception.type").unwrap().ends_with("OutOfStock"));
+    assert_eq!(
+        attr(&event.attributes, "exception.message").as_deref(),
+        Some("out of stock")
+    );
+    assert!(
+        attr(&event.attributes, "exception.type")
+            .unwrap()
+            .ends_with("OutOfStock")
+    );
 
     let resource = &spans[0].resource;
-    let get = |k: &str| resource.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    assert_eq!(get("service.name"), Some("orders-from-env"), "OTEL_SERVICE_NAME wins");
-    assert_eq!(get("deployment.environment"), Some("prod eu"), "percent-decoded");
+    let get = |k: &str| {
+        resource
+            .iter()
+            .find(|(key, _)| key == k)
+            .map(|(_, v)| v.as_str())
+    };
+    assert_eq!(
+        get("service.name"),
+        Some("orders-from-env"),
+        "OTEL_SERVICE_NAME wins"
+    );
+    assert_eq!(
+        get("deployment.environment"),
+        Some("prod eu"),
+        "percent-decoded"
+    );
     assert_eq!(get("telemetry.sdk.language"), Some("rust"));
 
     // Metrics: wait for an export that has seen all calls.
@@ -111,7 +144,9 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     .expect("metrics arrive with every call counted");
     assert!(resource.contains(&("service.name".into(), "orders-from-env".into())));
     let calls = metrics.iter().find(|m| m.name == "function.calls").unwrap();
-    let Some(MetricData::Sum(sum)) = &calls.data else { panic!("function.calls is a sum") };
+    let Some(MetricData::Sum(sum)) = &calls.data else {
+        panic!("function.calls is a sum")
+    };
     assert!(sum.is_monotonic);
     let errors = sum
         .data_points
@@ -126,9 +161,14 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         errors.value,
         Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(1))
     );
-    let duration = metrics.iter().find(|m| m.name == "function.calls.duration").unwrap();
+    let duration = metrics
+        .iter()
+        .find(|m| m.name == "function.calls.duration")
+        .unwrap();
     assert_eq!(duration.unit, "s");
-    let Some(MetricData::Histogram(h)) = &duration.data else { panic!("a histogram") };
+    let Some(MetricData::Histogram(h)) = &duration.data else {
+        panic!("a histogram")
+    };
     let point = h
         .data_points
         .iter()
@@ -139,7 +179,10 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     assert_eq!(point.bucket_counts.iter().sum::<u64>(), 6);
     assert_eq!(point.bucket_counts.len(), DEFAULT_BUCKETS.len() + 1);
     assert!(point.sum.unwrap() > 0.0 && point.sum.unwrap() < 1.0);
-    let concurrent = metrics.iter().find(|m| m.name == "function.calls.concurrent").unwrap();
+    let concurrent = metrics
+        .iter()
+        .find(|m| m.name == "function.calls.concurrent")
+        .unwrap();
     assert!(matches!(&concurrent.data, Some(MetricData::Gauge(_))));
 
     let headers_ok = receiver.with(|r| {
@@ -154,11 +197,9 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     let text = flext_observability_tests::http::get(&format!("http://{addr}/metrics"))
         .unwrap()
         .body;
-    let exported = flext_observability_tests::sample(
-        &text,
-        r#"flext_otlp_exported_total{signal="traces"}"#,
-    )
-    .unwrap();
+    let exported =
+        flext_observability_tests::sample(&text, r#"flext_otlp_exported_total{signal="traces"}"#)
+            .unwrap();
     assert!(exported >= 12.0, "{exported}");
     drop(guard);
 }

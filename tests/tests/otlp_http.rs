@@ -25,9 +25,15 @@ async fn http_export_from_a_current_thread_runtime() {
     // SAFETY: this file holds one test; nothing else reads the environment concurrently.
     unsafe {
         std::env::remove_var("OTEL_SERVICE_NAME");
-        std::env::set_var("OTEL_EXPORTER_OTLP_ENDPOINT", format!("{}/", receiver.http_endpoint()));
+        std::env::set_var(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            format!("{}/", receiver.http_endpoint()),
+        );
         std::env::set_var("OTEL_EXPORTER_OTLP_PROTOCOL", "http/protobuf");
-        std::env::set_var("OTEL_RESOURCE_ATTRIBUTES", "service.name=pricing%2Dsvc,team=core");
+        std::env::set_var(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=pricing%2Dsvc,team=core",
+        );
         std::env::set_var("OTEL_METRIC_EXPORT_INTERVAL", "60000");
         std::env::set_var("OTEL_BSP_SCHEDULE_DELAY", "100");
     }
@@ -45,7 +51,11 @@ async fn http_export_from_a_current_thread_runtime() {
     let r = receiver.clone();
     let spans = tokio::task::spawn_blocking(move || {
         r.wait_spans(Duration::from_secs(30), |spans| {
-            (spans.iter().filter(|s| s.span.name == "fetch_price").count() >= 4)
+            (spans
+                .iter()
+                .filter(|s| s.span.name == "fetch_price")
+                .count()
+                >= 4)
                 .then(|| spans.to_vec())
         })
     })
@@ -66,9 +76,13 @@ async fn http_export_from_a_current_thread_runtime() {
     // Metrics go out every minute; dropping the guard must export them once more.
     assert!(receiver.last_metrics().is_none());
     drop(guard);
-    let (metrics, _) = receiver.last_metrics().expect("the final export on shutdown");
+    let (metrics, _) = receiver
+        .last_metrics()
+        .expect("the final export on shutdown");
     let calls = metrics.iter().find(|m| m.name == "function.calls").unwrap();
-    let Some(MetricData::Sum(sum)) = &calls.data else { panic!("a sum") };
+    let Some(MetricData::Sum(sum)) = &calls.data else {
+        panic!("a sum")
+    };
     let ok = sum
         .data_points
         .iter()

@@ -51,10 +51,16 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     )
     .expect("the ok counter has an exemplar");
     assert!(ok.starts_with("{trace_id=\""), "{ok}");
-    assert!(traces.iter().any(|t| ok.contains(t.as_str())), "{ok} from one of {traces:?}");
+    assert!(
+        traces.iter().any(|t| ok.contains(t.as_str())),
+        "{ok} from one of {traces:?}"
+    );
     let labels = &ok[1..ok.find('}').unwrap()];
     assert!(labels.chars().count() <= 128);
-    assert!(ok.contains("} 1 "), "a counter exemplar's value is the increment: {ok}");
+    assert!(
+        ok.contains("} 1 "),
+        "a counter exemplar's value is the increment: {ok}"
+    );
     assert!(
         exemplar_of(
             &text,
@@ -79,7 +85,10 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
         .unwrap()
         .parse()
         .unwrap();
-    assert!(value > 0.1 && value <= 0.25, "value inside the bucket: {value}");
+    assert!(
+        value > 0.1 && value <= 0.25,
+        "value inside the bucket: {value}"
+    );
     assert!(
         !text
             .lines()
@@ -95,7 +104,10 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     }
 
     let prometheus = require!(
-        Prometheus::start(&[Target::new("exemplars", addr)], Duration::from_millis(500)),
+        Prometheus::start(
+            &[Target::new("exemplars", addr)],
+            Duration::from_millis(500)
+        ),
         "Prometheus",
         "apt-get install prometheus"
     );
@@ -121,7 +133,10 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     .unwrap_or_else(|| panic!("Prometheus stored no exemplar:\n{}", prometheus.log()));
     // One exemplar per bucket: the three successful calls fell in three buckets (the
     // failed call, in a fourth, is there too).
-    assert!(traces.iter().all(|id| found.contains(id)), "{found:?} vs {traces:?}");
+    assert!(
+        traces.iter().all(|id| found.contains(id)),
+        "{found:?} vs {traces:?}"
+    );
     assert!(found.iter().all(|id| id.len() == 32));
     drop(guard);
 }

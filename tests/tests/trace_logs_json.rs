@@ -74,10 +74,15 @@ fn json_lines_carry_trace_and_span_ids() {
     let ts = placed["timestamp"].as_str().unwrap();
     assert!(ts.ends_with('Z') && ts.contains('T'), "{ts}");
     assert!(
-        !lines.iter().any(|l| l["message"] == "filtered out by LOG_LEVEL"),
+        !lines
+            .iter()
+            .any(|l| l["message"] == "filtered out by LOG_LEVEL"),
         "LOG_LEVEL=info drops debug lines"
     );
-    let outside = lines.iter().find(|l| l["message"] == "outside any span").unwrap();
+    let outside = lines
+        .iter()
+        .find(|l| l["message"] == "outside any span")
+        .unwrap();
     assert_eq!(outside["level"], "WARN");
     assert!(outside.get("trace_id").is_none());
 
@@ -98,7 +103,9 @@ fn json_lines_carry_trace_and_span_ids() {
     headers.insert("x-correlation-id", "req-123".parse().unwrap());
     headers.insert(
         "traceparent",
-        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01".parse().unwrap(),
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01"
+            .parse()
+            .unwrap(),
     );
     let remote = flext_observability::propagation::extract(&headers);
     let request = tracing::info_span!("request");

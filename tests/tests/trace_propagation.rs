@@ -31,7 +31,10 @@ fn round_trip(format: Propagation, expect_headers: &[&str]) {
     let propagator = Propagator::new(&[format]);
     let (headers, trace_id, span_id) = call_downstream(&propagator);
     for name in expect_headers {
-        assert!(headers.contains_key(*name), "{format:?} writes {name}: {headers:?}");
+        assert!(
+            headers.contains_key(*name),
+            "{format:?} writes {name}: {headers:?}"
+        );
     }
     let header_text = format!("{headers:?}");
     assert!(header_text.contains(&trace_id), "{header_text}");
@@ -41,7 +44,10 @@ fn round_trip(format: Propagation, expect_headers: &[&str]) {
     assert_eq!(remote.span_id().as_deref(), Some(span_id.as_str()));
     assert!(remote.is_sampled());
     let (server_trace, server_span) = serve(&remote);
-    assert_eq!(server_trace, trace_id, "{format:?}: the server continues the trace");
+    assert_eq!(
+        server_trace, trace_id,
+        "{format:?}: the server continues the trace"
+    );
     assert_ne!(server_span, span_id);
 }
 
@@ -55,17 +61,26 @@ fn w3c_b3_single_and_b3_multi_round_trip() {
 
     round_trip(Propagation::TraceContext, &["traceparent"]);
     round_trip(Propagation::B3Single, &["b3"]);
-    round_trip(Propagation::B3Multi, &["x-b3-traceid", "x-b3-spanid", "x-b3-sampled"]);
+    round_trip(
+        Propagation::B3Multi,
+        &["x-b3-traceid", "x-b3-spanid", "x-b3-sampled"],
+    );
 
     // The installed formats (B3 multi and baggage here) serve `extract`/`inject`.
     let mut incoming = http::HeaderMap::new();
-    incoming.insert("x-b3-traceid", "80f198ee56343ba864fe8b2a57d3eff7".parse().unwrap());
+    incoming.insert(
+        "x-b3-traceid",
+        "80f198ee56343ba864fe8b2a57d3eff7".parse().unwrap(),
+    );
     incoming.insert("x-b3-spanid", "e457b5a2e4d86bd1".parse().unwrap());
     incoming.insert("x-b3-sampled", "1".parse().unwrap());
     incoming.insert("baggage", "tenant=acme".parse().unwrap());
     incoming.insert("x-correlation-id", "req-77".parse().unwrap());
     let remote = propagation::extract(&incoming);
-    assert_eq!(remote.trace_id().as_deref(), Some("80f198ee56343ba864fe8b2a57d3eff7"));
+    assert_eq!(
+        remote.trace_id().as_deref(),
+        Some("80f198ee56343ba864fe8b2a57d3eff7")
+    );
     assert_eq!(remote.baggage("tenant").as_deref(), Some("acme"));
     assert_eq!(remote.correlation_id().as_deref(), Some("req-77"));
 
@@ -77,7 +92,10 @@ fn w3c_b3_single_and_b3_multi_round_trip() {
         outgoing
     });
     assert_eq!(outgoing["x-b3-traceid"], "80f198ee56343ba864fe8b2a57d3eff7");
-    assert_ne!(outgoing["x-b3-spanid"], "e457b5a2e4d86bd1", "our own span is the parent now");
+    assert_ne!(
+        outgoing["x-b3-spanid"], "e457b5a2e4d86bd1",
+        "our own span is the parent now"
+    );
     assert_eq!(outgoing["x-correlation-id"], "req-77");
     let baggage = outgoing["baggage"].to_str().unwrap();
     assert!(baggage.contains("tenant=acme"), "{baggage}");

@@ -172,7 +172,10 @@ fn spans_carry_names_code_attributes_and_parents() {
     assert!(f["code.filepath"].ends_with("trace_spans.rs"), "{f:?}");
     assert!(f["code.lineno"].parse::<u32>().unwrap() > 0);
     assert!(!f.contains_key("otel.status_code"), "{f:?}");
-    assert!(!f.contains_key("id"), "arguments are not recorded by default: {f:?}");
+    assert!(
+        !f.contains_key("id"),
+        "arguments are not recorded by default: {f:?}"
+    );
     assert!(outer[0].closed && inner[0].closed);
 }
 
@@ -234,7 +237,9 @@ fn levels_and_opt_out() {
     assert_eq!(capture.find("Repo::put")[0].level, "ERROR");
     let text = flext_observability::prometheus::render();
     assert!(
-        text.contains(r#"function_calls_total{function="metrics_only",module="trace_spans",result="ok"} 1"#),
+        text.contains(
+            r#"function_calls_total{function="metrics_only",module="trace_spans",result="ok"} 1"#
+        ),
         "metrics are still recorded with span = false"
     );
 }
@@ -244,9 +249,7 @@ fn async_spans_are_entered_while_polled() {
     let capture = Capture::default();
     let subscriber = tracing_subscriber::registry().with(capture.clone());
     let dispatch = tracing::Dispatch::new(subscriber);
-    let result = tracing::dispatcher::with_default(&dispatch, || {
-        futures_lite_block_on(fetch(0))
-    });
+    let result = tracing::dispatcher::with_default(&dispatch, || futures_lite_block_on(fetch(0)));
     assert!(result.is_err());
     let outer = &capture.find("fetch")[0];
     let inner = &capture.find("load")[0];

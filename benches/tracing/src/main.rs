@@ -48,15 +48,39 @@ fn plain(x: u64) -> u64 {
 
 const CASES: &[(&str, &str)] = &[
     ("baseline", "plain function, no instrumentation"),
-    ("monitor_span_registry", "#[monitor] with its span, registry subscriber"),
-    ("instrument_registry", "#[tracing::instrument] alone, registry subscriber"),
-    ("fastrace", "#[fastrace::trace], local parent, null reporter"),
+    (
+        "monitor_span_registry",
+        "#[monitor] with its span, registry subscriber",
+    ),
+    (
+        "instrument_registry",
+        "#[tracing::instrument] alone, registry subscriber",
+    ),
+    (
+        "fastrace",
+        "#[fastrace::trace], local parent, null reporter",
+    ),
     ("metrics_only", "#[monitor(span = false)], no subscriber"),
-    ("monitor_span_no_subscriber", "#[monitor], no subscriber (span filtered out)"),
-    ("metrics_only_warn", "#[monitor(span = false)], registry subscriber at WARN"),
-    ("monitor_span_filtered_warn", "#[monitor], registry subscriber at WARN (span filtered out)"),
-    ("monitor_otel_no_export", "#[monitor], install() with the OpenTelemetry layer, no exporter"),
-    ("monitor_collector_down", "#[monitor], install() with OTLP to a dead collector"),
+    (
+        "monitor_span_no_subscriber",
+        "#[monitor], no subscriber (span filtered out)",
+    ),
+    (
+        "metrics_only_warn",
+        "#[monitor(span = false)], registry subscriber at WARN",
+    ),
+    (
+        "monitor_span_filtered_warn",
+        "#[monitor], registry subscriber at WARN (span filtered out)",
+    ),
+    (
+        "monitor_otel_no_export",
+        "#[monitor], install() with the OpenTelemetry layer, no exporter",
+    ),
+    (
+        "monitor_collector_down",
+        "#[monitor], install() with OTLP to a dead collector",
+    ),
 ];
 
 fn time(calls: u64, f: fn(u64) -> u64) -> f64 {
@@ -104,8 +128,8 @@ fn run_case(case: &str, calls: u64) -> f64 {
         "metrics_only" => time(calls, metrics_only),
         "monitor_span_no_subscriber" => time(calls, with_span),
         "metrics_only_warn" | "monitor_span_filtered_warn" => {
-            let subscriber = tracing_subscriber::registry()
-                .with(tracing_subscriber::filter::LevelFilter::WARN);
+            let subscriber =
+                tracing_subscriber::registry().with(tracing_subscriber::filter::LevelFilter::WARN);
             tracing::subscriber::set_global_default(subscriber).unwrap();
             if case == "metrics_only_warn" {
                 time(calls, metrics_only)
@@ -141,7 +165,11 @@ fn run_case(case: &str, calls: u64) -> f64 {
             let text = flext_observability::prometheus::render();
             let dropped = text
                 .lines()
-                .find(|l| l.starts_with(r#"flext_otlp_dropped_total{signal="traces",reason="queue_full"}"#))
+                .find(|l| {
+                    l.starts_with(
+                        r#"flext_otlp_dropped_total{signal="traces",reason="queue_full"}"#,
+                    )
+                })
                 .and_then(|l| l.rsplit(' ').next())
                 .unwrap_or("?")
                 .to_owned();
@@ -158,19 +186,33 @@ fn median(mut v: Vec<f64>) -> f64 {
 }
 
 fn main() {
-    let calls: u64 = std::env::var("CALLS").ok().and_then(|s| s.parse().ok()).unwrap_or(1_000_000);
+    let calls: u64 = std::env::var("CALLS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(1_000_000);
     let mut args = std::env::args().skip(1).filter(|a| a != "--bench");
     if let Some(case) = args.next() {
         println!("{}", run_case(&case, calls));
         return;
     }
-    let rounds: usize = std::env::var("ROUNDS").ok().and_then(|s| s.parse().ok()).unwrap_or(7);
+    let rounds: usize = std::env::var("ROUNDS")
+        .ok()
+        .and_then(|s| s.parse().ok())
+        .unwrap_or(7);
     let exe = std::env::current_exe().unwrap();
     let mut results: Vec<Vec<f64>> = vec![Vec::new(); CASES.len()];
     for round in 0..rounds {
         for (i, (case, _)) in CASES.iter().enumerate() {
-            let out = Command::new(&exe).arg(case).env("CALLS", calls.to_string()).output().unwrap();
-            assert!(out.status.success(), "{case}: {}", String::from_utf8_lossy(&out.stderr));
+            let out = Command::new(&exe)
+                .arg(case)
+                .env("CALLS", calls.to_string())
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{case}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             if round == 0 && !out.stderr.is_empty() {
                 eprint!("{}", String::from_utf8_lossy(&out.stderr));
             }

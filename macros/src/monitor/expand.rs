@@ -109,45 +109,18 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let ret_ty = return_annotation(&sig.output);
     let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
 
+    let pieces = Pieces {
+        registration,
+        guard,
+        ret,
+        classify,
+        inner,
+        private,
+        turbofish,
+    };
     let instrumented = match &span_expr {
-        None => metrics_only(&registration, &guard, &ret, &classify, &sig, &body, &inner, &private, turbofish.as_ref()),
-        Some(span_expr) => {
-            // Error details are computed only for an error inside an enabled span.
-            let describe = quote!(|| {
-                #[allow(unused_imports)]
-                use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
-                (&&&#private::Describe(&#ret)).__flext_describe()
-            });
-            if sig.asyncness.is_some() {
-                quote! {
-                    #registration
-                    let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
-                    #[allow(unused_unsafe)]
-                    let #ret = #guard.run(#private::future #turbofish (async move #inner)).await;
-                    #guard.finish_traced(#classify, #describe);
-                    #ret
-                }
-            } else if let Some((boxing, future_body)) = async_trait_future(&body) {
-                quote! {
-                    #registration
-                    #boxing(async move {
-                        let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
-                        let #ret = #guard.run(async move #future_body).await;
-                        #guard.finish_traced(#classify, #describe);
-                        #ret
-                    })
-                }
-            } else {
-                quote! {
-                    #registration
-                    let #guard = FLEXT_OBSERVABILITY_SITE.start_span(#span_expr);
-                    #[allow(unused_unsafe)]
-                    let #ret = #private::call #turbofish (move || #inner);
-                    #guard.finish_traced(#classify, #describe);
-                    #ret
-                }
-            }
-        }
+        None => metrics_only(&pieces, &sig, &body),
+        Some(span_expr) => traced(&pieces, &sig, &body, span_expr),
     };
     let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
     quote! {
@@ -156,19 +129,76 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     }
 }
 
+/// What both forms of the body share, computed once.
+struct Pieces {
+    registration: TokenStream,
+    guard: Ident,
+    ret: Ident,
+    classify: TokenStream,
+    inner: TokenStream,
+    private: TokenStream,
+    turbofish: Option<TokenStream>,
+}
+
+/// The instrumentation with a span around the call.
+fn traced(p: &Pieces, sig: &syn::Signature, body: &Group, span_expr: &TokenStream) -> TokenStream {
+    let Pieces {
+        registration,
+        guard,
+        ret,
+        classify,
+        inner,
+        private,
+        turbofish,
+    } = p;
+    // Error details are computed only for an error inside an enabled span.
+    let describe = quote!(|| {
+        #[allow(unused_imports)]
+        use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+        (&&&#private::Describe(&#ret)).__flext_describe()
+    });
+    if sig.asyncness.is_some() {
+        quote! {
+            #registration
+            let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
+            #[allow(unused_unsafe)]
+            let #ret = #guard.run(#private::future #turbofish (async move #inner)).await;
+            #guard.finish_traced(#classify, #describe);
+            #ret
+        }
+    } else if let Some((boxing, future_body)) = async_trait_future(body) {
+        quote! {
+            #registration
+            #boxing(async move {
+                let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
+                let #ret = #guard.run(async move #future_body).await;
+                #guard.finish_traced(#classify, #describe);
+                #ret
+            })
+        }
+    } else {
+        quote! {
+            #registration
+            let #guard = FLEXT_OBSERVABILITY_SITE.start_span(#span_expr);
+            #[allow(unused_unsafe)]
+            let #ret = #private::call #turbofish (move || #inner);
+            #guard.finish_traced(#classify, #describe);
+            #ret
+        }
+    }
+}
+
 /// The instrumentation without a span (`span = false`).
-#[allow(clippy::too_many_arguments)] // the pieces of one expansion, computed once above
-fn metrics_only(
-    registration: &TokenStream,
-    guard: &Ident,
-    ret: &Ident,
-    classify: &TokenStream,
-    sig: &syn::Signature,
-    body: &Group,
-    inner: &TokenStream,
-    private: &TokenStream,
-    turbofish: Option<&TokenStream>,
-) -> TokenStream {
+fn metrics_only(p: &Pieces, sig: &syn::Signature, body: &Group) -> TokenStream {
+    let Pieces {
+        registration,
+        guard,
+        ret,
+        classify,
+        inner,
+        private,
+        turbofish,
+    } = p;
     if sig.asyncness.is_some() {
         quote! {
             #registration

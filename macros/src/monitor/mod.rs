@@ -278,7 +278,10 @@ fn validate_span_options(options: &Options, sig: &Signature, errors: &mut Errors
             if !is_arg(name) {
                 errors.error_at(
                     name,
-                    format!("`skip` names `{}`, which is not an argument of this function", name.unraw()),
+                    format!(
+                        "`skip` names `{}`, which is not an argument of this function",
+                        name.unraw()
+                    ),
                 );
             }
         }
@@ -287,8 +290,8 @@ fn validate_span_options(options: &Options, sig: &Signature, errors: &mut Errors
         let mut seen: Vec<String> = Vec::new();
         for field in fields {
             let key = field.key_string();
-            if field.value.is_none() {
-                if field.key.len() > 1 || !is_arg(&field.key[0]) {
+            if field.value.is_none() && (field.key.len() > 1 || !is_arg(&field.key[0])) {
+                {
                     errors.error_at(
                         &field.key[0],
                         format!("`{key}` is not an argument of this function: record a value with `{key} = expr`"),

@@ -132,9 +132,17 @@ impl Options {
             krate: self.krate.or_else(|| outer.krate.clone()),
             skip: self.skip,
             // A method that turns its span off does not inherit span options.
-            level: if off { self.level } else { self.level.or_else(|| outer.level.clone()) },
+            level: if off {
+                self.level
+            } else {
+                self.level.or_else(|| outer.level.clone())
+            },
             span: self.span.or_else(|| outer.span.clone()),
-            args: if off { self.args } else { self.args.or(outer.args) },
+            args: if off {
+                self.args
+            } else {
+                self.args.or(outer.args)
+            },
             skip_args: self.skip_args,
             fields: self.fields,
         }
@@ -206,61 +214,8 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 duplicate(options.krate.is_some(), errors);
                 options.krate = Some(path);
             }
-            "skip" if meta.input.peek(syn::token::Paren) => {
-                let content;
-                syn::parenthesized!(content in meta.input);
-                let names = Punctuated::<Ident, Token![,]>::parse_terminated_with(
-                    &content,
-                    Ident::parse_any,
-                )?;
-                duplicate(options.skip_args.is_some(), errors);
-                options.skip_args = Some((
-                    meta.path.segments[0].ident.span(),
-                    names.into_iter().collect(),
-                ));
-            }
-            "skip" => {
-                duplicate(options.skip.is_some(), errors);
-                options.skip = Some(meta.path.segments[0].ident.span());
-            }
-            "level" => {
-                let lit: LitStr = meta.value()?.parse()?;
-                duplicate(options.level.is_some(), errors);
-                match level_of(&lit) {
-                    Some(level) => options.level = Some(LevelOpt { level }),
-                    None => errors.error_at(
-                        &lit,
-                        "unknown level: use \"trace\", \"debug\", \"info\", \"warn\" or \"error\"",
-                    ),
-                }
-            }
-            "span" => {
-                let expr: Expr = meta.value()?.parse()?;
-                duplicate(options.span.is_some(), errors);
-                match expr {
-                    Expr::Lit(syn::ExprLit {
-                        lit: syn::Lit::Bool(lit),
-                        ..
-                    }) => options.span = Some(lit),
-                    other => errors.error_at(
-                        other,
-                        "`span` takes `true` or `false` (`span = false` keeps the metrics and drops the span)",
-                    ),
-                }
-            }
-            "args" => {
-                duplicate(options.args.is_some(), errors);
-                options.args = Some(meta.path.segments[0].ident.span());
-            }
-            "fields" => {
-                let content;
-                syn::parenthesized!(content in meta.input);
-                let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
-                duplicate(options.fields.is_some(), errors);
-                options.fields = Some((
-                    meta.path.segments[0].ident.span(),
-                    fields.into_iter().collect(),
-                ));
+            "skip" | "level" | "span" | "args" | "fields" => {
+                span_option(&key, &meta, &mut options, errors)?;
             }
             _ => {
                 let path = &meta.path;
@@ -284,6 +239,78 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
         );
     }
     options
+}
+
+/// The span options: `skip`, `skip(..)`, `level`, `span`, `args`, `fields(..)`.
+fn span_option(
+    key: &str,
+    meta: &syn::meta::ParseNestedMeta<'_>,
+    options: &mut Options,
+    errors: &mut Errors,
+) -> syn::Result<()> {
+    let duplicate = |set: bool, errors: &mut Errors| {
+        if set {
+            errors.error_at(&meta.path, format!("duplicate `{key}` option"));
+        }
+    };
+    match key {
+        "skip" if meta.input.peek(syn::token::Paren) => {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let names =
+                Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
+            duplicate(options.skip_args.is_some(), errors);
+            options.skip_args = Some((
+                meta.path.segments[0].ident.span(),
+                names.into_iter().collect(),
+            ));
+        }
+        "skip" => {
+            duplicate(options.skip.is_some(), errors);
+            options.skip = Some(meta.path.segments[0].ident.span());
+        }
+        "level" => {
+            let lit: LitStr = meta.value()?.parse()?;
+            duplicate(options.level.is_some(), errors);
+            match level_of(&lit) {
+                Some(level) => options.level = Some(LevelOpt { level }),
+                None => errors.error_at(
+                    &lit,
+                    "unknown level: use \"trace\", \"debug\", \"info\", \"warn\" or \"error\"",
+                ),
+            }
+        }
+        "span" => {
+            let expr: Expr = meta.value()?.parse()?;
+            duplicate(options.span.is_some(), errors);
+            match expr {
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Bool(lit),
+                        ..
+                    }) => options.span = Some(lit),
+                    other => errors.error_at(
+                        other,
+                        "`span` takes `true` or `false` (`span = false` keeps the metrics and drops the span)",
+                    ),
+                }
+        }
+        "args" => {
+            duplicate(options.args.is_some(), errors);
+            options.args = Some(meta.path.segments[0].ident.span());
+        }
+        "fields" => {
+            let content;
+            syn::parenthesized!(content in meta.input);
+            let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
+            duplicate(options.fields.is_some(), errors);
+            options.fields = Some((
+                meta.path.segments[0].ident.span(),
+                fields.into_iter().collect(),
+            ));
+        }
+        _ => {}
+    }
+    Ok(())
 }
 
 /// Consumes `= value` or `(…)` after an unknown key so parsing continues.

@@ -106,7 +106,10 @@ fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
         Some(v) => match v.trim().to_ascii_lowercase().as_str() {
             "true" => Ok(Some(true)),
             "false" | "" => Ok(Some(false)),
-            _ => Err(Error::config(name, format!("`{v}` is not `true` or `false`"))),
+            _ => Err(Error::config(
+                name,
+                format!("`{v}` is not `true` or `false`"),
+            )),
         },
     }
 }
@@ -127,7 +130,10 @@ fn count_var(env: EnvLookup<'_>, name: &str) -> Result<Option<usize>, Error> {
         None => Ok(None),
         Some(v) => match v.trim().parse::<usize>() {
             Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::config(name, format!("`{v}` is not a positive number"))),
+            _ => Err(Error::config(
+                name,
+                format!("`{v}` is not a positive number"),
+            )),
         },
     }
 }
@@ -180,7 +186,12 @@ fn check_endpoint(source: &str, value: &str) -> Result<String, Error> {
                 "`https` endpoints are not supported by the built-in transport: use `http` (a local collector or sidecar)",
             ));
         }
-        _ => return Err(Error::config(source, format!("`{value}` must start with `http://`"))),
+        _ => {
+            return Err(Error::config(
+                source,
+                format!("`{value}` must start with `http://`"),
+            ));
+        }
     }
     if uri.authority().is_none() {
         return Err(Error::config(source, format!("`{value}` has no host")));
@@ -335,7 +346,9 @@ pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Result<Vec<Propagation>, 
             other => {
                 return Err(Error::config(
                     "OTEL_PROPAGATORS",
-                    format!("unsupported propagator `{other}`: use tracecontext, baggage, b3, b3multi or none"),
+                    format!(
+                        "unsupported propagator `{other}`: use tracecontext, baggage, b3, b3multi or none"
+                    ),
                 ));
             }
         };
@@ -359,7 +372,11 @@ pub(crate) fn resolve(
         None => bool_var(env, "OTEL_SDK_DISABLED")?.unwrap_or(false),
     };
     let traces_var = exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"])?;
-    let metrics_var = exporter_var(env, "OTEL_METRICS_EXPORTER", &["otlp", "prometheus", "none"])?;
+    let metrics_var = exporter_var(
+        env,
+        "OTEL_METRICS_EXPORTER",
+        &["otlp", "prometheus", "none"],
+    )?;
     // Export is opt-in: an endpoint (in code or environment) or an explicit exporter.
     let endpoint_given = |upper: &str| {
         settings.endpoint.is_some()
@@ -391,7 +408,10 @@ pub(crate) fn resolve(
         Some(d) => d,
         None => match millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL")? {
             Some(d) if d.is_zero() => {
-                return Err(Error::config("OTEL_METRIC_EXPORT_INTERVAL", "must be positive"));
+                return Err(Error::config(
+                    "OTEL_METRIC_EXPORT_INTERVAL",
+                    "must be positive",
+                ));
             }
             Some(d) => d,
             None => DEFAULT_METRIC_INTERVAL,
@@ -402,7 +422,10 @@ pub(crate) fn resolve(
             if let Sampler::TraceIdRatio(r) | Sampler::ParentBasedTraceIdRatio(r) = s
                 && !(0.0..=1.0).contains(&r)
             {
-                return Err(Error::config("sampler", "the ratio must be between 0 and 1"));
+                return Err(Error::config(
+                    "sampler",
+                    "the ratio must be between 0 and 1",
+                ));
             }
             s
         }
@@ -420,7 +443,10 @@ pub(crate) fn resolve(
         Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
         None => Vec::new(),
     };
-    for (k, v) in from_env.into_iter().chain(settings.resource.iter().cloned()) {
+    for (k, v) in from_env
+        .into_iter()
+        .chain(settings.resource.iter().cloned())
+    {
         // `service.name` was resolved with its own precedence; later entries win.
         if k == "service.name" {
             continue;
@@ -493,10 +519,16 @@ mod tests {
         let t = c.traces.unwrap();
         assert_eq!(t.protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(t.endpoint, "http://collector:4318/v1/traces");
-        assert_eq!(c.metrics.unwrap().endpoint, "http://collector:4318/v1/metrics");
+        assert_eq!(
+            c.metrics.unwrap().endpoint,
+            "http://collector:4318/v1/metrics"
+        );
         let c = resolve_env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
-            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "http://other:9999/custom"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://other:9999/custom",
+            ),
         ])
         .unwrap();
         assert_eq!(c.traces.unwrap().endpoint, "http://other:9999/custom");
@@ -509,7 +541,10 @@ mod tests {
         assert_eq!(c.traces.unwrap().endpoint, "http://collector:4317");
         assert!(c.metrics.is_none());
         let c = resolve_env(&[("OTEL_TRACES_EXPORTER", "otlp")]).unwrap();
-        assert_eq!(c.traces.unwrap().endpoint, "http://localhost:4318/v1/traces");
+        assert_eq!(
+            c.traces.unwrap().endpoint,
+            "http://localhost:4318/v1/traces"
+        );
         let c = resolve_env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
             ("OTEL_SDK_DISABLED", "true"),
@@ -552,7 +587,10 @@ mod tests {
         assert_eq!(t.timeout, Duration::from_millis(2500));
         assert_eq!(c.metrics.unwrap().headers, vec![("m".into(), "2".into())]);
         assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.25));
-        assert_eq!(c.propagators, vec![Propagation::B3Multi, Propagation::TraceContext]);
+        assert_eq!(
+            c.propagators,
+            vec![Propagation::B3Multi, Propagation::TraceContext]
+        );
     }
 
     #[test]
@@ -563,7 +601,10 @@ mod tests {
         )])
         .unwrap();
         assert_eq!(c.resource[0], ("service.name".into(), "svc".into()));
-        assert!(c.resource.contains(&("deployment.environment".into(), "prod-eu".into())));
+        assert!(
+            c.resource
+                .contains(&("deployment.environment".into(), "prod-eu".into()))
+        );
         assert!(c.resource.contains(&("team".into(), "a,b".into())));
     }
 
@@ -587,7 +628,10 @@ mod tests {
             ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
         ] {
-            let mut pairs = vec![(var, value), ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318")];
+            let mut pairs = vec![
+                (var, value),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ];
             if var == "OTEL_TRACES_SAMPLER_ARG" {
                 pairs.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
             }

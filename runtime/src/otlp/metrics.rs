@@ -107,7 +107,12 @@ impl OtlpEncoder {
         }
     }
 
-    fn number(&self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) -> NumberDataPoint {
+    fn number(
+        &self,
+        labels: Labels<'_>,
+        value: Value,
+        exemplar: Option<&Exemplar>,
+    ) -> NumberDataPoint {
         NumberDataPoint {
             attributes: attributes(labels),
             start_time_unix_nano: self.start_nanos,
@@ -115,7 +120,9 @@ impl OtlpEncoder {
             exemplars: exemplar.map(self::exemplar).into_iter().collect(),
             flags: 0,
             value: Some(match value {
-                Value::Int(v) => number_data_point::Value::AsInt(i64::try_from(v).unwrap_or(i64::MAX)),
+                Value::Int(v) => {
+                    number_data_point::Value::AsInt(i64::try_from(v).unwrap_or(i64::MAX))
+                }
                 Value::Float(v) => number_data_point::Value::AsDouble(v),
             }),
         }

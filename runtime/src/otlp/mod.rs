@@ -24,15 +24,16 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
 use tracing_subscriber::registry::Registry;
 
-pub use config::{OtlpProtocol, Propagation, Sampler};
 use config::{OtlpConfig, SignalConfig};
+pub use config::{OtlpProtocol, Propagation, Sampler};
 use stats::{STATS, StatsSource, add};
 
 use crate::Error;
 use crate::collect::{self, Source};
 
 /// The OpenTelemetry layer of the subscriber.
-pub(crate) type OtelLayer = tracing_opentelemetry::OpenTelemetryLayer<Registry, opentelemetry_sdk::trace::Tracer>;
+pub(crate) type OtelLayer =
+    tracing_opentelemetry::OpenTelemetryLayer<Registry, opentelemetry_sdk::trace::Tracer>;
 
 /// How long the guard waits for a final flush of each signal.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
@@ -80,11 +81,20 @@ pub(crate) fn span_ids(span: &tracing::Span) -> Option<([u8; 16], [u8; 8], bool)
     use tracing_opentelemetry::OpenTelemetrySpanExt;
     let cx = span.context();
     let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes(), sc.is_sampled()))
+    sc.is_valid().then(|| {
+        (
+            sc.trace_id().to_bytes(),
+            sc.span_id().to_bytes(),
+            sc.is_sampled(),
+        )
+    })
 }
 
 /// The OpenTelemetry context of the span `id` in `dispatch` (for log lines).
-pub(crate) fn context_of(id: &tracing::span::Id, dispatch: &tracing::Dispatch) -> Option<opentelemetry::Context> {
+pub(crate) fn context_of(
+    id: &tracing::span::Id,
+    dispatch: &tracing::Dispatch,
+) -> Option<opentelemetry::Context> {
     tracing_opentelemetry::get_otel_context(id, dispatch)
 }
 
@@ -225,7 +235,9 @@ async fn export_metrics(
             add(&STATS.points_failed, points);
             crate::diag::warn_once(
                 "otlp-metrics-failed",
-                &format!("OTLP metric export failed ({reason}); counted in flext_otlp_dropped_total"),
+                &format!(
+                    "OTLP metric export failed ({reason}); counted in flext_otlp_dropped_total"
+                ),
             );
         }
     }
@@ -269,5 +281,6 @@ pub(crate) fn baggage_value(cx: &opentelemetry::Context, key: &str) -> Option<St
 pub(crate) fn ids_of_context(cx: &opentelemetry::Context) -> Option<([u8; 16], [u8; 8])> {
     let span = cx.span();
     let sc = span.span_context();
-    sc.is_valid().then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
+    sc.is_valid()
+        .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
 }

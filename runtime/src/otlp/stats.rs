@@ -79,9 +79,18 @@ impl Snapshot for StatsView {
                 out.counter(&[("signal", "metrics")], Value::Int(points_ok));
             }
             DROPPED => {
-                out.counter(&[("signal", "traces"), ("reason", "queue_full")], Value::Int(spans_full));
-                out.counter(&[("signal", "traces"), ("reason", "export_failed")], Value::Int(spans_failed));
-                out.counter(&[("signal", "metrics"), ("reason", "export_failed")], Value::Int(points_failed));
+                out.counter(
+                    &[("signal", "traces"), ("reason", "queue_full")],
+                    Value::Int(spans_full),
+                );
+                out.counter(
+                    &[("signal", "traces"), ("reason", "export_failed")],
+                    Value::Int(spans_failed),
+                );
+                out.counter(
+                    &[("signal", "metrics"), ("reason", "export_failed")],
+                    Value::Int(points_failed),
+                );
             }
             _ => {}
         }

@@ -79,7 +79,11 @@ impl QueueProcessor {
         )
     }
 
-    fn request(&self, make: fn(std_mpsc::SyncSender<()>) -> Control, wait: Duration) -> OTelSdkResult {
+    fn request(
+        &self,
+        make: fn(std_mpsc::SyncSender<()>) -> Control,
+        wait: Duration,
+    ) -> OTelSdkResult {
         let (tx, rx) = std_mpsc::sync_channel(1);
         self.control
             .send(make(tx))
@@ -168,7 +172,9 @@ impl Worker {
                 add(&STATS.spans_failed, n);
                 crate::diag::warn_once(
                     "otlp-traces-failed",
-                    &format!("OTLP trace export failed ({reason}); failed spans are dropped and counted in flext_otlp_dropped_total"),
+                    &format!(
+                        "OTLP trace export failed ({reason}); failed spans are dropped and counted in flext_otlp_dropped_total"
+                    ),
                 );
             }
         }

@@ -57,9 +57,17 @@ impl Transport {
                 let mut metadata = MetadataMap::new();
                 for (k, v) in &config.headers {
                     let key = AsciiMetadataKey::from_bytes(k.to_ascii_lowercase().as_bytes())
-                        .map_err(|_| Error::config(source, format!("header `{k}` is not a valid gRPC metadata key")))?;
+                        .map_err(|_| {
+                            Error::config(
+                                source,
+                                format!("header `{k}` is not a valid gRPC metadata key"),
+                            )
+                        })?;
                     let value = AsciiMetadataValue::try_from(v.as_str()).map_err(|_| {
-                        Error::config(source, format!("header `{k}` has a value gRPC cannot carry"))
+                        Error::config(
+                            source,
+                            format!("header `{k}` has a value gRPC cannot carry"),
+                        )
                     })?;
                     metadata.insert(key, value);
                 }
@@ -76,10 +84,12 @@ impl Transport {
                     .map_err(|_| Error::config(source, "invalid HTTP endpoint"))?;
                 let mut headers = http::HeaderMap::new();
                 for (k, v) in &config.headers {
-                    let name = http::HeaderName::from_bytes(k.as_bytes())
-                        .map_err(|_| Error::config(source, format!("header `{k}` has an invalid name")))?;
-                    let value = http::HeaderValue::from_str(v)
-                        .map_err(|_| Error::config(source, format!("header `{k}` has an invalid value")))?;
+                    let name = http::HeaderName::from_bytes(k.as_bytes()).map_err(|_| {
+                        Error::config(source, format!("header `{k}` has an invalid name"))
+                    })?;
+                    let value = http::HeaderValue::from_str(v).map_err(|_| {
+                        Error::config(source, format!("header `{k}` has an invalid value"))
+                    })?;
                     headers.insert(name, value);
                 }
                 let mut connector = HttpConnector::new();
@@ -98,7 +108,10 @@ impl Transport {
         }
     }
 
-    pub(crate) async fn send_traces(&self, request: ExportTraceServiceRequest) -> Result<(), String> {
+    pub(crate) async fn send_traces(
+        &self,
+        request: ExportTraceServiceRequest,
+    ) -> Result<(), String> {
         match self {
             Transport::Grpc {
                 channel,
@@ -119,7 +132,10 @@ impl Transport {
         }
     }
 
-    pub(crate) async fn send_metrics(&self, request: ExportMetricsServiceRequest) -> Result<(), String> {
+    pub(crate) async fn send_metrics(
+        &self,
+        request: ExportMetricsServiceRequest,
+    ) -> Result<(), String> {
         match self {
             Transport::Grpc {
                 channel,

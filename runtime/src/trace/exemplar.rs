@@ -69,7 +69,14 @@ impl<const NB: usize> Exemplars<NB> {
 
     /// Offers a call that ended at monotonic time `now_ns` in `bucket`.
     #[inline(always)]
-    pub(crate) fn offer(&self, span: &Span, bucket: usize, outcome: usize, nanos: u64, now_ns: u64) {
+    pub(crate) fn offer(
+        &self,
+        span: &Span,
+        bucket: usize,
+        outcome: usize,
+        nanos: u64,
+        now_ns: u64,
+    ) {
         let Some(lookup) = TRACE_IDS.get() else {
             return;
         };
@@ -82,13 +89,26 @@ impl<const NB: usize> Exemplars<NB> {
 
     #[cold]
     #[inline(never)]
-    fn store(&self, lookup: TraceIds, span: &Span, bucket: usize, outcome: usize, nanos: u64, now_ns: u64) {
+    fn store(
+        &self,
+        lookup: TraceIds,
+        span: &Span,
+        bucket: usize,
+        outcome: usize,
+        nanos: u64,
+        now_ns: u64,
+    ) {
         // One caller per bucket and interval wins the lookup.
         let next = &self.next_ns[bucket];
         let seen = next.load(Ordering::Relaxed);
         if now_ns < seen
             || next
-                .compare_exchange(seen, now_ns + INTERVAL_NS, Ordering::Relaxed, Ordering::Relaxed)
+                .compare_exchange(
+                    seen,
+                    now_ns + INTERVAL_NS,
+                    Ordering::Relaxed,
+                    Ordering::Relaxed,
+                )
                 .is_err()
         {
             return;
