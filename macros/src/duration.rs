@@ -23,11 +23,11 @@ pub(crate) fn parse_seconds(text: &str) -> Result<f64, String> {
                 &rest[..number_len]
             )
         })?;
-        rest = &rest[number_len..];
+        rest = rest[number_len..].trim_start();
         let unit_len = rest
             .find(|c: char| c.is_ascii_digit() || c == '.')
             .unwrap_or(rest.len());
-        let unit = &rest[..unit_len];
+        let unit = rest[..unit_len].trim_end();
         let scale = match unit {
             "ns" => 1e-9,
             "us" | "µs" => 1e-6,
@@ -63,7 +63,12 @@ mod tests {
         assert!((parse_seconds("1m30s").unwrap() - 90.0).abs() < 1e-12);
         assert!((parse_seconds("500us").unwrap() - 0.0005).abs() < 1e-15);
         assert!(parse_seconds("10").unwrap_err().contains("no unit"));
-        assert!(parse_seconds("10 parsecs").is_err());
+        assert!(
+            parse_seconds("10 parsecs")
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
+        assert!((parse_seconds("1 s 500 ms").unwrap() - 1.5).abs() < 1e-12);
         assert!(parse_seconds("").is_err());
     }
 }

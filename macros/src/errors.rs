@@ -32,3 +32,45 @@ impl Errors {
             .collect()
     }
 }
+
+/// The known key closest to `typo`, if it is a plausible misspelling.
+pub(crate) fn did_you_mean<'a>(typo: &str, known: &[&'a str]) -> Option<&'a str> {
+    known
+        .iter()
+        .map(|k| (levenshtein(typo, k), *k))
+        .filter(|&(d, k)| d > 0 && d <= 2.max(k.len() / 3))
+        .min_by_key(|&(d, _)| d)
+        .map(|(_, k)| k)
+}
+
+fn levenshtein(a: &str, b: &str) -> usize {
+    let b: Vec<char> = b.chars().collect();
+    let mut row: Vec<usize> = (0..=b.len()).collect();
+    for (i, ca) in a.chars().enumerate() {
+        let mut prev = row[0];
+        row[0] = i + 1;
+        for (j, &cb) in b.iter().enumerate() {
+            let cur = row[j + 1];
+            row[j + 1] = if ca == cb {
+                prev
+            } else {
+                1 + prev.min(row[j]).min(row[j + 1])
+            };
+            prev = cur;
+        }
+    }
+    row[b.len()]
+}
+
+#[cfg(test)]
+mod tests {
+    use super::did_you_mean;
+
+    #[test]
+    fn suggestions() {
+        let keys = ["name", "buckets", "ok_if", "error_if"];
+        assert_eq!(did_you_mean("nmae", &keys), Some("name"));
+        assert_eq!(did_you_mean("bukets", &keys), Some("buckets"));
+        assert_eq!(did_you_mean("completely_else", &keys), None);
+    }
+}

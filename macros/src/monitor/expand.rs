@@ -2,10 +2,12 @@
 //!
 //! ```text
 //! fn f(args) -> R {
-//!     static META: MonitorMeta = …;             // names, bounds, source location
-//!     static SITE: MonitorSite<NB> = …;         // per-thread counters, all zero
-//!     inventory::submit! { MonitorEntry::new(&SITE) }
-//!     let guard = SITE.start();                 // in-flight +1, clock read
+//!     let guard = {
+//!         static META: MonitorMeta = …;         // names, bounds, source location
+//!         static SITE: MonitorSite<NB> = …;     // per-thread counters, all zero
+//!         inventory::submit! { MonitorEntry::new(&SITE) }
+//!         SITE.start()                          // in-flight +1, clock read
+//!     };
 //!     let ret: R = call(move || { body });      // `return` and `?` stay in the body
 //!     guard.finish(outcome_of(&ret));           // clock read, result, bucket, sum
 //!     ret
@@ -15,6 +17,11 @@
 //! Async functions use `future(async move { body }).await` instead of the closure, and
 //! functions already rewritten by `#[async_trait]` get their boxed future instrumented.
 //! A panic or a dropped future drops the guard unfinished, which records it as such.
+//!
+//! With a span (the default), `SITE.start()` becomes `SITE.start_span(span!(…))` (entered
+//! for the whole sync call) or `SITE.start_span_async(span!(…))` with the body polled
+//! through `guard.run(…)`, and `finish` becomes `finish_traced(outcome, describe)`, where
+//! `describe` gives the error's type and message only for an error in an enabled span.
 
 use proc_macro2::{Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
@@ -23,6 +30,15 @@ use syn::{Block, Expr, Ident, ReturnType, Stmt, Type, parse_quote, parse_quote_s
 
 use super::FnParts;
 use super::options::{Field, Options, Sigil};
+
+/// How a call starts: without a span, or with one entered for the whole call (sync) or
+/// at each poll (async).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Metrics,
+    Sync,
+    Async,
+}
 
 pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> TokenStream {
     let krate: syn::Path = options
@@ -34,6 +50,106 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let guard = Ident::new("flext_guard", Span::mixed_site());
     let ret = Ident::new("flext_ret", Span::mixed_site());
 
+    let classify = classify_call(&private, options, &ret);
+    let span_expr = options
+        .span_enabled()
+        .then(|| span_expr(&private, options, label, &function.sig, span));
+    let traced = span_expr.is_some();
+    let mode = match (&span_expr, function.sig.asyncness.is_some() || async_trait_future(&function.body).is_some()) {
+        (None, _) => Start::Metrics,
+        (Some(_), false) => Start::Sync,
+        (Some(_), true) => Start::Async,
+    };
+    let start = start_call(&private, options, label, span, span_expr.as_ref(), mode);
+    let finish = if traced {
+        // Error details are computed only for an error inside an enabled span.
+        quote!(finish_traced(#classify, || {
+            #[allow(unused_imports)]
+            use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+            (&&&#private::Describe(&#ret)).__flext_describe()
+        }))
+    } else {
+        quote!(finish(#classify))
+    };
+
+    let FnParts {
+        attrs,
+        vis,
+        defaultness,
+        sig,
+        body,
+    } = function;
+
+    let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
+    let inner = if is_unsafe {
+        quote!({ unsafe #body })
+    } else {
+        body.to_token_stream()
+    };
+    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
+    let ret_ty = return_annotation(&sig.output);
+    let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
+
+    let instrumented = if never {
+        // Never returns: only a panic can end it, and the guard's drop records that.
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            #private::call(move || -> ! #inner)
+        }
+    } else if sig.asyncness.is_some() {
+        let future = quote!(#private::future #turbofish (async move #inner));
+        let future = if traced { quote!(#guard.run(#future)) } else { future };
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            let #ret = #future.await;
+            #guard.#finish;
+            #ret
+        }
+    } else if let Some((boxing, future_body)) = async_trait_future(&body) {
+        let future = quote!(async move #future_body);
+        let future = if traced { quote!(#guard.run(#future)) } else { quote!((#future)) };
+        quote! {
+            #boxing(async move {
+                let #guard = #start;
+                let #ret = #future.await;
+                #guard.#finish;
+                #ret
+            })
+        }
+    } else {
+        quote! {
+            let #guard = #start;
+            #[allow(unused_unsafe)]
+            let #ret = #private::call #turbofish (move || #inner);
+            #guard.#finish;
+            #ret
+        }
+    };
+    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
+    quote! {
+        #(#attrs)*
+        #vis #defaultness #sig #body
+    }
+}
+
+/// A block that declares the function's statics, registers them, and starts a call.
+fn start_call(
+    private: &TokenStream,
+    options: &Options,
+    label: &str,
+    span: Span,
+    span_expr: Option<&TokenStream>,
+    mode: Start,
+) -> TokenStream {
+    let started = match (mode, span_expr) {
+        (Start::Sync, Some(s)) => quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start_span(#s)),
+        (Start::Async, Some(s)) => {
+            quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start_span_async(#s))
+        }
+        _ => quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start()),
+    };
     let (bounds, bounds_ns, nb) = match &options.buckets {
         Some(b) => {
             let seconds = &b.seconds;
@@ -52,31 +168,41 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         ),
     };
 
-    let registration = quote_spanned! {span=>
-        static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
-            function: #label,
-            module: ::core::module_path!(),
-            file: ::core::file!(),
-            line: ::core::line!(),
-            bounds: #bounds,
-            bounds_ns: #bounds_ns,
-            crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
-                ::core::option::Option::Some(name) => name,
-                ::core::option::Option::None => "",
-            },
-            crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
-                ::core::option::Option::Some(version) => version,
-                ::core::option::Option::None => "",
-            },
-        };
-        static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
-            #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
-        #private::inventory::submit! {
-            #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+    // The statics live in a block that only yields the guard: user code cannot see or
+    // collide with them.
+    let start = quote_spanned! {span=>
+        {
+            static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
+                function: #label,
+                module: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+                bounds: #bounds,
+                bounds_ns: #bounds_ns,
+                crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
+                    ::core::option::Option::Some(name) => name,
+                    ::core::option::Option::None => "",
+                },
+                crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
+                    ::core::option::Option::Some(version) => version,
+                    ::core::option::Option::None => "",
+                },
+            };
+            static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
+                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
+            #private::inventory::submit! {
+                #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+            }
+            #started
         }
     };
 
-    let classify = if let Some(ok_if) = &options.ok_if {
+    start
+}
+
+/// The outcome of the call held in `ret`.
+fn classify_call(private: &TokenStream, options: &Options, ret: &Ident) -> TokenStream {
+    if let Some(ok_if) = &options.ok_if {
         quote!(#private::outcome_from(!(#ok_if)(&#ret)))
     } else if let Some(error_if) = &options.error_if {
         quote!(#private::outcome_from((#error_if)(&#ret)))
@@ -86,147 +212,6 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             use #private::{ViaAny as _, ViaResult as _};
             (&#ret).__flext_outcome()
         })
-    };
-
-    let span_expr = options
-        .span_enabled()
-        .then(|| span_expr(&private, options, label, &function.sig, span));
-
-    let FnParts {
-        attrs,
-        vis,
-        defaultness,
-        sig,
-        body,
-    } = function;
-
-    let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
-    let inner = if is_unsafe {
-        quote!({ unsafe #body })
-    } else {
-        body.to_token_stream()
-    };
-    let ret_ty = return_annotation(&sig.output);
-    let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
-
-    let pieces = Pieces {
-        registration,
-        guard,
-        ret,
-        classify,
-        inner,
-        private,
-        turbofish,
-    };
-    let instrumented = match &span_expr {
-        None => metrics_only(&pieces, &sig, &body),
-        Some(span_expr) => traced(&pieces, &sig, &body, span_expr),
-    };
-    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
-    quote! {
-        #(#attrs)*
-        #vis #defaultness #sig #body
-    }
-}
-
-/// What both forms of the body share, computed once.
-struct Pieces {
-    registration: TokenStream,
-    guard: Ident,
-    ret: Ident,
-    classify: TokenStream,
-    inner: TokenStream,
-    private: TokenStream,
-    turbofish: Option<TokenStream>,
-}
-
-/// The instrumentation with a span around the call.
-fn traced(p: &Pieces, sig: &syn::Signature, body: &Group, span_expr: &TokenStream) -> TokenStream {
-    let Pieces {
-        registration,
-        guard,
-        ret,
-        classify,
-        inner,
-        private,
-        turbofish,
-    } = p;
-    // Error details are computed only for an error inside an enabled span.
-    let describe = quote!(|| {
-        #[allow(unused_imports)]
-        use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
-        (&&&#private::Describe(&#ret)).__flext_describe()
-    });
-    if sig.asyncness.is_some() {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
-            #[allow(unused_unsafe)]
-            let #ret = #guard.run(#private::future #turbofish (async move #inner)).await;
-            #guard.finish_traced(#classify, #describe);
-            #ret
-        }
-    } else if let Some((boxing, future_body)) = async_trait_future(body) {
-        quote! {
-            #registration
-            #boxing(async move {
-                let #guard = FLEXT_OBSERVABILITY_SITE.start_span_async(#span_expr);
-                let #ret = #guard.run(async move #future_body).await;
-                #guard.finish_traced(#classify, #describe);
-                #ret
-            })
-        }
-    } else {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start_span(#span_expr);
-            #[allow(unused_unsafe)]
-            let #ret = #private::call #turbofish (move || #inner);
-            #guard.finish_traced(#classify, #describe);
-            #ret
-        }
-    }
-}
-
-/// The instrumentation without a span (`span = false`).
-fn metrics_only(p: &Pieces, sig: &syn::Signature, body: &Group) -> TokenStream {
-    let Pieces {
-        registration,
-        guard,
-        ret,
-        classify,
-        inner,
-        private,
-        turbofish,
-    } = p;
-    if sig.asyncness.is_some() {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
-            #[allow(unused_unsafe)]
-            let #ret = #private::future #turbofish (async move #inner).await;
-            #guard.finish(#classify);
-            #ret
-        }
-    } else if let Some((boxing, future_body)) = async_trait_future(body) {
-        quote! {
-            #registration
-            #boxing(async move {
-                let #guard = FLEXT_OBSERVABILITY_SITE.start();
-                let #ret = (async move #future_body).await;
-                #guard.finish(#classify);
-                #ret
-            })
-        }
-    } else {
-        quote! {
-            #registration
-            let #guard = FLEXT_OBSERVABILITY_SITE.start();
-            #[allow(unused_unsafe)]
-            let #ret = #private::call #turbofish (move || #inner);
-            #guard.finish(#classify);
-            #ret
-        }
     }
 }
 

@@ -10,6 +10,9 @@ use crate::errors::Errors;
 use crate::numbers::{Bounds, parse_bounds};
 
 const KNOWN: &str = "`name`, `buckets`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
+const KEYS: &[&str] = &[
+    "name", "buckets", "ok_if", "error_if", "crate", "skip", "level", "span", "args", "fields",
+];
 
 /// How a recorded value is formatted: `%` (Display), `?` (Debug), or as a `tracing` value.
 #[derive(Clone, Copy, PartialEq, Eq)]
@@ -220,9 +223,12 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
             _ => {
                 let path = &meta.path;
                 let shown = quote::quote!(#path).to_string().replace(' ', "");
+                let hint = crate::errors::did_you_mean(&shown, KEYS)
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
                 errors.error_at(
                     &meta.path,
-                    format!("unknown `#[monitor]` option `{shown}`: expected {KNOWN}"),
+                    format!("unknown `#[monitor]` option `{shown}`: {hint}expected {KNOWN}"),
                 );
                 skip_value(meta.input)?;
             }

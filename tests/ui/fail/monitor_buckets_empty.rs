@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(buckets = [])]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(buckets = 0.5)]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flext_observability::monitor;
+
+#[monitor]
+const fn answer() -> u32 {
+    42
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(name = "a", name = "b")]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(name = "")]
+fn load() {}
+
+fn main() {}

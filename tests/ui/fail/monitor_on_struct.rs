@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor]
+struct Orders;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flext_observability::monitor;
+
+#[monitor]
+trait Store {
+    fn get(&self);
+}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(skip)]
+fn load() {}
+
+fn main() {}

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(nmae = "load")]
+fn load() {}
+
+fn main() {}
