@@ -148,7 +148,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
         Ok(endpoint) => println!("exporting traces and metrics over OTLP to {endpoint}"),
         Err(_) => {
-            println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP")
+            println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP");
         }
     }
     if keep_running {

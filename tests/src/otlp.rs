@@ -40,6 +40,9 @@ pub struct Received {
 #[derive(Clone, Default)]
 struct Store(Arc<Mutex<Received>>);
 
+/// Attributes as (key, value) strings.
+pub type Attributes = Vec<(String, String)>;
+
 /// A received span with its resource attributes.
 #[derive(Clone, Debug)]
 pub struct ReceivedSpan {
@@ -63,7 +66,11 @@ impl ReceivedSpan {
 }
 
 pub fn hex(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
+    use std::fmt::Write as _;
+    bytes.iter().fold(String::new(), |mut s, b| {
+        let _ = write!(s, "{b:02x}");
+        s
+    })
 }
 
 /// The value of an attribute as a string.
@@ -219,7 +226,7 @@ impl Receiver {
     }
 
     /// The metrics of the last metrics request, with its resource attributes.
-    pub fn last_metrics(&self) -> Option<(Vec<Metric>, Vec<(String, String)>)> {
+    pub fn last_metrics(&self) -> Option<(Vec<Metric>, Attributes)> {
         self.with(|r| {
             let req = r.metrics.last()?;
             let rm = req.resource_metrics.first()?;

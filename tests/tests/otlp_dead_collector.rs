@@ -2,6 +2,8 @@
 //! memory stays bounded (the span queue drops instead of growing), and the drops are
 //! counted on `/metrics`.
 
+#![allow(clippy::float_cmp)] // samples are exact counts read back as f64
+
 use std::time::Duration;
 
 use flext_observability::{Observability, monitor};
@@ -22,8 +24,8 @@ fn rss() -> Option<u64> {
 
 #[tokio::test(flavor = "multi_thread")]
 async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
-    let collector = Blackhole::start();
     const QUEUE: usize = 64;
+    let collector = Blackhole::start();
     let guard = Observability::builder()
         .listen("127.0.0.1:0")
         .otlp_endpoint(format!("http://{}", collector.addr))

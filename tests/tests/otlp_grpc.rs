@@ -27,6 +27,7 @@ fn place_order(sku: u32) -> Result<u32, OutOfStock> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
 fn grpc_traces_and_metrics_reach_the_collector() {
     // SAFETY: this file holds one test; nothing else reads the environment concurrently.
     unsafe {

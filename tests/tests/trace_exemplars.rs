@@ -30,6 +30,7 @@ fn exemplar_of<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
 fn exemplars_in_openmetrics_and_in_prometheus() {
     let guard = Observability::builder()
         .listen("127.0.0.1:0")
@@ -121,7 +122,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     let found = flext_observability_tests::eventually(Duration::from_secs(30), || {
         let series = prometheus.exemplars(
             r#"function_calls_duration_seconds_bucket{job="exemplars",function="slow_lookup"}"#,
-            Duration::from_secs(300),
+            Duration::from_mins(5),
         );
         let ids: Vec<String> = series
             .iter()

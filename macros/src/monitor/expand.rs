@@ -55,7 +55,10 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         .span_enabled()
         .then(|| span_expr(&private, options, label, &function.sig, span));
     let traced = span_expr.is_some();
-    let mode = match (&span_expr, function.sig.asyncness.is_some() || async_trait_future(&function.body).is_some()) {
+    let mode = match (
+        &span_expr,
+        function.sig.asyncness.is_some() || async_trait_future(&function.body).is_some(),
+    ) {
         (None, _) => Start::Metrics,
         (Some(_), false) => Start::Sync,
         (Some(_), true) => Start::Async,
@@ -99,7 +102,11 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         }
     } else if sig.asyncness.is_some() {
         let future = quote!(#private::future #turbofish (async move #inner));
-        let future = if traced { quote!(#guard.run(#future)) } else { future };
+        let future = if traced {
+            quote!(#guard.run(#future))
+        } else {
+            future
+        };
         quote! {
             let #guard = #start;
             #[allow(unused_unsafe)]
@@ -109,7 +116,11 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         }
     } else if let Some((boxing, future_body)) = async_trait_future(&body) {
         let future = quote!(async move #future_body);
-        let future = if traced { quote!(#guard.run(#future)) } else { quote!((#future)) };
+        let future = if traced {
+            quote!(#guard.run(#future))
+        } else {
+            quote!((#future))
+        };
         quote! {
             #boxing(async move {
                 let #guard = #start;

@@ -98,7 +98,7 @@ pub(crate) struct OtlpConfig {
 }
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
-const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_secs(60);
+const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_mins(1);
 
 fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
     match env(name) {
@@ -205,17 +205,16 @@ fn signal(
     upper: &str,
     path: &str,
 ) -> Result<SignalConfig, Error> {
-    let protocol = match settings.protocol {
-        Some(p) => p,
-        None => {
-            let var = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
-            match env(&var) {
-                Some(v) => parse_protocol(&var, &v)?,
-                None => match env("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                    Some(v) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &v)?,
-                    None => OtlpProtocol::HttpProtobuf,
-                },
-            }
+    let protocol = if let Some(p) = settings.protocol {
+        p
+    } else {
+        let var = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
+        match env(&var) {
+            Some(v) => parse_protocol(&var, &v)?,
+            None => match env("OTEL_EXPORTER_OTLP_PROTOCOL") {
+                Some(v) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &v)?,
+                None => OtlpProtocol::HttpProtobuf,
+            },
         }
     };
     let base = |source: &str, url: &str| -> Result<String, Error> {
@@ -359,6 +358,45 @@ pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Result<Vec<Propagation>, 
     Ok(out)
 }
 
+/// Resource attributes: `service.name` (resolved with its own precedence) first, then
+/// `service.version`, `OTEL_RESOURCE_ATTRIBUTES`, the builder's, the SDK's own.
+fn resource(
+    settings: &OtlpSettings,
+    env: EnvLookup<'_>,
+    service_name: &str,
+    service_version: Option<&str>,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut resource = vec![("service.name".to_owned(), service_name.to_owned())];
+    if let Some(v) = service_version {
+        resource.push(("service.version".to_owned(), v.to_owned()));
+    }
+    let from_env = match env("OTEL_RESOURCE_ATTRIBUTES") {
+        Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
+        None => Vec::new(),
+    };
+    for (k, v) in from_env
+        .into_iter()
+        .chain(settings.resource.iter().cloned())
+    {
+        // `service.name` was resolved with its own precedence; later entries win.
+        if k == "service.name" {
+            continue;
+        }
+        resource.retain(|(key, _)| *key != k);
+        resource.push((k, v));
+    }
+    for (k, v) in [
+        ("telemetry.sdk.name", "flext-observability"),
+        ("telemetry.sdk.language", "rust"),
+        ("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+    ] {
+        if !resource.iter().any(|(key, _)| key == k) {
+            resource.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    Ok(resource)
+}
+
 /// Resolves every OTLP setting. `service_name` is already resolved (builder, then
 /// `OTEL_SERVICE_NAME`, then `service.name` of `OTEL_RESOURCE_ATTRIBUTES`).
 pub(crate) fn resolve(
@@ -435,34 +473,7 @@ pub(crate) fn resolve(
         Some(p) => p.clone(),
         None => parse_propagators(env)?,
     };
-    let mut resource = vec![("service.name".to_owned(), service_name.to_owned())];
-    if let Some(v) = service_version {
-        resource.push(("service.version".to_owned(), v.to_owned()));
-    }
-    let from_env = match env("OTEL_RESOURCE_ATTRIBUTES") {
-        Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
-        None => Vec::new(),
-    };
-    for (k, v) in from_env
-        .into_iter()
-        .chain(settings.resource.iter().cloned())
-    {
-        // `service.name` was resolved with its own precedence; later entries win.
-        if k == "service.name" {
-            continue;
-        }
-        resource.retain(|(key, _)| *key != k);
-        resource.push((k, v));
-    }
-    for (k, v) in [
-        ("telemetry.sdk.name", "flext-observability"),
-        ("telemetry.sdk.language", "rust"),
-        ("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-    ] {
-        if !resource.iter().any(|(key, _)| key == k) {
-            resource.push((k.to_owned(), v.to_owned()));
-        }
-    }
+    let resource = resource(settings, env, service_name, service_version)?;
     let queue_size = match settings.queue_size {
         Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
         Some(n) => n,

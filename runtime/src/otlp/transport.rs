@@ -20,6 +20,8 @@ use tonic::transport::{Channel, Endpoint};
 use super::config::{OtlpProtocol, SignalConfig};
 use crate::Error;
 
+// One transport per signal, built once: the size difference does not matter.
+#[allow(clippy::large_enum_variant)]
 pub(crate) enum Transport {
     Grpc {
         channel: Channel,
