@@ -119,6 +119,22 @@ pub(crate) struct LogConfig {
 }
 
 fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
+    // A bare word would silently be read as a target at `trace`: only levels may be bare.
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !part.contains('=')
+            && !matches!(
+                part.to_ascii_lowercase().as_str(),
+                "trace" | "debug" | "info" | "warn" | "error" | "off"
+            )
+        {
+            return Err(Error::config(
+                source,
+                format!(
+                    "`{part}` is not a level: use trace, debug, info, warn, error or off, or `target=level`"
+                ),
+            ));
+        }
+    }
     value.trim().to_ascii_lowercase().parse::<Targets>().map_err(|e| {
         Error::config(
             source,

@@ -1,8 +1,9 @@
 //! Exemplars: the trace of one recent call, kept per histogram bucket and per result.
 //!
 //! Only calls inside an enabled span whose trace is sampled are candidates, and each
-//! bucket takes at most one every [`INTERVAL_NS`]: the trace-id lookup (a subscriber
-//! round trip) happens at most that often per bucket, never on the disabled path.
+//! bucket (and each result counter) takes at most one every [`INTERVAL_NS`]: the
+//! trace-id lookup (a subscriber round trip) happens at most that often per cell, never
+//! on the disabled path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Mutex, OnceLock, PoisonError};
@@ -53,6 +54,9 @@ struct Cells<const NB: usize> {
 pub(crate) struct Exemplars<const NB: usize> {
     /// Monotonic time (ns) before which a bucket takes no new exemplar.
     next_ns: [AtomicU64; NB],
+    /// The same for each outcome's counter, so a rare outcome (an error after many
+    /// successes in the same bucket) still gets its exemplar.
+    next_outcome_ns: [AtomicU64; 4],
     cells: Mutex<Cells<NB>>,
 }
 
@@ -60,6 +64,7 @@ impl<const NB: usize> Exemplars<NB> {
     pub(crate) const fn new() -> Self {
         Exemplars {
             next_ns: [const { AtomicU64::new(0) }; NB],
+            next_outcome_ns: [const { AtomicU64::new(0) }; 4],
             cells: Mutex::new(Cells {
                 buckets: [None; NB],
                 outcomes: [None; 4],
@@ -80,8 +85,9 @@ impl<const NB: usize> Exemplars<NB> {
         let Some(lookup) = TRACE_IDS.get() else {
             return;
         };
-        let next = &self.next_ns[bucket];
-        if now_ns < next.load(Ordering::Relaxed) {
+        if now_ns < self.next_ns[bucket].load(Ordering::Relaxed)
+            && now_ns < self.next_outcome_ns[outcome].load(Ordering::Relaxed)
+        {
             return;
         }
         self.store(*lookup, span, bucket, outcome, nanos, now_ns);
@@ -98,24 +104,33 @@ impl<const NB: usize> Exemplars<NB> {
         nanos: u64,
         now_ns: u64,
     ) {
-        // One caller per bucket and interval wins the lookup.
-        let next = &self.next_ns[bucket];
-        let seen = next.load(Ordering::Relaxed);
-        if now_ns < seen
-            || next
-                .compare_exchange(
-                    seen,
-                    now_ns + INTERVAL_NS,
-                    Ordering::Relaxed,
-                    Ordering::Relaxed,
-                )
-                .is_err()
-        {
+        // One caller per cell and interval wins the lookup.
+        let claim = |cell: &AtomicU64| {
+            let seen = cell.load(Ordering::Relaxed);
+            (now_ns >= seen
+                && cell
+                    .compare_exchange(
+                        seen,
+                        now_ns + INTERVAL_NS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok())
+            .then_some(seen)
+        };
+        let bucket_claim = claim(&self.next_ns[bucket]);
+        let outcome_claim = claim(&self.next_outcome_ns[outcome]);
+        if bucket_claim.is_none() && outcome_claim.is_none() {
             return;
         }
         let Some((trace_id, span_id, true)) = lookup(span) else {
             // Not sampled: let the next call try again.
-            next.store(seen, Ordering::Relaxed);
+            if let Some(seen) = bucket_claim {
+                self.next_ns[bucket].store(seen, Ordering::Relaxed);
+            }
+            if let Some(seen) = outcome_claim {
+                self.next_outcome_ns[outcome].store(seen, Ordering::Relaxed);
+            }
             return;
         };
         let unix_nanos = std::time::SystemTime::now()
@@ -129,11 +144,15 @@ impl<const NB: usize> Exemplars<NB> {
         };
         // A scrape holding the lock is never waited for: this exemplar is skipped.
         if let Ok(mut cells) = self.cells.try_lock() {
-            cells.buckets[bucket] = Some(exemplar);
-            cells.outcomes[outcome] = Some(Exemplar {
-                value: 1.0,
-                ..exemplar
-            });
+            if bucket_claim.is_some() {
+                cells.buckets[bucket] = Some(exemplar);
+            }
+            if outcome_claim.is_some() {
+                cells.outcomes[outcome] = Some(Exemplar {
+                    value: 1.0,
+                    ..exemplar
+                });
+            }
         }
     }
 
