@@ -282,13 +282,9 @@ impl<const NB: usize> Guard<NB> {
     #[inline(always)]
     pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) {
         let (nanos, bucket, end) = self.site.record(self.start, outcome);
-        self.site.exemplars.offer(
-            span,
-            bucket,
-            outcome as usize,
-            nanos,
-            clock::nanos_between(0, end),
-        );
+        self.site
+            .exemplars
+            .offer(span, bucket, outcome as usize, nanos, end);
         std::mem::forget(self);
     }
 }

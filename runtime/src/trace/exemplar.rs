@@ -72,19 +72,14 @@ impl<const NB: usize> Exemplars<NB> {
         }
     }
 
-    /// Offers a call that ended at monotonic time `now_ns` in `bucket`.
+    /// Offers a call that ended at raw clock time `end` in `bucket`.
     #[inline(always)]
-    pub(crate) fn offer(
-        &self,
-        span: &Span,
-        bucket: usize,
-        outcome: usize,
-        nanos: u64,
-        now_ns: u64,
-    ) {
+    pub(crate) fn offer(&self, span: &Span, bucket: usize, outcome: usize, nanos: u64, end: u64) {
         let Some(lookup) = TRACE_IDS.get() else {
             return;
         };
+        // Scaled only when exemplars can be taken at all.
+        let now_ns = crate::clock::nanos_between(0, end);
         if now_ns < self.next_ns[bucket].load(Ordering::Relaxed)
             && now_ns < self.next_outcome_ns[outcome].load(Ordering::Relaxed)
         {
