@@ -53,6 +53,22 @@
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
+//! # Spans, OpenTelemetry, logs
+//!
+//! Every monitored call is also a [`tracing`](https://docs.rs/tracing) span (see
+//! [`#[monitor]`](macro@monitor#spans)); with no subscriber interested it costs one atomic
+//! load. Cargo features add the consumers, all configured by the builder or the standard
+//! environment variables:
+//!
+//! | feature | what `install()` adds |
+//! |---|---|
+//! | `logs` | a global `tracing` subscriber writing JSON or text lines (module `logs`; `LOG_LEVEL`, `LOG_FORMAT`) |
+//! | `otlp` | `logs`, plus OpenTelemetry: trace ids in log lines and as exemplars, OTLP export of traces and metrics over gRPC or HTTP/protobuf (`OTEL_EXPORTER_OTLP_*`, `OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, …), and W3C/B3 propagation (module `propagation`) |
+//!
+//! OTLP export starts when an endpoint is configured (`otlp_endpoint(..)` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`). Monitored calls never wait for the collector; what
+//! it cannot take is dropped and counted in `flext_otlp_dropped_total` on `/metrics`.
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four

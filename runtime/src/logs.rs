@@ -12,6 +12,10 @@
 //! {"timestamp":"2026-11-23T10:00:00.123456Z","level":"INFO","target":"orders","message":"placed","fields":{"order_id":7},"span":"place","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","correlation_id":"c-42"}
 //! ```
 //!
+//! The subscriber is global and set once per process: when `install()` runs again after
+//! its guard was dropped, the first subscriber (and its OpenTelemetry layer) stays.
+//! `.tracing_subscriber(false)` leaves the subscriber to the application.
+//!
 //! `trace_id`/`span_id` appear inside a span that belongs to a trace (feature `otlp`);
 //! `correlation_id` comes from the nearest span with a `correlation_id` field, else from
 //! the `correlation_id` baggage entry (which [`extract`](crate::propagation::extract)

@@ -8,7 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock;
 use crate::slot::{SLOTS, Slot};
-use crate::trace::{Exemplar, Exemplars, SpanGuard};
+use crate::trace::guard::SpanGuard;
+use crate::trace::{Exemplar, Exemplars};
 
 /// How a monitored call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

@@ -4,7 +4,7 @@
 pub use inventory;
 pub use tracing;
 
-pub use crate::trace::{
+pub use crate::trace::guard::{
     Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
 };
 

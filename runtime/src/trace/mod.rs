@@ -11,13 +11,11 @@
 //! `exception.message`; a panic does the same with `exception.type = "panic"`.
 
 mod exemplar;
-mod guard;
+// Public items for generated code only, reached through `__private`.
+pub(crate) mod guard;
 
 #[allow(unused_imports)] // `set_trace_ids` is used by the `otlp` feature
 pub(crate) use exemplar::{Exemplar, Exemplars, set_trace_ids};
-pub use guard::{
-    Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
-};
 
 /// The trace id of the current span, as 32 lowercase hex digits, when the OpenTelemetry
 /// layer is installed (feature `otlp`) and the span belongs to a valid trace.
