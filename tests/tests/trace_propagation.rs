@@ -53,6 +53,30 @@ fn round_trip(format: Propagation, expect_headers: &[&str]) {
 
 #[test]
 fn w3c_b3_single_and_b3_multi_round_trip() {
+    // Invalid settings fail `install()` naming the builder method, before anything starts.
+    for (builder, source) in [
+        (
+            Observability::builder().otlp_endpoint("https://collector:4318"),
+            "otlp_endpoint",
+        ),
+        (
+            Observability::builder().otlp_endpoint("collector"),
+            "otlp_endpoint",
+        ),
+        (Observability::builder().log_level("loud"), "log_level"),
+        (
+            Observability::builder().sampler(flext_observability::Sampler::TraceIdRatio(2.0)),
+            "sampler",
+        ),
+    ] {
+        match builder.without_server().install() {
+            Err(flext_observability::Error::Config { source: s, reason }) => {
+                assert_eq!(s, source, "{reason}");
+            }
+            other => panic!("{source}: expected a config error, got {other:?}"),
+        }
+    }
+
     let _guard = Observability::builder()
         .without_server()
         .propagators(&[Propagation::B3Multi, Propagation::Baggage])
