@@ -182,6 +182,21 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     assert_eq!(point.bucket_counts.iter().sum::<u64>(), 6);
     assert_eq!(point.bucket_counts.len(), DEFAULT_BUCKETS.len() + 1);
     assert!(point.sum.unwrap() > 0.0 && point.sum.unwrap() < 1.0);
+    let rows = metrics
+        .iter()
+        .find(|m| m.name == "etl_rows_written")
+        .expect("facade counter exported");
+    let Some(MetricData::Sum(rows)) = &rows.data else {
+        panic!("a sum")
+    };
+    assert_eq!(
+        attr(&rows.data_points[0].attributes, "pipeline").as_deref(),
+        Some("orders")
+    );
+    assert_eq!(
+        rows.data_points[0].value,
+        Some(opentelemetry_proto::tonic::metrics::v1::number_data_point::Value::AsInt(42))
+    );
     let concurrent = metrics
         .iter()
         .find(|m| m.name == "function.calls.concurrent")
