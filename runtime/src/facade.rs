@@ -286,7 +286,7 @@ struct FacadeView {
     families: Vec<Arc<Family>>,
 }
 
-const OVERFLOWS: &str = "flext_observability_series_overflows_total";
+pub(crate) const OVERFLOWS: &str = "flext_observability_series_overflows_total";
 
 impl Source for FacadeSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {

@@ -71,6 +71,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod business;
 mod catalog;
 mod clock;
 mod collect;
@@ -90,6 +91,10 @@ mod slot;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use business::{
+    Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info, InfoSeries,
+    Measure, MetricKind, MetricMeta, NoLabels,
+};
 pub use catalog::CatalogIssue;
 pub use config::DEFAULT_LISTEN;
 pub use error::Error;

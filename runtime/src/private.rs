@@ -2,6 +2,13 @@
 //! which the facade pins to the exact same version.
 
 pub use inventory;
+pub use metrics;
+
+pub use crate::business::{
+    BusinessEntry, CallGuard, CounterShards, Family, GaugeStore, HistogramShards, InfoStore,
+    Labels, Metric, MetricKind, MetricMeta, NoLabels, OkAny, OkResult, Series, Site, SiteDyn,
+    SiteEntry, SiteStore, StoreRef, apply,
+};
 
 pub use crate::monitor::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
