@@ -104,6 +104,15 @@ pub use monitor::Outcome;
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;
 
+#[doc = include_str!("../docs/business_metric.md")]
+pub use flext_observability_macros::business_metric;
+
+#[doc = include_str!("../docs/series.md")]
+pub use flext_observability_macros::series;
+
+#[doc = include_str!("../docs/facade_macros.md")]
+pub use flext_observability_macros::{counter, gauge, histogram};
+
 /// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
 /// every threshold autometrics' latency objectives use.
 pub const DEFAULT_BUCKETS: &[f64] = &[

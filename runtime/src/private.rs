@@ -5,9 +5,9 @@ pub use inventory;
 pub use metrics;
 
 pub use crate::business::{
-    BusinessEntry, CallGuard, CounterShards, Family, GaugeStore, HistogramShards, InfoStore,
-    Labels, Metric, MetricKind, MetricMeta, NoLabels, OkAny, OkResult, Series, Site, SiteDyn,
-    SiteEntry, SiteStore, StoreRef, apply,
+    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
+    HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
+    NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
 };
 
 pub use crate::monitor::{
