@@ -83,6 +83,9 @@ mod facade;
 mod install;
 mod monitor;
 pub mod prometheus;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub mod push;
 #[cfg(feature = "server")]
 mod server;
 mod slot;
