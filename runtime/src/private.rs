@@ -8,6 +8,7 @@ pub use crate::business::{
     BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
     HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
     NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
+    describe_facade,
 };
 
 pub use crate::monitor::{

@@ -4,7 +4,7 @@
 //! `flext_observability::counter!("etl_rows_total", "pipeline" => name)` expands to
 //! `::flext_observability::__private::metrics::counter!("etl_rows_total", "pipeline" => name)`.
 
-use flext_observability_naming::{MetricKind, MetricSpec, Part};
+use flext_observability_naming::{MetricKind, MetricSpec, Part, check_help};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
@@ -79,12 +79,26 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let macro_name = kind.as_str();
-    for (key, _) in &input.named {
-        if !matches!(key.to_string().as_str(), "target" | "level" | "description") {
-            errors.error_at(
+    let mut description = None;
+    for (key, value) in &input.named {
+        match key.to_string().as_str() {
+            "target" | "level" => {}
+            "description" => match literal(value) {
+                Some(lit) => {
+                    if let Err(e) = check_help(&lit.value()) {
+                        errors.error_at(lit, e);
+                    }
+                    description = Some(lit);
+                }
+                None => errors.error_at(
+                    value,
+                    "`description` must be a string literal: it is the HELP text, checked at compile time",
+                ),
+            },
+            _ => errors.error_at(
                 key,
-                format!("unknown parameter `{key}` of `{macro_name}!`: expected `target`, `level` or `description`"),
-            );
+                format!("unknown parameter `{key}` of `{macro_name}!`: expected `description`, `target` or `level`"),
+            ),
         }
     }
     let Some(name) = literal(&input.name) else {
@@ -108,6 +122,12 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
             ),
         }
     }
+    if description.is_none() && input.named.iter().all(|(k, _)| k != "description") {
+        errors.error_at(
+            name,
+            format!("add `description: \"what it measures\"` before the name: it becomes the HELP text, which every metric needs (`{macro_name}!(description: \"…\", {})`)", quote!(#name)),
+        );
+    }
     let name_value = name.value();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
     for issue in MetricSpec::new(&name_value, kind).labels(&key_refs).check() {
@@ -122,10 +142,34 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
     let krate: Path = input
         .krate
         .unwrap_or_else(|| parse_quote!(::flext_observability));
-    let named = input.named.iter().map(|(k, v)| quote!(#k: #v,));
+    let private = quote!(#krate::__private);
+    // `description` is handled here, once per call site, instead of by `metrics`, which
+    // would describe the metric again on every call.
+    let named = input
+        .named
+        .iter()
+        .filter(|(k, _)| k != "description")
+        .map(|(k, v)| quote!(#k: #v,));
     let labels = input.labels.iter().map(|(k, v)| quote!(, #k => #v));
     let mac = Ident::new(macro_name, proc_macro2::Span::call_site());
+    let describe = Ident::new(&format!("describe_{macro_name}"), proc_macro2::Span::call_site());
+    let kind = Ident::new(
+        match kind {
+            MetricKind::Counter => "Counter",
+            MetricKind::Gauge | MetricKind::Info => "Gauge",
+            MetricKind::Histogram => "Histogram",
+        },
+        proc_macro2::Span::call_site(),
+    );
+    let described = Ident::new("FLEXT_OBSERVABILITY_DESCRIBED", proc_macro2::Span::mixed_site());
     quote! {
-        #krate::__private::metrics::#mac!(#(#named)* #name #(#labels)*)
+        {
+            static #described: ::std::sync::Once = ::std::sync::Once::new();
+            #described.call_once(|| {
+                #private::describe_facade(#private::MetricKind::#kind, #name, #description);
+                #private::metrics::#describe!(#name, #description);
+            });
+            #private::metrics::#mac!(#(#named)* #name #(#labels)*)
+        }
     }
 }

@@ -296,6 +296,7 @@ fn generate(function: FnParts, parsed: &Parsed) -> TokenStream {
     let guard = mixed("flext_guard");
     let ret = mixed("flext_ret");
     let ok_value = mixed("flext_ok_value");
+    let ret_ref = mixed("flext_ret_ref");
 
     let mut before = TokenStream::new();
     let mut on_finish = TokenStream::new();
@@ -370,10 +371,12 @@ fn generate(function: FnParts, parsed: &Parsed) -> TokenStream {
             use #private::{ViaAny as _, ViaResult as _};
             (&#ret).__flext_outcome() == #private::Outcome::Ok
         });
+        let #ret_ref = &#ret;
         if let ::core::option::Option::Some(#ok_value) = {
             #[allow(unused_imports)]
             use #private::{OkAny as _, OkResult as _};
-            (&#ret).__flext_ok()
+            // A local reference, not `(&ret)`: the `&&R` this borrows must outlive the block.
+            #ret_ref.__flext_ok()
         } {
             let _ = #ok_value;
             #on_success

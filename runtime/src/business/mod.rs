@@ -76,6 +76,18 @@ impl MetricMeta {
     }
 }
 
+/// Stores the help text of a metric recorded through the `metrics` facade, whether or not
+/// the recorder is installed yet. The validated `counter!`, `gauge!` and `histogram!`
+/// macros call it once per call site.
+pub fn describe_facade(kind: MetricKind, name: &str, help: &str) {
+    let kind = match kind {
+        MetricKind::Counter => Kind::Counter,
+        MetricKind::Gauge | MetricKind::Info => Kind::Gauge,
+        MetricKind::Histogram => Kind::Histogram,
+    };
+    crate::facade::FACADE.describe(name, kind, None, help);
+}
+
 /// A declared business metric, type-erased.
 pub trait Metric: Sync {
     #[doc(hidden)]
