@@ -232,7 +232,8 @@ fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: 
     };
     quote_spanned! {span=>
         #[doc = #doc]
-        #[allow(non_camel_case_types)]
+        // Named after the static on purpose; users call only some of the methods.
+        #[allow(non_camel_case_types, dead_code)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
         #vis struct #ident<#lifetime> {
             #(
@@ -241,6 +242,7 @@ fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: 
             )*
         }
 
+        #[allow(dead_code)]
         impl<#lifetime> #ident<#lifetime> {
             #methods
 
