@@ -232,8 +232,9 @@ fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: 
     };
     quote_spanned! {span=>
         #[doc = #doc]
-        // Named after the static on purpose; users call only some of the methods.
-        #[allow(non_camel_case_types, dead_code)]
+        // Named after the static on purpose; label names are checked by the naming rules
+        // (snake case included), and users call only some of the methods.
+        #[allow(non_camel_case_types, non_snake_case, dead_code)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
         #vis struct #ident<#lifetime> {
             #(

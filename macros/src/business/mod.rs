@@ -34,11 +34,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     if let Ok(function) = syn::parse2::<FnParts>(input.clone()) {
         return func::expand(args, function, input);
     }
-    let span = input
-        .clone()
-        .into_iter()
-        .find(|t| !matches!(t, proc_macro2::TokenTree::Punct(p) if p.as_char() == '#'))
-        .map_or_else(proc_macro2::Span::call_site, |t| t.span());
+    let span = item_keyword_span(&input);
     errors.error_span(
         span,
         "`#[business_metric]` applies to a declaration (`static ETL_ROWS_TOTAL: Counter;`) or to a function",
@@ -46,4 +42,28 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut out = errors.into_compile_errors();
     out.extend(input);
     out
+}
+
+/// The span of an item's keyword (`struct`, `enum`, …) for "does not apply here" errors:
+/// the first token after the attributes and the visibility.
+fn item_keyword_span(input: &TokenStream) -> proc_macro2::Span {
+    use proc_macro2::TokenTree;
+    let mut tokens = input.clone().into_iter().peekable();
+    while let Some(token) = tokens.next() {
+        match &token {
+            // `#[…]`: skip the bracket group too.
+            TokenTree::Punct(p) if p.as_char() == '#' => {
+                tokens.next();
+            }
+            TokenTree::Ident(i) if i == "pub" => {
+                if let Some(TokenTree::Group(g)) = tokens.peek()
+                    && g.delimiter() == proc_macro2::Delimiter::Parenthesis
+                {
+                    tokens.next();
+                }
+            }
+            other => return other.span(),
+        }
+    }
+    proc_macro2::Span::call_site()
 }
