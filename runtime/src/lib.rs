@@ -53,6 +53,45 @@
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
+//! # Business metrics
+//!
+//! [`#[business_metric]`](macro@business_metric) declares metrics whose names are checked at
+//! compile time, and records into them from any call of a function:
+//!
+//! ```
+//! use flext_observability::{Counter, business_metric};
+//!
+//! /// Rows written by ETL pipelines.
+//! #[business_metric(labels(pipeline, target))]
+//! static ETL_ROWS_WRITTEN_TOTAL: Counter;
+//!
+//! /// Pipeline runs, by final status.
+//! #[business_metric(labels(pipeline, status))]
+//! static ETL_RUNS_TOTAL: Counter;
+//!
+//! #[derive(Debug)]
+//! struct SourceDown;
+//!
+//! #[business_metric(
+//!     ETL_RUNS_TOTAL { pipeline: "orders", status: outcome }.inc(),
+//!     ETL_ROWS_WRITTEN_TOTAL { pipeline: "orders", target: target }.inc_by(|rows| *rows),
+//! )]
+//! fn sync_orders(target: &str) -> Result<u64, SourceDown> {
+//!     Ok(1200)
+//! }
+//!
+//! fn main() {
+//!     sync_orders("warehouse").unwrap();
+//!     let text = flext_observability::prometheus::render();
+//!     assert!(text.contains(r#"etl_rows_written_total{pipeline="orders",target="warehouse"} 1200"#));
+//!     assert!(text.contains(r#"etl_runs_total{pipeline="orders",status="success"} 1"#));
+//! }
+//! ```
+//!
+//! [`counter!`], [`gauge!`] and [`histogram!`] check literal names of the `metrics` facade the
+//! same way. Batch jobs push everything to a Pushgateway at the end with `push::Pushgateway`
+//! (feature `push`).
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four
