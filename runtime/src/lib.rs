@@ -63,18 +63,18 @@
 //!
 //! /// Rows written by ETL pipelines.
 //! #[business_metric(labels(pipeline, target))]
-//! static ETL_ROWS_WRITTEN_TOTAL: Counter;
+//! static SYNC_ROWS_WRITTEN_TOTAL: Counter;
 //!
 //! /// Pipeline runs, by final status.
 //! #[business_metric(labels(pipeline, status))]
-//! static ETL_RUNS_TOTAL: Counter;
+//! static SYNC_RUNS_TOTAL: Counter;
 //!
 //! #[derive(Debug)]
 //! struct SourceDown;
 //!
 //! #[business_metric(
-//!     ETL_RUNS_TOTAL { pipeline: "orders", status: outcome }.inc(),
-//!     ETL_ROWS_WRITTEN_TOTAL { pipeline: "orders", target: target }.inc_by(|rows| *rows),
+//!     SYNC_RUNS_TOTAL { pipeline: "orders", status: outcome }.inc(),
+//!     SYNC_ROWS_WRITTEN_TOTAL { pipeline: "orders", target: target }.inc_by(|rows| *rows),
 //! )]
 //! fn sync_orders(target: &str) -> Result<u64, SourceDown> {
 //!     Ok(1200)
@@ -83,8 +83,8 @@
 //! fn main() {
 //!     sync_orders("warehouse").unwrap();
 //!     let text = flext_observability::prometheus::render();
-//!     assert!(text.contains(r#"etl_rows_written_total{pipeline="orders",target="warehouse"} 1200"#));
-//!     assert!(text.contains(r#"etl_runs_total{pipeline="orders",status="success"} 1"#));
+//!     assert!(text.contains(r#"sync_rows_written_total{pipeline="orders",target="warehouse"} 1200"#));
+//!     assert!(text.contains(r#"sync_runs_total{pipeline="orders",status="success"} 1"#));
 //! }
 //! ```
 //!
