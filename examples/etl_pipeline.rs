@@ -56,7 +56,10 @@ fn main() -> ExitCode {
     let result = run_batch_job(&config, &mut tap, &mut target, gateway.as_ref());
 
     let text = flext_observability::prometheus::render();
-    for line in text.lines().filter(|l| l.starts_with("etl_") && !l.contains("_bucket")) {
+    for line in text
+        .lines()
+        .filter(|l| l.starts_with("etl_") && !l.contains("_bucket"))
+    {
         println!("{line}");
     }
     drop(guard);

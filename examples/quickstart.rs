@@ -148,9 +148,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
             let status = head.lines().next().unwrap_or_default();
             println!("\nGET /metrics -> {status}; excerpt:");
-            for line in body.lines().filter(|l| {
-                l.starts_with("function_calls_total") || l.starts_with("build_info")
-            }) {
+            for line in body
+                .lines()
+                .filter(|l| l.starts_with("function_calls_total") || l.starts_with("build_info"))
+            {
                 println!("  {line}");
             }
             if !status.contains(" 200 ") {

@@ -342,16 +342,30 @@ pub fn run_pipeline(
         consistent += u64::from(is_consistent);
         accurate += u64::from(is_accurate);
         if !is_complete {
-            ETL_ROWS_REJECTED_TOTAL { pipeline, reason: "missing_field" }.inc();
+            ETL_ROWS_REJECTED_TOTAL {
+                pipeline,
+                reason: "missing_field",
+            }
+            .inc();
             rejected += 1;
         } else if !is_valid {
-            ETL_ROWS_REJECTED_TOTAL { pipeline, reason: "invalid_format" }.inc();
+            ETL_ROWS_REJECTED_TOTAL {
+                pipeline,
+                reason: "invalid_format",
+            }
+            .inc();
             rejected += 1;
         } else {
             target.write(record);
         }
     }
-    let ratio = |n: u64| if read == 0 { 1.0 } else { n as f64 / read as f64 };
+    let ratio = |n: u64| {
+        if read == 0 {
+            1.0
+        } else {
+            n as f64 / read as f64
+        }
+    };
     let quality = Quality {
         completeness: ratio(complete),
         validity: ratio(valid),
@@ -364,7 +378,11 @@ pub fn run_pipeline(
         ("consistency", quality.consistency),
         ("accuracy", quality.accuracy),
     ] {
-        ETL_DATA_QUALITY_RATIO { pipeline, dimension }.set(value);
+        ETL_DATA_QUALITY_RATIO {
+            pipeline,
+            dimension,
+        }
+        .set(value);
     }
     ETL_DATA_QUALITY_SCORE_RATIO { pipeline }.set(quality.score());
     ETL_LAST_SUCCESS_TIMESTAMP_SECONDS { pipeline }.set(now_seconds());

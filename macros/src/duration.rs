@@ -63,7 +63,11 @@ mod tests {
         assert!((parse_seconds("1m30s").unwrap() - 90.0).abs() < 1e-12);
         assert!((parse_seconds("500us").unwrap() - 0.0005).abs() < 1e-15);
         assert!(parse_seconds("10").unwrap_err().contains("no unit"));
-        assert!(parse_seconds("10 parsecs").unwrap_err().contains("unknown unit `parsecs`"));
+        assert!(
+            parse_seconds("10 parsecs")
+                .unwrap_err()
+                .contains("unknown unit `parsecs`")
+        );
         assert!((parse_seconds("1 s 500 ms").unwrap() - 1.5).abs() < 1e-12);
         assert!(parse_seconds("").is_err());
     }

@@ -1,7 +1,9 @@
 //! Metric name conventions: kind suffixes, base units as suffixes, help text.
 
 use crate::units::{BASE_UNITS, UnitWord, classify, unit_of};
-use crate::{NameError, Rule, check_label_names, is_snake_case, to_snake_case, validate_metric_name};
+use crate::{
+    NameError, Rule, check_label_names, is_snake_case, to_snake_case, validate_metric_name,
+};
 
 /// The type of a metric.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
@@ -28,7 +30,7 @@ impl MetricKind {
     }
 }
 
-/// Suffixes of counter and histogram samples (and OpenMetrics' `_created`).
+/// Suffixes of counter and histogram samples, `_created` included.
 const SAMPLE_SUFFIXES: &[&str] = &["_total", "_count", "_sum", "_bucket", "_created"];
 
 /// Words that name a metric type.
@@ -193,6 +195,16 @@ fn check_name(name: &str, kind: MetricKind) -> Result<(), Vec<NameError>> {
     }
     let mut errors = Vec::new();
     check_kind_suffix(name, kind, &mut errors);
+    check_words(name, kind, &mut errors);
+    if errors.is_empty() {
+        Ok(())
+    } else {
+        Err(errors)
+    }
+}
+
+/// Rules about the words of the name: no type word, units spelled out, base, and last.
+fn check_words(name: &str, kind: MetricKind, errors: &mut Vec<NameError>) {
     let stem = stem(name, kind);
     let words: Vec<&str> = stem.split('_').collect();
     let rebuild = |replace: usize, with: Option<&str>| -> String {
@@ -247,7 +259,9 @@ fn check_name(name: &str, kind: MetricKind) -> Result<(), Vec<NameError>> {
                     .with_fix(fixed),
                 );
             }
-            UnitWord::Base if i + 1 < words.len() && words.last().is_some_and(|w| BASE_UNITS.contains(w)) => {
+            UnitWord::Base
+                if i + 1 < words.len() && words.last().is_some_and(|w| BASE_UNITS.contains(w)) =>
+            {
                 let fixed = rebuild(i, None);
                 errors.push(
                     NameError::new(
@@ -282,11 +296,6 @@ fn check_name(name: &str, kind: MetricKind) -> Result<(), Vec<NameError>> {
             }
             UnitWord::Base | UnitWord::Singular { .. } | UnitWord::NotAUnit => {}
         }
-    }
-    if errors.is_empty() {
-        Ok(())
-    } else {
-        Err(errors)
     }
 }
 
@@ -386,7 +395,11 @@ fn check_unit(name: &str, kind: MetricKind, unit: &str, name_ok: bool) -> Result
         }
     }
     let stem = stem(name, kind);
-    if name_ok && stem.strip_suffix(unit).is_none_or(|rest| !rest.ends_with('_')) {
+    if name_ok
+        && stem
+            .strip_suffix(unit)
+            .is_none_or(|rest| !rest.ends_with('_'))
+    {
         let fixed = with_suffix(&format!("{stem}_{unit}"), kind);
         return Err(NameError::new(
             Rule::UnitNotSuffix,

@@ -37,33 +37,133 @@ fn each_metric_rule_with_its_fix() {
     // (name, kind, rule, fix)
     let table: &[(&str, MetricKind, Rule, Option<&str>)] = &[
         ("", Counter, Rule::Syntax, None),
-        ("etl-rows_total", Counter, Rule::Syntax, Some("etl_rows_total")),
+        (
+            "etl-rows_total",
+            Counter,
+            Rule::Syntax,
+            Some("etl_rows_total"),
+        ),
         ("9rows_total", Counter, Rule::Syntax, Some("_9rows_total")),
-        ("etl_rows_é_total", Counter, Rule::Syntax, Some("etl_rows___total")),
-        ("etl:rows_total", Counter, Rule::Colon, Some("etl_rows_total")),
-        ("__rows_total", Counter, Rule::ReservedPrefix, Some("rows_total")),
-        ("EtlRows_total", Counter, Rule::SnakeCase, Some("etl_rows_total")),
-        ("etl__rows_total", Counter, Rule::SnakeCase, Some("etl_rows_total")),
-        ("etl_rows_total_", Counter, Rule::SnakeCase, Some("etl_rows_total")),
+        (
+            "etl_rows_é_total",
+            Counter,
+            Rule::Syntax,
+            Some("etl_rows___total"),
+        ),
+        (
+            "etl:rows_total",
+            Counter,
+            Rule::Colon,
+            Some("etl_rows_total"),
+        ),
+        (
+            "__rows_total",
+            Counter,
+            Rule::ReservedPrefix,
+            Some("rows_total"),
+        ),
+        (
+            "EtlRows_total",
+            Counter,
+            Rule::SnakeCase,
+            Some("etl_rows_total"),
+        ),
+        (
+            "etl__rows_total",
+            Counter,
+            Rule::SnakeCase,
+            Some("etl_rows_total"),
+        ),
+        (
+            "etl_rows_total_",
+            Counter,
+            Rule::SnakeCase,
+            Some("etl_rows_total"),
+        ),
         ("_rows_total", Counter, Rule::SnakeCase, Some("rows_total")),
-        ("etl_rows", Counter, Rule::CounterSuffix, Some("etl_rows_total")),
-        ("etl_rows_total", Gauge, Rule::ReservedSuffix, Some("etl_rows")),
+        (
+            "etl_rows",
+            Counter,
+            Rule::CounterSuffix,
+            Some("etl_rows_total"),
+        ),
+        (
+            "etl_rows_total",
+            Gauge,
+            Rule::ReservedSuffix,
+            Some("etl_rows"),
+        ),
         ("queue_count", Gauge, Rule::ReservedSuffix, Some("queue")),
-        ("latency_sum", Histogram, Rule::ReservedSuffix, Some("latency")),
-        ("latency_bucket", Histogram, Rule::ReservedSuffix, Some("latency")),
+        (
+            "latency_sum",
+            Histogram,
+            Rule::ReservedSuffix,
+            Some("latency"),
+        ),
+        (
+            "latency_bucket",
+            Histogram,
+            Rule::ReservedSuffix,
+            Some("latency"),
+        ),
         ("job_created", Gauge, Rule::ReservedSuffix, Some("job")),
-        ("build_count", Info, Rule::ReservedSuffix, Some("build_info")),
+        (
+            "build_count",
+            Info,
+            Rule::ReservedSuffix,
+            Some("build_info"),
+        ),
         ("build", Info, Rule::InfoSuffix, Some("build_info")),
         ("build_info", Gauge, Rule::InfoOnly, Some("build")),
-        ("etl_rows_counter_total", Counter, Rule::TypeInName, Some("etl_rows_total")),
+        (
+            "etl_rows_counter_total",
+            Counter,
+            Rule::TypeInName,
+            Some("etl_rows_total"),
+        ),
         ("queue_gauge", Gauge, Rule::TypeInName, Some("queue")),
-        ("etl_duration_milliseconds", Histogram, Rule::UnitNotBase, Some("etl_duration_seconds")),
-        ("etl_quality_percent", Gauge, Rule::UnitNotBase, Some("etl_quality_ratio")),
-        ("etl_batch_kilobytes", Gauge, Rule::UnitNotBase, Some("etl_batch_bytes")),
-        ("etl_wait_minutes_total", Counter, Rule::UnitNotBase, Some("etl_wait_seconds_total")),
-        ("etl_duration_ms", Histogram, Rule::UnitAbbreviation, Some("etl_duration_seconds")),
-        ("etl_size_kb", Gauge, Rule::UnitAbbreviation, Some("etl_size_bytes")),
-        ("etl_bytes_written_total", Counter, Rule::UnitNotSuffix, Some("etl_written_bytes_total")),
+        (
+            "etl_duration_milliseconds",
+            Histogram,
+            Rule::UnitNotBase,
+            Some("etl_duration_seconds"),
+        ),
+        (
+            "etl_quality_percent",
+            Gauge,
+            Rule::UnitNotBase,
+            Some("etl_quality_ratio"),
+        ),
+        (
+            "etl_batch_kilobytes",
+            Gauge,
+            Rule::UnitNotBase,
+            Some("etl_batch_bytes"),
+        ),
+        (
+            "etl_wait_minutes_total",
+            Counter,
+            Rule::UnitNotBase,
+            Some("etl_wait_seconds_total"),
+        ),
+        (
+            "etl_duration_ms",
+            Histogram,
+            Rule::UnitAbbreviation,
+            Some("etl_duration_seconds"),
+        ),
+        (
+            "etl_size_kb",
+            Gauge,
+            Rule::UnitAbbreviation,
+            Some("etl_size_bytes"),
+        ),
+        (
+            "etl_bytes_written_total",
+            Counter,
+            Rule::UnitNotSuffix,
+            Some("etl_written_bytes_total"),
+        ),
     ];
     for &(name, kind, rule, fix) in table {
         let issues = name_issues(name, kind);
@@ -93,7 +193,10 @@ fn declared_units() {
             })
             .collect()
     };
-    assert_eq!(check("etl_run_duration_seconds", Histogram, "seconds"), vec![]);
+    assert_eq!(
+        check("etl_run_duration_seconds", Histogram, "seconds"),
+        vec![]
+    );
     assert_eq!(check("etl_written_bytes_total", Counter, "bytes"), vec![]);
     assert_eq!(
         check("etl_run_duration", Histogram, "milliseconds"),
@@ -127,14 +230,19 @@ fn declared_units() {
         MetricSpec::new("etl_run_duration_seconds", Histogram).resolved_unit(),
         Some("seconds")
     );
-    assert_eq!(MetricSpec::new("etl_rows_total", Counter).resolved_unit(), None);
+    assert_eq!(
+        MetricSpec::new("etl_rows_total", Counter).resolved_unit(),
+        None
+    );
     assert_eq!(unit_of("etl_written_bytes_total"), Some("bytes"));
 }
 
 #[test]
 fn help_text() {
     for blank in ["", "   ", "\n"] {
-        let issues = MetricSpec::new("etl_rows_total", Counter).help(blank).check();
+        let issues = MetricSpec::new("etl_rows_total", Counter)
+            .help(blank)
+            .check();
         assert_eq!(issues.len(), 1);
         assert_eq!(issues[0].part, Part::Help);
         assert_eq!(issues[0].error.rule(), Rule::HelpMissing);
@@ -149,13 +257,23 @@ fn each_label_rule() {
         (&["a-b"], 0, Rule::Syntax, Some("a_b")),
         (&["__name"], 0, Rule::ReservedPrefix, Some("name")),
         (&["le"], 0, Rule::LabelReserved, Some("le_value")),
-        (&["quantile"], 0, Rule::LabelReserved, Some("quantile_value")),
+        (
+            &["quantile"],
+            0,
+            Rule::LabelReserved,
+            Some("quantile_value"),
+        ),
         (&["Pipeline"], 0, Rule::SnakeCase, Some("pipeline")),
         (&["pipelineId"], 0, Rule::SnakeCase, Some("pipeline_id")),
         (&["otel_metric_overflow"], 0, Rule::LabelRuntime, None),
         (&["job"], 0, Rule::LabelTarget, Some("source_job")),
         (&["instance"], 0, Rule::LabelTarget, Some("source_instance")),
-        (&["pipeline", "target", "pipeline"], 2, Rule::LabelDuplicate, None),
+        (
+            &["pipeline", "target", "pipeline"],
+            2,
+            Rule::LabelDuplicate,
+            None,
+        ),
     ];
     for &(labels, index, rule, fix) in table {
         let issues = check_label_names(labels);
@@ -221,10 +339,41 @@ impl Rng {
 
 /// Pieces that exercise every rule: unit words, suffixes, type words, bad characters.
 const PIECES: &[&str] = &[
-    "etl", "rows", "run", "duration", "total", "count", "sum", "bucket", "created", "info",
-    "seconds", "milliseconds", "ms", "bytes", "kilobytes", "kb", "percent", "ratio", "minutes",
-    "counter", "gauge", "Rows", "Etl", "x9", "9", "_", "__", "-", ":", ".", "é", " ", "le",
-    "job", "second",
+    "etl",
+    "rows",
+    "run",
+    "duration",
+    "total",
+    "count",
+    "sum",
+    "bucket",
+    "created",
+    "info",
+    "seconds",
+    "milliseconds",
+    "ms",
+    "bytes",
+    "kilobytes",
+    "kb",
+    "percent",
+    "ratio",
+    "minutes",
+    "counter",
+    "gauge",
+    "Rows",
+    "Etl",
+    "x9",
+    "9",
+    "_",
+    "__",
+    "-",
+    ":",
+    ".",
+    "é",
+    " ",
+    "le",
+    "job",
+    "second",
 ];
 
 fn random_name(rng: &mut Rng) -> String {
@@ -287,9 +436,10 @@ fn property_following_the_fixes_reaches_a_valid_name() {
                 assert_eq!(first.error.rule(), Rule::Syntax);
                 break;
             }
-            let fix = first.error.fix().unwrap_or_else(|| {
-                panic!("{:?} on {name:?} has no fix", first.error.rule())
-            });
+            let fix = first
+                .error
+                .fix()
+                .unwrap_or_else(|| panic!("{:?} on {name:?} has no fix", first.error.rule()));
             assert_ne!(fix, name, "a fix must change the name ({original:?})");
             name = fix.to_owned();
             steps += 1;

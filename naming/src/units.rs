@@ -95,9 +95,13 @@ pub(crate) enum UnitWord {
         convert: &'static str,
     },
     /// An abbreviation of a unit.
-    Abbreviation { base: &'static str },
+    Abbreviation {
+        base: &'static str,
+    },
     /// A singular spelling of a base unit.
-    Singular { base: &'static str },
+    Singular {
+        base: &'static str,
+    },
     NotAUnit,
 }
 

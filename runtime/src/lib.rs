@@ -134,8 +134,8 @@ mod slot;
 pub mod __private;
 
 pub use business::{
-    Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info, InfoSeries,
-    Measure, MetricKind, MetricMeta, NoLabels,
+    Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info,
+    InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,
 };
 pub use catalog::CatalogIssue;
 pub use config::DEFAULT_LISTEN;

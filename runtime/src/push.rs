@@ -234,7 +234,9 @@ impl Pushgateway {
         for (name, _) in &self.grouping {
             if name == "job" {
                 return Err(PushError::InvalidGroupingKey {
-                    reason: "`job` is the job name given to `Pushgateway::new`, not a grouping label".into(),
+                    reason:
+                        "`job` is the job name given to `Pushgateway::new`, not a grouping label"
+                            .into(),
                 });
             }
             validate_label_name(name).map_err(|e| PushError::InvalidGroupingKey {
@@ -374,15 +376,24 @@ fn parse_url(url: &str) -> Result<String, String> {
                 redact(url)
             )
         } else {
-            format!("`{}` is not an http:// URL, such as `http://localhost:9091`", redact(url))
+            format!(
+                "`{}` is not an http:// URL, such as `http://localhost:9091`",
+                redact(url)
+            )
         });
     };
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || host.ends_with(':') {
-        return Err(format!("`{}` has no host, such as `http://localhost:9091`", redact(url)));
+        return Err(format!(
+            "`{}` has no host, such as `http://localhost:9091`",
+            redact(url)
+        ));
     }
     if rest.contains(['?', '#']) {
-        return Err(format!("`{}` has a query or fragment; give the base URL only", redact(url)));
+        return Err(format!(
+            "`{}` has a query or fragment; give the base URL only",
+            redact(url)
+        ));
     }
     Ok(url.trim_end_matches('/').to_owned())
 }
@@ -532,7 +543,10 @@ mod tests {
         ));
         let err = Pushgateway::new("https://user:secret@gw:9091", "etl").unwrap_err();
         let text = err.to_string();
-        assert!(text.contains("no TLS") && !text.contains("secret"), "{text}");
+        assert!(
+            text.contains("no TLS") && !text.contains("secret"),
+            "{text}"
+        );
         assert!(matches!(
             Pushgateway::new("http://gw:9091", ""),
             Err(PushError::InvalidGroupingKey { .. })
@@ -544,28 +558,45 @@ mod tests {
             pg.clone().grouping("a-b", "x"),
             pg.clone().grouping("a", "1").grouping("a", "2"),
         ] {
-            assert!(matches!(bad.url(), Err(PushError::InvalidGroupingKey { .. })));
+            assert!(matches!(
+                bad.url(),
+                Err(PushError::InvalidGroupingKey { .. })
+            ));
         }
     }
 
     #[test]
     fn environment() {
         let env = |pairs: &'static [(&'static str, &'static str)]| {
-            move |k: &str| pairs.iter().find(|(n, _)| *n == k).map(|(_, v)| (*v).to_owned())
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
         };
-        assert!(Pushgateway::from_env_with("etl", &env(&[])).unwrap().is_none());
-        let pg = Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1")]))
-            .unwrap()
-            .unwrap();
+        assert!(
+            Pushgateway::from_env_with("etl", &env(&[]))
+                .unwrap()
+                .is_none()
+        );
+        let pg =
+            Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1")]))
+                .unwrap()
+                .unwrap();
         assert_eq!(pg.url().unwrap(), "http://a:1/metrics/job/etl");
         let pg = Pushgateway::from_env_with(
             "etl",
-            &env(&[(PUSHGATEWAY_URL_ENV, "http://b:2"), (PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1")]),
+            &env(&[
+                (PUSHGATEWAY_URL_ENV, "http://b:2"),
+                (PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1"),
+            ]),
         )
         .unwrap()
         .unwrap();
         assert_eq!(pg.url().unwrap(), "http://b:2/metrics/job/etl");
-        let err = Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV, "gw")])).unwrap_err();
+        let err =
+            Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV, "gw")])).unwrap_err();
         assert!(err.to_string().contains(PUSHGATEWAY_URL_ENV), "{err}");
     }
 

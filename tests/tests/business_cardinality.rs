@@ -56,12 +56,18 @@ static CARD_FLOOD_TOTAL: Counter;
 #[test]
 fn series_beyond_the_limit_go_to_the_overflow_series() {
     for user in 0..250 {
-        CARD_REQUESTS_TOTAL { user: &format!("user-{user}") }.inc();
+        CARD_REQUESTS_TOTAL {
+            user: &format!("user-{user}"),
+        }
+        .inc();
     }
     // Known values keep their own series after the limit is reached.
     CARD_REQUESTS_TOTAL { user: "user-7" }.inc_by(10u32);
     for session in 0..5 {
-        CARD_SESSION_ROWS { session: &session.to_string() }.observe(5.0);
+        CARD_SESSION_ROWS {
+            session: &session.to_string(),
+        }
+        .observe(5.0);
     }
 
     let text = flext_observability::prometheus::render();
@@ -70,7 +76,10 @@ fn series_beyond_the_limit_go_to_the_overflow_series() {
         .filter(|l| l.starts_with("card_requests_total{user="))
         .count();
     assert_eq!(series, 100, "exactly the limit of real series");
-    assert_eq!(sample(&text, r#"card_requests_total{user="user-7"}"#), Some(11.0));
+    assert_eq!(
+        sample(&text, r#"card_requests_total{user="user-7"}"#),
+        Some(11.0)
+    );
     assert_eq!(
         sample(&text, r#"card_requests_total{otel_metric_overflow="true"}"#),
         Some(150.0),
@@ -84,7 +93,10 @@ fn series_beyond_the_limit_go_to_the_overflow_series() {
         Some(150.0)
     );
     assert_eq!(
-        sample(&text, r#"card_session_rows_count{otel_metric_overflow="true"}"#),
+        sample(
+            &text,
+            r#"card_session_rows_count{otel_metric_overflow="true"}"#
+        ),
         Some(2.0)
     );
     assert_eq!(
@@ -100,7 +112,10 @@ fn series_beyond_the_limit_go_to_the_overflow_series() {
 fn a_million_distinct_values_keep_memory_bounded() {
     // Warm up: the metric's map, the overflow series and the hasher exist.
     for i in 0..3000 {
-        CARD_FLOOD_TOTAL { request_id: &format!("warm-{i}") }.inc();
+        CARD_FLOOD_TOTAL {
+            request_id: &format!("warm-{i}"),
+        }
+        .inc();
     }
     let before = LIVE.load(Ordering::Relaxed);
     let mut id = String::with_capacity(32);

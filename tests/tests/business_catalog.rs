@@ -64,14 +64,22 @@ fn install_fails_naming_both_locations_of_every_clash() {
         texts
             .iter()
             .find(|t| needle.iter().all(|n| t.contains(n)))
-            .unwrap_or_else(|| panic!("no issue mentions {needle:?}; issues:\n{}", texts.join("\n")))
+            .unwrap_or_else(|| {
+                panic!(
+                    "no issue mentions {needle:?}; issues:\n{}",
+                    texts.join("\n")
+                )
+            })
     };
 
     let here = at(CLASH_RUNS_TOTAL.meta());
     let there = at(other::CLASH_RUNS_TOTAL.meta());
     assert_ne!(here, there);
     let runs = find(&["`clash_runs_total` is declared twice", &here, &there]);
-    assert!(!runs.contains("conflicting"), "identical declarations: {runs}");
+    assert!(
+        !runs.contains("conflicting"),
+        "identical declarations: {runs}"
+    );
 
     find(&[
         "`clash_batch_rows` is declared twice",

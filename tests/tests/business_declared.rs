@@ -163,10 +163,19 @@ fn exposition_is_exact() {
          decl_pipeline_info{pipeline=\"orders\",version=\"2.1.0\"} 1\n"
     );
     assert_eq!(sample(&text, "decl_reconciliations_total"), Some(3.0));
-    assert_eq!(sample(&text, r#"decl_sent_bytes_total{type="csv"}"#), Some(4096.0));
-    assert_eq!(sample(&text, r#"decl_completeness_ratio{pipeline="orders"}"#), Some(0.98));
+    assert_eq!(
+        sample(&text, r#"decl_sent_bytes_total{type="csv"}"#),
+        Some(4096.0)
+    );
+    assert_eq!(
+        sample(&text, r#"decl_completeness_ratio{pipeline="orders"}"#),
+        Some(0.98)
+    );
     assert_eq!(sample(&text, "decl_staged_rows"), Some(15.0));
-    assert_eq!(sample(&text, r#"decl_custom_name_total{pipeline="x"}"#), Some(1.0));
+    assert_eq!(
+        sample(&text, r#"decl_custom_name_total{pipeline="x"}"#),
+        Some(1.0)
+    );
     assert_eq!(
         family(&text, "decl_lookup_duration_seconds")
             .lines()
@@ -180,9 +189,15 @@ fn exposition_is_exact() {
     let om = flext_observability::prometheus::render_openmetrics();
     assert!(om.contains("# TYPE decl_rows_written counter\n"), "{om}");
     assert!(om.contains("# TYPE decl_pipeline info\n"), "{om}");
-    assert!(om.contains("# UNIT decl_load_duration_seconds seconds\n"), "{om}");
+    assert!(
+        om.contains("# UNIT decl_load_duration_seconds seconds\n"),
+        "{om}"
+    );
     assert!(om.contains("# UNIT decl_sent_bytes bytes\n"), "{om}");
-    assert!(om.contains("# UNIT decl_completeness_ratio ratio\n"), "{om}");
+    assert!(
+        om.contains("# UNIT decl_completeness_ratio ratio\n"),
+        "{om}"
+    );
 }
 
 #[test]
@@ -195,7 +210,10 @@ fn fixed_call_sites_and_run_time_values_share_one_series() {
     }
     // The call site's series exists (at zero) before it is first used.
     assert_eq!(
-        sample(&render(), r#"decl_shared_rows_total{pipeline="shared",target="s3"}"#),
+        sample(
+            &render(),
+            r#"decl_shared_rows_total{pipeline="shared",target="s3"}"#
+        ),
         Some(0.0)
     );
     let fixed = record_fixed();
@@ -219,7 +237,10 @@ fn fixed_call_sites_and_run_time_values_share_one_series() {
     assert_eq!(fixed.get(), 109);
     let text = render();
     assert_eq!(
-        sample(&text, r#"decl_shared_rows_total{pipeline="shared",target="s3"}"#),
+        sample(
+            &text,
+            r#"decl_shared_rows_total{pipeline="shared",target="s3"}"#
+        ),
         Some(109.0),
         "one series, not two:\n{text}"
     );
@@ -244,7 +265,8 @@ fn promtool_and_the_openmetrics_parser_accept_everything_exposed() {
     }
     .set();
     LINT_DURATION_SECONDS { pipeline: "lint" }.observe(3.0);
-    counter!(description: "Events seen.", "decl_facade_events_total", "pipeline" => "lint").increment(1);
+    counter!(description: "Events seen.", "decl_facade_events_total", "pipeline" => "lint")
+        .increment(1);
     gauge!(description: "Depth of the queue.", "decl_facade_queue_depth").set(3.0);
     histogram!(description: "Payload sizes.", "decl_facade_payload_bytes", "pipeline" => "lint")
         .record(512.0);
@@ -254,14 +276,21 @@ fn promtool_and_the_openmetrics_parser_accept_everything_exposed() {
         "decl_facade_queue_depth",
         "decl_facade_payload_bytes",
     ] {
-        assert!(text.contains(&format!("# TYPE {name} ")), "{name} missing:\n{text}");
+        assert!(
+            text.contains(&format!("# TYPE {name} ")),
+            "{name} missing:\n{text}"
+        );
     }
     let check = require!(
         tools::promtool_check_metrics(&text),
         "promtool",
         "apt-get install prometheus"
     );
-    assert_eq!(check.code, 0, "promtool findings:\n{}\n{text}", check.output);
+    assert_eq!(
+        check.code, 0,
+        "promtool findings:\n{}\n{text}",
+        check.output
+    );
     assert!(check.output.trim().is_empty(), "{}", check.output);
 
     let om = flext_observability::prometheus::render_openmetrics();

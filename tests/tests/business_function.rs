@@ -89,11 +89,17 @@ fn every_call_records_outcome_duration_arguments_and_return_value() {
     // Fixed series exist at zero before the first call.
     let before = flext_observability::prometheus::render();
     assert_eq!(
-        sample(&before, r#"fn_fixed_imports_total{pipeline="fixed",status="success"}"#),
+        sample(
+            &before,
+            r#"fn_fixed_imports_total{pipeline="fixed",status="success"}"#
+        ),
         Some(0.0)
     );
     assert_eq!(
-        sample(&before, r#"fn_fixed_imports_total{pipeline="fixed",status="failure"}"#),
+        sample(
+            &before,
+            r#"fn_fixed_imports_total{pipeline="fixed",status="failure"}"#
+        ),
         Some(0.0)
     );
 
@@ -105,28 +111,53 @@ fn every_call_records_outcome_duration_arguments_and_return_value() {
     assert!(panicked.is_err());
 
     let text = flext_observability::prometheus::render();
-    let ok = |p: &str| value(&text, &format!(r#"fn_imports_total{{pipeline="{p}",status="success"}}"#));
-    let failed = |p: &str| value(&text, &format!(r#"fn_imports_total{{pipeline="{p}",status="failure"}}"#));
+    let ok = |p: &str| {
+        value(
+            &text,
+            &format!(r#"fn_imports_total{{pipeline="{p}",status="success"}}"#),
+        )
+    };
+    let failed = |p: &str| {
+        value(
+            &text,
+            &format!(r#"fn_imports_total{{pipeline="{p}",status="failure"}}"#),
+        )
+    };
     assert_eq!(ok("orders"), 2.0);
     assert_eq!(failed("orders"), 1.0);
     assert_eq!(ok("refunds"), 1.0);
     assert_eq!(failed("refunds"), 1.0, "a panic is a failure");
     assert_eq!(
-        value(&text, r#"fn_fixed_imports_total{pipeline="fixed",status="success"}"#),
+        value(
+            &text,
+            r#"fn_fixed_imports_total{pipeline="fixed",status="success"}"#
+        ),
         3.0
     );
     assert_eq!(
-        value(&text, r#"fn_fixed_imports_total{pipeline="fixed",status="failure"}"#),
+        value(
+            &text,
+            r#"fn_fixed_imports_total{pipeline="fixed",status="failure"}"#
+        ),
         2.0
     );
     assert_eq!(value(&text, "fn_calls_total"), 5.0);
 
     // Return values count only on success: 10 × rows.
-    assert_eq!(value(&text, r#"fn_imported_rows_total{pipeline="orders"}"#), 60.0);
-    assert_eq!(value(&text, r#"fn_imported_rows_total{pipeline="refunds"}"#), 2000.0);
+    assert_eq!(
+        value(&text, r#"fn_imported_rows_total{pipeline="orders"}"#),
+        60.0
+    );
+    assert_eq!(
+        value(&text, r#"fn_imported_rows_total{pipeline="refunds"}"#),
+        2000.0
+    );
     // The gauge holds the last successful call's value.
     assert_eq!(value(&text, r#"fn_quality_ratio{pipeline="orders"}"#), 0.5);
-    assert_eq!(value(&text, r#"fn_quality_ratio{pipeline="refunds"}"#), 0.005);
+    assert_eq!(
+        value(&text, r#"fn_quality_ratio{pipeline="refunds"}"#),
+        0.005
+    );
 
     // Argument values are recorded for every call, whatever its outcome: 4, 2, 0, 200, 3.
     assert_eq!(value(&text, "fn_batch_rows_count"), 5.0);
@@ -137,14 +168,23 @@ fn every_call_records_outcome_duration_arguments_and_return_value() {
 
     // One duration per call, failures and panics included.
     assert_eq!(
-        value(&text, r#"fn_import_duration_seconds_count{pipeline="orders"}"#),
+        value(
+            &text,
+            r#"fn_import_duration_seconds_count{pipeline="orders"}"#
+        ),
         3.0
     );
     assert_eq!(
-        value(&text, r#"fn_import_duration_seconds_count{pipeline="refunds"}"#),
+        value(
+            &text,
+            r#"fn_import_duration_seconds_count{pipeline="refunds"}"#
+        ),
         2.0
     );
-    let sum = value(&text, r#"fn_import_duration_seconds_sum{pipeline="orders"}"#);
+    let sum = value(
+        &text,
+        r#"fn_import_duration_seconds_sum{pipeline="orders"}"#,
+    );
     assert!(sum > 0.0, "durations are measured: {sum}");
 }
 
@@ -173,5 +213,8 @@ fn async_methods_record_from_self_and_the_return_value() {
     let text = flext_observability::prometheus::render();
     // Even values 2..=20 sum to 110, odd ones 1..=19 to 100.
     assert_eq!(value(&text, r#"fn_async_items_total{source="api"}"#), 110.0);
-    assert_eq!(value(&text, r#"fn_async_items_total{source="sftp"}"#), 100.0);
+    assert_eq!(
+        value(&text, r#"fn_async_items_total{source="sftp"}"#),
+        100.0
+    );
 }

@@ -52,7 +52,10 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
         Some(&client),
     )
     .expect("the first run succeeds");
-    assert_eq!((report.rows_read, report.rows_written, report.rows_rejected), (1000, 955, 45));
+    assert_eq!(
+        (report.rows_read, report.rows_written, report.rows_rejected),
+        (1000, 955, 45)
+    );
     let failed = run_batch_job(
         &config,
         &mut OrdersTap::new(1000, Some(500)),
@@ -75,7 +78,10 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
     let wait = Duration::from_secs(30);
     let selector = r#"job="etl_pipeline",pipeline="orders""#;
     let runs = |status: &str| format!(r#"etl_runs_total{{{selector},status="{status}"}}"#);
-    assert_eq!(prometheus.wait_for(&runs("success"), wait, |v| v > 0.0), Ok(1.0));
+    assert_eq!(
+        prometheus.wait_for(&runs("success"), wait, |v| v > 0.0),
+        Ok(1.0)
+    );
     assert_eq!(prometheus.scalar(&runs("failure")), Some(1.0));
     // The success rate, as the README writes it (instant form).
     assert_eq!(
@@ -90,15 +96,36 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
             .unwrap_or_else(|| panic!("no {metric}{extra}; targets: {}", prometheus.targets()))
     };
     assert_eq!(q("etl_rows_read_total", r#",tap="tap-orders""#), 1000.0);
-    assert_eq!(q("etl_rows_written_total", r#",target="target-warehouse""#), 955.0);
-    assert_eq!(q("etl_rows_rejected_total", r#",reason="missing_field""#), 20.0 + 10.0);
-    assert_eq!(q("etl_rows_rejected_total", r#",reason="invalid_format""#), 25.0 + 13.0);
+    assert_eq!(
+        q("etl_rows_written_total", r#",target="target-warehouse""#),
+        955.0
+    );
+    assert_eq!(
+        q("etl_rows_rejected_total", r#",reason="missing_field""#),
+        20.0 + 10.0
+    );
+    assert_eq!(
+        q("etl_rows_rejected_total", r#",reason="invalid_format""#),
+        25.0 + 13.0
+    );
     assert_eq!(q("etl_run_duration_seconds_count", ""), 2.0);
     assert_eq!(q("etl_run_duration_seconds_bucket", r#",le="3600""#), 2.0);
-    assert_eq!(q("etl_data_quality_ratio", r#",dimension="completeness""#), 0.98);
-    assert_eq!(q("etl_data_quality_ratio", r#",dimension="validity""#), 0.975);
-    assert_eq!(q("etl_data_quality_ratio", r#",dimension="consistency""#), 0.99);
-    assert_eq!(q("etl_data_quality_ratio", r#",dimension="accuracy""#), 0.987);
+    assert_eq!(
+        q("etl_data_quality_ratio", r#",dimension="completeness""#),
+        0.98
+    );
+    assert_eq!(
+        q("etl_data_quality_ratio", r#",dimension="validity""#),
+        0.975
+    );
+    assert_eq!(
+        q("etl_data_quality_ratio", r#",dimension="consistency""#),
+        0.99
+    );
+    assert_eq!(
+        q("etl_data_quality_ratio", r#",dimension="accuracy""#),
+        0.987
+    );
     let score = q("etl_data_quality_score_ratio", "");
     assert!(
         (score - (0.3 * 0.98 + 0.3 * 0.975 + 0.2 * 0.99 + 0.2 * 0.987)).abs() < 1e-12,
@@ -124,13 +151,25 @@ fn put_replaces_post_adds_delete_removes_and_slashes_are_encoded() {
     let alpha = || gateway_value(&gateway, "push_alpha_total", &group);
     let beta = || gateway_value(&gateway, "push_beta_total", &group);
 
-    client.push_metrics(&["push_alpha_total"]).expect("PUT alpha");
+    client
+        .push_metrics(&["push_alpha_total"])
+        .expect("PUT alpha");
     assert_eq!((alpha(), beta()), (Some(3.0), None));
-    client.push_add_metrics(&["push_beta_total"]).expect("POST beta");
-    assert_eq!((alpha(), beta()), (Some(3.0), Some(5.0)), "POST keeps the others");
+    client
+        .push_add_metrics(&["push_beta_total"])
+        .expect("POST beta");
+    assert_eq!(
+        (alpha(), beta()),
+        (Some(3.0), Some(5.0)),
+        "POST keeps the others"
+    );
     PUSH_BETA_TOTAL.inc();
     client.push_metrics(&["push_beta_total"]).expect("PUT beta");
-    assert_eq!((alpha(), beta()), (None, Some(6.0)), "PUT replaces the group");
+    assert_eq!(
+        (alpha(), beta()),
+        (None, Some(6.0)),
+        "PUT replaces the group"
+    );
     client.delete().expect("DELETE");
     assert_eq!((alpha(), beta()), (None, None));
 

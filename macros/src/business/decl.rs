@@ -87,7 +87,11 @@ fn kind_of(ty: &Type) -> Option<(MetricKind, TypePath)> {
 
 /// Checks a declaration. `None` when it cannot be expanded at all (unknown type); on
 /// other errors the metric is still returned so the expansion keeps later code compiling.
-pub(crate) fn validate(args: TokenStream, decl: &Declaration, errors: &mut Errors) -> Option<Metric> {
+pub(crate) fn validate(
+    args: TokenStream,
+    decl: &Declaration,
+    errors: &mut Errors,
+) -> Option<Metric> {
     let options = options::parse(args, errors);
     if let Some(mutability) = &decl.mutability {
         errors.error_at(
@@ -233,11 +237,17 @@ fn buckets(
 /// Bounds of a histogram that is not in seconds: finite numbers, increasing.
 fn plain_bounds(expr: &Expr, unit: Option<&str>, errors: &mut Errors) -> Option<Vec<f64>> {
     let Expr::Array(array) = expr else {
-        errors.error_at(expr, "`buckets` must be a list of upper bounds, such as `[10, 100, 1000]`");
+        errors.error_at(
+            expr,
+            "`buckets` must be a list of upper bounds, such as `[10, 100, 1000]`",
+        );
         return None;
     };
     if array.elems.is_empty() {
-        errors.error_at(expr, "the bucket list is empty: give at least one upper bound");
+        errors.error_at(
+            expr,
+            "the bucket list is empty: give at least one upper bound",
+        );
         return None;
     }
     let mut out: Vec<f64> = Vec::with_capacity(array.elems.len());
@@ -257,13 +267,20 @@ fn plain_bounds(expr: &Expr, unit: Option<&str>, errors: &mut Errors) -> Option<
                 out.push(v);
             }
             _ => {
-                let hint = if matches!(elem, Expr::Lit(syn::ExprLit { lit: syn::Lit::Str(_), .. })) {
+                let hint = if matches!(
+                    elem,
+                    Expr::Lit(syn::ExprLit {
+                        lit: syn::Lit::Str(_),
+                        ..
+                    })
+                ) {
                     format!(
                         "duration strings are for histograms in seconds; this one is in {}: write a number",
                         unit.unwrap_or("plain values")
                     )
                 } else {
-                    "a bucket bound must be a finite number literal, such as `100` or `0.5`".to_owned()
+                    "a bucket bound must be a finite number literal, such as `100` or `0.5`"
+                        .to_owned()
                 };
                 errors.error_at(elem, hint);
                 ok = false;

@@ -17,7 +17,9 @@
 //! impl ETL_ROWS_WRITTEN_TOTAL<'_> { fn inc(self); fn inc_by(self, n); fn series(self); }
 //! ```
 //! The label struct shares the static's name, so one `use` imports both, and a call site
-//! reads like a PromQL selector: `ETL_ROWS_WRITTEN_TOTAL { pipeline, target }.inc_by(n)`.
+//! reads like a Prometheus selector: `ETL_ROWS_WRITTEN_TOTAL { pipeline, target }.inc_by(n)`.
+
+use std::fmt::Write as _;
 
 use flext_observability_naming::MetricKind;
 use proc_macro2::{Span, TokenStream};
@@ -73,10 +75,10 @@ pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
     };
     let name = &metric.name;
     let help = &metric.help;
-    let unit = match &metric.unit {
-        Some(u) => quote!(::core::option::Option::Some(#u)),
-        None => quote!(::core::option::Option::None),
-    };
+    let unit = metric.unit.as_ref().map_or_else(
+        || quote!(::core::option::Option::None),
+        |u| quote!(::core::option::Option::Some(#u)),
+    );
     let label_names: Vec<&str> = metric.labels.iter().map(|(_, n)| n.as_str()).collect();
     let max_series = metric.max_series;
     let summary = summary(metric);
@@ -113,25 +115,39 @@ pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
     }
 }
 
-/// `Counter `etl_rows_written_total`, labels `pipeline`, `target`.` for the static's docs.
+/// One line for the static's docs: name, kind, unit, labels.
 fn summary(metric: &Metric) -> String {
-    let mut s = format!("Business metric `{}`: {}", metric.name, metric.kind.as_str());
+    let mut s = format!(
+        "Business metric `{}`: {}",
+        metric.name,
+        metric.kind.as_str()
+    );
     if let Some(unit) = &metric.unit {
-        s.push_str(&format!(" in {unit}"));
+        let _ = write!(s, " in {unit}");
     }
     if metric.labels.is_empty() {
         s.push_str(", no labels.");
     } else {
-        let names: Vec<String> = metric.labels.iter().map(|(_, n)| format!("`{n}`")).collect();
-        s.push_str(&format!(
+        let names: Vec<String> = metric
+            .labels
+            .iter()
+            .map(|(_, n)| format!("`{n}`"))
+            .collect();
+        let _ = write!(
+            s,
             ", labels {}; record through the label struct of the same name.",
             names.join(", ")
-        ));
+        );
     }
     s
 }
 
-fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: &TokenStream) -> TokenStream {
+fn label_struct(
+    decl: &Declaration,
+    metric: &Metric,
+    private: &TokenStream,
+    nb: &TokenStream,
+) -> TokenStream {
     let Declaration { vis, ident, .. } = decl;
     let span = ident.span();
     let fields: Vec<&syn::Ident> = metric.labels.iter().map(|(f, _)| f).collect();
@@ -158,7 +174,46 @@ fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: 
     );
     let values = quote!(&[#(self.#fields),*]);
     let lifetime = syn::Lifetime::new("'flext", Span::mixed_site());
-    let (methods, store) = match metric.kind {
+    let (methods, store) = methods(metric.kind, vis, ident, &values, private, nb);
+    quote_spanned! {span=>
+        #[doc = #doc]
+        // Named after the static on purpose; label names are checked by the naming rules
+        // (snake case included), and users call only some of the methods.
+        #[allow(non_camel_case_types, non_snake_case, dead_code)]
+        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
+        #vis struct #ident<#lifetime> {
+            #(
+                #[doc = #field_docs]
+                #vis #fields: &#lifetime str,
+            )*
+        }
+
+        #[allow(dead_code)]
+        impl<#lifetime> #ident<#lifetime> {
+            #methods
+
+            #[doc(hidden)]
+            #vis const fn __flext_values(&self) -> [&#lifetime str; #arity] {
+                [#(self.#fields),*]
+            }
+        }
+
+        impl<#lifetime> #private::Labels for #ident<#lifetime> {
+            type Store = #store;
+        }
+    }
+}
+
+/// The recording methods of a label struct, and the storage type of its call sites.
+fn methods(
+    kind: MetricKind,
+    vis: &syn::Visibility,
+    ident: &syn::Ident,
+    values: &TokenStream,
+    private: &TokenStream,
+    nb: &TokenStream,
+) -> (TokenStream, TokenStream) {
+    match kind {
         MetricKind::Counter => (
             quote! {
                 /// Adds one to this series.
@@ -229,32 +284,5 @@ fn label_struct(decl: &Declaration, metric: &Metric, private: &TokenStream, nb: 
             },
             quote!(#private::InfoStore),
         ),
-    };
-    quote_spanned! {span=>
-        #[doc = #doc]
-        // Named after the static on purpose; label names are checked by the naming rules
-        // (snake case included), and users call only some of the methods.
-        #[allow(non_camel_case_types, non_snake_case, dead_code)]
-        #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
-        #vis struct #ident<#lifetime> {
-            #(
-                #[doc = #field_docs]
-                #vis #fields: &#lifetime str,
-            )*
-        }
-
-        #[allow(dead_code)]
-        impl<#lifetime> #ident<#lifetime> {
-            #methods
-
-            #[doc(hidden)]
-            #vis const fn __flext_values(&self) -> [&#lifetime str; #arity] {
-                [#(self.#fields),*]
-            }
-        }
-
-        impl<#lifetime> #private::Labels for #ident<#lifetime> {
-            type Store = #store;
-        }
     }
 }

@@ -79,6 +79,94 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
     };
     let mut errors = Errors::default();
     let macro_name = kind.as_str();
+    let description = description(&input, macro_name, &mut errors);
+    let Some(name) = literal(&input.name) else {
+        errors.error_at(
+            &input.name,
+            format!("the metric name must be a string literal so it is checked at compile time: `{macro_name}!(\"etl_rows_total\")`; for names built at run time use `metrics::{macro_name}!`"),
+        );
+        return errors.into_compile_errors();
+    };
+    let mut keys: Vec<String> = Vec::with_capacity(input.labels.len());
+    let mut key_tokens: Vec<&LitStr> = Vec::with_capacity(input.labels.len());
+    for (key, _) in &input.labels {
+        match literal(key) {
+            Some(lit) => {
+                keys.push(lit.value());
+                key_tokens.push(lit);
+            }
+            None => errors.error_at(
+                key,
+                "label keys must be string literals so they are checked at compile time: `\"pipeline\" => value`",
+            ),
+        }
+    }
+    if input.named.iter().all(|(k, _)| k != "description") {
+        errors.error_at(
+            name,
+            format!("add `description: \"what it measures\"` before the name: it becomes the HELP text, which every metric needs (`{macro_name}!(description: \"…\", {})`)", quote!(#name)),
+        );
+    }
+    let name_value = name.value();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for issue in MetricSpec::new(&name_value, kind).labels(&key_refs).check() {
+        match issue.part {
+            Part::Label(i) => errors.error_at(key_tokens[i], issue.error),
+            _ => errors.error_at(name, issue.error),
+        }
+    }
+    match description {
+        Some(description) if errors.is_empty() => generate(kind, &input, name, description),
+        _ => errors.into_compile_errors(),
+    }
+}
+
+fn generate(kind: MetricKind, input: &Input, name: &LitStr, description: &LitStr) -> TokenStream {
+    let macro_name = kind.as_str();
+    let krate: Path = input
+        .krate
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::flext_observability));
+    let private = quote!(#krate::__private);
+    // `description` is handled here, once per call site, instead of by `metrics`, which
+    // would describe the metric again on every call.
+    let named = input
+        .named
+        .iter()
+        .filter(|(k, _)| k != "description")
+        .map(|(k, v)| quote!(#k: #v,));
+    let labels = input.labels.iter().map(|(k, v)| quote!(, #k => #v));
+    let mac = Ident::new(macro_name, proc_macro2::Span::call_site());
+    let describe = Ident::new(
+        &format!("describe_{macro_name}"),
+        proc_macro2::Span::call_site(),
+    );
+    let kind = Ident::new(
+        match kind {
+            MetricKind::Counter => "Counter",
+            MetricKind::Gauge | MetricKind::Info => "Gauge",
+            MetricKind::Histogram => "Histogram",
+        },
+        proc_macro2::Span::call_site(),
+    );
+    let described = Ident::new(
+        "FLEXT_OBSERVABILITY_DESCRIBED",
+        proc_macro2::Span::mixed_site(),
+    );
+    quote! {
+        {
+            static #described: ::std::sync::Once = ::std::sync::Once::new();
+            #described.call_once(|| {
+                #private::describe_facade(#private::MetricKind::#kind, #name, #description);
+                #private::metrics::#describe!(#name, #description);
+            });
+            #private::metrics::#mac!(#(#named)* #name #(#labels)*)
+        }
+    }
+}
+
+/// The `description: "…"` parameter, checked; errors for the other named parameters.
+fn description<'a>(input: &'a Input, macro_name: &str, errors: &mut Errors) -> Option<&'a LitStr> {
     let mut description = None;
     for (key, value) in &input.named {
         match key.to_string().as_str() {
@@ -101,75 +189,5 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
             ),
         }
     }
-    let Some(name) = literal(&input.name) else {
-        errors.error_at(
-            &input.name,
-            format!("the metric name must be a string literal so it is checked at compile time: `{macro_name}!(\"etl_rows_total\")`; for names built at run time use `metrics::{macro_name}!`"),
-        );
-        return errors.into_compile_errors();
-    };
-    let mut keys: Vec<String> = Vec::with_capacity(input.labels.len());
-    let mut key_tokens: Vec<&LitStr> = Vec::with_capacity(input.labels.len());
-    for (key, _) in &input.labels {
-        match literal(key) {
-            Some(lit) => {
-                keys.push(lit.value());
-                key_tokens.push(lit);
-            }
-            None => errors.error_at(
-                key,
-                "label keys must be string literals so they are checked at compile time: `\"pipeline\" => value`",
-            ),
-        }
-    }
-    if description.is_none() && input.named.iter().all(|(k, _)| k != "description") {
-        errors.error_at(
-            name,
-            format!("add `description: \"what it measures\"` before the name: it becomes the HELP text, which every metric needs (`{macro_name}!(description: \"…\", {})`)", quote!(#name)),
-        );
-    }
-    let name_value = name.value();
-    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    for issue in MetricSpec::new(&name_value, kind).labels(&key_refs).check() {
-        match issue.part {
-            Part::Label(i) => errors.error_at(key_tokens[i], issue.error),
-            _ => errors.error_at(name, issue.error),
-        }
-    }
-    if !errors.is_empty() {
-        return errors.into_compile_errors();
-    }
-    let krate: Path = input
-        .krate
-        .unwrap_or_else(|| parse_quote!(::flext_observability));
-    let private = quote!(#krate::__private);
-    // `description` is handled here, once per call site, instead of by `metrics`, which
-    // would describe the metric again on every call.
-    let named = input
-        .named
-        .iter()
-        .filter(|(k, _)| k != "description")
-        .map(|(k, v)| quote!(#k: #v,));
-    let labels = input.labels.iter().map(|(k, v)| quote!(, #k => #v));
-    let mac = Ident::new(macro_name, proc_macro2::Span::call_site());
-    let describe = Ident::new(&format!("describe_{macro_name}"), proc_macro2::Span::call_site());
-    let kind = Ident::new(
-        match kind {
-            MetricKind::Counter => "Counter",
-            MetricKind::Gauge | MetricKind::Info => "Gauge",
-            MetricKind::Histogram => "Histogram",
-        },
-        proc_macro2::Span::call_site(),
-    );
-    let described = Ident::new("FLEXT_OBSERVABILITY_DESCRIBED", proc_macro2::Span::mixed_site());
-    quote! {
-        {
-            static #described: ::std::sync::Once = ::std::sync::Once::new();
-            #described.call_once(|| {
-                #private::describe_facade(#private::MetricKind::#kind, #name, #description);
-                #private::metrics::#describe!(#name, #description);
-            });
-            #private::metrics::#mac!(#(#named)* #name #(#labels)*)
-        }
-    }
+    description
 }

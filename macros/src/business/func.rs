@@ -91,7 +91,10 @@ fn parse(args: TokenStream, errors: &mut Errors) -> Parsed {
             krate_seen = true;
             match crate_path(&assign.right) {
                 Some(path) => parsed.krate = path,
-                None => errors.error_at(&assign.right, "`crate` takes a path, such as `crate = ::flext_observability`"),
+                None => errors.error_at(
+                    &assign.right,
+                    "`crate` takes a path, such as `crate = ::flext_observability`",
+                ),
             }
             continue;
         }
@@ -150,12 +153,17 @@ fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry>
     let value = match (method_name.as_str(), args.as_slice()) {
         ("inc", []) => Value::One,
         ("inc", [extra, ..]) => {
-            errors.error_at(extra, "`inc()` takes no value: use `inc_by(..)` to add an amount");
+            errors.error_at(
+                extra,
+                "`inc()` takes no value: use `inc_by(..)` to add an amount",
+            );
             return None;
         }
         (_, [arg]) => {
             if is_ident(arg, ELAPSED) {
-                parsed.uses_elapsed.get_or_insert(syn::spanned::Spanned::span(*arg));
+                parsed
+                    .uses_elapsed
+                    .get_or_insert(syn::spanned::Spanned::span(*arg));
                 Value::Elapsed
             } else if is_ident(arg, OUTCOME) {
                 errors.error_at(arg, "`outcome` is a label value (`\"success\"` or `\"failure\"`): use it in the labels, as in `{ status: outcome }`");
@@ -184,7 +192,9 @@ fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry>
             match label_value(&field.expr) {
                 LabelValue::Outcome => {
                     has_outcome = true;
-                    parsed.uses_outcome.get_or_insert(syn::spanned::Spanned::span(&field.expr));
+                    parsed
+                        .uses_outcome
+                        .get_or_insert(syn::spanned::Spanned::span(&field.expr));
                 }
                 LabelValue::Literal => {}
                 LabelValue::Dynamic => {
@@ -224,12 +234,18 @@ fn validate_fn(function: &FnParts, parsed: &Parsed, errors: &mut Errors) {
         );
     }
     if let Some(variadic) = &function.sig.variadic {
-        errors.error_at(variadic, "`#[business_metric]` cannot record from a C-variadic function");
+        errors.error_at(
+            variadic,
+            "`#[business_metric]` cannot record from a C-variadic function",
+        );
     }
     for input in &function.sig.inputs {
         let FnArg::Typed(arg) = input else { continue };
         let Pat::Ident(pat) = &*arg.pat else { continue };
-        for (name, used) in [(OUTCOME, parsed.uses_outcome), (ELAPSED, parsed.uses_elapsed)] {
+        for (name, used) in [
+            (OUTCOME, parsed.uses_outcome),
+            (ELAPSED, parsed.uses_elapsed),
+        ] {
             if used.is_some() && pat.ident == name {
                 errors.error_at(
                     &pat.ident,

@@ -96,7 +96,9 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                     .unwrap_or_default();
                 errors.error_at(
                     &meta.path,
-                    format!("unknown `#[business_metric]` option `{shown}`: {hint}expected {KNOWN}"),
+                    format!(
+                        "unknown `#[business_metric]` option `{shown}`: {hint}expected {KNOWN}"
+                    ),
                 );
                 skip_value(meta.input)?;
             }

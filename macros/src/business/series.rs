@@ -96,7 +96,10 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     if let Some(last) = labels.path.segments.last()
         && !last.arguments.is_none()
     {
-        errors.error_at(&last.arguments, "remove the generic arguments: write the metric's name only");
+        errors.error_at(
+            &last.arguments,
+            "remove the generic arguments: write the metric's name only",
+        );
     }
     for field in &labels.fields {
         if !is_str_literal(&field.expr) {

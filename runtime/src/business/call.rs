@@ -29,7 +29,7 @@ impl<F: FnOnce(bool, f64)> std::fmt::Debug for CallGuard<F> {
 
 impl<F: FnOnce(bool, f64)> CallGuard<F> {
     /// Reads the clock.
-    #[inline(always)]
+    #[inline]
     pub fn start(record: F) -> Self {
         CallGuard {
             start: clock::raw(),
@@ -38,12 +38,12 @@ impl<F: FnOnce(bool, f64)> CallGuard<F> {
     }
 
     /// Records the call with its outcome.
-    #[inline(always)]
+    #[inline]
     pub fn finish(mut self, success: bool) {
         self.record(success);
     }
 
-    #[inline(always)]
+    #[inline]
     fn record(&mut self, success: bool) {
         if let Some(record) = self.record.take() {
             let nanos = clock::nanos_between(self.start, clock::raw());
@@ -68,7 +68,7 @@ pub trait OkResult {
 
 impl<T, E> OkResult for Result<T, E> {
     type Ok = T;
-    #[inline(always)]
+    #[inline]
     fn __flext_ok(&self) -> Option<&T> {
         self.as_ref().ok()
     }
@@ -84,7 +84,7 @@ pub trait OkAny {
 
 impl<T: ?Sized> OkAny for &T {
     type Ok = T;
-    #[inline(always)]
+    #[inline]
     fn __flext_ok(&self) -> Option<&T> {
         Some(*self)
     }
@@ -92,7 +92,7 @@ impl<T: ?Sized> OkAny for &T {
 
 /// Calls `f` with `value`: a closure passed here gets its argument type from `value`, so
 /// `|report| report.rows` needs no annotation.
-#[inline(always)]
+#[inline]
 pub fn apply<T: ?Sized, V>(value: &T, f: impl FnOnce(&T) -> V) -> V {
     f(value)
 }

@@ -2,8 +2,10 @@
 //!
 //! Each declaration was checked against the naming rules when it was compiled; what only
 //! the whole program shows is checked here: the same name declared twice (in one crate or
-//! in two), two names that are one OpenMetrics family (`x_total` and `x`), and names that
+//! in two), two names that are one `OpenMetrics` family (`x_total` and `x`), and names that
 //! belong to the runtime (`#[monitor]`'s families, `build_info`, its self-metrics).
+
+use std::fmt::Write as _;
 
 use flext_observability_naming::MetricKind;
 
@@ -12,7 +14,7 @@ use crate::monitor::MonitorStorage;
 
 use super::{MetricMeta, registry};
 
-/// The OpenMetrics family name: the name without the suffix its type adds.
+/// The `OpenMetrics` family name: the name without the suffix its type adds.
 fn family_key(name: &str, kind: MetricKind) -> &str {
     match kind {
         MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
@@ -24,12 +26,12 @@ fn family_key(name: &str, kind: MetricKind) -> &str {
 fn describe(meta: &MetricMeta) -> String {
     let mut s = meta.kind.as_str().to_owned();
     if let Some(unit) = meta.unit {
-        s.push_str(&format!(" in {unit}"));
+        let _ = write!(s, " in {unit}");
     }
     if meta.labels.is_empty() {
         s.push_str(" without labels");
     } else {
-        s.push_str(&format!(" with labels ({})", meta.labels.join(", ")));
+        let _ = write!(s, " with labels ({})", meta.labels.join(", "));
     }
     s
 }
@@ -49,7 +51,11 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
         let conflict = if da == db {
             String::new()
         } else {
-            format!(" with conflicting definitions ({da} at {}, {db} at {})", a.location(), b.location())
+            format!(
+                " with conflicting definitions ({da} at {}, {db} at {})",
+                a.location(),
+                b.location()
+            )
         };
         issues.push(CatalogIssue::new(format!(
             "business metric `{}` is declared twice, at {} and at {}{conflict}: declare it once \

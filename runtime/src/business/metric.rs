@@ -21,15 +21,22 @@ pub trait Count: Copy {
 macro_rules! count_from {
     ($($t:ty),*) => {$(
         impl Count for $t {
-            #[inline(always)]
+            #[inline]
             fn to_count(self) -> u64 {
-                // Lossless on every supported target (`usize` is at most 64 bits).
-                self as u64
+                u64::from(self)
             }
         }
     )*};
 }
-count_from!(u8, u16, u32, u64, usize);
+count_from!(u8, u16, u32, u64);
+
+impl Count for usize {
+    #[inline]
+    fn to_count(self) -> u64 {
+        // `usize` is at most 64 bits on every supported target.
+        self as u64
+    }
+}
 
 /// A value a gauge or histogram records: numbers, and [`Duration`] as seconds.
 pub trait Measure: Copy {
@@ -40,7 +47,7 @@ pub trait Measure: Copy {
 macro_rules! measure_from {
     ($($t:ty),*) => {$(
         impl Measure for $t {
-            #[inline(always)]
+            #[inline]
             #[allow(clippy::cast_lossless)] // `as` for every type the macro lists
             fn to_f64(self) -> f64 {
                 self as f64
@@ -51,7 +58,7 @@ macro_rules! measure_from {
 measure_from!(f64, f32, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
 
 impl Measure for Duration {
-    #[inline(always)]
+    #[inline]
     fn to_f64(self) -> f64 {
         self.as_secs_f64()
     }
@@ -106,15 +113,6 @@ macro_rules! common {
                 &self.family.meta
             }
         }
-
-        impl<L $(, const $nb: usize)?> super::Metric for $ty<L $(, $nb)?> {
-            fn family(&'static self) -> &'static Family {
-                &self.family
-            }
-            fn inline_store(&'static self) -> Option<StoreRef> {
-                self.inline().map(StoreRef)
-            }
-        }
     };
 }
 
@@ -138,21 +136,17 @@ impl<L> Counter<L> {
     pub fn __series(&'static self, values: &[&str]) -> CounterSeries {
         CounterSeries(self.family.series(values))
     }
-
-    fn inline(&'static self) -> Option<Store> {
-        Some(Store::Counters(&self.shards))
-    }
 }
 
 impl Counter<NoLabels> {
     /// Adds one.
-    #[inline(always)]
+    #[inline]
     pub fn inc(&self) {
         self.shards.add(1);
     }
 
     /// Adds `n`.
-    #[inline(always)]
+    #[inline]
     pub fn inc_by(&self, n: impl Count) {
         self.shards.add(n.to_count());
     }
@@ -177,10 +171,6 @@ impl<L> Gauge<L> {
     #[inline]
     pub fn __series(&'static self, values: &[&str]) -> GaugeSeries {
         GaugeSeries(self.family.series(values))
-    }
-
-    fn inline(&'static self) -> Option<Store> {
-        Some(Store::GaugeCell(&self.cell))
     }
 }
 
@@ -230,15 +220,11 @@ impl<L, const NB: usize> Histogram<L, NB> {
     pub fn __series(&'static self, values: &[&str]) -> HistogramSeries {
         HistogramSeries(self.family.series(values))
     }
-
-    fn inline(&'static self) -> Option<Store> {
-        Some(Store::Histograms(&self.shards))
-    }
 }
 
 impl<const NB: usize> Histogram<NoLabels, NB> {
     /// Records one observation.
-    #[inline(always)]
+    #[inline]
     pub fn observe(&self, value: impl Measure) {
         self.shards.observe(self.family.meta.bounds, value.to_f64());
     }
@@ -257,8 +243,40 @@ impl<L> Info<L> {
     pub fn __set(&'static self, values: &[&str]) {
         self.family.series(values);
     }
+}
 
-    fn inline(&'static self) -> Option<Store> {
+impl<L> super::Metric for Counter<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Counters(&self.shards)))
+    }
+}
+
+impl<L> super::Metric for Gauge<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::GaugeCell(&self.cell)))
+    }
+}
+
+impl<L, const NB: usize> super::Metric for Histogram<L, NB> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Histograms(&self.shards)))
+    }
+}
+
+impl<L> super::Metric for Info<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
         None
     }
 }
@@ -289,13 +307,13 @@ pub struct CounterSeries(pub(crate) &'static Series);
 
 impl CounterSeries {
     /// Adds one.
-    #[inline(always)]
+    #[inline]
     pub fn inc(self) {
         self.0.counter_add(1);
     }
 
     /// Adds `n`.
-    #[inline(always)]
+    #[inline]
     pub fn inc_by(self, n: impl Count) {
         self.0.counter_add(n.to_count());
     }
@@ -343,7 +361,7 @@ pub struct HistogramSeries(pub(crate) &'static Series);
 
 impl HistogramSeries {
     /// Records one observation.
-    #[inline(always)]
+    #[inline]
     pub fn observe(self, value: impl Measure) {
         self.0.observe(value.to_f64());
     }

@@ -138,7 +138,10 @@ pub(crate) fn registry() -> &'static Registry {
         });
         let mut exported: Vec<&'static Family> = Vec::with_capacity(declared.len());
         for &(metric, family) in &declared {
-            if exported.last().is_some_and(|f| f.meta.name == family.meta.name) {
+            if exported
+                .last()
+                .is_some_and(|f| f.meta.name == family.meta.name)
+            {
                 continue;
             }
             // A label-less metric has exactly one series, at zero from the start.

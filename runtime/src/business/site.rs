@@ -9,10 +9,10 @@
 
 use std::sync::OnceLock;
 
+use super::Metric;
 use super::family::Family;
 use super::metric::{CounterSeries, GaugeSeries, HistogramSeries};
 use super::storage::{CounterShards, HistogramShards, Series, Store, StoreRef};
-use super::Metric;
 
 /// Storage a call site owns, by metric kind.
 pub trait SiteStore: Sync + Sized + 'static {
@@ -32,7 +32,7 @@ impl SiteStore for CounterShards {
     fn store(&'static self) -> Option<StoreRef> {
         Some(StoreRef(Store::Counters(self)))
     }
-    #[inline(always)]
+    #[inline]
     fn handle(series: &'static Series) -> CounterSeries {
         CounterSeries(series)
     }
@@ -44,7 +44,7 @@ impl<const NB: usize> SiteStore for HistogramShards<NB> {
     fn store(&'static self) -> Option<StoreRef> {
         Some(StoreRef(Store::Histograms(self)))
     }
-    #[inline(always)]
+    #[inline]
     fn handle(series: &'static Series) -> HistogramSeries {
         HistogramSeries(series)
     }
@@ -60,7 +60,7 @@ impl SiteStore for GaugeStore {
     fn store(&'static self) -> Option<StoreRef> {
         None
     }
-    #[inline(always)]
+    #[inline]
     fn handle(series: &'static Series) -> GaugeSeries {
         GaugeSeries(series)
     }
@@ -124,7 +124,7 @@ impl<S: SiteStore> Site<S> {
     }
 
     /// The site's series.
-    #[inline(always)]
+    #[inline]
     pub fn series(&'static self) -> S::Handle {
         let series = match self.series.get() {
             Some(series) => series,

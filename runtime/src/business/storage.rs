@@ -27,7 +27,7 @@ impl CounterShards {
         CounterShards([const { CounterShard(AtomicU64::new(0)) }; SLOTS])
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn add(&self, n: u64) {
         let slot = Slot::current();
         slot.add(&self.0[slot.index()].0, n);
@@ -73,7 +73,7 @@ impl<const NB: usize> HistogramShards<NB> {
         )
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn observe(&self, bounds: &[f64], value: f64) {
         if value.is_nan() {
             return;
@@ -95,7 +95,7 @@ impl<const NB: usize> Default for HistogramShards<NB> {
 
 /// Adds to an `f64` cell of a shard: a plain store when the slot is exclusive to this
 /// thread, a compare-and-swap loop on the shared shard.
-#[inline(always)]
+#[inline]
 fn add_f64_in_slot(slot: Slot, cell: &AtomicU64, delta: f64) {
     if slot.index() == 0 {
         add_f64(cell, delta);
@@ -124,7 +124,7 @@ pub(crate) trait HistogramStore: Sync {
 }
 
 impl<const NB: usize> HistogramStore for HistogramShards<NB> {
-    #[inline(always)]
+    #[inline]
     fn observe(&self, bounds: &[f64], value: f64) {
         HistogramShards::observe(self, bounds, value);
     }
@@ -264,7 +264,7 @@ impl std::fmt::Debug for Series {
 }
 
 impl Series {
-    #[inline(always)]
+    #[inline]
     pub(crate) fn counter_add(&self, n: u64) {
         match &self.store {
             Store::Counters(shards) => shards.add(n),
@@ -302,7 +302,7 @@ impl Series {
             .map_or(0.0, |cell| f64::from_bits(cell.load(Ordering::Relaxed)))
     }
 
-    #[inline(always)]
+    #[inline]
     fn gauge_cell(&self) -> Option<&AtomicU64> {
         match &self.store {
             Store::Gauge(cell) => Some(cell),
@@ -311,7 +311,7 @@ impl Series {
         }
     }
 
-    #[inline(always)]
+    #[inline]
     pub(crate) fn observe(&self, value: f64) {
         match &self.store {
             Store::Histograms(shards) => shards.observe(self.meta.bounds, value),
