@@ -60,7 +60,7 @@ async fn reserve_stock(order: &Order) -> u32 {
 #[monitor]
 async fn charge_card(amount_cents: u64) -> Result<u64, PaymentDeclined> {
     tokio::time::sleep(Duration::from_millis(1 + random() % 5)).await;
-    if random() % 8 == 0 {
+    if random().is_multiple_of(8) {
         Err(PaymentDeclined)
     } else {
         Ok(amount_cents)

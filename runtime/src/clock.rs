@@ -1,6 +1,6 @@
 //! The clock shared by every monitored call.
 //!
-//! `quanta` reads the TSC (x86_64) or the virtual counter (aarch64) where it is invariant
+//! `quanta` reads the TSC (`x86_64`) or the virtual counter (`aarch64`) where it is invariant
 //! and falls back to the monotonic clock elsewhere. A call takes two raw reads and scales
 //! only their difference, once.
 

@@ -133,9 +133,8 @@ async fn metrics(req: &Request<Incoming>) -> Response<Body> {
         .and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
     let head = req.method() == Method::HEAD;
-    let body = match tokio::task::spawn_blocking(move || format.render()).await {
-        Ok(body) => body,
-        Err(_) => return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+    let Ok(body) = tokio::task::spawn_blocking(move || format.render()).await else {
+        return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
     };
     let mut response = Response::new(if head {
         Full::default()

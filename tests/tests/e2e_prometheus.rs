@@ -1,6 +1,8 @@
 //! A real Prometheus scrapes a process using the framework; PromQL returns exactly the
 //! calls made.
 
+#![allow(clippy::float_cmp)] // samples are exact counts read back as f64
+
 use std::time::Duration;
 
 use flext_observability::{Observability, monitor};
@@ -12,7 +14,7 @@ struct Rejected;
 
 #[monitor]
 fn handle_order(id: u32) -> Result<u32, Rejected> {
-    if id % 4 == 0 { Err(Rejected) } else { Ok(id) }
+    if id.is_multiple_of(4) { Err(Rejected) } else { Ok(id) }
 }
 
 #[monitor]

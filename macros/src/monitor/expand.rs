@@ -35,64 +35,8 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let guard = Ident::new("flext_guard", Span::mixed_site());
     let ret = Ident::new("flext_ret", Span::mixed_site());
 
-    let (bounds, bounds_ns, nb) = match &options.buckets {
-        Some(b) => {
-            let seconds = &b.seconds;
-            let nanos = b.nanos();
-            let nb = seconds.len() + 1;
-            (
-                quote!(&[#(#seconds),*]),
-                quote!(&[#(#nanos),*]),
-                quote!(#nb),
-            )
-        }
-        None => (
-            quote!(#private::DEFAULT_BOUNDS),
-            quote!(#private::DEFAULT_BOUNDS_NS),
-            quote!({ #private::DEFAULT_NB }),
-        ),
-    };
-
-    // The statics live in a block that only yields the guard: user code cannot see or
-    // collide with them.
-    let start = quote_spanned! {span=>
-        {
-            static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
-                function: #label,
-                module: ::core::module_path!(),
-                file: ::core::file!(),
-                line: ::core::line!(),
-                bounds: #bounds,
-                bounds_ns: #bounds_ns,
-                crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
-                    ::core::option::Option::Some(name) => name,
-                    ::core::option::Option::None => "",
-                },
-                crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
-                    ::core::option::Option::Some(version) => version,
-                    ::core::option::Option::None => "",
-                },
-            };
-            static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
-                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
-            #private::inventory::submit! {
-                #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
-            }
-            FLEXT_OBSERVABILITY_SITE.start()
-        }
-    };
-
-    let classify = if let Some(ok_if) = &options.ok_if {
-        quote!(#private::outcome_from(!(#ok_if)(&#ret)))
-    } else if let Some(error_if) = &options.error_if {
-        quote!(#private::outcome_from((#error_if)(&#ret)))
-    } else {
-        quote!({
-            #[allow(unused_imports)]
-            use #private::{ViaAny as _, ViaResult as _};
-            (&#ret).__flext_outcome()
-        })
-    };
+    let start = start_call(&private, options, label, span);
+    let classify = classify_call(&private, options, &ret);
 
     let FnParts {
         attrs,
@@ -149,6 +93,73 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     quote! {
         #(#attrs)*
         #vis #defaultness #sig #body
+    }
+}
+
+/// A block that declares the function's statics, registers them, and starts a call.
+fn start_call(private: &TokenStream, options: &Options, label: &str, span: Span) -> TokenStream {
+    let (bounds, bounds_ns, nb) = match &options.buckets {
+        Some(b) => {
+            let seconds = &b.seconds;
+            let nanos = b.nanos();
+            let nb = seconds.len() + 1;
+            (
+                quote!(&[#(#seconds),*]),
+                quote!(&[#(#nanos),*]),
+                quote!(#nb),
+            )
+        }
+        None => (
+            quote!(#private::DEFAULT_BOUNDS),
+            quote!(#private::DEFAULT_BOUNDS_NS),
+            quote!({ #private::DEFAULT_NB }),
+        ),
+    };
+
+    // The statics live in a block that only yields the guard: user code cannot see or
+    // collide with them.
+    let start = quote_spanned! {span=>
+        {
+            static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
+                function: #label,
+                module: ::core::module_path!(),
+                file: ::core::file!(),
+                line: ::core::line!(),
+                bounds: #bounds,
+                bounds_ns: #bounds_ns,
+                crate_name: match ::core::option_env!("CARGO_PKG_NAME") {
+                    ::core::option::Option::Some(name) => name,
+                    ::core::option::Option::None => "",
+                },
+                crate_version: match ::core::option_env!("CARGO_PKG_VERSION") {
+                    ::core::option::Option::Some(version) => version,
+                    ::core::option::Option::None => "",
+                },
+            };
+            static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
+                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
+            #private::inventory::submit! {
+                #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
+            }
+            FLEXT_OBSERVABILITY_SITE.start()
+        }
+    };
+
+    start
+}
+
+/// The outcome of the call held in `ret`.
+fn classify_call(private: &TokenStream, options: &Options, ret: &Ident) -> TokenStream {
+    if let Some(ok_if) = &options.ok_if {
+        quote!(#private::outcome_from(!(#ok_if)(&#ret)))
+    } else if let Some(error_if) = &options.error_if {
+        quote!(#private::outcome_from((#error_if)(&#ret)))
+    } else {
+        quote!({
+            #[allow(unused_imports)]
+            use #private::{ViaAny as _, ViaResult as _};
+            (&#ret).__flext_outcome()
+        })
     }
 }
 
