@@ -168,7 +168,7 @@ impl OrdersTap {
         if i % 80 == 21 {
             total_cents += 1;
         }
-        let email = if i % 50 == 0 {
+        let email = if i.is_multiple_of(50) {
             None
         } else if i % 40 == 7 {
             Some(format!("customer{i}.example.com"))
@@ -188,7 +188,7 @@ impl OrdersTap {
 }
 
 impl Tap for OrdersTap {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "tap-orders"
     }
 
@@ -232,7 +232,7 @@ pub struct MemoryTarget {
 }
 
 impl Target for MemoryTarget {
-    fn name(&self) -> &str {
+    fn name(&self) -> &'static str {
         "target-warehouse"
     }
 

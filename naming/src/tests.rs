@@ -32,140 +32,142 @@ fn good_names_pass_every_rule() {
     }
 }
 
+/// (name, kind, the rule it breaks, the fix)
+const METRIC_RULES: &[(&str, MetricKind, Rule, Option<&str>)] = &[
+    ("", Counter, Rule::Syntax, None),
+    (
+        "etl-rows_total",
+        Counter,
+        Rule::Syntax,
+        Some("etl_rows_total"),
+    ),
+    ("9rows_total", Counter, Rule::Syntax, Some("_9rows_total")),
+    (
+        "etl_rows_é_total",
+        Counter,
+        Rule::Syntax,
+        Some("etl_rows___total"),
+    ),
+    (
+        "etl:rows_total",
+        Counter,
+        Rule::Colon,
+        Some("etl_rows_total"),
+    ),
+    (
+        "__rows_total",
+        Counter,
+        Rule::ReservedPrefix,
+        Some("rows_total"),
+    ),
+    (
+        "EtlRows_total",
+        Counter,
+        Rule::SnakeCase,
+        Some("etl_rows_total"),
+    ),
+    (
+        "etl__rows_total",
+        Counter,
+        Rule::SnakeCase,
+        Some("etl_rows_total"),
+    ),
+    (
+        "etl_rows_total_",
+        Counter,
+        Rule::SnakeCase,
+        Some("etl_rows_total"),
+    ),
+    ("_rows_total", Counter, Rule::SnakeCase, Some("rows_total")),
+    (
+        "etl_rows",
+        Counter,
+        Rule::CounterSuffix,
+        Some("etl_rows_total"),
+    ),
+    (
+        "etl_rows_total",
+        Gauge,
+        Rule::ReservedSuffix,
+        Some("etl_rows"),
+    ),
+    ("queue_count", Gauge, Rule::ReservedSuffix, Some("queue")),
+    (
+        "latency_sum",
+        Histogram,
+        Rule::ReservedSuffix,
+        Some("latency"),
+    ),
+    (
+        "latency_bucket",
+        Histogram,
+        Rule::ReservedSuffix,
+        Some("latency"),
+    ),
+    ("job_created", Gauge, Rule::ReservedSuffix, Some("job")),
+    (
+        "build_count",
+        Info,
+        Rule::ReservedSuffix,
+        Some("build_info"),
+    ),
+    ("build", Info, Rule::InfoSuffix, Some("build_info")),
+    ("build_info", Gauge, Rule::InfoOnly, Some("build")),
+    (
+        "etl_rows_counter_total",
+        Counter,
+        Rule::TypeInName,
+        Some("etl_rows_total"),
+    ),
+    ("queue_gauge", Gauge, Rule::TypeInName, Some("queue")),
+    (
+        "etl_duration_milliseconds",
+        Histogram,
+        Rule::UnitNotBase,
+        Some("etl_duration_seconds"),
+    ),
+    (
+        "etl_quality_percent",
+        Gauge,
+        Rule::UnitNotBase,
+        Some("etl_quality_ratio"),
+    ),
+    (
+        "etl_batch_kilobytes",
+        Gauge,
+        Rule::UnitNotBase,
+        Some("etl_batch_bytes"),
+    ),
+    (
+        "etl_wait_minutes_total",
+        Counter,
+        Rule::UnitNotBase,
+        Some("etl_wait_seconds_total"),
+    ),
+    (
+        "etl_duration_ms",
+        Histogram,
+        Rule::UnitAbbreviation,
+        Some("etl_duration_seconds"),
+    ),
+    (
+        "etl_size_kb",
+        Gauge,
+        Rule::UnitAbbreviation,
+        Some("etl_size_bytes"),
+    ),
+    (
+        "etl_bytes_written_total",
+        Counter,
+        Rule::UnitNotSuffix,
+        Some("etl_written_bytes_total"),
+    ),
+];
+
 #[test]
 fn each_metric_rule_with_its_fix() {
     // (name, kind, rule, fix)
-    let table: &[(&str, MetricKind, Rule, Option<&str>)] = &[
-        ("", Counter, Rule::Syntax, None),
-        (
-            "etl-rows_total",
-            Counter,
-            Rule::Syntax,
-            Some("etl_rows_total"),
-        ),
-        ("9rows_total", Counter, Rule::Syntax, Some("_9rows_total")),
-        (
-            "etl_rows_é_total",
-            Counter,
-            Rule::Syntax,
-            Some("etl_rows___total"),
-        ),
-        (
-            "etl:rows_total",
-            Counter,
-            Rule::Colon,
-            Some("etl_rows_total"),
-        ),
-        (
-            "__rows_total",
-            Counter,
-            Rule::ReservedPrefix,
-            Some("rows_total"),
-        ),
-        (
-            "EtlRows_total",
-            Counter,
-            Rule::SnakeCase,
-            Some("etl_rows_total"),
-        ),
-        (
-            "etl__rows_total",
-            Counter,
-            Rule::SnakeCase,
-            Some("etl_rows_total"),
-        ),
-        (
-            "etl_rows_total_",
-            Counter,
-            Rule::SnakeCase,
-            Some("etl_rows_total"),
-        ),
-        ("_rows_total", Counter, Rule::SnakeCase, Some("rows_total")),
-        (
-            "etl_rows",
-            Counter,
-            Rule::CounterSuffix,
-            Some("etl_rows_total"),
-        ),
-        (
-            "etl_rows_total",
-            Gauge,
-            Rule::ReservedSuffix,
-            Some("etl_rows"),
-        ),
-        ("queue_count", Gauge, Rule::ReservedSuffix, Some("queue")),
-        (
-            "latency_sum",
-            Histogram,
-            Rule::ReservedSuffix,
-            Some("latency"),
-        ),
-        (
-            "latency_bucket",
-            Histogram,
-            Rule::ReservedSuffix,
-            Some("latency"),
-        ),
-        ("job_created", Gauge, Rule::ReservedSuffix, Some("job")),
-        (
-            "build_count",
-            Info,
-            Rule::ReservedSuffix,
-            Some("build_info"),
-        ),
-        ("build", Info, Rule::InfoSuffix, Some("build_info")),
-        ("build_info", Gauge, Rule::InfoOnly, Some("build")),
-        (
-            "etl_rows_counter_total",
-            Counter,
-            Rule::TypeInName,
-            Some("etl_rows_total"),
-        ),
-        ("queue_gauge", Gauge, Rule::TypeInName, Some("queue")),
-        (
-            "etl_duration_milliseconds",
-            Histogram,
-            Rule::UnitNotBase,
-            Some("etl_duration_seconds"),
-        ),
-        (
-            "etl_quality_percent",
-            Gauge,
-            Rule::UnitNotBase,
-            Some("etl_quality_ratio"),
-        ),
-        (
-            "etl_batch_kilobytes",
-            Gauge,
-            Rule::UnitNotBase,
-            Some("etl_batch_bytes"),
-        ),
-        (
-            "etl_wait_minutes_total",
-            Counter,
-            Rule::UnitNotBase,
-            Some("etl_wait_seconds_total"),
-        ),
-        (
-            "etl_duration_ms",
-            Histogram,
-            Rule::UnitAbbreviation,
-            Some("etl_duration_seconds"),
-        ),
-        (
-            "etl_size_kb",
-            Gauge,
-            Rule::UnitAbbreviation,
-            Some("etl_size_bytes"),
-        ),
-        (
-            "etl_bytes_written_total",
-            Counter,
-            Rule::UnitNotSuffix,
-            Some("etl_written_bytes_total"),
-        ),
-    ];
-    for &(name, kind, rule, fix) in table {
+    for &(name, kind, rule, fix) in METRIC_RULES {
         let issues = name_issues(name, kind);
         assert_eq!(
             issues,
@@ -380,8 +382,9 @@ fn random_name(rng: &mut Rng) -> String {
     let parts = 1 + rng.next() % 5;
     let mut s = String::new();
     for _ in 0..parts {
-        s.push_str(*rng.pick(PIECES));
-        if rng.next() % 3 != 0 {
+        let piece: &&str = rng.pick(PIECES);
+        s.push_str(piece);
+        if !rng.next().is_multiple_of(3) {
             s.push('_');
         }
     }

@@ -262,7 +262,7 @@ impl Pushgateway {
     /// # Errors
     /// See [`PushError`].
     pub fn push(&self) -> Result<(), PushError> {
-        self.send(Method::Put, Some(render()))
+        self.send(Method::Put, Some(&render()))
     }
 
     /// `POST`: replaces the group's metrics that have the names of the pushed ones (here:
@@ -271,7 +271,7 @@ impl Pushgateway {
     /// # Errors
     /// See [`PushError`].
     pub fn push_add(&self) -> Result<(), PushError> {
-        self.send(Method::Post, Some(render()))
+        self.send(Method::Post, Some(&render()))
     }
 
     /// `PUT` with the chosen metrics only, by exposed name (`etl_rows_written_total`).
@@ -280,7 +280,7 @@ impl Pushgateway {
     /// [`PushError::UnknownMetrics`] when a name is not registered (nothing is pushed), and
     /// see [`PushError`].
     pub fn push_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Method::Put, Some(select(&render(), names)?))
+        self.send(Method::Put, Some(&select(&render(), names)?))
     }
 
     /// `POST` with the chosen metrics only: the group's other metrics stay.
@@ -288,7 +288,7 @@ impl Pushgateway {
     /// # Errors
     /// As [`push_metrics`](Self::push_metrics).
     pub fn push_add_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Method::Post, Some(select(&render(), names)?))
+        self.send(Method::Post, Some(&select(&render(), names)?))
     }
 
     /// `DELETE`: removes every metric of the group.
@@ -299,7 +299,7 @@ impl Pushgateway {
         self.send(Method::Delete, None)
     }
 
-    fn send(&self, method: Method, body: Option<String>) -> Result<(), PushError> {
+    fn send(&self, method: Method, body: Option<&str>) -> Result<(), PushError> {
         let url = self.url()?;
         let shown = redact(&url);
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -311,7 +311,7 @@ impl Pushgateway {
         let attempts = self.retries.saturating_add(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
-            let result = match (method, &body) {
+            let result = match (method, body) {
                 (Method::Put, Some(body)) => agent
                     .put(&url)
                     .header("Content-Type", TEXT_CONTENT_TYPE)

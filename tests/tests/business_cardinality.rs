@@ -2,6 +2,8 @@
 //! `otel_metric_overflow="true"` series, the overflow self-metric counts them, and memory
 //! stays bounded under a flood of a million distinct values.
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use std::alloc::{GlobalAlloc, Layout, System};
 use std::sync::atomic::{AtomicIsize, Ordering};
 

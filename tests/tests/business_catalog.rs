@@ -2,6 +2,8 @@
 //! (`flext-observability-fixture-clash`) or with the runtime's own families, make
 //! `install()` fail with one issue each, naming both source locations.
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use flext_observability::{
     Counter, Error, Gauge, Histogram, Info, MetricMeta, Observability, business_metric, monitor,
 };

@@ -2,6 +2,8 @@
 //! with fixed values; the exact exposition; `promtool check metrics` and the strict
 //! OpenMetrics parser accept everything exposed.
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use flext_observability::{
     Counter, CounterSeries, Gauge, Histogram, Info, business_metric, counter, gauge, histogram,
     series,
@@ -87,6 +89,7 @@ fn family(text: &str, name: &str) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one exposition, checked family by family
 fn exposition_is_exact() {
     // Label-less metrics exist at zero before any call.
     let before = render();

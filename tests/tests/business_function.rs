@@ -1,6 +1,8 @@
 //! `#[business_metric]` on functions: every call records exactly what its entries say,
 //! from the outcome, the duration, the arguments and the return value.
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use std::panic::{AssertUnwindSafe, catch_unwind};
 
 use flext_observability::{Counter, Gauge, Histogram, business_metric};

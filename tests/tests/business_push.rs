@@ -3,6 +3,8 @@
 //! Pushgateway API semantics: PUT replaces a group, POST adds to it, DELETE removes it,
 //! grouping values with `/` are encoded.
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use std::time::Duration;
 
 use flext_observability::push::Pushgateway;

@@ -2,6 +2,8 @@
 //! nothing else breaks (the job's metrics are recorded and served, a later push to a
 //! gateway that is up succeeds).
 
+#![allow(clippy::float_cmp)] // samples are exact values read back as f64
+
 use std::time::Duration;
 
 use flext_observability::Observability;

@@ -179,7 +179,7 @@ fn label_struct(
         #[doc = #doc]
         // Named after the static on purpose; label names are checked by the naming rules
         // (snake case included), and users call only some of the methods.
-        #[allow(non_camel_case_types, non_snake_case, dead_code)]
+        #[allow(non_camel_case_types, non_snake_case, dead_code, clippy::upper_case_acronyms)]
         #[derive(::core::clone::Clone, ::core::marker::Copy, ::core::fmt::Debug)]
         #vis struct #ident<#lifetime> {
             #(
