@@ -13,7 +13,7 @@ use flext_observability_examples::etl::{
     BatchError, EtlConfig, JOB, MemoryTarget, OrdersTap, run_batch_job,
 };
 use flext_observability_tests::servers::{Prometheus, Pushgateway as Gateway, Target};
-use flext_observability_tests::{http, require};
+use flext_observability_tests::{http, require, tools};
 
 /// Pushed alone, to test PUT and POST.
 #[business_metric]
@@ -65,6 +65,15 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
         Some(&client),
     );
     assert!(matches!(failed, Err(BatchError::Run(_))), "{failed:?}");
+
+    // What was pushed passes `promtool check metrics` without a finding.
+    let text = flext_observability::prometheus::render();
+    let check = require!(
+        tools::promtool_check_metrics(&text),
+        "promtool",
+        "apt-get install prometheus"
+    );
+    assert_eq!(check.code, 0, "promtool findings:\n{}\n{text}", check.output);
 
     let prometheus = require!(
         Prometheus::start(
