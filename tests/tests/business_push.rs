@@ -73,7 +73,11 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
         "promtool",
         "apt-get install prometheus"
     );
-    assert_eq!(check.code, 0, "promtool findings:\n{}\n{text}", check.output);
+    assert_eq!(
+        check.code, 0,
+        "promtool findings:\n{}\n{text}",
+        check.output
+    );
 
     let prometheus = require!(
         Prometheus::start(

@@ -1,13 +1,15 @@
 //! The series of one business metric: a bounded map from label values to series.
 //!
-//! Looking up existing label values takes a read lock, one hash and a comparison, and
-//! allocates nothing. A new combination of values allocates its series once. Beyond the
+//! Looking up label values seen before costs one hash, a per-thread cache probe and a
+//! comparison: no lock, no allocation, nothing shared written. A miss takes a read lock;
+//! a new combination of values allocates its series once, under the write lock. Beyond the
 //! metric's series limit, new combinations share one overflow series labelled
 //! `otel_metric_overflow="true"` (the OpenTelemetry convention), a self-metric counts
 //! them and a warning is logged once, so memory stays bounded whatever the flood.
 //! Series fixed at compile time (call sites with literal values, label-less metrics) do
 //! not count against the limit: their number is bounded by the code.
 
+use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
@@ -43,15 +45,53 @@ impl Hasher for PreHashed {
     }
 }
 
-/// Keyed with a per-process random key: label values may come from outside.
+/// A fast keyed hash of label values (multiply-rotate over 8-byte words, then a final mix).
+/// Label values may come from outside, but the map is capped at the metric's series limit,
+/// so even crafted collisions cost at most a scan of that many series; the per-process
+/// random key makes crafting them harder still.
 fn hash_values<'a>(values: impl Iterator<Item = &'a str>) -> u64 {
-    static STATE: OnceLock<RandomState> = OnceLock::new();
-    let mut hasher = STATE.get_or_init(RandomState::new).build_hasher();
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    static KEY: OnceLock<u64> = OnceLock::new();
+    let mut h = *KEY.get_or_init(|| RandomState::new().hash_one(0x00c0_ffee_u64));
     for value in values {
-        hasher.write(value.as_bytes());
-        hasher.write_u8(0xff);
+        let mut chunks = value.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            h = (h.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        // The length ends each value, so ("ab", "c") and ("a", "bc") differ.
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ (value.len() as u64 | 1 << 63)).wrapping_mul(K);
     }
-    hasher.finish()
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 32)
+}
+
+/// Per-thread cache of recent lookups: (family address, hash) → series. Threads that
+/// record with the same label values over and over find them here without touching the
+/// shared lock. Entries are `&'static` series, which are never freed.
+const CACHE_SLOTS: usize = 64;
+
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    family: usize,
+    hash: u64,
+    series: Option<&'static Series>,
+}
+
+thread_local! {
+    static CACHE: [Cell<CacheEntry>; CACHE_SLOTS] = const {
+        [const { Cell::new(CacheEntry { family: 0, hash: 0, series: None }) }; CACHE_SLOTS]
+    };
+}
+
+#[allow(clippy::cast_possible_truncation)] // the slot index is masked to the cache size
+fn cache_slot(family: usize, hash: u64) -> usize {
+    ((hash ^ (family as u64 >> 6)) as usize) & (CACHE_SLOTS - 1)
 }
 
 #[derive(Debug)]
@@ -98,17 +138,47 @@ impl Family {
     /// metric has room, else the overflow series.
     pub(crate) fn series(&'static self, values: &[&str]) -> &'static Series {
         let hash = hash_values(values.iter().copied());
-        {
-            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
-            if let Some(found) = find(&map, hash, values) {
-                return found;
-            }
-            if map.dynamic >= self.limit() {
-                drop(map);
-                return self.overflow_series();
-            }
+        let family = std::ptr::from_ref(self) as usize;
+        let slot = cache_slot(family, hash);
+        // `try_with`: during thread teardown the cache is gone; the map still works.
+        let cached = CACHE
+            .try_with(|cache| {
+                let entry = cache[slot].get();
+                entry.series.filter(|s| {
+                    entry.family == family && entry.hash == hash && s.values.equals(values)
+                })
+            })
+            .ok()
+            .flatten();
+        if let Some(series) = cached {
+            return series;
         }
-        self.insert(hash, values)
+        let found = {
+            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+            match find(&map, hash, values) {
+                Some(found) => Some(found),
+                None if map.dynamic >= self.limit() => {
+                    drop(map);
+                    // Not cached: every refused lookup counts in the overflow self-metric.
+                    return self.overflow_series();
+                }
+                None => None,
+            }
+        };
+        let series = match found {
+            Some(series) => series,
+            None => self.insert(hash, values),
+        };
+        if !matches!(series.values, Values::Overflow) {
+            let _ = CACHE.try_with(|cache| {
+                cache[slot].set(CacheEntry {
+                    family,
+                    hash,
+                    series: Some(series),
+                });
+            });
+        }
+        series
     }
 
     #[cold]
