@@ -90,6 +90,11 @@ fn the_batch_job_pushes_and_prometheus_reads_the_values() {
         "Prometheus",
         "apt-get install prometheus"
     );
+    assert_pushed_values(&prometheus);
+}
+
+/// What Prometheus reads from the gateway after the two runs.
+fn assert_pushed_values(prometheus: &Prometheus) {
     let wait = Duration::from_secs(30);
     let selector = r#"job="etl_pipeline",pipeline="orders""#;
     let runs = |status: &str| format!(r#"etl_runs_total{{{selector},status="{status}"}}"#);

@@ -139,7 +139,10 @@ fn main() {
         .clone();
 
     let fixed = [
-        ("flext: static without labels (`RUNS.inc()`)", measure(|_| black_box(&BENCH_RUNS_TOTAL).inc())),
+        (
+            "flext: static without labels (`RUNS.inc()`)",
+            measure(|_| black_box(&BENCH_RUNS_TOTAL).inc()),
+        ),
         (
             "flext: fixed labels, `series!(ROWS { .. }).inc()`",
             measure(|_| {
@@ -160,7 +163,10 @@ fn main() {
                 .inc();
             }),
         ),
-        ("flext: kept series handle", measure(|_| black_box(flext_handle).inc())),
+        (
+            "flext: kept series handle",
+            measure(|_| black_box(flext_handle).inc()),
+        ),
         (
             "metrics: `counter!(.., \"pipeline\" => \"orders\", ..)` per call",
             measure(|_| {
@@ -168,7 +174,10 @@ fn main() {
                     .increment(1);
             }),
         ),
-        ("metrics: kept handle", measure(|_| black_box(&metrics_handle).increment(1))),
+        (
+            "metrics: kept handle",
+            measure(|_| black_box(&metrics_handle).increment(1)),
+        ),
         (
             "prometheus-client: `get_or_create` per call",
             measure(|_| {
@@ -177,9 +186,12 @@ fn main() {
                     .inc();
             }),
         ),
-        ("prometheus-client: kept handle", measure(|_| {
-            black_box(&pc_handle).inc();
-        })),
+        (
+            "prometheus-client: kept handle",
+            measure(|_| {
+                black_box(&pc_handle).inc();
+            }),
+        ),
     ];
     report("Fixed label values, 1 thread", &fixed);
 
@@ -204,7 +216,9 @@ fn main() {
         (
             "prometheus-client: `get_or_create(&[(.., name), ..])`",
             measure(|i| {
-                family.get_or_create(&[("pipeline", pick(i)), ("target", "pg")]).inc();
+                family
+                    .get_or_create(&[("pipeline", pick(i)), ("target", "pg")])
+                    .inc();
             }),
         ),
     ];
@@ -256,16 +270,21 @@ fn main() {
         (
             "prometheus-client: run-time labels",
             measure_two_threads(|i| {
-                family.get_or_create(&[("pipeline", pick(i)), ("target", "pg")]).inc();
+                family
+                    .get_or_create(&[("pipeline", pick(i)), ("target", "pg")])
+                    .inc();
             }),
         ),
     ];
     report("Two threads at once, per thread", &two);
 
     let function = [
-        ("plain function call", measure(|i| {
-            let _ = black_box(plain(i));
-        })),
+        (
+            "plain function call",
+            measure(|i| {
+                let _ = black_box(plain(i));
+            }),
+        ),
         (
             "`#[business_metric]` call: outcome counter + duration histogram",
             measure(|i| {
