@@ -86,6 +86,7 @@ fn build() -> Catalog {
         .collect();
     crates.sort();
     crates.dedup();
+    issues.extend(crate::business::startup_issues(&monitors));
     Catalog {
         monitors,
         issues,

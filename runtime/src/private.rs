@@ -2,10 +2,18 @@
 //! which the facade pins to the exact same version.
 
 pub use inventory;
+pub use metrics;
 pub use tracing;
 
 pub use crate::trace::guard::{
     Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
+};
+
+pub use crate::business::{
+    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
+    HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
+    NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
+    describe_facade,
 };
 
 pub use crate::monitor::{
