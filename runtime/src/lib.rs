@@ -143,12 +143,12 @@ mod monitor;
 #[cfg(feature = "otlp")]
 mod otlp;
 pub mod prometheus;
-#[cfg(feature = "push")]
-#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
-pub mod push;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub mod propagation;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub mod push;
 #[cfg(feature = "server")]
 mod server;
 mod slot;
