@@ -51,17 +51,15 @@ async fn http_export_from_a_current_thread_runtime() {
     let r = receiver.clone();
     let spans = tokio::task::spawn_blocking(move || {
         r.wait_spans(Duration::from_secs(30), |spans| {
-            (spans
-                .iter()
-                .filter(|s| s.span.name == "fetch_price")
-                .count()
-                >= 4)
-                .then(|| spans.to_vec())
+            // A child ends before its parent: the two may leave in different batches.
+            let count = |name: &str| spans.iter().filter(|s| s.span.name == name).count();
+            (count("fetch_price") >= 4 && count("quote") >= 4).then(|| spans.to_vec())
         })
     })
     .await
     .unwrap()
     .expect("spans arrive over HTTP");
+    assert_eq!(spans.iter().filter(|s| s.span.name == "quote").count(), 4);
     for q in spans.iter().filter(|s| s.span.name == "quote") {
         let child = spans
             .iter()
