@@ -37,6 +37,8 @@ pub struct ObservabilityBuilder {
     buckets_by_prefix: Vec<(String, Vec<f64>)>,
     series_limit: Option<usize>,
     metrics_recorder: bool,
+    /// Health checks and probes; the methods are in `health::settings`.
+    pub(crate) health: crate::health::Settings,
 }
 
 impl Default for ObservabilityBuilder {
@@ -49,6 +51,7 @@ impl Default for ObservabilityBuilder {
             buckets_by_prefix: Vec::new(),
             series_limit: None,
             metrics_recorder: true,
+            health: crate::health::Settings::default(),
         }
     }
 }
@@ -147,6 +150,7 @@ impl ObservabilityBuilder {
         if !catalog.issues.is_empty() {
             return Err(Error::Catalog(catalog.issues.clone()));
         }
+        let health = crate::health::prepare(self.health, env)?;
 
         if INSTALLED
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -173,9 +177,12 @@ impl ObservabilityBuilder {
             info.service_name.clone_from(&service_name);
             catalog::set_build_info(info);
 
+            // Before the server, so its first probe finds a snapshot.
+            let health = crate::health::Health::start(health)?;
             let server = listen.map(Server::start).transpose()?;
             Ok(ObservabilityGuard {
                 server,
+                health: Some(health),
                 service_name,
             })
         })();
@@ -186,12 +193,15 @@ impl ObservabilityBuilder {
     }
 }
 
-/// The running runtime. Dropping it stops the embedded server, after requests in
-/// progress finish; metrics keep being recorded and can be installed again.
+/// The running runtime. Dropping it makes readiness fail, waits the
+/// [`drain_delay`](ObservabilityBuilder::drain_delay) if readiness was probed, then stops
+/// the embedded server (after requests in progress finish) and the health checks;
+/// metrics keep being recorded and can be installed again.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the runtime at once"]
 pub struct ObservabilityGuard {
     server: Option<Server>,
+    health: Option<crate::health::Health>,
     service_name: String,
 }
 
@@ -212,8 +222,16 @@ impl ObservabilityGuard {
 
 impl Drop for ObservabilityGuard {
     fn drop(&mut self) {
+        // Readiness fails first and load balancers get the drain delay to notice; then
+        // the server stops, then the checks.
+        if let Some(health) = &self.health {
+            health.drain(self.server.is_some());
+        }
         if let Some(mut server) = self.server.take() {
             server.stop();
+        }
+        if let Some(health) = self.health.take() {
+            health.stop();
         }
         INSTALLED.store(false, Ordering::Release);
     }

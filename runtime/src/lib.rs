@@ -79,8 +79,11 @@ mod diag;
 mod dynamic;
 mod error;
 mod facade;
+pub mod health;
 mod install;
 mod monitor;
+#[cfg(all(feature = "system", target_os = "linux"))]
+mod process;
 pub mod prometheus;
 #[cfg(feature = "server")]
 mod server;
@@ -98,6 +101,9 @@ pub use monitor::Outcome;
 
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;
+
+#[doc = include_str!("../docs/health_check.md")]
+pub use flext_observability_macros::health_check;
 
 /// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
 /// every threshold autometrics' latency objectives use.
