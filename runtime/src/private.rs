@@ -4,8 +4,8 @@
 pub use inventory;
 
 pub use crate::health::registry::{
-    BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resources, check_future,
-    cloned, into_health,
+    BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
+    check_future, cloned, into_health,
 };
 pub use crate::health::{HealthReport, Kind as HealthKind};
 pub use crate::monitor::{

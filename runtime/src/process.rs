@@ -46,7 +46,10 @@ impl ProcessStats {
     pub(crate) fn read(dir: &Path, proc_stat: &Path) -> Option<ProcessStats> {
         let stat = std::fs::read_to_string(dir.join("stat")).ok()?;
         // The command name may hold spaces and parentheses: fields start after the last `)`.
-        let fields: Vec<&str> = stat.get(stat.rfind(')')? + 1..)?.split_whitespace().collect();
+        let fields: Vec<&str> = stat
+            .get(stat.rfind(')')? + 1..)?
+            .split_whitespace()
+            .collect();
         // `fields[0]` is field 3 of proc(5): utime is field 14, stime 15, num_threads 20,
         // starttime 22, vsize 23.
         let field = |n: usize| -> Option<u64> { fields.get(n - 3)?.parse().ok() };
@@ -100,7 +103,12 @@ const VIRTUAL: &str = "process_virtual_memory_bytes";
 const START: &str = "process_start_time_seconds";
 const THREADS: &str = "process_threads";
 
-fn desc(name: &'static str, help: &'static str, kind: Kind, unit: Option<&'static str>) -> FamilyDesc<'static> {
+fn desc(
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    unit: Option<&'static str>,
+) -> FamilyDesc<'static> {
     FamilyDesc {
         name: Cow::Borrowed(name),
         help: Cow::Borrowed(help),
@@ -115,17 +123,52 @@ impl Snapshot for View {
             return Vec::new();
         };
         let mut out = vec![
-            desc(CPU, "Total user and system CPU time spent in seconds.", Kind::Counter, Some("seconds")),
-            desc(RESIDENT, "Resident memory size in bytes.", Kind::Gauge, Some("bytes")),
-            desc(VIRTUAL, "Virtual memory size in bytes.", Kind::Gauge, Some("bytes")),
-            desc(START, "Start time of the process since unix epoch in seconds.", Kind::Gauge, Some("seconds")),
-            desc(THREADS, "Number of OS threads in the process.", Kind::Gauge, None),
+            desc(
+                CPU,
+                "Total user and system CPU time spent in seconds.",
+                Kind::Counter,
+                Some("seconds"),
+            ),
+            desc(
+                RESIDENT,
+                "Resident memory size in bytes.",
+                Kind::Gauge,
+                Some("bytes"),
+            ),
+            desc(
+                VIRTUAL,
+                "Virtual memory size in bytes.",
+                Kind::Gauge,
+                Some("bytes"),
+            ),
+            desc(
+                START,
+                "Start time of the process since unix epoch in seconds.",
+                Kind::Gauge,
+                Some("seconds"),
+            ),
+            desc(
+                THREADS,
+                "Number of OS threads in the process.",
+                Kind::Gauge,
+                None,
+            ),
         ];
         if stats.open_fds.is_some() {
-            out.push(desc(OPEN_FDS, "Number of open file descriptors.", Kind::Gauge, None));
+            out.push(desc(
+                OPEN_FDS,
+                "Number of open file descriptors.",
+                Kind::Gauge,
+                None,
+            ));
         }
         if stats.max_fds.is_some() {
-            out.push(desc(MAX_FDS, "Maximum number of open file descriptors.", Kind::Gauge, None));
+            out.push(desc(
+                MAX_FDS,
+                "Maximum number of open file descriptors.",
+                Kind::Gauge,
+                None,
+            ));
         }
         out
     }
@@ -170,7 +213,10 @@ mod tests {
             .duration_since(std::time::UNIX_EPOCH)
             .unwrap()
             .as_secs_f64();
-        assert!(stats.start_time_seconds <= now + 1.0 && stats.start_time_seconds > now - 86_400.0 * 365.0);
+        assert!(
+            stats.start_time_seconds <= now + 1.0
+                && stats.start_time_seconds > now - 86_400.0 * 365.0
+        );
     }
 
     #[test]

@@ -61,7 +61,8 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
         arguments.push(if by_ref {
             quote!(&*#var)
         } else {
-            quote_spanned!(ty_span=> #private::cloned(&#var))
+            let cloned = respan(quote!(#private::cloned), ty_span);
+            quote_spanned!(ty_span=> #cloned::<#resource>(&#var))
         });
     }
 
@@ -75,11 +76,13 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
     };
     // Spanned at the return type: an unsupported return type is reported there.
     let convert = quote_spanned!(ret_span=> #private::into_health::<#ret_ty>(#value));
-    let work = if sig.asyncness.is_some() {
+    let work = if let Some(asyncness) = &sig.asyncness {
+        // Spanned at `async`: a future that is not `Send` is reported there.
+        let check_future = respan(quote!(#private::check_future), asyncness.span());
         quote_spanned! {span=>
             #private::BoundCheck::asynchronous(move || {
                 #(#reclones)*
-                #private::check_future(async move {
+                #check_future(async move {
                     let #value = #function(#(#arguments),*).await;
                     #convert
                 })
@@ -137,6 +140,24 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
             }
         };
     }
+}
+
+/// `tokens` with every span set to `span`, so an error about them points at user code.
+fn respan(tokens: TokenStream, span: Span) -> TokenStream {
+    tokens
+        .into_iter()
+        .map(|mut tree| {
+            if let proc_macro2::TokenTree::Group(group) = &tree {
+                let mut respanned =
+                    proc_macro2::Group::new(group.delimiter(), respan(group.stream(), span));
+                respanned.set_span(span);
+                tree = respanned.into();
+            } else {
+                tree.set_span(span);
+            }
+            tree
+        })
+        .collect()
 }
 
 fn optional_duration(option: Option<&DurationOption>) -> TokenStream {

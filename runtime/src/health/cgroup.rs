@@ -117,14 +117,20 @@ impl Cgroup {
             if quota == "max" {
                 return None;
             }
-            (quota.parse::<f64>().ok()?, parts.next()?.parse::<f64>().ok()?)
+            (
+                quota.parse::<f64>().ok()?,
+                parts.next()?.parse::<f64>().ok()?,
+            )
         } else {
             let dir = self.v1_cpu.as_ref()?;
             let quota: f64 = read_trimmed(&dir.join("cpu.cfs_quota_us"))?.parse().ok()?;
             if quota <= 0.0 {
                 return None;
             }
-            (quota, read_trimmed(&dir.join("cpu.cfs_period_us"))?.parse().ok()?)
+            (
+                quota,
+                read_trimmed(&dir.join("cpu.cfs_period_us"))?.parse().ok()?,
+            )
         };
         (period > 0.0).then(|| quota / period)
     }
@@ -170,10 +176,8 @@ mod tests {
     }
 
     fn temp_dir(name: &str) -> PathBuf {
-        let dir = std::env::temp_dir().join(format!(
-            "flext-obs-cgroup-{name}-{}",
-            std::process::id()
-        ));
+        let dir =
+            std::env::temp_dir().join(format!("flext-obs-cgroup-{name}-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&dir);
         std::fs::create_dir_all(&dir).unwrap();
         dir
@@ -185,9 +189,17 @@ mod tests {
         write(&root, "cgroup.controllers", "cpu memory\n");
         write(&root, "kubepods/pod1/memory.max", "1073741824\n");
         write(&root, "kubepods/pod1/memory.current", "600000000\n");
-        write(&root, "kubepods/pod1/memory.stat", "anon 1\ninactive_file 100000000\n");
+        write(
+            &root,
+            "kubepods/pod1/memory.stat",
+            "anon 1\ninactive_file 100000000\n",
+        );
         write(&root, "kubepods/pod1/cpu.max", "150000 100000\n");
-        write(&root, "kubepods/pod1/cpu.stat", "usage_usec 2500000\nuser_usec 1\n");
+        write(
+            &root,
+            "kubepods/pod1/cpu.stat",
+            "usage_usec 2500000\nuser_usec 1\n",
+        );
         let cg = Cgroup::detect_in(&root, "0::/kubepods/pod1\n");
         assert_eq!(
             cg.memory(),
@@ -212,7 +224,11 @@ mod tests {
         let root = temp_dir("v1");
         write(&root, "memory/memory.limit_in_bytes", "2000\n");
         write(&root, "memory/memory.usage_in_bytes", "1500\n");
-        write(&root, "memory/memory.stat", "inactive_file 7\ntotal_inactive_file 500\n");
+        write(
+            &root,
+            "memory/memory.stat",
+            "inactive_file 7\ntotal_inactive_file 500\n",
+        );
         write(&root, "cpu,cpuacct/cpu.cfs_quota_us", "-1\n");
         write(&root, "cpu,cpuacct/cpu.cfs_period_us", "100000\n");
         write(&root, "cpu,cpuacct/cpuacct.usage", "3000000000\n");
@@ -227,7 +243,11 @@ mod tests {
         );
         assert_eq!(cg.cpu_limit(), None);
         assert_eq!(cg.cpu_usage_seconds(), Some(3.0));
-        write(&root, "memory/memory.limit_in_bytes", "9223372036854771712\n");
+        write(
+            &root,
+            "memory/memory.limit_in_bytes",
+            "9223372036854771712\n",
+        );
         assert_eq!(cg.memory(), None);
         let _ = std::fs::remove_dir_all(&root);
     }
@@ -235,7 +255,10 @@ mod tests {
     #[test]
     fn nothing_mounted() {
         let root = temp_dir("none");
-        assert_eq!(Cgroup::detect_in(&root.join("absent"), ""), Cgroup::default());
+        assert_eq!(
+            Cgroup::detect_in(&root.join("absent"), ""),
+            Cgroup::default()
+        );
         assert_eq!(Cgroup::default().memory(), None);
         let _ = std::fs::remove_dir_all(&root);
     }

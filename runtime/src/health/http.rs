@@ -123,7 +123,8 @@ fn authorized<B>(req: &Request<B>, exposure: &Exposure) -> bool {
     let Some(scheme) = value.get(..7) else {
         return false;
     };
-    scheme.eq_ignore_ascii_case(b"bearer ") && constant_time_eq(value[7..].trim_ascii(), token.as_bytes())
+    scheme.eq_ignore_ascii_case(b"bearer ")
+        && constant_time_eq(value[7..].trim_ascii(), token.as_bytes())
 }
 
 /// Compares without an early exit, so the time taken says nothing about how much of the
@@ -139,7 +140,11 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 /// Answers a health route.
 pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> {
     let Some(snapshot) = state::snapshot() else {
-        return plain(StatusCode::SERVICE_UNAVAILABLE, "health checks are not running\n".into(), req);
+        return plain(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "health checks are not running\n".into(),
+            req,
+        );
     };
     let query = parse_query(req.uri().query());
     let exclude: Vec<&str> = query.exclude.iter().map(String::as_str).collect();
@@ -155,11 +160,12 @@ pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> 
             plain(code(verdict.status), body, req)
         }
         Route::ProbeCheck(probe, name) => {
-            let Some(check) = snapshot
-                .check(name)
-                .filter(|c| probe.includes(c.kind()))
-            else {
-                return plain(StatusCode::NOT_FOUND, format!("no {} check named `{name}`\n", probe.as_str()), req);
+            let Some(check) = snapshot.check(name).filter(|c| probe.includes(c.kind())) else {
+                return plain(
+                    StatusCode::NOT_FOUND,
+                    format!("no {} check named `{name}`\n", probe.as_str()),
+                    req,
+                );
             };
             let (status, why) = check.effective(now);
             let line = Line {
@@ -198,7 +204,11 @@ fn named<B>(
         // One component: its own status, whatever its criticality.
         let (status, why) = check.effective(now);
         let verdict = Verdict {
-            status: if why == Why::Pending { Status::Unknown } else { status },
+            status: if why == Why::Pending {
+                Status::Unknown
+            } else {
+                status
+            },
             lines: vec![Line {
                 check,
                 status,
@@ -210,7 +220,11 @@ fn named<B>(
         };
         return json_response(&verdict, details, req);
     }
-    if snapshot.checks.iter().any(|c| c.groups().any(|g| g == name)) {
+    if snapshot
+        .checks
+        .iter()
+        .any(|c| c.groups().any(|g| g == name))
+    {
         let verdict = state::evaluate_selected(
             snapshot,
             Probe::All,
@@ -328,7 +342,9 @@ fn json_response<B>(verdict: &Verdict<'_>, details: bool, req: &Request<B>) -> R
     }
     out.push_str("}}");
     let mut response = body_response(code(verdict.status), out, HEALTH_JSON, req);
-    response.headers_mut().insert(header::VARY, HeaderValue::from_static("Authorization"));
+    response
+        .headers_mut()
+        .insert(header::VARY, HeaderValue::from_static("Authorization"));
     response
 }
 
@@ -442,9 +458,15 @@ mod tests {
     fn routes() {
         assert_eq!(route("/readyz"), Some(Route::Probe(Probe::Readiness)));
         assert_eq!(route("/livez/"), Some(Route::Probe(Probe::Liveness)));
-        assert_eq!(route("/livez/db"), Some(Route::ProbeCheck(Probe::Liveness, "db")));
+        assert_eq!(
+            route("/livez/db"),
+            Some(Route::ProbeCheck(Probe::Liveness, "db"))
+        );
         assert_eq!(route("/health"), Some(Route::Health));
-        assert_eq!(route("/health/cpu:utilization"), Some(Route::HealthNamed("cpu:utilization")));
+        assert_eq!(
+            route("/health/cpu:utilization"),
+            Some(Route::HealthNamed("cpu:utilization"))
+        );
         assert_eq!(route("/metrics"), None);
         assert_eq!(route("/healthz"), None);
     }
@@ -478,6 +500,9 @@ mod tests {
         assert!(!authorized(&req(Some("Bearer s3cret2")), &exposure));
         assert!(!authorized(&req(Some("Basic s3cret")), &exposure));
         assert!(!authorized(&req(None), &exposure));
-        assert!(!authorized(&req(Some("Bearer s3cret")), &Exposure::default()));
+        assert!(!authorized(
+            &req(Some("Bearer s3cret")),
+            &Exposure::default()
+        ));
     }
 }

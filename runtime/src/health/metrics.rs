@@ -67,7 +67,12 @@ impl Snapshot for Empty {
     fn encode(&self, _: &str, _: &mut dyn Encoder) {}
 }
 
-fn desc(name: &'static str, help: &'static str, kind: Kind, unit: Option<&'static str>) -> FamilyDesc<'static> {
+fn desc(
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    unit: Option<&'static str>,
+) -> FamilyDesc<'static> {
     FamilyDesc {
         name: Cow::Borrowed(name),
         help: Cow::Borrowed(help),

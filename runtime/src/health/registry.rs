@@ -125,7 +125,7 @@ impl Resources {
     }
 
     /// The value registered for `T`; records `T` in `missing` when there is none.
-    pub fn get<T: Send + Sync + 'static>(&self, missing: &mut Missing) -> Option<Arc<T>> {
+    pub fn get<T: Resource>(&self, missing: &mut Missing) -> Option<Arc<T>> {
         let found = self
             .values
             .get(&TypeId::of::<T>())
@@ -146,6 +146,16 @@ impl std::fmt::Debug for Resources {
             .finish_non_exhaustive()
     }
 }
+
+/// What a health check parameter may be: a value shared with the runner's threads.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` cannot be a health check parameter: it is not `Send + Sync + 'static`",
+    label = "checks run on the runner's threads, which share this value",
+    note = "wrap it in a `Mutex`, or register a thread-safe handle with `.resource(..)`"
+)]
+pub trait Resource: Send + Sync + 'static {}
+
+impl<T: Send + Sync + 'static> Resource for T {}
 
 /// Parameter types a check needs and nobody registered.
 #[derive(Debug, Default)]

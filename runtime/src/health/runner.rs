@@ -309,7 +309,8 @@ impl Scheduler {
         let slot = &mut self.slots[index];
         let info = &slot.def.info;
         let tx = self.tx.clone();
-        let span = tracing::info_span!("health_check", check = %info.name, kind = info.kind.as_str());
+        let span =
+            tracing::info_span!("health_check", check = %info.name, kind = info.kind.as_str());
         let abort = match &slot.def.work {
             Work::Async(make) => {
                 let make = Arc::clone(make);

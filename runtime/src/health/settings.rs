@@ -456,7 +456,10 @@ mod tests {
 
     #[test]
     fn environment_and_errors() {
-        let e = env(&[("HEALTH_CHECK_INTERVAL", "2s"), ("HEALTH_CHECK_TIMEOUT", "500ms")]);
+        let e = env(&[
+            ("HEALTH_CHECK_INTERVAL", "2s"),
+            ("HEALTH_CHECK_TIMEOUT", "500ms"),
+        ]);
         let config = resolve(Settings::default(), &e).unwrap();
         assert_eq!(config.concurrency, DEFAULT_CONCURRENCY);
         assert_eq!(config.drain_delay, DEFAULT_DRAIN_DELAY);
@@ -467,7 +470,10 @@ mod tests {
 
         let e = env(&[("HEALTH_CHECK_TIMEOUT", "1m")]);
         let err = resolve(Settings::default(), &e).unwrap_err().to_string();
-        assert!(err.contains("HEALTH_CHECK_TIMEOUT") && err.contains("longer"), "{err}");
+        assert!(
+            err.contains("HEALTH_CHECK_TIMEOUT") && err.contains("longer"),
+            "{err}"
+        );
 
         let e = env(&[("HEALTH_CHECK_INTERVAL", "1ms")]);
         let err = resolve(Settings::default(), &e).unwrap_err().to_string();
@@ -490,12 +496,20 @@ mod tests {
             ..Settings::default()
         };
         let err = resolve(settings, &env(&[])).unwrap_err().to_string();
-        assert!(err.contains("health_token") && !err.contains("has space"), "{err}");
-        assert!(!format!("{:?}", Settings {
-            token: Some("s3cret".into()),
-            ..Settings::default()
-        })
-        .contains("s3cret"));
+        assert!(
+            err.contains("health_token") && !err.contains("has space"),
+            "{err}"
+        );
+        assert!(
+            !format!(
+                "{:?}",
+                Settings {
+                    token: Some("s3cret".into()),
+                    ..Settings::default()
+                }
+            )
+            .contains("s3cret")
+        );
 
         let mut settings = Settings::default();
         settings.resources.insert(1u8);

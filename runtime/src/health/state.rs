@@ -367,15 +367,33 @@ mod tests {
         let now = Instant::now();
         let snap = HealthSnapshot {
             checks: vec![
-                with(CheckState::new(info("db", Kind::Readiness, true)), Some(Status::Healthy), now),
-                with(CheckState::new(info("disk", Kind::Readiness, false)), Some(Status::Unhealthy), now),
-                with(CheckState::new(info("loop", Kind::Liveness, true)), None, now),
+                with(
+                    CheckState::new(info("db", Kind::Readiness, true)),
+                    Some(Status::Healthy),
+                    now,
+                ),
+                with(
+                    CheckState::new(info("disk", Kind::Readiness, false)),
+                    Some(Status::Unhealthy),
+                    now,
+                ),
+                with(
+                    CheckState::new(info("loop", Kind::Liveness, true)),
+                    None,
+                    now,
+                ),
             ],
             exposure: Arc::default(),
         };
         // A failing non-critical check degrades; a pending check blocks readiness only.
-        assert_eq!(evaluate(&snap, Probe::Liveness, &[], now).status, Status::Healthy);
-        assert_eq!(evaluate(&snap, Probe::Readiness, &[], now).status, Status::Unhealthy);
+        assert_eq!(
+            evaluate(&snap, Probe::Liveness, &[], now).status,
+            Status::Healthy
+        );
+        assert_eq!(
+            evaluate(&snap, Probe::Readiness, &[], now).status,
+            Status::Unhealthy
+        );
         let v = evaluate(&snap, Probe::Readiness, &["loop", "nope"], now);
         assert_eq!(v.status, Status::Degraded);
         assert_eq!(v.unknown_excludes, vec!["nope"]);

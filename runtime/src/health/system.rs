@@ -13,7 +13,7 @@ use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::time::{Duration, Instant};
 
-use sysinfo::{Disks, DiskRefreshKind, MemoryRefreshKind, System};
+use sysinfo::{DiskRefreshKind, Disks, MemoryRefreshKind, System};
 
 use super::cgroup::Cgroup;
 use super::registry::Work;
@@ -152,7 +152,13 @@ pub(crate) fn add_checks(
     timeout: Duration,
     checks: &mut Vec<CheckDef>,
 ) -> Result<(), Error> {
-    let cpu = levels(settings.cpu, "cpu_threshold_percent", "CPU_THRESHOLD_PERCENT", CPU_DEFAULT, env)?;
+    let cpu = levels(
+        settings.cpu,
+        "cpu_threshold_percent",
+        "CPU_THRESHOLD_PERCENT",
+        CPU_DEFAULT,
+        env,
+    )?;
     let memory = levels(
         settings.memory,
         "memory_threshold_percent",
@@ -353,16 +359,41 @@ mod tests {
     fn levels_from_code_environment_and_defaults() {
         let none = |_: &str| None;
         let l = levels(None, "m", "CPU_THRESHOLD_PERCENT", 80.0, &none).unwrap();
-        assert_eq!(l, Levels { warn: 80.0, fail: 90.0 });
+        assert_eq!(
+            l,
+            Levels {
+                warn: 80.0,
+                fail: 90.0
+            }
+        );
         let env = |k: &str| (k == "CPU_THRESHOLD_PERCENT").then(|| "60".to_owned());
         let l = levels(None, "m", "CPU_THRESHOLD_PERCENT", 80.0, &env).unwrap();
-        assert_eq!(l, Levels { warn: 60.0, fail: 80.0 });
+        assert_eq!(
+            l,
+            Levels {
+                warn: 60.0,
+                fail: 80.0
+            }
+        );
         let l = levels(Some((50.0, 70.0)), "m", "CPU_THRESHOLD_PERCENT", 80.0, &env).unwrap();
-        assert_eq!(l, Levels { warn: 50.0, fail: 70.0 });
+        assert_eq!(
+            l,
+            Levels {
+                warn: 50.0,
+                fail: 70.0
+            }
+        );
         let bad = |_: &str| Some("lots".to_owned());
         let err = levels(None, "m", "CPU_THRESHOLD_PERCENT", 80.0, &bad).unwrap_err();
         assert!(err.to_string().contains("CPU_THRESHOLD_PERCENT"), "{err}");
-        let err = levels(Some((90.0, 70.0)), "cpu_threshold_percent", "X", 80.0, &none).unwrap_err();
+        let err = levels(
+            Some((90.0, 70.0)),
+            "cpu_threshold_percent",
+            "X",
+            80.0,
+            &none,
+        )
+        .unwrap_err();
         assert!(err.to_string().contains("cpu_threshold_percent"), "{err}");
         let high = |_: &str| Some("120".to_owned());
         assert!(levels(None, "m", "X", 80.0, &high).is_err());
@@ -370,7 +401,10 @@ mod tests {
 
     #[test]
     fn judging() {
-        let l = Levels { warn: 80.0, fail: 90.0 };
+        let l = Levels {
+            warn: 80.0,
+            fail: 90.0,
+        };
         assert_eq!(l.judge(10.0), Status::Healthy);
         assert_eq!(l.judge(80.0), Status::Degraded);
         assert_eq!(l.judge(95.0), Status::Unhealthy);
@@ -382,7 +416,10 @@ mod tests {
     #[test]
     fn real_readings() {
         // Whatever this machine is, the readings are percentages.
-        let l = Levels { warn: 100.0, fail: 100.0 };
+        let l = Levels {
+            warn: 100.0,
+            fail: 100.0,
+        };
         let memory = memory_check(&Cgroup::detect(), System::new().ok().as_mut(), l);
         let value = memory.observed_value().unwrap();
         assert!((0.0..=100.0).contains(&value), "{memory:?}");
