@@ -53,6 +53,13 @@
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
+//! # Health checks
+//!
+//! [`#[health_check]`](macro@health_check) registers a function that runs in the
+//! background, with a timeout, on its own schedule; `/livez`, `/readyz`, `/startupz` and
+//! `/health` answer from the latest results at once, and `health_check_*` metrics export
+//! them. See the [`health`] module.
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four

@@ -7,7 +7,7 @@
 //! ([`snapshot`]) read that snapshot: nothing runs on a probe request, so probes answer
 //! in microseconds whatever the checks do.
 //!
-//! ```
+//! ```standalone_crate
 //! use std::time::Duration;
 //! use flext_observability::health::{self, Probe, Status};
 //! use flext_observability::{Observability, health_check};
@@ -17,14 +17,19 @@
 //!     Ok(())
 //! }
 //!
-//! let guard = Observability::builder().without_server().install().unwrap();
+//! let guard = Observability::builder()
+//!     .without_server()
+//!     .system_checks(false) // only `queue`, whatever the feature set
+//!     .install()
+//!     .unwrap();
 //! // The first run starts at once; wait for its result.
 //! let deadline = std::time::Instant::now() + Duration::from_secs(10);
-//! while health::snapshot().unwrap().status(Probe::Readiness) != Status::Healthy {
+//! while health::snapshot().unwrap().status(Probe::Readiness) == Status::Unhealthy {
 //!     assert!(std::time::Instant::now() < deadline);
 //!     std::thread::sleep(Duration::from_millis(10));
 //! }
 //! let snapshot = health::snapshot().unwrap();
+//! assert_eq!(snapshot.status(Probe::Readiness), Status::Healthy);
 //! assert_eq!(snapshot.check("queue").unwrap().status(), Status::Healthy);
 //! # drop(guard);
 //! ```

@@ -155,7 +155,7 @@ impl ObservabilityBuilder {
     /// Makes `value` available to health checks that take a `&T` or a `T` (cloned per
     /// run) parameter: a connection pool, a client, a configuration. One value per type.
     ///
-    /// ```
+    /// ```standalone_crate
     /// use flext_observability::{Observability, health_check};
     ///
     /// #[derive(Clone)]
