@@ -220,6 +220,7 @@ mod tests {
     }
 
     #[test]
+    #[allow(clippy::float_cmp)] // exact values: whole ticks over 100
     fn command_names_with_parentheses() {
         let dir = std::env::temp_dir().join(format!("flext-obs-proc-{}", std::process::id()));
         std::fs::create_dir_all(&dir).unwrap();

@@ -18,7 +18,11 @@ fn migrations() -> Result<(), String> {
         .wait_timeout_while(done.lock().unwrap(), Duration::from_secs(50), |done| !*done)
         .unwrap()
         .0;
-    if *guard { Ok(()) } else { Err("not migrated".into()) }
+    if *guard {
+        Ok(())
+    } else {
+        Err("not migrated".into())
+    }
 }
 
 #[health_check(kind = liveness, critical, interval = "100ms")]
@@ -41,7 +45,9 @@ fn readiness_fails_before_first_results_and_during_drain() {
     let ready = get("/readyz?verbose").unwrap();
     assert_eq!(ready.status, 503, "{}", ready.body);
     assert!(
-        ready.body.contains("[-]migrations pending: no result yet\n"),
+        ready
+            .body
+            .contains("[-]migrations pending: no result yet\n"),
         "{}",
         ready.body
     );
@@ -77,7 +83,11 @@ fn readiness_fails_before_first_results_and_during_drain() {
     assert_eq!(live.status, 200);
     let health = get("/health").unwrap();
     assert_eq!(health.status, 503);
-    assert!(health.body.contains(r#""output":"shutting down""#), "{}", health.body);
+    assert!(
+        health.body.contains(r#""output":"shutting down""#),
+        "{}",
+        health.body
+    );
     // Excluding the drain is possible, as with kube-apiserver's `shutdown` check.
     assert_eq!(get("/readyz?exclude=shutdown").unwrap().status, 200);
 

@@ -22,9 +22,9 @@ async fn hanging() -> Result<(), String> {
 
 /// Blocks its thread far past its timeout: a sync check cannot be stopped.
 #[health_check(timeout = "100ms", interval = "200ms")]
-fn hanging_sync() -> Result<(), String> {
-    std::thread::sleep(Duration::from_secs(3600));
-    Ok(())
+fn hanging_sync() -> bool {
+    std::thread::sleep(Duration::from_hours(1));
+    true
 }
 
 #[health_check(interval = "200ms")]
@@ -49,6 +49,7 @@ fn event_loop() -> Status {
 
 #[health_check(groups = ["storage"], interval = "200ms")]
 async fn cache() -> HealthReport {
+    tokio::task::yield_now().await;
     HealthReport::healthy()
         .observed(12.5, "ms")
         .detail("node", "cache-1")
@@ -117,7 +118,11 @@ fn critical_failure_fails_readiness_but_not_liveness() {
         "{}",
         ready.body
     );
-    assert!(ready.body.ends_with("readyz check failed\n"), "{}", ready.body);
+    assert!(
+        ready.body.ends_with("readyz check failed\n"),
+        "{}",
+        ready.body
+    );
     assert_eq!(ready.header("cache-control"), Some("no-store"));
     assert_eq!(
         ready.header("content-type"),
@@ -130,7 +135,10 @@ fn critical_failure_fails_readiness_but_not_liveness() {
 
     let health = get("/health");
     assert_eq!(health.status, 503);
-    assert_eq!(health.header("content-type"), Some("application/health+json"));
+    assert_eq!(
+        health.header("content-type"),
+        Some("application/health+json")
+    );
     assert_eq!(json(&health)["status"], "fail");
 }
 
@@ -208,7 +216,11 @@ fn panicking_check_is_reported_and_runs_again() {
     // Not critical: readiness without the critical failure is degraded, not failed.
     let ready = get("/readyz?exclude=database&verbose");
     assert_eq!(ready.status, 200, "{}", ready.body);
-    assert!(ready.body.contains("[-]panicking failed: reason withheld\n"));
+    assert!(
+        ready
+            .body
+            .contains("[-]panicking failed: reason withheld\n")
+    );
 }
 
 #[test]
@@ -241,9 +253,11 @@ fn verbose_and_exclude() {
     assert_eq!(excluded.status, 200, "{}", excluded.body);
     assert!(excluded.body.contains("[+]database excluded: ok\n"));
     assert!(excluded.body.contains("[+]hanging excluded: ok\n"));
-    assert!(excluded.body.contains(
-        "warn: some health checks cannot be excluded: no matches for \"nope\"\n"
-    ));
+    assert!(
+        excluded
+            .body
+            .contains("warn: some health checks cannot be excluded: no matches for \"nope\"\n")
+    );
     assert!(excluded.body.ends_with("readyz check passed\n"));
 
     // `exclude` applies to the JSON document too.
@@ -282,17 +296,16 @@ fn details_are_withheld_without_the_token() {
     let database = &shown["checks"]["database"][0];
     assert_eq!(database["status"], "fail");
     assert!(
-        database["output"]
-            .as_str()
-            .unwrap()
-            .contains("refused"),
+        database["output"].as_str().unwrap().contains("refused"),
         "{database}"
     );
     assert!(database["consecutiveFailures"].as_u64().unwrap() >= 1);
 
     let ready = get_authorized("/readyz?verbose", TOKEN);
     assert!(
-        ready.body.contains("[-]database failed: Connection refused"),
+        ready
+            .body
+            .contains("[-]database failed: Connection refused"),
         "{}",
         ready.body
     );
@@ -312,7 +325,11 @@ fn single_checks_groups_and_methods() {
     let group = json(&group);
     assert_eq!(group["status"], "pass");
     assert_eq!(
-        group["checks"].as_object().unwrap().keys().collect::<Vec<_>>(),
+        group["checks"]
+            .as_object()
+            .unwrap()
+            .keys()
+            .collect::<Vec<_>>(),
         ["cache"]
     );
     assert_eq!(get("/health/nope").status, 404);

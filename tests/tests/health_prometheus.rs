@@ -2,6 +2,8 @@
 //! them passes `promtool check metrics` without a finding and the strict OpenMetrics
 //! parser.
 
+#![allow(clippy::float_cmp)] // samples are exact counts and 0/1 states read back as f64
+
 use std::time::{Duration, SystemTime, UNIX_EPOCH};
 
 use flext_observability::{Observability, health_check};
@@ -10,12 +12,13 @@ use flext_observability_tests::tools::{promtool_check_metrics, python_openmetric
 use flext_observability_tests::{http, require};
 
 #[health_check(interval = "200ms")]
-fn upstream() -> Result<(), String> {
-    Ok(())
+fn upstream() -> bool {
+    true
 }
 
 #[health_check(critical, interval = "200ms")]
 async fn ledger() -> Result<(), String> {
+    tokio::task::yield_now().await;
     Err("ledger replica unreachable".into())
 }
 
@@ -26,7 +29,7 @@ fn invariants() -> bool {
 
 #[health_check(timeout = "50ms", interval = "200ms")]
 async fn slow_partner() -> Result<(), String> {
-    tokio::time::sleep(Duration::from_secs(60)).await;
+    tokio::time::sleep(Duration::from_mins(1)).await;
     Ok(())
 }
 
@@ -59,7 +62,10 @@ fn prometheus_scrapes_health_and_process_metrics() {
         "process_threads",
         "process_start_time_seconds",
     ] {
-        assert!(text.contains(&format!("# TYPE {family} ")), "{family} missing:\n{text}");
+        assert!(
+            text.contains(&format!("# TYPE {family} ")),
+            "{family} missing:\n{text}"
+        );
     }
     match promtool_check_metrics(&text) {
         Some(check) => assert!(
@@ -114,10 +120,12 @@ fn prometheus_scrapes_health_and_process_metrics() {
         .duration_since(UNIX_EPOCH)
         .unwrap()
         .as_secs_f64();
-    let last_success = positive(
-        r#"health_check_last_success_timestamp_seconds{job="health",check="upstream"}"#,
+    let last_success =
+        positive(r#"health_check_last_success_timestamp_seconds{job="health",check="upstream"}"#);
+    assert!(
+        (now - 600.0..=now + 1.0).contains(&last_success),
+        "{last_success}"
     );
-    assert!((now - 600.0..=now + 1.0).contains(&last_success), "{last_success}");
     let never = prometheus
         .scalar(r#"health_check_last_success_timestamp_seconds{job="health",check="ledger"}"#);
     assert_eq!(never, Some(0.0));
@@ -125,7 +133,9 @@ fn prometheus_scrapes_health_and_process_metrics() {
     assert!((now - 3600.0..=now).contains(&started), "{started}");
     // A timed-out run lasts its timeout in the histogram: 50 ms is in the 0.05 bucket.
     let slow = prometheus
-        .scalar(r#"health_check_duration_seconds_bucket{job="health",check="slow_partner",le="0.05"}"#)
+        .scalar(
+            r#"health_check_duration_seconds_bucket{job="health",check="slow_partner",le="0.05"}"#,
+        )
         .unwrap();
     assert!(slow >= 1.0, "{slow}");
     drop(guard);

@@ -22,6 +22,7 @@ struct Limits {
 
 #[health_check(interval = "100ms")]
 async fn pool(pool: &Pool, limits: Limits) -> HealthReport {
+    tokio::task::yield_now().await;
     let report = if pool.connections >= limits.min_connections {
         HealthReport::healthy()
     } else {
@@ -47,7 +48,10 @@ fn missing_resources_fail_install_naming_types_and_check() {
     assert!(reason.contains("tests/health_resources.rs:"), "{reason}");
     assert!(reason.contains("health_resources::Pool"), "{reason}");
     assert!(!reason.contains("Limits"), "only what is missing: {reason}");
-    assert!(reason.contains(".resource(value)"), "the fix is named: {reason}");
+    assert!(
+        reason.contains(".resource(value)"),
+        "the fix is named: {reason}"
+    );
 }
 
 #[test]

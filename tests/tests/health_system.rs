@@ -43,7 +43,11 @@ fn system_checks_degrade_and_never_touch_liveness() {
         memory["details"]["source"].as_str(),
         Some("cgroup" | "host")
     ));
-    let limit: u64 = memory["details"]["limit_bytes"].as_str().unwrap().parse().unwrap();
+    let limit: u64 = memory["details"]["limit_bytes"]
+        .as_str()
+        .unwrap()
+        .parse()
+        .unwrap();
     assert!(limit > 0);
     let disk = &body["checks"]["disk:utilization"][0];
     assert_eq!(disk["status"], "pass", "{disk}");
@@ -56,10 +60,19 @@ fn system_checks_degrade_and_never_touch_liveness() {
 
     let ready = http::get(&format!("{base}/readyz?verbose")).unwrap();
     assert_eq!(ready.status, 200, "{}", ready.body);
-    assert!(ready.body.contains("[-]memory:utilization failed: memory at"), "{}", ready.body);
+    assert!(
+        ready
+            .body
+            .contains("[-]memory:utilization failed: memory at"),
+        "{}",
+        ready.body
+    );
     let live = http::get(&format!("{base}/livez?verbose")).unwrap();
     assert_eq!(live.status, 200);
-    assert_eq!(live.body, "livez check passed\n", "no system check in liveness");
+    assert_eq!(
+        live.body, "livez check passed\n",
+        "no system check in liveness"
+    );
     let group = http::get(&format!("{base}/health/system")).unwrap();
     let group: Value = serde_json::from_str(&group.body).unwrap();
     assert_eq!(group["checks"].as_object().unwrap().len(), 3);

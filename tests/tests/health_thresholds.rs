@@ -16,7 +16,7 @@ struct Script {
     seen: Mutex<Vec<u16>>,
 }
 
-/// Taken by value: a clone of the registered `Arc` per run.
+/// Borrows the registered `Arc<Script>` for each run.
 #[health_check(
     critical,
     interval = "300ms",
@@ -24,7 +24,7 @@ struct Script {
     failure_threshold = 3,
     success_threshold = 2
 )]
-fn flapping(script: Arc<Script>) -> Result<(), String> {
+fn flapping(script: &Arc<Script>) -> Result<(), String> {
     let Some(pass) = script.results.lock().unwrap().pop_front() else {
         return Ok(());
     };
@@ -58,7 +58,7 @@ fn thresholds_smooth_flapping() {
         .install()
         .expect("install");
 
-    let seen = eventually(Duration::from_secs(60), || {
+    let seen = eventually(Duration::from_mins(1), || {
         let seen = script.seen.lock().unwrap().clone();
         (seen.len() == expected.len()).then_some(seen)
     })

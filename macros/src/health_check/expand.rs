@@ -6,7 +6,7 @@
 //! const _: () = {
 //!     fn bind(resources, missing) -> Option<BoundCheck> {
 //!         let r0 = resources.get::<Pool>(missing);      // one per parameter, by type
-//!         let Some(r0) = r0 else { return None };       // after all lookups: all missing named
+//!         let r0 = r0?;                                 // after all lookups: all missing named
 //!         Some(BoundCheck::blocking(move || into_health(check(&*r0))))
 //!         // async: BoundCheck::asynchronous(move || { let r0 = r0.clone();
 //!         //            check_future(async move { into_health(check(&*r0).await) }) })
@@ -30,72 +30,13 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
         .unwrap_or_else(|| parse_quote!(::flext_observability));
     let private = quote!(#krate::__private);
     let span = sig.ident.span();
-    let function = &sig.ident;
     let resources = syn::Ident::new("resources", Span::mixed_site());
     let missing = syn::Ident::new("missing", Span::mixed_site());
-    let value = syn::Ident::new("flext_value", Span::mixed_site());
-
-    let mut lookups = Vec::new();
-    let mut unwraps = Vec::new();
-    let mut reclones = Vec::new();
-    let mut arguments = Vec::new();
-    for (i, input) in sig.inputs.iter().enumerate() {
-        let FnArg::Typed(typed) = input else { continue };
-        let var = format_ident!("flext_resource_{}", i, span = Span::mixed_site());
-        let (resource, by_ref) = match &*typed.ty {
-            Type::Reference(r) => (erase_lifetimes(&r.elem), true),
-            other => (erase_lifetimes(other), false),
-        };
-        let ty_span = typed.ty.span();
-        // Spanned at the parameter's type: a type that cannot be shared across threads,
-        // or cloned, is reported there.
-        lookups.push(quote_spanned! {ty_span=>
-            let #var = #resources.get::<#resource>(#missing);
-        });
-        unwraps.push(quote! {
-            let ::core::option::Option::Some(#var) = #var else {
-                return ::core::option::Option::None;
-            };
-        });
-        reclones.push(quote! { let #var = ::core::clone::Clone::clone(&#var); });
-        arguments.push(if by_ref {
-            quote!(&*#var)
-        } else {
-            let cloned = respan(quote!(#private::cloned), ty_span);
-            quote_spanned!(ty_span=> #cloned::<#resource>(&#var))
-        });
-    }
-
-    let ret_ty = match &sig.output {
-        ReturnType::Type(_, ty) => erase_lifetimes(ty),
-        ReturnType::Default => parse_quote!(()),
-    };
-    let ret_span = match &sig.output {
-        ReturnType::Type(_, ty) => ty.span(),
-        ReturnType::Default => span,
-    };
-    // Spanned at the return type: an unsupported return type is reported there.
-    let convert = quote_spanned!(ret_span=> #private::into_health::<#ret_ty>(#value));
-    let work = if let Some(asyncness) = &sig.asyncness {
-        // Spanned at `async`: a future that is not `Send` is reported there.
-        let check_future = respan(quote!(#private::check_future), asyncness.span());
-        quote_spanned! {span=>
-            #private::BoundCheck::asynchronous(move || {
-                #(#reclones)*
-                #check_future(async move {
-                    let #value = #function(#(#arguments),*).await;
-                    #convert
-                })
-            })
-        }
-    } else {
-        quote_spanned! {span=>
-            #private::BoundCheck::blocking(move || {
-                let #value = #function(#(#arguments),*);
-                #convert
-            })
-        }
-    };
+    let params = Parameters::new(sig, &private, &resources, &missing);
+    let Parameters {
+        lookups, unwraps, ..
+    } = &params;
+    let work = work(sig, &private, &params);
 
     let kind = match options.kind.map_or(Kind::Readiness, |(_, k)| k) {
         Kind::Readiness => quote!(Readiness),
@@ -112,6 +53,8 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
     quote_spanned! {span=>
         #[doc(hidden)]
         const _: () = {
+            // Without parameters nothing can be missing: the `Option` is always `Some`.
+            #[allow(clippy::unnecessary_wraps)]
             fn __flext_observability_bind(
                 #resources: &#private::Resources,
                 #missing: &mut #private::Missing,
@@ -142,6 +85,89 @@ pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> To
     }
 }
 
+/// How each parameter is looked up, unwrapped, captured and passed.
+#[derive(Default)]
+struct Parameters {
+    lookups: Vec<TokenStream>,
+    unwraps: Vec<TokenStream>,
+    reclones: Vec<TokenStream>,
+    arguments: Vec<TokenStream>,
+}
+
+impl Parameters {
+    fn new(
+        sig: &Signature,
+        private: &TokenStream,
+        resources: &syn::Ident,
+        missing: &syn::Ident,
+    ) -> Self {
+        let mut params = Parameters::default();
+        for (i, input) in sig.inputs.iter().enumerate() {
+            let FnArg::Typed(typed) = input else { continue };
+            let var = format_ident!("flext_resource_{}", i, span = Span::mixed_site());
+            let (resource, by_ref) = match &*typed.ty {
+                Type::Reference(r) => (erase_lifetimes(&r.elem), true),
+                other => (erase_lifetimes(other), false),
+            };
+            let ty_span = typed.ty.span();
+            // Spanned at the parameter's type: a type that cannot be shared across
+            // threads, or cloned, is reported there.
+            params.lookups.push(quote_spanned! {ty_span=>
+                let #var = #resources.get::<#resource>(#missing);
+            });
+            params.unwraps.push(quote! { let #var = #var?; });
+            params
+                .reclones
+                .push(quote! { let #var = ::core::clone::Clone::clone(&#var); });
+            params.arguments.push(if by_ref {
+                quote!(&*#var)
+            } else {
+                let cloned = respan(quote!(#private::cloned), ty_span);
+                quote_spanned!(ty_span=> #cloned::<#resource>(&#var))
+            });
+        }
+        params
+    }
+}
+
+/// The `BoundCheck` that calls the function with its parameters.
+fn work(sig: &Signature, private: &TokenStream, params: &Parameters) -> TokenStream {
+    let span = sig.ident.span();
+    let function = &sig.ident;
+    let value = syn::Ident::new("flext_value", Span::mixed_site());
+    let Parameters {
+        reclones,
+        arguments,
+        ..
+    } = params;
+    let (ret_ty, ret_span): (Type, Span) = match &sig.output {
+        ReturnType::Type(_, ty) => (erase_lifetimes(ty), ty.span()),
+        ReturnType::Default => (parse_quote!(()), span),
+    };
+    // Spanned at the return type: an unsupported return type is reported there.
+    let convert = quote_spanned!(ret_span=> #private::into_health::<#ret_ty>(#value));
+    if let Some(asyncness) = &sig.asyncness {
+        // Spanned at `async`: a future that is not `Send` is reported there.
+        let check_future = respan(quote!(#private::check_future), asyncness.span());
+        quote_spanned! {span=>
+            #private::BoundCheck::asynchronous(move || {
+                #(#reclones)*
+                #check_future(async move {
+                    let #value = #function(#(#arguments),*).await;
+                    #convert
+                })
+            })
+        }
+    } else {
+        quote_spanned! {span=>
+            #private::BoundCheck::blocking(move || {
+                let #value = #function(#(#arguments),*);
+                #convert
+            })
+        }
+    }
+}
+
 /// `tokens` with every span set to `span`, so an error about them points at user code.
 fn respan(tokens: TokenStream, span: Span) -> TokenStream {
     tokens
@@ -161,15 +187,13 @@ fn respan(tokens: TokenStream, span: Span) -> TokenStream {
 }
 
 fn optional_duration(option: Option<&DurationOption>) -> TokenStream {
-    match option {
-        Some(d) => {
-            #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
-            // validated: positive and far below u64::MAX nanoseconds
-            let nanos = (d.seconds * 1e9).round() as u64;
-            quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
-        }
-        None => quote!(::core::option::Option::None),
-    }
+    let Some(duration) = option else {
+        return quote!(::core::option::Option::None);
+    };
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
+    // validated: positive and far below u64::MAX nanoseconds
+    let nanos = (duration.seconds * 1e9).round() as u64;
+    quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
 }
 
 /// The type with every named lifetime replaced by `'_`: the generated code names

@@ -6,8 +6,8 @@ mod validate;
 
 use proc_macro2::TokenStream;
 use quote::quote;
-use syn::ext::IdentExt;
 use syn::Item;
+use syn::ext::IdentExt;
 
 use crate::errors::Errors;
 use crate::monitor::FnParts;

@@ -221,12 +221,11 @@ fn count(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Coun
         errors.error_at(&lit, "expected a whole number of runs, such as `3`");
         return Ok(None);
     };
-    match lit.base10_parse::<u32>() {
-        Ok(value) => Ok(Some(CountOption { lit, value })),
-        Err(_) => {
-            errors.error_at(&lit, "expected a whole number of runs, such as `3`");
-            Ok(None)
-        }
+    if let Ok(value) = lit.base10_parse::<u32>() {
+        Ok(Some(CountOption { lit, value }))
+    } else {
+        errors.error_at(&lit, "expected a whole number of runs, such as `3`");
+        Ok(None)
     }
 }
 

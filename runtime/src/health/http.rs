@@ -298,7 +298,7 @@ fn write_line(out: &mut String, line: &Line<'_>, details: bool) {
     match line.why {
         Why::Pending => out.push_str("pending: no result yet"),
         Why::Stale(age) => {
-            let _ = write!(out, "unknown: the latest result is {:.0?} old", age);
+            let _ = write!(out, "unknown: the latest result is {age:.0?} old");
         }
         Why::Result | Why::Started => {
             out.push_str(match line.status {

@@ -104,7 +104,7 @@ mod tests {
         assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
         let t = UNIX_EPOCH + Duration::from_millis(1_795_404_402_123);
         assert_eq!(rfc3339(t), "2026-11-23T03:26:42.123Z");
-        let leap = UNIX_EPOCH + Duration::from_secs(951_782_400); // 2000-02-29
+        let leap = UNIX_EPOCH + Duration::from_hours(264_384); // 2000-02-29
         assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
     }
 }

@@ -29,8 +29,8 @@ pub(crate) static PROCESS_METRICS: AtomicBool = AtomicBool::new(false);
 /// Registers the health (and, with feature `system`, process) sources once per process;
 /// they read whatever is installed at scrape time.
 pub(crate) fn register(process_metrics: bool) {
-    PROCESS_METRICS.store(process_metrics, Ordering::Release);
     static REGISTERED: OnceLock<()> = OnceLock::new();
+    PROCESS_METRICS.store(process_metrics, Ordering::Release);
     REGISTERED.get_or_init(|| {
         collect::register_source(Arc::new(HealthSource));
         #[cfg(all(feature = "system", target_os = "linux"))]

@@ -159,7 +159,7 @@ impl Scheduler {
         let seed = SystemTime::now()
             .duration_since(SystemTime::UNIX_EPOCH)
             .map_or(0, |d| d.subsec_nanos().into())
-            ^ (std::process::id() as u64) << 32;
+            ^ u64::from(std::process::id()) << 32;
         Scheduler {
             slots,
             states,
@@ -323,7 +323,7 @@ impl Scheduler {
                     let _ = tx.send(Msg::Done(Done {
                         check: index,
                         run,
-                        result: result.map_err(panic_message),
+                        result: result.map_err(|payload| panic_message(&*payload)),
                         elapsed: started.elapsed(),
                     }));
                 };
@@ -338,7 +338,7 @@ impl Scheduler {
                     let _ = tx.send(Msg::Done(Done {
                         check: index,
                         run,
-                        result: result.map_err(panic_message),
+                        result: result.map_err(|payload| panic_message(&*payload)),
                         elapsed: started.elapsed(),
                     }));
                 });
@@ -489,7 +489,7 @@ impl Future for CatchUnwind {
     }
 }
 
-fn panic_message(payload: Box<dyn Any + Send>) -> String {
+fn panic_message(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_owned()
     } else if let Some(s) = payload.downcast_ref::<String>() {

@@ -284,11 +284,46 @@ pub(crate) fn resolve(settings: Settings, env: EnvLookup<'_>) -> Result<Config, 
         ));
     }
 
+    let checks = bind_checks(
+        &settings.resources,
+        interval,
+        timeout,
+        (failure_threshold, success_threshold),
+    )?;
+
+    #[cfg(feature = "system")]
+    let checks = {
+        let mut checks = checks;
+        if settings.system_checks.unwrap_or(true) {
+            super::system::add_checks(&settings.system, env, interval, timeout, &mut checks)?;
+        }
+        checks
+    };
+
+    Ok(Config {
+        concurrency,
+        exposure: Exposure {
+            show_details: settings.show_details,
+            token: settings.token,
+        },
+        drain_delay: settings.drain_delay.unwrap_or(DEFAULT_DRAIN_DELAY),
+        checks,
+        process_metrics: cfg!(feature = "system") && settings.process_metrics.unwrap_or(true),
+    })
+}
+
+/// Every registered check with its parameters resolved; all missing types at once.
+fn bind_checks(
+    resources: &Resources,
+    interval: Duration,
+    timeout: Duration,
+    (failure_threshold, success_threshold): (u32, u32),
+) -> Result<Vec<CheckDef>, Error> {
     let mut checks = Vec::new();
     let mut missing_report = Vec::new();
     for meta in registry::registered() {
         let mut missing = Missing::default();
-        let bound = (meta.bind)(&settings.resources, &mut missing);
+        let bound = (meta.bind)(resources, &mut missing);
         if !missing.types.is_empty() {
             missing_report.push(format!(
                 "health check `{}` ({}) takes {}",
@@ -332,22 +367,7 @@ pub(crate) fn resolve(settings: Settings, env: EnvLookup<'_>) -> Result<Config, 
             ),
         ));
     }
-
-    #[cfg(feature = "system")]
-    if settings.system_checks.unwrap_or(true) {
-        super::system::add_checks(&settings.system, env, interval, timeout, &mut checks)?;
-    }
-
-    Ok(Config {
-        concurrency,
-        exposure: Exposure {
-            show_details: settings.show_details,
-            token: settings.token,
-        },
-        drain_delay: settings.drain_delay.unwrap_or(DEFAULT_DRAIN_DELAY),
-        checks,
-        process_metrics: cfg!(feature = "system") && settings.process_metrics.unwrap_or(true),
-    })
+    Ok(checks)
 }
 
 fn nonzero_or(value: u32, default: u32) -> u32 {

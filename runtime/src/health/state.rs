@@ -309,9 +309,8 @@ pub(crate) fn evaluate_selected<'a>(
             (Why::Pending, _) if probe == Probe::Liveness => Status::Healthy,
             (Why::Pending, _) => Status::Unhealthy,
             (_, Status::Healthy) => Status::Healthy,
-            (_, Status::Degraded) => Status::Degraded,
             (_, Status::Unhealthy | Status::Unknown) if check.critical() => Status::Unhealthy,
-            (_, Status::Unhealthy | Status::Unknown) => Status::Degraded,
+            (_, Status::Degraded | Status::Unhealthy | Status::Unknown) => Status::Degraded,
         };
         status = status.max(effect);
     }

@@ -104,23 +104,17 @@ fn levels(
     default: f64,
     env: EnvLookup<'_>,
 ) -> Result<Levels, Error> {
-    let (levels, source) = match code {
-        Some((warn, fail)) => (Levels { warn, fail }, method),
-        None => {
-            let warn = match env(variable) {
-                Some(text) => text.trim().parse::<f64>().map_err(|_| {
-                    Error::config(variable, format!("`{text}` is not a percentage (0-100)"))
-                })?,
-                None => default,
-            };
-            (
-                Levels {
-                    warn,
-                    fail: warn + (100.0 - warn) / 2.0,
-                },
-                variable,
-            )
-        }
+    let (levels, source) = if let Some((warn, fail)) = code {
+        (Levels { warn, fail }, method)
+    } else {
+        let warn = match env(variable) {
+            Some(text) => text.trim().parse::<f64>().map_err(|_| {
+                Error::config(variable, format!("`{text}` is not a percentage (0-100)"))
+            })?,
+            None => default,
+        };
+        let fail = warn + (100.0 - warn) / 2.0;
+        (Levels { warn, fail }, variable)
     };
     let valid = |p: f64| p.is_finite() && p > 0.0 && p <= 100.0;
     if !valid(levels.warn) || !valid(levels.fail) {
