@@ -99,5 +99,6 @@ impl Health {
     /// Stops the runner (without waiting for sync checks that are stuck).
     pub(crate) fn stop(mut self) {
         self.runner.stop();
+        metrics::PROCESS_METRICS.store(false, std::sync::atomic::Ordering::Release);
     }
 }

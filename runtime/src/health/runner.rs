@@ -498,3 +498,135 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
         "a panic without a message".to_owned()
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::health::settings::CheckInfo;
+
+    fn config(work: Work, blocking: bool) -> Config {
+        Config {
+            concurrency: 1,
+            exposure: Exposure::default(),
+            drain_delay: Duration::ZERO,
+            checks: vec![CheckDef {
+                info: Arc::new(CheckInfo {
+                    name: "noop".into(),
+                    kind: Kind::Readiness,
+                    critical: true,
+                    groups: Vec::new(),
+                    interval: Duration::from_secs(3600),
+                    timeout: Duration::from_secs(10),
+                    failure_threshold: 1,
+                    success_threshold: 1,
+                    blocking,
+                    location: None,
+                }),
+                work,
+            }],
+            process_metrics: false,
+        }
+    }
+
+    /// Drives the scheduler by hand: dispatch one run, receive its result, record and
+    /// publish it. Returns the median and 99th percentile of that round trip minus the
+    /// time spent in the check itself.
+    fn overhead(work: Work, blocking: bool, runs: usize) -> (Duration, Duration) {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .enable_all()
+            .build()
+            .unwrap();
+        let (tx, rx) = mpsc::channel();
+        let mut scheduler = Scheduler::new(config(work, blocking), runtime, tx, rx);
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let started = Instant::now();
+            scheduler.spawn(0, started);
+            let Ok(Msg::Done(done)) = scheduler.rx.recv() else {
+                panic!("no result");
+            };
+            let elapsed = done.elapsed;
+            scheduler.complete(done);
+            scheduler.publish_if_dirty();
+            samples.push(started.elapsed().saturating_sub(elapsed));
+        }
+        samples.sort_unstable();
+        (samples[runs / 2], samples[runs * 99 / 100])
+    }
+
+    #[test]
+    fn runs_record_and_publish() {
+        let work = Work::Blocking(Arc::new(HealthReport::healthy));
+        let (median, _) = overhead(work, true, 20);
+        assert!(median > Duration::ZERO);
+        let snapshot = state::snapshot().unwrap();
+        assert_eq!(snapshot.checks()[0].runs[RunOutcome::Ok as usize], 20);
+    }
+
+    #[test]
+    fn concurrency_limit_and_jitter() {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            .enable_all()
+            .build()
+            .unwrap();
+        let make: Arc<dyn Fn() -> CheckFuture + Send + Sync> =
+            Arc::new(|| Box::pin(std::future::pending()));
+        let mut config = config(Work::Async(make), false);
+        let second = CheckDef {
+            info: Arc::new(CheckInfo {
+                name: "other".into(),
+                ..CheckInfo::clone_for_test(&config.checks[0].info)
+            }),
+            work: config.checks[0].work.clone(),
+        };
+        config.checks.push(second);
+        let (tx, rx) = mpsc::channel();
+        let mut scheduler = Scheduler::new(config, runtime, tx, rx);
+        let now = Instant::now();
+        scheduler.start_due(now);
+        // Both are due; the limit of one lets one run, the other waits its turn.
+        assert_eq!(scheduler.active, 1);
+        let running: Vec<bool> = scheduler
+            .slots
+            .iter()
+            .map(|s| s.running.is_some())
+            .collect();
+        assert_eq!(running, [true, false]);
+        assert_eq!(
+            scheduler.next_wake(),
+            Some(now + Duration::from_secs(10)),
+            "the deadline"
+        );
+        // Its timeout frees the slot for the waiting check.
+        scheduler.expire(now + Duration::from_secs(10));
+        scheduler.start_due(now + Duration::from_secs(10));
+        assert_eq!(scheduler.active, 1);
+        assert!(scheduler.slots[1].running.is_some());
+
+        let interval = Duration::from_secs(100);
+        for _ in 0..1000 {
+            let d = scheduler.jittered(interval);
+            assert!(
+                d >= Duration::from_secs(90) && d <= Duration::from_secs(110),
+                "{d:?}"
+            );
+        }
+    }
+
+    /// `cargo test --release -p flext-observability --lib scheduling_overhead -- --ignored --nocapture`
+    #[test]
+    #[ignore = "measurement, run by benches/health_probe.sh"]
+    fn scheduling_overhead() {
+        const RUNS: usize = 20_000;
+        let sync = overhead(Work::Blocking(Arc::new(HealthReport::healthy)), true, RUNS);
+        let make: Arc<dyn Fn() -> CheckFuture + Send + Sync> =
+            Arc::new(|| Box::pin(async { HealthReport::healthy() }));
+        let asynchronous = overhead(Work::Async(make), false, RUNS);
+        println!(
+            "scheduling overhead per run ({RUNS} runs): sync p50 {:?} p99 {:?}; async p50 {:?} p99 {:?}",
+            sync.0, sync.1, asynchronous.0, asynchronous.1
+        );
+    }
+}

@@ -88,6 +88,16 @@ pub(crate) struct CheckInfo {
 }
 
 impl CheckInfo {
+    #[cfg(test)]
+    pub(crate) fn clone_for_test(&self) -> CheckInfo {
+        CheckInfo {
+            name: self.name.clone(),
+            groups: self.groups.clone(),
+            location: self.location.clone(),
+            ..*self
+        }
+    }
+
     /// A result older than this is no longer believed.
     pub(crate) fn stale_after(&self) -> Duration {
         self.interval * 3 + self.timeout
