@@ -515,7 +515,7 @@ mod tests {
                     kind: Kind::Readiness,
                     critical: true,
                     groups: Vec::new(),
-                    interval: Duration::from_secs(3600),
+                    interval: Duration::from_hours(1),
                     timeout: Duration::from_secs(10),
                     failure_threshold: 1,
                     success_threshold: 1,
