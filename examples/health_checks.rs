@@ -194,7 +194,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
         println!("inventory hangs until interrupted (Ctrl-C)");
         show(addr, "inventory hangs: not ready, still alive", 503, phase)?;
         loop {
-            std::thread::sleep(Duration::from_secs(3600));
+            std::thread::sleep(Duration::from_hours(1));
         }
     }
     if keep_running {
