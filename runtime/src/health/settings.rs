@@ -208,7 +208,8 @@ impl ObservabilityBuilder {
 
     /// How long readiness reports "shutting down" before the server stops when the guard
     /// is dropped, so load balancers stop sending traffic first. Default 5 s, applied only
-    /// when a readiness probe (`/readyz`, `/health`) was served since start-up.
+    /// when a readiness probe (`/readyz`, `/health`) was served since start-up; dropping
+    /// the guard blocks the dropping thread that long.
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.health.drain_delay = Some(delay);
         self
