@@ -3,11 +3,11 @@
 
 pub use inventory;
 
+pub use crate::health::Kind as HealthKind;
 pub use crate::health::registry::{
     BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
     check_future, cloned, into_health,
 };
-pub use crate::health::Kind as HealthKind;
 pub use crate::monitor::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
 };

@@ -37,8 +37,11 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         None => function.sig.ident.unraw().to_string(),
     };
     let registration = expand::registration(&function.sig, &options, &name);
+    // A function compiled out takes its registration with it.
+    let cfgs = function.attrs.iter().filter(|a| a.path().is_ident("cfg"));
     quote! {
         #function
+        #(#cfgs)*
         #registration
     }
 }

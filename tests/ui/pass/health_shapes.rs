@@ -97,6 +97,13 @@ pub(crate) fn r#type() -> bool {
     true
 }
 
+// Compiled out: no registration either.
+#[cfg(any())]
+#[health_check]
+fn compiled_out() -> bool {
+    true
+}
+
 fn outer() -> bool {
     // A check declared inside a function body registers too.
     #[health_check]
