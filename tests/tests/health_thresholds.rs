@@ -19,8 +19,9 @@ struct Script {
 /// Borrows the registered `Arc<Script>` for each run.
 #[health_check(
     critical,
-    interval = "300ms",
-    timeout = "300ms",
+    // Generous: a run that timed out would break the script on a loaded machine.
+    interval = "1s",
+    timeout = "1s",
     failure_threshold = 3,
     success_threshold = 2
 )]
