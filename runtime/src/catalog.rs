@@ -87,6 +87,7 @@ fn build() -> Catalog {
         .collect();
     crates.sort();
     crates.dedup();
+    issues.extend(crate::business::startup_issues(&monitors));
     Catalog {
         monitors,
         issues,

@@ -111,10 +111,11 @@ pub(crate) fn unregister_source(source: &Arc<dyn Source>) {
         .retain(|s| !Arc::ptr_eq(s, source));
 }
 
-fn builtin_sources() -> [&'static dyn Source; 2] {
+fn builtin_sources() -> [&'static dyn Source; 3] {
     [
         &crate::catalog::MONITOR_SOURCE,
         &crate::facade::FACADE_SOURCE,
+        &crate::business::BUSINESS_SOURCE,
     ]
 }
 
@@ -124,7 +125,7 @@ pub(crate) fn collect(out: &mut dyn Encoder) {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let mut snapshots: Vec<Box<dyn Snapshot + '_>> = Vec::with_capacity(2 + extra.len());
+    let mut snapshots: Vec<Box<dyn Snapshot + '_>> = Vec::with_capacity(3 + extra.len());
     for source in builtin_sources() {
         snapshots.push(source.snapshot());
     }

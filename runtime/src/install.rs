@@ -101,8 +101,9 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Most series one metric recorded through the `metrics` facade may have (default
-    /// 2000); further label values go to one `otel_metric_overflow="true"` series.
+    /// Most series one metric recorded through the `metrics` facade, or one business
+    /// metric declared without `max_series`, may have (default 2000); further label values
+    /// go to one `otel_metric_overflow="true"` series.
     pub fn series_limit(mut self, limit: usize) -> Self {
         self.series_limit = Some(limit);
         self
@@ -145,6 +146,7 @@ impl ObservabilityBuilder {
         if series_limit == 0 {
             return Err(Error::config("series_limit", "must be at least 1"));
         }
+        crate::business::set_default_series_limit(series_limit);
 
         let catalog = catalog::catalog();
         if !catalog.issues.is_empty() {

@@ -60,6 +60,45 @@
 //! `/health` answer from the latest results at once, and `health_check_*` metrics export
 //! them. See the [`health`] module.
 //!
+//! # Business metrics
+//!
+//! [`#[business_metric]`](macro@business_metric) declares metrics whose names are checked at
+//! compile time, and records into them from any call of a function:
+//!
+//! ```
+//! use flext_observability::{Counter, business_metric};
+//!
+//! /// Rows written by ETL pipelines.
+//! #[business_metric(labels(pipeline, target))]
+//! static SYNC_ROWS_WRITTEN_TOTAL: Counter;
+//!
+//! /// Pipeline runs, by final status.
+//! #[business_metric(labels(pipeline, status))]
+//! static SYNC_RUNS_TOTAL: Counter;
+//!
+//! #[derive(Debug)]
+//! struct SourceDown;
+//!
+//! #[business_metric(
+//!     SYNC_RUNS_TOTAL { pipeline: "orders", status: outcome }.inc(),
+//!     SYNC_ROWS_WRITTEN_TOTAL { pipeline: "orders", target: target }.inc_by(|rows| *rows),
+//! )]
+//! fn sync_orders(target: &str) -> Result<u64, SourceDown> {
+//!     Ok(1200)
+//! }
+//!
+//! fn main() {
+//!     sync_orders("warehouse").unwrap();
+//!     let text = flext_observability::prometheus::render();
+//!     assert!(text.contains(r#"sync_rows_written_total{pipeline="orders",target="warehouse"} 1200"#));
+//!     assert!(text.contains(r#"sync_runs_total{pipeline="orders",status="success"} 1"#));
+//! }
+//! ```
+//!
+//! [`counter!`], [`gauge!`] and [`histogram!`] check literal names of the `metrics` facade the
+//! same way. Batch jobs push everything to a Pushgateway at the end with `push::Pushgateway`
+//! (feature `push`).
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four
@@ -78,6 +117,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod business;
 mod catalog;
 mod clock;
 mod collect;
@@ -92,6 +132,9 @@ mod monitor;
 #[cfg(all(feature = "system", target_os = "linux"))]
 mod process;
 pub mod prometheus;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub mod push;
 #[cfg(feature = "server")]
 mod server;
 mod slot;
@@ -100,6 +143,10 @@ mod slot;
 #[path = "private.rs"]
 pub mod __private;
 
+pub use business::{
+    Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info,
+    InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,
+};
 pub use catalog::CatalogIssue;
 pub use config::DEFAULT_LISTEN;
 pub use error::Error;
@@ -111,6 +158,15 @@ pub use flext_observability_macros::monitor;
 
 #[doc = include_str!("../docs/health_check.md")]
 pub use flext_observability_macros::health_check;
+
+#[doc = include_str!("../docs/business_metric.md")]
+pub use flext_observability_macros::business_metric;
+
+#[doc = include_str!("../docs/series.md")]
+pub use flext_observability_macros::series;
+
+#[doc = include_str!("../docs/facade_macros.md")]
+pub use flext_observability_macros::{counter, gauge, histogram};
 
 /// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
 /// every threshold autometrics' latency objectives use.

@@ -2,6 +2,14 @@
 //! which the facade pins to the exact same version.
 
 pub use inventory;
+pub use metrics;
+
+pub use crate::business::{
+    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
+    HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
+    NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
+    describe_facade,
+};
 
 pub use crate::health::Kind as HealthKind;
 pub use crate::health::registry::{
