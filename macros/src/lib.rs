@@ -6,6 +6,7 @@
 mod business;
 mod duration;
 mod errors;
+mod health_check;
 mod monitor;
 mod numbers;
 
@@ -15,6 +16,13 @@ use proc_macro::TokenStream;
 #[proc_macro_attribute]
 pub fn monitor(args: TokenStream, item: TokenStream) -> TokenStream {
     monitor::expand(args.into(), item.into()).into()
+}
+
+/// Registers a function as a health check run in the background. See
+/// `flext_observability::health_check`.
+#[proc_macro_attribute]
+pub fn health_check(args: TokenStream, item: TokenStream) -> TokenStream {
+    health_check::expand(args.into(), item.into()).into()
 }
 
 /// Declares a business metric, or records into declared ones from a function's calls.

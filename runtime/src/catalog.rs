@@ -77,6 +77,7 @@ fn build() -> Catalog {
         }
         monitors.push(site);
     }
+    issues.extend(crate::health::registry::issues());
     let mut crates: Vec<CrateInfo> = monitors
         .iter()
         .map(|s| CrateInfo {

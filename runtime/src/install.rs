@@ -38,6 +38,8 @@ pub struct ObservabilityBuilder {
     series_limit: Option<usize>,
     metrics_recorder: bool,
     pub(crate) telemetry: crate::telemetry::TelemetrySettings,
+    /// Health checks and probes; the methods are in `health::settings`.
+    pub(crate) health: crate::health::Settings,
 }
 
 impl Default for ObservabilityBuilder {
@@ -51,6 +53,7 @@ impl Default for ObservabilityBuilder {
             series_limit: None,
             metrics_recorder: true,
             telemetry: crate::telemetry::TelemetrySettings::default(),
+            health: crate::health::Settings::default(),
         }
     }
 }
@@ -159,6 +162,7 @@ impl ObservabilityBuilder {
         if !catalog.issues.is_empty() {
             return Err(Error::Catalog(catalog.issues.clone()));
         }
+        let health = crate::health::prepare(self.health, env)?;
 
         if INSTALLED
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -185,11 +189,14 @@ impl ObservabilityBuilder {
             info.service_name.clone_from(&service_name);
             catalog::set_build_info(info);
 
+            // Before the server, so its first probe finds a snapshot.
+            let health = crate::health::Health::start(health)?;
             let server = listen.map(Server::start).transpose()?;
             let telemetry = crate::telemetry::start(telemetry)?;
             Ok(ObservabilityGuard {
                 telemetry: Some(telemetry),
                 server,
+                health: Some(health),
                 service_name,
             })
         })();
@@ -200,13 +207,16 @@ impl ObservabilityBuilder {
     }
 }
 
-/// The running runtime. Dropping it stops the embedded server, after requests in
-/// progress finish; metrics keep being recorded and can be installed again.
+/// The running runtime. Dropping it makes readiness fail, waits the
+/// [`drain_delay`](ObservabilityBuilder::drain_delay) if readiness was probed, then stops
+/// the embedded server (after requests in progress finish) and the health checks;
+/// metrics keep being recorded and can be installed again.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the runtime at once"]
 pub struct ObservabilityGuard {
     telemetry: Option<crate::telemetry::TelemetryGuard>,
     server: Option<Server>,
+    health: Option<crate::health::Health>,
     service_name: String,
 }
 
@@ -227,10 +237,18 @@ impl ObservabilityGuard {
 
 impl Drop for ObservabilityGuard {
     fn drop(&mut self) {
-        // Exporters flush first, so their last export still sees the server's metrics.
+        // Readiness fails first and load balancers get the drain delay to notice; then
+        // exporters flush (their last export still sees everything), then the server
+        // stops, then the checks.
+        if let Some(health) = &self.health {
+            health.drain(self.server.is_some());
+        }
         drop(self.telemetry.take());
         if let Some(mut server) = self.server.take() {
             server.stop();
+        }
+        if let Some(health) = self.health.take() {
+            health.stop();
         }
         INSTALLED.store(false, Ordering::Release);
     }

@@ -53,6 +53,13 @@
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
+//! # Health checks
+//!
+//! [`#[health_check]`](macro@health_check) registers a function that runs in the
+//! background, with a timeout, on its own schedule; `/livez`, `/readyz`, `/startupz` and
+//! `/health` answer from the latest results at once, and `health_check_*` metrics export
+//! them. See the [`health`] module.
+//!
 //! # Business metrics
 //!
 //! [`#[business_metric]`](macro@business_metric) declares metrics whose names are checked at
@@ -135,6 +142,7 @@ mod diag;
 mod dynamic;
 mod error;
 mod facade;
+pub mod health;
 mod install;
 #[cfg(feature = "logs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
@@ -142,6 +150,8 @@ pub mod logs;
 mod monitor;
 #[cfg(feature = "otlp")]
 mod otlp;
+#[cfg(all(feature = "system", target_os = "linux"))]
+mod process;
 pub mod prometheus;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
@@ -173,6 +183,9 @@ pub use otlp::{OtlpProtocol, Propagation, Sampler};
 
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;
+
+#[doc = include_str!("../docs/health_check.md")]
+pub use flext_observability_macros::health_check;
 
 #[doc = include_str!("../docs/business_metric.md")]
 pub use flext_observability_macros::business_metric;

@@ -16,6 +16,11 @@ pub use crate::business::{
     describe_facade,
 };
 
+pub use crate::health::Kind as HealthKind;
+pub use crate::health::registry::{
+    BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
+    check_future, cloned, into_health,
+};
 pub use crate::monitor::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
 };
