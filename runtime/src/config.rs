@@ -84,7 +84,8 @@ pub(crate) fn resolve_listen(
         },
     };
     if host.is_none() && port.is_none() {
-        return Ok(Some(DEFAULT_LISTEN));
+        // Without the `server` feature there is nothing to listen with by default.
+        return Ok(cfg!(feature = "server").then_some(DEFAULT_LISTEN));
     }
     let host = host.unwrap_or_else(|| "127.0.0.1".into());
     let port = port.unwrap_or(DEFAULT_LISTEN.port());

@@ -243,7 +243,7 @@ impl Drop for ObservabilityGuard {
         if let Some(health) = &self.health {
             health.drain(self.server.is_some());
         }
-        drop(self.telemetry.take());
+        self.telemetry = None;
         if let Some(mut server) = self.server.take() {
             server.stop();
         }

@@ -161,6 +161,9 @@ pub mod propagation;
 pub mod push;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(not(feature = "server"))]
+#[path = "server_off.rs"]
+mod server;
 mod slot;
 mod telemetry;
 pub mod trace;

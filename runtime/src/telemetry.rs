@@ -35,7 +35,10 @@ pub(crate) struct TelemetryGuard {
 }
 
 #[cfg_attr(not(feature = "logs"), allow(clippy::unnecessary_wraps))]
-#[cfg_attr(not(feature = "otlp"), allow(unused_variables))]
+#[cfg_attr(
+    not(feature = "otlp"),
+    allow(unused_variables, clippy::needless_pass_by_value)
+)]
 pub(crate) fn resolve(
     settings: TelemetrySettings,
     env: EnvLookup<'_>,
@@ -52,8 +55,10 @@ pub(crate) fn resolve(
 
 #[cfg_attr(
     not(feature = "logs"),
-    allow(clippy::unnecessary_wraps, unused_variables)
+    allow(unused_variables, clippy::needless_pass_by_value)
 )]
+// Fallible only when the OTLP pipeline is compiled in.
+#[cfg_attr(not(feature = "otlp"), allow(clippy::unnecessary_wraps))]
 pub(crate) fn start(resolved: Resolved) -> Result<TelemetryGuard, Error> {
     #[cfg(feature = "otlp")]
     let (pipeline, otel) = crate::otlp::start(&resolved.otlp)?;

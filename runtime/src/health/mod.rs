@@ -34,8 +34,12 @@
 //! # drop(guard);
 //! ```
 
+// Without the embedded server, the probe side (verdicts, JSON) has no caller.
+#![cfg_attr(not(feature = "server"), allow(dead_code))]
+
 #[cfg(feature = "system")]
 mod cgroup;
+#[cfg(feature = "server")]
 #[cfg(feature = "server")]
 pub(crate) mod http;
 mod json;
