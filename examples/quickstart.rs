@@ -9,12 +9,23 @@
 //! It listens on `FLEXT_OBS_LISTEN` (default `127.0.0.1:9464`), prints the URL, runs a
 //! workload through sync, async and sometimes-failing functions, fetches its own
 //! `/metrics` over HTTP and prints an excerpt.
+//!
+//! Every call is also a span. Log lines are JSON (unless `LOG_FORMAT=text`) and carry the
+//! trace and span ids of the order they belong to. With a collector,
+//!
+//! ```sh
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example quickstart
+//! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4317 OTEL_EXPORTER_OTLP_PROTOCOL=grpc cargo run --example quickstart
+//! ```
+//!
+//! traces and metrics are exported over OTLP as well.
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use flext_observability::logs::LogFormat;
 use flext_observability::{Error, Observability, ObservabilityGuard, monitor};
 
 #[derive(Debug)]
@@ -72,17 +83,33 @@ struct Checkout;
 /// Every method of the block is monitored, labelled `Checkout::<method>`.
 #[monitor]
 impl Checkout {
+    /// The order id is recorded on the span; the card amount is not.
+    #[monitor(fields(order.id = order.id))]
     async fn place(&self, order: Order) -> Result<u64, String> {
         validate(&order).map_err(|e| e.0.to_owned())?;
         reserve_stock(&order).await;
-        charge_card(order.amount_cents)
+        let charged = charge_card(order.amount_cents)
             .await
-            .map_err(|_| format!("order {} declined", order.id))
+            .map_err(|_| format!("order {} declined", order.id))?;
+        // A sample of orders is logged: each line carries this order's trace id.
+        if order.id % 500 == 1 {
+            tracing::info!(order_id = order.id, charged, "order placed");
+        }
+        Ok(charged)
     }
 }
 
 fn install() -> Result<ObservabilityGuard, Error> {
-    let builder = || Observability::builder().service_name("quickstart-orders");
+    let json = std::env::var_os("LOG_FORMAT").is_none();
+    let builder = || {
+        let builder = Observability::builder().service_name("quickstart-orders");
+        // JSON log lines by default; `LOG_FORMAT=text` for human-readable ones.
+        if json {
+            builder.log_format(LogFormat::Json)
+        } else {
+            builder
+        }
+    };
     match builder().install() {
         // Someone else has 9464: carry on, on any free port.
         Err(Error::Bind { addr, error }) if error.kind() == std::io::ErrorKind::AddrInUse => {
@@ -118,6 +145,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let guard = install()?;
     let addr = guard.local_addr().ok_or("the embedded server is off")?;
     println!("serving http://{addr}/metrics");
+    match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        Ok(endpoint) => println!("exporting traces and metrics over OTLP to {endpoint}"),
+        Err(_) => {
+            println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP");
+        }
+    }
     if keep_running {
         println!("running until interrupted (Ctrl-C)");
     } else {

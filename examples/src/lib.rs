@@ -1,1 +1,5 @@
-//! Runnable examples: `cargo run --example quickstart`.
+//! Runnable examples: `cargo run --example quickstart`, `cargo run --example etl_pipeline`.
+//!
+//! [`etl`] holds the pipeline of `etl_pipeline`, shared with the end-to-end tests.
+
+pub mod etl;

@@ -77,6 +77,7 @@ fn build() -> Catalog {
         }
         monitors.push(site);
     }
+    issues.extend(crate::health::registry::issues());
     let mut crates: Vec<CrateInfo> = monitors
         .iter()
         .map(|s| CrateInfo {
@@ -86,6 +87,7 @@ fn build() -> Catalog {
         .collect();
     crates.sort();
     crates.dedup();
+    issues.extend(crate::business::startup_issues(&monitors));
     Catalog {
         monitors,
         issues,
@@ -195,7 +197,7 @@ impl Snapshot for MonitorView {
                     let m = site.meta();
                     for outcome in Outcome::ALL {
                         let (result, error) = outcome_labels(outcome);
-                        out.counter(
+                        out.counter_exemplar(
                             &[
                                 ("function", m.function),
                                 ("module", m.module),
@@ -203,6 +205,7 @@ impl Snapshot for MonitorView {
                                 ("error", error),
                             ],
                             Value::Int(snap.outcomes[outcome as usize]),
+                            snap.outcome_exemplars[outcome as usize].as_ref(),
                         );
                     }
                 }
@@ -210,13 +213,14 @@ impl Snapshot for MonitorView {
             DURATION => {
                 for (site, snap) in &self.sites {
                     let m = site.meta();
-                    out.histogram(
+                    out.histogram_exemplars(
                         &[("function", m.function), ("module", m.module)],
                         &HistogramValue {
                             bounds: m.bounds,
                             counts: &snap.buckets,
                             sum: snap.sum_ns as f64 / 1e9,
                         },
+                        &snap.bucket_exemplars,
                     );
                 }
             }

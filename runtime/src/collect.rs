@@ -69,6 +69,8 @@ impl HistogramValue<'_> {
     }
 }
 
+pub(crate) use crate::trace::Exemplar;
+
 /// Receives one family at a time, then its series.
 pub(crate) trait Encoder {
     fn family(&mut self, desc: &FamilyDesc<'_>);
@@ -76,6 +78,22 @@ pub(crate) trait Encoder {
     fn gauge(&mut self, labels: Labels<'_>, value: Value);
     fn histogram(&mut self, labels: Labels<'_>, value: &HistogramValue<'_>);
     fn info(&mut self, labels: Labels<'_>);
+    /// A counter with the exemplar of a recent increment; encoders without exemplar
+    /// support write the plain counter.
+    fn counter_exemplar(&mut self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) {
+        let _ = exemplar;
+        self.counter(labels, value);
+    }
+    /// A histogram with one optional exemplar per bucket (`bounds.len() + 1` of them).
+    fn histogram_exemplars(
+        &mut self,
+        labels: Labels<'_>,
+        value: &HistogramValue<'_>,
+        exemplars: &[Option<Exemplar>],
+    ) {
+        let _ = exemplars;
+        self.histogram(labels, value);
+    }
 }
 
 /// A consistent view of one source, taken once per scrape.
@@ -111,10 +129,11 @@ pub(crate) fn unregister_source(source: &Arc<dyn Source>) {
         .retain(|s| !Arc::ptr_eq(s, source));
 }
 
-fn builtin_sources() -> [&'static dyn Source; 2] {
+fn builtin_sources() -> [&'static dyn Source; 3] {
     [
         &crate::catalog::MONITOR_SOURCE,
         &crate::facade::FACADE_SOURCE,
+        &crate::business::BUSINESS_SOURCE,
     ]
 }
 
@@ -124,7 +143,7 @@ pub(crate) fn collect(out: &mut dyn Encoder) {
         .read()
         .unwrap_or_else(PoisonError::into_inner)
         .clone();
-    let mut snapshots: Vec<Box<dyn Snapshot + '_>> = Vec::with_capacity(2 + extra.len());
+    let mut snapshots: Vec<Box<dyn Snapshot + '_>> = Vec::with_capacity(3 + extra.len());
     for source in builtin_sources() {
         snapshots.push(source.snapshot());
     }

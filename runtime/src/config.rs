@@ -84,7 +84,8 @@ pub(crate) fn resolve_listen(
         },
     };
     if host.is_none() && port.is_none() {
-        return Ok(Some(DEFAULT_LISTEN));
+        // Without the `server` feature there is nothing to listen with by default.
+        return Ok(cfg!(feature = "server").then_some(DEFAULT_LISTEN));
     }
     let host = host.unwrap_or_else(|| "127.0.0.1".into());
     let port = port.unwrap_or(DEFAULT_LISTEN.port());
@@ -96,7 +97,8 @@ pub(crate) fn resolve_listen(
     parse_listen("OTEL_EXPORTER_PROMETHEUS_HOST", &joined)
 }
 
-/// `service_name(..)`, then `OTEL_SERVICE_NAME`, then the executable's name.
+/// `service_name(..)`, then `OTEL_SERVICE_NAME`, then `service.name` in
+/// `OTEL_RESOURCE_ATTRIBUTES`, then the executable's name.
 pub(crate) fn resolve_service_name(
     code: Option<&str>,
     env: EnvLookup<'_>,
@@ -106,6 +108,15 @@ pub(crate) fn resolve_service_name(
     }
     if let Some(name) = env("OTEL_SERVICE_NAME") {
         return non_empty("OTEL_SERVICE_NAME", &name);
+    }
+    // The specification puts `OTEL_SERVICE_NAME` first (the OpenTelemetry SDK does not).
+    if let Some(attrs) = env("OTEL_RESOURCE_ATTRIBUTES")
+        && let Some((_, name)) = parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &attrs)?
+            .into_iter()
+            .rev()
+            .find(|(k, _)| k == "service.name")
+    {
+        return non_empty("OTEL_RESOURCE_ATTRIBUTES", &name);
     }
     Ok(std::env::current_exe()
         .ok()
@@ -123,6 +134,59 @@ fn non_empty(source: &str, value: &str) -> Result<String, Error> {
     } else {
         Ok(value.to_owned())
     }
+}
+
+/// Decodes `%XX` escapes (W3C baggage octets, as `OTEL_RESOURCE_ATTRIBUTES` and
+/// `OTEL_EXPORTER_OTLP_HEADERS` values use).
+pub(crate) fn percent_decode(source: &str, value: &str) -> Result<String, Error> {
+    let bytes = value.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%' {
+            let hex = bytes
+                .get(i + 1..i + 3)
+                .and_then(|h| std::str::from_utf8(h).ok())
+                .and_then(|h| u8::from_str_radix(h, 16).ok())
+                .ok_or_else(|| Error::config(source, "a `%` is not followed by two hex digits"))?;
+            out.push(hex);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8(out)
+        .map_err(|_| Error::config(source, "percent-decoding gives invalid UTF-8"))
+}
+
+/// `key1=value1,key2=value2`, values percent-decoded. Errors never quote the value (it
+/// may be a secret).
+pub(crate) fn parse_pairs(source: &str, value: &str) -> Result<Vec<(String, String)>, Error> {
+    let mut out = Vec::new();
+    for (n, item) in value.split(',').enumerate() {
+        if item.trim().is_empty() {
+            continue;
+        }
+        let Some((k, v)) = item.split_once('=') else {
+            return Err(Error::config(
+                source,
+                format!("entry {} is not `key=value`", n + 1),
+            ));
+        };
+        let k = k.trim();
+        if k.is_empty() {
+            return Err(Error::config(
+                source,
+                format!("entry {} has an empty key", n + 1),
+            ));
+        }
+        out.push((
+            percent_decode(source, k)?,
+            percent_decode(source, v.trim())?,
+        ));
+    }
+    Ok(out)
 }
 
 /// Checks bucket bounds given in code: finite, positive, strictly increasing, not empty.
@@ -203,6 +267,13 @@ mod tests {
             resolve_service_name(Some("billing"), &e).unwrap(),
             "billing"
         );
+        let e = env(&[
+            ("OTEL_RESOURCE_ATTRIBUTES", "service.name=from%20attrs"),
+            ("OTEL_SERVICE_NAME", "orders"),
+        ]);
+        assert_eq!(resolve_service_name(None, &e).unwrap(), "orders");
+        let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,service.name=from%20attrs")]);
+        assert_eq!(resolve_service_name(None, &e).unwrap(), "from attrs");
         let e = env(&[("OTEL_SERVICE_NAME", " ")]);
         assert!(
             resolve_service_name(None, &e)

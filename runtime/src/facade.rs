@@ -106,7 +106,7 @@ impl FacadeStore {
             })
     }
 
-    fn describe(&self, raw: &str, kind: Kind, unit: Option<Unit>, help: &str) {
+    pub(crate) fn describe(&self, raw: &str, kind: Kind, unit: Option<Unit>, help: &str) {
         let name = exposed_name(raw, kind);
         let unit = unit.and_then(unit_suffix);
         if let Some(family) = self
@@ -286,7 +286,7 @@ struct FacadeView {
     families: Vec<Arc<Family>>,
 }
 
-const OVERFLOWS: &str = "flext_observability_series_overflows_total";
+pub(crate) const OVERFLOWS: &str = "flext_observability_series_overflows_total";
 
 impl Source for FacadeSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {

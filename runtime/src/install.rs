@@ -37,6 +37,9 @@ pub struct ObservabilityBuilder {
     buckets_by_prefix: Vec<(String, Vec<f64>)>,
     series_limit: Option<usize>,
     metrics_recorder: bool,
+    pub(crate) telemetry: crate::telemetry::TelemetrySettings,
+    /// Health checks and probes; the methods are in `health::settings`.
+    pub(crate) health: crate::health::Settings,
 }
 
 impl Default for ObservabilityBuilder {
@@ -49,6 +52,8 @@ impl Default for ObservabilityBuilder {
             buckets_by_prefix: Vec::new(),
             series_limit: None,
             metrics_recorder: true,
+            telemetry: crate::telemetry::TelemetrySettings::default(),
+            health: crate::health::Settings::default(),
         }
     }
 }
@@ -98,8 +103,9 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Most series one metric recorded through the `metrics` facade may have (default
-    /// 2000); further label values go to one `otel_metric_overflow="true"` series.
+    /// Most series one metric recorded through the `metrics` facade, or one business
+    /// metric declared without `max_series`, may have (default 2000); further label values
+    /// go to one `otel_metric_overflow="true"` series.
     pub fn series_limit(mut self, limit: usize) -> Self {
         self.series_limit = Some(limit);
         self
@@ -142,11 +148,21 @@ impl ObservabilityBuilder {
         if series_limit == 0 {
             return Err(Error::config("series_limit", "must be at least 1"));
         }
+        crate::business::set_default_series_limit(series_limit);
+
+        let version = self
+            .service_version
+            .clone()
+            .or_else(|| catalog::default_build_info().map(|i| i.version))
+            .filter(|v| !v.is_empty());
+        let telemetry =
+            crate::telemetry::resolve(self.telemetry, env, &service_name, version.as_deref())?;
 
         let catalog = catalog::catalog();
         if !catalog.issues.is_empty() {
             return Err(Error::Catalog(catalog.issues.clone()));
         }
+        let health = crate::health::prepare(self.health, env)?;
 
         if INSTALLED
             .compare_exchange(false, true, Ordering::AcqRel, Ordering::Acquire)
@@ -173,9 +189,14 @@ impl ObservabilityBuilder {
             info.service_name.clone_from(&service_name);
             catalog::set_build_info(info);
 
+            // Before the server, so its first probe finds a snapshot.
+            let health = crate::health::Health::start(health)?;
             let server = listen.map(Server::start).transpose()?;
+            let telemetry = crate::telemetry::start(telemetry)?;
             Ok(ObservabilityGuard {
+                telemetry: Some(telemetry),
                 server,
+                health: Some(health),
                 service_name,
             })
         })();
@@ -186,12 +207,16 @@ impl ObservabilityBuilder {
     }
 }
 
-/// The running runtime. Dropping it stops the embedded server, after requests in
-/// progress finish; metrics keep being recorded and can be installed again.
+/// The running runtime. Dropping it makes readiness fail, waits the
+/// [`drain_delay`](ObservabilityBuilder::drain_delay) if readiness was probed, then stops
+/// the embedded server (after requests in progress finish) and the health checks;
+/// metrics keep being recorded and can be installed again.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the runtime at once"]
 pub struct ObservabilityGuard {
+    telemetry: Option<crate::telemetry::TelemetryGuard>,
     server: Option<Server>,
+    health: Option<crate::health::Health>,
     service_name: String,
 }
 
@@ -212,8 +237,18 @@ impl ObservabilityGuard {
 
 impl Drop for ObservabilityGuard {
     fn drop(&mut self) {
+        // Readiness fails first and load balancers get the drain delay to notice; then
+        // exporters flush (their last export still sees everything), then the server
+        // stops, then the checks.
+        if let Some(health) = &self.health {
+            health.drain(self.server.is_some());
+        }
+        self.telemetry = None;
         if let Some(mut server) = self.server.take() {
             server.stop();
+        }
+        if let Some(health) = self.health.take() {
+            health.stop();
         }
         INSTALLED.store(false, Ordering::Release);
     }

@@ -53,6 +53,68 @@
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
+//! # Health checks
+//!
+//! [`#[health_check]`](macro@health_check) registers a function that runs in the
+//! background, with a timeout, on its own schedule; `/livez`, `/readyz`, `/startupz` and
+//! `/health` answer from the latest results at once, and `health_check_*` metrics export
+//! them. See the [`health`] module.
+//!
+//! # Business metrics
+//!
+//! [`#[business_metric]`](macro@business_metric) declares metrics whose names are checked at
+//! compile time, and records into them from any call of a function:
+//!
+//! ```
+//! use flext_observability::{Counter, business_metric};
+//!
+//! /// Rows written by ETL pipelines.
+//! #[business_metric(labels(pipeline, target))]
+//! static SYNC_ROWS_WRITTEN_TOTAL: Counter;
+//!
+//! /// Pipeline runs, by final status.
+//! #[business_metric(labels(pipeline, status))]
+//! static SYNC_RUNS_TOTAL: Counter;
+//!
+//! #[derive(Debug)]
+//! struct SourceDown;
+//!
+//! #[business_metric(
+//!     SYNC_RUNS_TOTAL { pipeline: "orders", status: outcome }.inc(),
+//!     SYNC_ROWS_WRITTEN_TOTAL { pipeline: "orders", target: target }.inc_by(|rows| *rows),
+//! )]
+//! fn sync_orders(target: &str) -> Result<u64, SourceDown> {
+//!     Ok(1200)
+//! }
+//!
+//! fn main() {
+//!     sync_orders("warehouse").unwrap();
+//!     let text = flext_observability::prometheus::render();
+//!     assert!(text.contains(r#"sync_rows_written_total{pipeline="orders",target="warehouse"} 1200"#));
+//!     assert!(text.contains(r#"sync_runs_total{pipeline="orders",status="success"} 1"#));
+//! }
+//! ```
+//!
+//! [`counter!`], [`gauge!`] and [`histogram!`] check literal names of the `metrics` facade the
+//! same way. Batch jobs push everything to a Pushgateway at the end with `push::Pushgateway`
+//! (feature `push`).
+//!
+//! # Spans, OpenTelemetry, logs
+//!
+//! Every monitored call is also a [`tracing`](https://docs.rs/tracing) span (see
+//! [`#[monitor]`](macro@monitor#spans)); with no subscriber interested it costs one atomic
+//! load. Cargo features add the consumers, all configured by the builder or the standard
+//! environment variables:
+//!
+//! | feature | what `install()` adds |
+//! |---|---|
+//! | `logs` | a global `tracing` subscriber writing JSON or text lines (module `logs`; `LOG_LEVEL`, `LOG_FORMAT`) |
+//! | `otlp` | `logs`, plus OpenTelemetry: trace ids in log lines and as exemplars, OTLP export of traces and metrics over gRPC or HTTP/protobuf (`OTEL_EXPORTER_OTLP_*`, `OTEL_TRACES_SAMPLER`, `OTEL_RESOURCE_ATTRIBUTES`, …), and W3C/B3 propagation (module `propagation`) |
+//!
+//! OTLP export starts when an endpoint is configured (`otlp_endpoint(..)` or
+//! `OTEL_EXPORTER_OTLP_ENDPOINT`). Monitored calls never wait for the collector; what
+//! it cannot take is dropped and counted in `flext_otlp_dropped_total` on `/metrics`.
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four
@@ -71,6 +133,7 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
+mod business;
 mod catalog;
 mod clock;
 mod collect;
@@ -79,25 +142,62 @@ mod diag;
 mod dynamic;
 mod error;
 mod facade;
+pub mod health;
 mod install;
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub mod logs;
 mod monitor;
+#[cfg(feature = "otlp")]
+mod otlp;
+#[cfg(all(feature = "system", target_os = "linux"))]
+mod process;
 pub mod prometheus;
+#[cfg(feature = "otlp")]
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub mod propagation;
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub mod push;
 #[cfg(feature = "server")]
 mod server;
+#[cfg(not(feature = "server"))]
+#[path = "server_off.rs"]
+mod server;
 mod slot;
+mod telemetry;
+pub mod trace;
 
 #[doc(hidden)]
 #[path = "private.rs"]
 pub mod __private;
 
+pub use business::{
+    Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info,
+    InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,
+};
 pub use catalog::CatalogIssue;
 pub use config::DEFAULT_LISTEN;
 pub use error::Error;
 pub use install::{Observability, ObservabilityBuilder, ObservabilityGuard};
 pub use monitor::Outcome;
+#[cfg(feature = "otlp")]
+pub use otlp::{OtlpProtocol, Propagation, Sampler};
 
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;
+
+#[doc = include_str!("../docs/health_check.md")]
+pub use flext_observability_macros::health_check;
+
+#[doc = include_str!("../docs/business_metric.md")]
+pub use flext_observability_macros::business_metric;
+
+#[doc = include_str!("../docs/series.md")]
+pub use flext_observability_macros::series;
+
+#[doc = include_str!("../docs/facade_macros.md")]
+pub use flext_observability_macros::{counter, gauge, histogram};
 
 /// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
 /// every threshold autometrics' latency objectives use.

@@ -8,6 +8,8 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock;
 use crate::slot::{SLOTS, Slot};
+use crate::trace::guard::SpanGuard;
+use crate::trace::{Exemplar, Exemplars};
 
 /// How a monitored call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -89,6 +91,7 @@ pub struct MonitorSite<const NB: usize> {
     /// for a duration's bucket always stops inside the array.
     bounds_ns: [u64; NB],
     shards: [Shard<NB>; SLOTS],
+    exemplars: Exemplars<NB>,
 }
 
 impl<const NB: usize> MonitorSite<NB> {
@@ -109,7 +112,24 @@ impl<const NB: usize> MonitorSite<NB> {
             meta,
             bounds_ns,
             shards: [const { Shard::new() }; SLOTS],
+            exemplars: Exemplars::new(),
         }
+    }
+
+    /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
+    #[inline(always)]
+    pub fn start_span(
+        &'static self,
+        span: tracing::Span,
+    ) -> SpanGuard<NB, tracing::span::EnteredSpan> {
+        let span = span.entered();
+        SpanGuard::new(self.start(), span)
+    }
+
+    /// [`start`](Self::start) with `span` entered at each poll of the body (async calls).
+    #[inline(always)]
+    pub fn start_span_async(&'static self, span: tracing::Span) -> SpanGuard<NB, tracing::Span> {
+        SpanGuard::new(self.start(), span)
     }
 
     /// Marks a call as started and reads the clock.
@@ -123,9 +143,11 @@ impl<const NB: usize> MonitorSite<NB> {
         }
     }
 
+    /// Records a finished call; returns its duration (ns), its bucket and the end time.
     #[inline(always)]
-    fn record(&self, start: u64, outcome: Outcome) {
-        let nanos = clock::nanos_between(start, clock::raw());
+    fn record(&self, start: u64, outcome: Outcome) -> (u64, usize, u64) {
+        let end = clock::raw();
+        let nanos = clock::nanos_between(start, end);
         let slot = Slot::current();
         let shard = &self.shards[slot.index()];
         slot.add(&shard.outcomes[outcome as usize], 1);
@@ -139,6 +161,7 @@ impl<const NB: usize> MonitorSite<NB> {
             .position(|&b| nanos <= b)
             .unwrap_or(NB - 1);
         slot.add(&shard.buckets[bucket], 1);
+        (nanos, bucket, end)
     }
 
     #[cold]
@@ -154,13 +177,17 @@ impl<const NB: usize> MonitorSite<NB> {
 }
 
 /// Sums of all shards of one function at one instant.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub(crate) struct MonitorSnapshot {
     pub(crate) outcomes: [u64; 4],
     pub(crate) in_flight: u64,
     pub(crate) sum_ns: u64,
     /// Per-bucket counts, last one above the highest bound.
     pub(crate) buckets: Vec<u64>,
+    /// Exemplar of each bucket, if one was taken.
+    pub(crate) bucket_exemplars: Vec<Option<Exemplar>>,
+    /// Exemplar of each outcome's counter.
+    pub(crate) outcome_exemplars: [Option<Exemplar>; 4],
 }
 
 /// Type-erased access for the catalogue and the exporters.
@@ -205,6 +232,7 @@ impl<const NB: usize> MonitorStorage for MonitorSite<NB> {
         }
         let finished: u64 = snap.outcomes.iter().sum();
         snap.in_flight = started.saturating_sub(finished);
+        (snap.bucket_exemplars, snap.outcome_exemplars) = self.exemplars.read();
         MonitorSnapshotHandle(snap)
     }
 }
@@ -248,6 +276,16 @@ impl<const NB: usize> Guard<NB> {
     #[inline(always)]
     pub fn finish(self, outcome: Outcome) {
         self.site.record(self.start, outcome);
+        std::mem::forget(self);
+    }
+
+    /// Records the call, offering it as an exemplar with `span`'s trace.
+    #[inline(always)]
+    pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) {
+        let (nanos, bucket, end) = self.site.record(self.start, outcome);
+        self.site
+            .exemplars
+            .offer(span, bucket, outcome as usize, nanos, end);
         std::mem::forget(self);
     }
 }

@@ -2,7 +2,25 @@
 //! which the facade pins to the exact same version.
 
 pub use inventory;
+pub use metrics;
+pub use tracing;
 
+pub use crate::trace::guard::{
+    Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
+};
+
+pub use crate::business::{
+    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
+    HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
+    NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
+    describe_facade,
+};
+
+pub use crate::health::Kind as HealthKind;
+pub use crate::health::registry::{
+    BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
+    check_future, cloned, into_health,
+};
 pub use crate::monitor::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
 };
@@ -39,4 +57,21 @@ pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
 #[inline(always)]
 pub fn future<R, F: Future<Output = R>>(body: F) -> F {
     body
+}
+
+/// A span field recorded with `Debug`. The value's type is erased so that a missing
+/// `Debug` is one error, on the user's token.
+#[inline(always)]
+pub fn debug_field<T: core::fmt::Debug>(
+    value: &T,
+) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
+    tracing::field::debug(value)
+}
+
+/// A span field recorded with `Display` (see [`debug_field`]).
+#[inline(always)]
+pub fn display_field<T: core::fmt::Display>(
+    value: &T,
+) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
+    tracing::field::display(value)
 }

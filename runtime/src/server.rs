@@ -1,4 +1,4 @@
-//! The embedded HTTP server: `/metrics` now, health routes later.
+//! The embedded HTTP server: `/metrics`, and the health routes of `health::http`.
 //!
 //! It runs on its own thread with its own single-threaded Tokio runtime, so it works from
 //! a plain `main`, inside any Tokio runtime, and keeps answering when the application's
@@ -121,7 +121,13 @@ async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
             Method::GET | Method::HEAD => metrics(&req).await,
             _ => method_not_allowed(),
         },
-        _ => text(StatusCode::NOT_FOUND, "not found\n"),
+        _ => match crate::health::http::route(path) {
+            Some(route) => match *req.method() {
+                Method::GET | Method::HEAD => crate::health::http::respond(&req, &route),
+                _ => method_not_allowed(),
+            },
+            None => text(StatusCode::NOT_FOUND, "not found\n"),
+        },
     };
     Ok(response)
 }

@@ -10,6 +10,7 @@
 #![allow(clippy::missing_panics_doc, clippy::missing_errors_doc)] // test helpers: errors are test failures
 
 pub mod http;
+pub mod otlp;
 pub mod servers;
 pub mod tools;
 

@@ -14,7 +14,11 @@ struct Rejected;
 
 #[monitor]
 fn handle_order(id: u32) -> Result<u32, Rejected> {
-    if id.is_multiple_of(4) { Err(Rejected) } else { Ok(id) }
+    if id.is_multiple_of(4) {
+        Err(Rejected)
+    } else {
+        Ok(id)
+    }
 }
 
 #[monitor]

@@ -216,6 +216,8 @@ fn child_install_from_env() {
 
 #[test]
 fn environment_configures_and_invalid_values_name_the_variable() {
+    // Children bind `:0` too: serialised, they cannot take a port another test just freed.
+    let _serial = serial();
     let out = child(&[("FLEXT_OBS_LISTEN", "127.0.0.1:99999")]);
     assert!(out.contains("ERROR invalid `FLEXT_OBS_LISTEN`"), "{out}");
     let out = child(&[

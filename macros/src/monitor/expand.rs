@@ -17,13 +17,28 @@
 //! Async functions use `future(async move { body }).await` instead of the closure, and
 //! functions already rewritten by `#[async_trait]` get their boxed future instrumented.
 //! A panic or a dropped future drops the guard unfinished, which records it as such.
+//!
+//! With a span (the default), `SITE.start()` becomes `SITE.start_span(span!(…))` (entered
+//! for the whole sync call) or `SITE.start_span_async(span!(…))` with the body polled
+//! through `guard.run(…)`, and `finish` becomes `finish_traced(outcome, describe)`, where
+//! `describe` gives the error's type and message only for an error in an enabled span.
 
 use proc_macro2::{Group, Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
+use syn::ext::IdentExt;
 use syn::{Block, Expr, Ident, ReturnType, Stmt, Type, parse_quote, parse_quote_spanned};
 
 use super::FnParts;
-use super::options::Options;
+use super::options::{Field, Options, Sigil};
+
+/// How a call starts: without a span, or with one entered for the whole call (sync) or
+/// at each poll (async).
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Start {
+    Metrics,
+    Sync,
+    Async,
+}
 
 pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> TokenStream {
     let krate: syn::Path = options
@@ -35,8 +50,30 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
     let guard = Ident::new("flext_guard", Span::mixed_site());
     let ret = Ident::new("flext_ret", Span::mixed_site());
 
-    let start = start_call(&private, options, label, span);
     let classify = classify_call(&private, options, &ret);
+    let span_expr = options
+        .span_enabled()
+        .then(|| span_expr(&private, options, label, &function.sig, span));
+    let traced = span_expr.is_some();
+    let mode = match (
+        &span_expr,
+        function.sig.asyncness.is_some() || async_trait_future(&function.body).is_some(),
+    ) {
+        (None, _) => Start::Metrics,
+        (Some(_), false) => Start::Sync,
+        (Some(_), true) => Start::Async,
+    };
+    let start = start_call(&private, options, label, span, span_expr.as_ref(), mode);
+    let finish = if traced {
+        // Error details are computed only for an error inside an enabled span.
+        quote!(finish_traced(#classify, || {
+            #[allow(unused_imports)]
+            use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
+            (&&&#private::Describe(&#ret)).__flext_describe()
+        }))
+    } else {
+        quote!(finish(#classify))
+    };
 
     let FnParts {
         attrs,
@@ -64,19 +101,31 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             #private::call(move || -> ! #inner)
         }
     } else if sig.asyncness.is_some() {
+        let future = quote!(#private::future #turbofish (async move #inner));
+        let future = if traced {
+            quote!(#guard.run(#future))
+        } else {
+            future
+        };
         quote! {
             let #guard = #start;
             #[allow(unused_unsafe)]
-            let #ret = #private::future #turbofish (async move #inner).await;
-            #guard.finish(#classify);
+            let #ret = #future.await;
+            #guard.#finish;
             #ret
         }
     } else if let Some((boxing, future_body)) = async_trait_future(&body) {
+        let future = quote!(async move #future_body);
+        let future = if traced {
+            quote!(#guard.run(#future))
+        } else {
+            quote!((#future))
+        };
         quote! {
             #boxing(async move {
                 let #guard = #start;
-                let #ret = (async move #future_body).await;
-                #guard.finish(#classify);
+                let #ret = #future.await;
+                #guard.#finish;
                 #ret
             })
         }
@@ -85,7 +134,7 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             let #guard = #start;
             #[allow(unused_unsafe)]
             let #ret = #private::call #turbofish (move || #inner);
-            #guard.finish(#classify);
+            #guard.#finish;
             #ret
         }
     };
@@ -97,7 +146,21 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
 }
 
 /// A block that declares the function's statics, registers them, and starts a call.
-fn start_call(private: &TokenStream, options: &Options, label: &str, span: Span) -> TokenStream {
+fn start_call(
+    private: &TokenStream,
+    options: &Options,
+    label: &str,
+    span: Span,
+    span_expr: Option<&TokenStream>,
+    mode: Start,
+) -> TokenStream {
+    let started = match (mode, span_expr) {
+        (Start::Sync, Some(s)) => quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start_span(#s)),
+        (Start::Async, Some(s)) => {
+            quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start_span_async(#s))
+        }
+        _ => quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start()),
+    };
     let (bounds, bounds_ns, nb) = match &options.buckets {
         Some(b) => {
             let seconds = &b.seconds;
@@ -141,7 +204,7 @@ fn start_call(private: &TokenStream, options: &Options, label: &str, span: Span)
             #private::inventory::submit! {
                 #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
             }
-            FLEXT_OBSERVABILITY_SITE.start()
+            #started
         }
     };
 
@@ -160,6 +223,72 @@ fn classify_call(private: &TokenStream, options: &Options, ret: &Ident) -> Token
             use #private::{ViaAny as _, ViaResult as _};
             (&#ret).__flext_outcome()
         })
+    }
+}
+
+/// `tracing::span!(…)` with a static callsite: when no subscriber wants it, creating it
+/// costs one atomic load of the global max level.
+fn span_expr(
+    private: &TokenStream,
+    options: &Options,
+    label: &str,
+    sig: &syn::Signature,
+    span: Span,
+) -> TokenStream {
+    let level = Ident::new(options.level.as_ref().map_or("INFO", |l| l.level), span);
+    let mut fields: Vec<TokenStream> = Vec::new();
+    let explicit: Vec<String> = options
+        .fields
+        .iter()
+        .flat_map(|(_, f)| f.iter().map(Field::key_string))
+        .collect();
+    if options.args.is_some() {
+        let skipped: Vec<String> = options
+            .skip_args
+            .iter()
+            .flat_map(|(_, names)| names.iter().map(|n| n.unraw().to_string()))
+            .collect();
+        for arg in super::arg_names(sig) {
+            let name = arg.unraw().to_string();
+            if skipped.contains(&name) || explicit.contains(&name) {
+                continue;
+            }
+            let key = Ident::new(&name, arg.span());
+            // Wrapped here, spanned on the argument, so a missing `Debug` is reported on
+            // the argument itself.
+            fields.push(quote_spanned!(arg.span()=> #key = #private::debug_field(&#arg)));
+        }
+    }
+    for field in options.fields.iter().flat_map(|(_, f)| f) {
+        let key = &field.key;
+        let value = match &field.value {
+            Some(expr) => quote!(#expr),
+            None => key[0].to_token_stream(),
+        };
+        let value_span = syn::spanned::Spanned::span(&value);
+        let value = match field.sigil {
+            Sigil::Display => {
+                quote_spanned!(value_span=> #private::display_field(&(#value)))
+            }
+            Sigil::Debug => quote_spanned!(value_span=> #private::debug_field(&(#value))),
+            Sigil::Value => quote!((#value)),
+        };
+        fields.push(quote!(#(#key).* = #value));
+    }
+    quote_spanned! {span=>
+        #private::tracing::span!(
+            target: ::core::module_path!(),
+            #private::tracing::Level::#level,
+            #label,
+            code.function = #label,
+            code.namespace = ::core::module_path!(),
+            code.filepath = ::core::file!(),
+            code.lineno = ::core::line!(),
+            otel.status_code = #private::tracing::field::Empty,
+            otel.status_description = #private::tracing::field::Empty,
+            error.type = #private::tracing::field::Empty
+            #(, #fields)*
+        )
     }
 }
 

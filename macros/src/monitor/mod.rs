@@ -69,6 +69,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             );
         }
         validate_fn(&function, &mut errors);
+        validate_span_options(&options, &function.sig, &mut errors);
         if !errors.is_empty() {
             return finish(errors, TokenStream::new(), input);
         }
@@ -135,6 +136,18 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> Token
             "`skip` applies to methods, not to the whole impl block",
         );
     }
+    if let Some((span, _)) = &outer.skip_args {
+        errors.error_span(
+            *span,
+            "`skip(..)` names arguments of one function: put it on the method",
+        );
+    }
+    if let Some((span, _)) = &outer.fields {
+        errors.error_span(
+            *span,
+            "`fields(..)` applies to one function: put it on the method",
+        );
+    }
     let type_name = type_label(&item.self_ty);
     let prefix = match &item.trait_ {
         Some((path, _)) => {
@@ -165,6 +178,9 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> Token
         });
         let skip = own.skip.is_some();
         let options = own.merged_over(outer);
+        if !skip {
+            validate_span_options(&options, &method.sig, errors);
+        }
         // `const fn` methods cannot read a clock; the impl-level attribute instruments
         // everything that can be instrumented.
         if skip || method.sig.constness.is_some() {
@@ -214,6 +230,97 @@ fn validate_fn(function: &FnParts, errors: &mut Errors) {
         );
     }
 }
+
+/// Names of the arguments bound to a plain identifier (`x`, `mut x`), `self` excluded.
+pub(crate) fn arg_names(sig: &Signature) -> Vec<syn::Ident> {
+    sig.inputs
+        .iter()
+        .filter_map(|input| match input {
+            syn::FnArg::Typed(pat) => match &*pat.pat {
+                syn::Pat::Ident(p) if p.subpat.is_none() => Some(p.ident.clone()),
+                _ => None,
+            },
+            syn::FnArg::Receiver(_) => None,
+        })
+        .collect()
+}
+
+/// Span options: recorded arguments exist, `skip(..)` narrows `args`, options that need
+/// a span are not combined with `span = false`, keys are unique.
+fn validate_span_options(options: &Options, sig: &Signature, errors: &mut Errors) {
+    let args = arg_names(sig);
+    let is_arg = |ident: &syn::Ident| args.iter().any(|a| a.unraw() == ident.unraw());
+    if !options.span_enabled() {
+        let off = options.span.as_ref().map(ToTokens::to_token_stream);
+        for (present, what) in [
+            (options.level.is_some(), "`level`"),
+            (options.args.is_some(), "`args`"),
+            (options.fields.is_some(), "`fields(..)`"),
+            (options.skip_args.is_some(), "`skip(..)`"),
+        ] {
+            if present {
+                errors.error_at(
+                    &off,
+                    format!("{what} has no effect with `span = false`: remove one of them"),
+                );
+                break;
+            }
+        }
+    }
+    if let Some((span, names)) = &options.skip_args {
+        if options.args.is_none() {
+            errors.error_span(
+                *span,
+                "no argument is recorded unless asked: `skip(..)` narrows `args`, so add `args` or remove `skip(..)`",
+            );
+        }
+        for name in names {
+            if !is_arg(name) {
+                errors.error_at(
+                    name,
+                    format!(
+                        "`skip` names `{}`, which is not an argument of this function",
+                        name.unraw()
+                    ),
+                );
+            }
+        }
+    }
+    if let Some((_, fields)) = &options.fields {
+        let mut seen: Vec<String> = Vec::new();
+        for field in fields {
+            let key = field.key_string();
+            if field.value.is_none() && (field.key.len() > 1 || !is_arg(&field.key[0])) {
+                {
+                    errors.error_at(
+                        &field.key[0],
+                        format!("`{key}` is not an argument of this function: record a value with `{key} = expr`"),
+                    );
+                }
+            }
+            if RESERVED_FIELDS.contains(&key.as_str()) {
+                errors.error_at(
+                    &field.key[0],
+                    format!("field `{key}` is set by `#[monitor]` itself: choose another key"),
+                );
+            } else if seen.contains(&key) {
+                errors.error_at(&field.key[0], format!("duplicate field `{key}`"));
+            }
+            seen.push(key);
+        }
+    }
+}
+
+/// Fields every monitored span declares.
+pub(crate) const RESERVED_FIELDS: &[&str] = &[
+    "code.function",
+    "code.namespace",
+    "code.filepath",
+    "code.lineno",
+    "otel.status_code",
+    "otel.status_description",
+    "error.type",
+];
 
 /// `Repo` for `Repo<T>`, `crate::db::Repo`; the tokens, without spaces, otherwise.
 fn type_label(ty: &Type) -> String {

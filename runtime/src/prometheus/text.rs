@@ -1,6 +1,6 @@
 //! Prometheus text format 0.0.4 and OpenMetrics 1.0 text, written by one encoder.
 
-use crate::collect::{Encoder, FamilyDesc, HistogramValue, Kind, Labels, Value};
+use crate::collect::{Encoder, Exemplar, FamilyDesc, HistogramValue, Kind, Labels, Value};
 
 use super::format::{go_float, push_f64, push_help, push_label_value, push_u64};
 
@@ -64,6 +64,32 @@ impl TextEncoder {
             Value::Float(v) => push_f64(&mut self.out, v),
         }
         self.out.push('\n');
+    }
+
+    /// ` # {trace_id="…",span_id="…"} value timestamp` (OpenMetrics only; 63 characters
+    /// of labels, within the 128 allowed).
+    fn exemplar(&mut self, exemplar: Option<&Exemplar>) {
+        let Some(e) = exemplar.filter(|_| self.openmetrics) else {
+            return;
+        };
+        self.out.push_str(" # {trace_id=\"");
+        self.out.push_str(&crate::trace::hex(&e.trace_id));
+        self.out.push_str("\",span_id=\"");
+        self.out.push_str(&crate::trace::hex(&e.span_id));
+        self.out.push_str("\"} ");
+        push_f64(&mut self.out, e.value);
+        self.out.push(' ');
+        let secs = e.unix_nanos / 1_000_000_000;
+        let millis = (e.unix_nanos / 1_000_000) % 1000;
+        push_u64(&mut self.out, secs);
+        self.out.push('.');
+        if millis < 100 {
+            self.out.push('0');
+        }
+        if millis < 10 {
+            self.out.push('0');
+        }
+        push_u64(&mut self.out, millis);
     }
 
     fn le_strings(&mut self, bounds: &[f64]) {
@@ -146,7 +172,26 @@ impl Encoder for TextEncoder {
         self.out.push_str("1\n");
     }
 
+    fn counter_exemplar(&mut self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) {
+        self.sample("", labels, None);
+        match value {
+            Value::Int(v) => push_u64(&mut self.out, v),
+            Value::Float(v) => push_f64(&mut self.out, v),
+        }
+        self.exemplar(exemplar);
+        self.out.push('\n');
+    }
+
     fn histogram(&mut self, labels: Labels<'_>, h: &HistogramValue<'_>) {
+        self.histogram_exemplars(labels, h, &[]);
+    }
+
+    fn histogram_exemplars(
+        &mut self,
+        labels: Labels<'_>,
+        h: &HistogramValue<'_>,
+        exemplars: &[Option<Exemplar>],
+    ) {
         self.le_strings(h.bounds);
         let mut cumulative = 0u64;
         for i in 0..h.bounds.len() {
@@ -155,11 +200,13 @@ impl Encoder for TextEncoder {
             self.sample("_bucket", labels, Some(("le", &le)));
             self.le[i] = le;
             push_u64(&mut self.out, cumulative);
+            self.exemplar(exemplars.get(i).and_then(Option::as_ref));
             self.out.push('\n');
         }
         let count = h.count();
         self.sample("_bucket", labels, Some(("le", "+Inf")));
         push_u64(&mut self.out, count);
+        self.exemplar(exemplars.get(h.bounds.len()).and_then(Option::as_ref));
         self.out.push('\n');
         self.sample("_sum", labels, None);
         self.value(Value::Float(h.sum));

@@ -1,0 +1,193 @@
+//! `counter!`, `gauge!`, `histogram!`: the `metrics` facade macros with the metric name
+//! and label keys checked at compile time by the naming rules.
+//!
+//! `flext_observability::counter!("etl_rows_total", "pipeline" => name)` expands to
+//! `::flext_observability::__private::metrics::counter!("etl_rows_total", "pipeline" => name)`.
+
+use flext_observability_naming::{MetricKind, MetricSpec, Part, check_help};
+use proc_macro2::TokenStream;
+use quote::quote;
+use syn::parse::{Parse, ParseStream};
+use syn::{Expr, Ident, LitStr, Path, Token, parse_quote};
+
+use crate::errors::Errors;
+
+use super::options::parse_crate_path;
+
+struct Input {
+    krate: Option<Path>,
+    /// `target: …`, `level: …`, `description: …`: passed through.
+    named: Vec<(Ident, Expr)>,
+    name: Expr,
+    labels: Vec<(Expr, Expr)>,
+}
+
+impl Parse for Input {
+    fn parse(input: ParseStream<'_>) -> syn::Result<Self> {
+        let mut krate = None;
+        let mut named = Vec::new();
+        loop {
+            if input.peek(Token![crate]) && input.peek2(Token![=]) {
+                input.parse::<Token![crate]>()?;
+                input.parse::<Token![=]>()?;
+                krate = Some(parse_crate_path(input)?);
+                input.parse::<Token![,]>()?;
+            } else if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
+                let key: Ident = input.parse()?;
+                input.parse::<Token![:]>()?;
+                let value: Expr = input.parse()?;
+                input.parse::<Token![,]>()?;
+                named.push((key, value));
+            } else {
+                break;
+            }
+        }
+        let name: Expr = input.parse()?;
+        let mut labels = Vec::new();
+        while input.parse::<Option<Token![,]>>()?.is_some() {
+            if input.is_empty() {
+                break;
+            }
+            let key: Expr = input.parse()?;
+            input.parse::<Token![=>]>()?;
+            let value: Expr = input.parse()?;
+            labels.push((key, value));
+        }
+        Ok(Input {
+            krate,
+            named,
+            name,
+            labels,
+        })
+    }
+}
+
+fn literal(expr: &Expr) -> Option<&LitStr> {
+    match expr {
+        Expr::Lit(syn::ExprLit {
+            lit: syn::Lit::Str(s),
+            ..
+        }) => Some(s),
+        _ => None,
+    }
+}
+
+pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
+    let input = match syn::parse2::<Input>(input) {
+        Ok(input) => input,
+        Err(e) => return e.to_compile_error(),
+    };
+    let mut errors = Errors::default();
+    let macro_name = kind.as_str();
+    let description = description(&input, macro_name, &mut errors);
+    let Some(name) = literal(&input.name) else {
+        errors.error_at(
+            &input.name,
+            format!("the metric name must be a string literal so it is checked at compile time: `{macro_name}!(\"etl_rows_total\")`; for names built at run time use `metrics::{macro_name}!`"),
+        );
+        return errors.into_compile_errors();
+    };
+    let mut keys: Vec<String> = Vec::with_capacity(input.labels.len());
+    let mut key_tokens: Vec<&LitStr> = Vec::with_capacity(input.labels.len());
+    for (key, _) in &input.labels {
+        match literal(key) {
+            Some(lit) => {
+                keys.push(lit.value());
+                key_tokens.push(lit);
+            }
+            None => errors.error_at(
+                key,
+                "label keys must be string literals so they are checked at compile time: `\"pipeline\" => value`",
+            ),
+        }
+    }
+    if input.named.iter().all(|(k, _)| k != "description") {
+        errors.error_at(
+            name,
+            format!("add `description: \"what it measures\"` before the name: it becomes the HELP text, which every metric needs (`{macro_name}!(description: \"…\", {})`)", quote!(#name)),
+        );
+    }
+    let name_value = name.value();
+    let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
+    for issue in MetricSpec::new(&name_value, kind).labels(&key_refs).check() {
+        match issue.part {
+            Part::Label(i) => errors.error_at(key_tokens[i], issue.error),
+            _ => errors.error_at(name, issue.error),
+        }
+    }
+    match description {
+        Some(description) if errors.is_empty() => generate(kind, &input, name, description),
+        _ => errors.into_compile_errors(),
+    }
+}
+
+fn generate(kind: MetricKind, input: &Input, name: &LitStr, description: &LitStr) -> TokenStream {
+    let macro_name = kind.as_str();
+    let krate: Path = input
+        .krate
+        .clone()
+        .unwrap_or_else(|| parse_quote!(::flext_observability));
+    let private = quote!(#krate::__private);
+    // `description` is handled here, once per call site, instead of by `metrics`, which
+    // would describe the metric again on every call.
+    let named = input
+        .named
+        .iter()
+        .filter(|(k, _)| k != "description")
+        .map(|(k, v)| quote!(#k: #v,));
+    let labels = input.labels.iter().map(|(k, v)| quote!(, #k => #v));
+    let mac = Ident::new(macro_name, proc_macro2::Span::call_site());
+    let describe = Ident::new(
+        &format!("describe_{macro_name}"),
+        proc_macro2::Span::call_site(),
+    );
+    let kind = Ident::new(
+        match kind {
+            MetricKind::Counter => "Counter",
+            MetricKind::Gauge | MetricKind::Info => "Gauge",
+            MetricKind::Histogram => "Histogram",
+        },
+        proc_macro2::Span::call_site(),
+    );
+    let described = Ident::new(
+        "FLEXT_OBSERVABILITY_DESCRIBED",
+        proc_macro2::Span::mixed_site(),
+    );
+    quote! {
+        {
+            static #described: ::std::sync::Once = ::std::sync::Once::new();
+            #described.call_once(|| {
+                #private::describe_facade(#private::MetricKind::#kind, #name, #description);
+                #private::metrics::#describe!(#name, #description);
+            });
+            #private::metrics::#mac!(#(#named)* #name #(#labels)*)
+        }
+    }
+}
+
+/// The `description: "…"` parameter, checked; errors for the other named parameters.
+fn description<'a>(input: &'a Input, macro_name: &str, errors: &mut Errors) -> Option<&'a LitStr> {
+    let mut description = None;
+    for (key, value) in &input.named {
+        match key.to_string().as_str() {
+            "target" | "level" => {}
+            "description" => match literal(value) {
+                Some(lit) => {
+                    if let Err(e) = check_help(&lit.value()) {
+                        errors.error_at(lit, e);
+                    }
+                    description = Some(lit);
+                }
+                None => errors.error_at(
+                    value,
+                    "`description` must be a string literal: it is the HELP text, checked at compile time",
+                ),
+            },
+            _ => errors.error_at(
+                key,
+                format!("unknown parameter `{key}` of `{macro_name}!`: expected `description`, `target` or `level`"),
+            ),
+        }
+    }
+    description
+}

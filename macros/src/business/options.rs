@@ -1,0 +1,167 @@
+//! `#[business_metric(…)]` options of a declaration, parsed into a typed form that keeps
+//! every token's span.
+
+use proc_macro2::TokenStream;
+use syn::ext::IdentExt;
+use syn::parse::{ParseStream, Parser};
+use syn::punctuated::Punctuated;
+use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
+
+use crate::errors::{Errors, did_you_mean};
+
+const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series` or `crate`";
+const KEYS: &[&str] = &["labels", "unit", "buckets", "name", "max_series", "crate"];
+
+/// Options of one declaration.
+#[derive(Default)]
+pub(crate) struct Options {
+    /// Label identifiers as written (raw identifiers allowed: `r#type`).
+    pub(crate) labels: Vec<Ident>,
+    pub(crate) labels_key: Option<Path>,
+    pub(crate) unit: Option<LitStr>,
+    pub(crate) buckets: Option<Expr>,
+    pub(crate) name: Option<LitStr>,
+    pub(crate) max_series: Option<LitInt>,
+    pub(crate) krate: Option<Path>,
+}
+
+/// Parses attribute arguments, recording every problem in `errors`.
+pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
+    let mut options = Options::default();
+    let parser = syn::meta::parser(|meta| {
+        let key = meta
+            .path
+            .get_ident()
+            .map(ToString::to_string)
+            .unwrap_or_default();
+        let duplicate = |set: bool, errors: &mut Errors| {
+            if set {
+                errors.error_at(&meta.path, format!("duplicate `{key}` option: keep one"));
+            }
+        };
+        match key.as_str() {
+            "labels" => {
+                let content;
+                syn::parenthesized!(content in meta.input);
+                let idents: Punctuated<Ident, Token![,]> =
+                    content.parse_terminated(Ident::parse_any, Token![,])?;
+                duplicate(options.labels_key.is_some(), errors);
+                if idents.is_empty() {
+                    errors.error_at(
+                        &meta.path,
+                        "`labels()` is empty: list the label names, or leave `labels` out",
+                    );
+                }
+                options.labels = idents.into_iter().collect();
+                options.labels_key = Some(meta.path.clone());
+            }
+            "unit" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                duplicate(options.unit.is_some(), errors);
+                options.unit = Some(lit);
+            }
+            "buckets" => {
+                let expr: Expr = meta.value()?.parse()?;
+                duplicate(options.buckets.is_some(), errors);
+                options.buckets = Some(expr);
+            }
+            "name" => {
+                let lit: LitStr = meta.value()?.parse()?;
+                duplicate(options.name.is_some(), errors);
+                options.name = Some(lit);
+            }
+            "max_series" => {
+                let lit: LitInt = meta.value()?.parse()?;
+                duplicate(options.max_series.is_some(), errors);
+                match lit.base10_parse::<usize>() {
+                    Ok(0) => errors.error_at(
+                        &lit,
+                        "`max_series` must be at least 1 (leave it out for the runtime's default)",
+                    ),
+                    Ok(_) => {}
+                    Err(e) => errors.error_at(&lit, format!("invalid `max_series`: {e}")),
+                }
+                options.max_series = Some(lit);
+            }
+            "crate" => {
+                let path = parse_crate_path(meta.value()?)?;
+                duplicate(options.krate.is_some(), errors);
+                options.krate = Some(path);
+            }
+            _ => {
+                let path = &meta.path;
+                let shown = quote::quote!(#path).to_string().replace(' ', "");
+                let hint = did_you_mean(&shown, KEYS)
+                    .map(|k| format!("did you mean `{k}`? "))
+                    .unwrap_or_default();
+                errors.error_at(
+                    &meta.path,
+                    format!(
+                        "unknown `#[business_metric]` option `{shown}`: {hint}expected {KNOWN}"
+                    ),
+                );
+                skip_value(meta.input)?;
+            }
+        }
+        Ok(())
+    });
+    if let Err(e) = parser.parse2(args) {
+        errors.push(e);
+    }
+    options
+}
+
+/// `crate = path` or `crate = "path"`.
+pub(crate) fn parse_crate_path(value: ParseStream<'_>) -> syn::Result<Path> {
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        lit.parse_with(Path::parse_mod_style)
+    } else {
+        Path::parse_mod_style(value)
+    }
+}
+
+/// Consumes `= value` or `(…)` after an unknown key so parsing continues.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<Expr>()?;
+    } else if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
+}
+
+/// The text of the doc comments: the first paragraph, lines joined by spaces. That is the
+/// HELP text, which is one line in the exposition formats.
+pub(crate) fn help_from_docs(attrs: &[syn::Attribute]) -> String {
+    let mut lines = Vec::new();
+    for attr in attrs {
+        if !attr.path().is_ident("doc") {
+            continue;
+        }
+        if let syn::Meta::NameValue(nv) = &attr.meta
+            && let Expr::Lit(syn::ExprLit {
+                lit: syn::Lit::Str(s),
+                ..
+            }) = &nv.value
+        {
+            for line in s.value().lines() {
+                lines.push(line.trim().to_owned());
+            }
+        }
+    }
+    let mut help = String::new();
+    for line in lines.iter().skip_while(|l| l.is_empty()) {
+        if line.is_empty() {
+            break;
+        }
+        if !help.is_empty() {
+            help.push(' ');
+        }
+        help.push_str(line);
+    }
+    help
+}

@@ -1,0 +1,275 @@
+//! The series of one business metric: a bounded map from label values to series.
+//!
+//! Looking up label values seen before costs one hash, a per-thread cache probe and a
+//! comparison: no lock, no allocation, nothing shared written. A miss takes a read lock;
+//! a new combination of values allocates its series once, under the write lock. Beyond the
+//! metric's series limit, new combinations share one overflow series labelled
+//! `otel_metric_overflow="true"` (the OpenTelemetry convention), a self-metric counts
+//! them and a warning is logged once, so memory stays bounded whatever the flood.
+//! Series fixed at compile time (call sites with literal values, label-less metrics) do
+//! not count against the limit: their number is bounded by the code.
+
+use std::cell::Cell;
+use std::collections::HashMap;
+use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::{OnceLock, PoisonError, RwLock};
+
+use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL};
+
+use super::MetricMeta;
+use super::storage::{Series, Store, Values};
+
+/// Series limit of metrics declared without `max_series`; `install()` sets it.
+static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_SERIES_LIMIT);
+
+pub(crate) fn set_default_series_limit(limit: usize) {
+    DEFAULT_LIMIT.store(limit.max(1), Ordering::Relaxed);
+}
+
+/// Keys are already hashes: hashing them again would be wasted work.
+#[derive(Default)]
+pub(crate) struct PreHashed(u64);
+
+impl Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
+/// A fast keyed hash of label values (multiply-rotate over 8-byte words, then a final mix).
+/// Label values may come from outside, but the map is capped at the metric's series limit,
+/// so even crafted collisions cost at most a scan of that many series; the per-process
+/// random key makes crafting them harder still.
+fn hash_values<'a>(values: impl Iterator<Item = &'a str>) -> u64 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    static KEY: OnceLock<u64> = OnceLock::new();
+    let mut h = *KEY.get_or_init(|| RandomState::new().hash_one(0x00c0_ffee_u64));
+    for value in values {
+        let mut chunks = value.as_bytes().chunks_exact(8);
+        for chunk in &mut chunks {
+            let word = u64::from_le_bytes(chunk.try_into().unwrap_or_default());
+            h = (h.rotate_left(5) ^ word).wrapping_mul(K);
+        }
+        let mut tail = [0u8; 8];
+        let rest = chunks.remainder();
+        tail[..rest.len()].copy_from_slice(rest);
+        // The length ends each value, so ("ab", "c") and ("a", "bc") differ.
+        h = (h.rotate_left(5) ^ u64::from_le_bytes(tail)).wrapping_mul(K);
+        h = (h.rotate_left(5) ^ (value.len() as u64 | 1 << 63)).wrapping_mul(K);
+    }
+    h ^= h >> 29;
+    h = h.wrapping_mul(0xbf58_476d_1ce4_e5b9);
+    h ^ (h >> 32)
+}
+
+/// Per-thread cache of recent lookups: (family address, hash) → series. Threads that
+/// record with the same label values over and over find them here without touching the
+/// shared lock. Entries are `&'static` series, which are never freed.
+const CACHE_SLOTS: usize = 64;
+
+#[derive(Clone, Copy)]
+struct CacheEntry {
+    family: usize,
+    hash: u64,
+    series: Option<&'static Series>,
+}
+
+thread_local! {
+    static CACHE: [Cell<CacheEntry>; CACHE_SLOTS] = const {
+        [const { Cell::new(CacheEntry { family: 0, hash: 0, series: None }) }; CACHE_SLOTS]
+    };
+}
+
+#[allow(clippy::cast_possible_truncation)] // the slot index is masked to the cache size
+fn cache_slot(family: usize, hash: u64) -> usize {
+    ((hash ^ (family as u64 >> 6)) as usize) & (CACHE_SLOTS - 1)
+}
+
+#[derive(Debug)]
+struct Map {
+    by_hash: HashMap<u64, Vec<&'static Series>, BuildHasherDefault<PreHashed>>,
+    all: Vec<&'static Series>,
+    /// Series created from run-time values (the ones the limit applies to).
+    dynamic: usize,
+}
+
+/// The series of one metric, inside the metric's `static`.
+#[derive(Debug)]
+pub struct Family {
+    pub(crate) meta: MetricMeta,
+    map: RwLock<Map>,
+    overflow: OnceLock<&'static Series>,
+    /// Lookups of new label values refused because the limit was reached.
+    pub(crate) overflowed: AtomicU64,
+}
+
+impl Family {
+    pub(crate) const fn new(meta: MetricMeta) -> Self {
+        Family {
+            meta,
+            map: RwLock::new(Map {
+                by_hash: HashMap::with_hasher(BuildHasherDefault::new()),
+                all: Vec::new(),
+                dynamic: 0,
+            }),
+            overflow: OnceLock::new(),
+            overflowed: AtomicU64::new(0),
+        }
+    }
+
+    pub(crate) fn limit(&self) -> usize {
+        if self.meta.max_series > 0 {
+            self.meta.max_series
+        } else {
+            DEFAULT_LIMIT.load(Ordering::Relaxed)
+        }
+    }
+
+    /// The series for run-time label values (in declaration order), created if the
+    /// metric has room, else the overflow series.
+    pub(crate) fn series(&'static self, values: &[&str]) -> &'static Series {
+        let hash = hash_values(values.iter().copied());
+        let family = std::ptr::from_ref(self) as usize;
+        let slot = cache_slot(family, hash);
+        // `try_with`: during thread teardown the cache is gone; the map still works.
+        let cached = CACHE
+            .try_with(|cache| {
+                let entry = cache[slot].get();
+                entry.series.filter(|s| {
+                    entry.family == family && entry.hash == hash && s.values.equals(values)
+                })
+            })
+            .ok()
+            .flatten();
+        if let Some(series) = cached {
+            return series;
+        }
+        let found = {
+            let map = self.map.read().unwrap_or_else(PoisonError::into_inner);
+            match find(&map, hash, values) {
+                Some(found) => Some(found),
+                None if map.dynamic >= self.limit() => {
+                    drop(map);
+                    // Not cached: every refused lookup counts in the overflow self-metric.
+                    return self.overflow_series();
+                }
+                None => None,
+            }
+        };
+        let series = match found {
+            Some(series) => series,
+            None => self.insert(hash, values),
+        };
+        if !matches!(series.values, Values::Overflow) {
+            let _ = CACHE.try_with(|cache| {
+                cache[slot].set(CacheEntry {
+                    family,
+                    hash,
+                    series: Some(series),
+                });
+            });
+        }
+        series
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn insert(&'static self, hash: u64, values: &[&str]) -> &'static Series {
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = find(&map, hash, values) {
+            return found;
+        }
+        if map.dynamic >= self.limit() {
+            drop(map);
+            return self.overflow_series();
+        }
+        let series: &'static Series = Box::leak(Box::new(Series {
+            meta: &self.meta,
+            values: Values::Owned(values.iter().map(|v| Box::from(*v)).collect()),
+            store: Store::dynamic(&self.meta),
+        }));
+        map.dynamic += 1;
+        map.by_hash.entry(hash).or_default().push(series);
+        map.all.push(series);
+        series
+    }
+
+    /// The series for label values fixed at compile time, backed by `store` unless a
+    /// series with these values exists already. Not subject to the limit.
+    pub(crate) fn attach(
+        &'static self,
+        values: &'static [&'static str],
+        store: Option<Store>,
+    ) -> &'static Series {
+        let hash = hash_values(values.iter().copied());
+        let mut map = self.map.write().unwrap_or_else(PoisonError::into_inner);
+        if let Some(found) = find(&map, hash, values) {
+            return found;
+        }
+        let series: &'static Series = Box::leak(Box::new(Series {
+            meta: &self.meta,
+            values: Values::Static(values),
+            store: store.unwrap_or_else(|| Store::dynamic(&self.meta)),
+        }));
+        map.by_hash.entry(hash).or_default().push(series);
+        map.all.push(series);
+        series
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn overflow_series(&'static self) -> &'static Series {
+        if self.overflowed.fetch_add(1, Ordering::Relaxed) == 0 {
+            crate::diag::warn(&format!(
+                "metric `{}` reached its limit of {} series; measurements with new label values \
+                 now go to the series {{{OVERFLOW_LABEL}=\"true\"}} (raise it with \
+                 `#[business_metric(max_series = …)]` or `series_limit(…)`, or bound the label values)",
+                self.meta.name,
+                self.limit()
+            ));
+        }
+        self.overflow.get_or_init(|| {
+            Box::leak(Box::new(Series {
+                meta: &self.meta,
+                values: Values::Overflow,
+                store: Store::dynamic(&self.meta),
+            }))
+        })
+    }
+
+    /// Every series, in label-value order, the overflow series last.
+    pub(crate) fn snapshot(&self) -> Vec<&'static Series> {
+        let mut all = self
+            .map
+            .read()
+            .unwrap_or_else(PoisonError::into_inner)
+            .all
+            .clone();
+        all.sort_by(|a, b| {
+            (0..a.values.len())
+                .map(|i| a.values.get(i))
+                .cmp((0..b.values.len()).map(|i| b.values.get(i)))
+        });
+        if let Some(overflow) = self.overflow.get() {
+            all.push(overflow);
+        }
+        all
+    }
+}
+
+fn find(map: &Map, hash: u64, values: &[&str]) -> Option<&'static Series> {
+    map.by_hash
+        .get(&hash)?
+        .iter()
+        .find(|s| s.values.equals(values))
+        .copied()
+}

@@ -1,0 +1,378 @@
+//! The types of `#[business_metric]` statics and the handles of their series.
+
+use std::marker::PhantomData;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::Duration;
+
+use super::MetricMeta;
+use super::family::Family;
+use super::storage::{CounterShards, HistogramShards, Series, Store, StoreRef, add_f64};
+
+/// The label type of a metric declared without `labels(..)`.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct NoLabels;
+
+/// A value a counter can count: any unsigned integer.
+pub trait Count: Copy {
+    /// The value as `u64`.
+    fn to_count(self) -> u64;
+}
+
+macro_rules! count_from {
+    ($($t:ty),*) => {$(
+        impl Count for $t {
+            #[inline]
+            fn to_count(self) -> u64 {
+                u64::from(self)
+            }
+        }
+    )*};
+}
+count_from!(u8, u16, u32, u64);
+
+impl Count for usize {
+    #[inline]
+    fn to_count(self) -> u64 {
+        // `usize` is at most 64 bits on every supported target.
+        self as u64
+    }
+}
+
+/// A value a gauge or histogram records: numbers, and [`Duration`] as seconds.
+pub trait Measure: Copy {
+    /// The value as `f64`.
+    fn to_f64(self) -> f64;
+}
+
+macro_rules! measure_from {
+    ($($t:ty),*) => {$(
+        impl Measure for $t {
+            #[inline]
+            #[allow(clippy::cast_lossless)] // `as` for every type the macro lists
+            fn to_f64(self) -> f64 {
+                self as f64
+            }
+        }
+    )*};
+}
+measure_from!(f64, f32, u8, u16, u32, u64, usize, i8, i16, i32, i64, isize);
+
+impl Measure for Duration {
+    #[inline]
+    fn to_f64(self) -> f64 {
+        self.as_secs_f64()
+    }
+}
+
+/// A counter declared with [`#[business_metric]`](macro@crate::business_metric).
+///
+/// Without labels, record through the static: `ETL_RUNS_TOTAL.inc()`. With labels, through
+/// the label struct of the same name: `ETL_ROWS_TOTAL { pipeline: "orders" }.inc_by(10)`.
+pub struct Counter<L = NoLabels> {
+    family: Family,
+    shards: CounterShards,
+    _labels: PhantomData<fn(L)>,
+}
+
+/// A gauge declared with [`#[business_metric]`](macro@crate::business_metric).
+pub struct Gauge<L = NoLabels> {
+    family: Family,
+    /// `f64` bits of the label-less series.
+    cell: AtomicU64,
+    _labels: PhantomData<fn(L)>,
+}
+
+/// A histogram declared with [`#[business_metric]`](macro@crate::business_metric); `NB` is
+/// the number of bucket bounds plus one, filled in by the macro.
+pub struct Histogram<L = NoLabels, const NB: usize = 1> {
+    family: Family,
+    shards: HistogramShards<NB>,
+    _labels: PhantomData<fn(L)>,
+}
+
+/// An info metric declared with [`#[business_metric]`](macro@crate::business_metric):
+/// facts as label values on series of value 1 (`etl_pipeline_info{version="2.1"} 1`).
+pub struct Info<L> {
+    family: Family,
+    _labels: PhantomData<fn(L)>,
+}
+
+macro_rules! common {
+    ($ty:ident $(, $nb:ident)?) => {
+        impl<L $(, const $nb: usize)?> std::fmt::Debug for $ty<L $(, $nb)?> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($ty))
+                    .field("name", &self.family.meta.name)
+                    .finish_non_exhaustive()
+            }
+        }
+
+        impl<L $(, const $nb: usize)?> $ty<L $(, $nb)?> {
+            /// The metric's compile-time facts.
+            pub fn meta(&self) -> &MetricMeta {
+                &self.family.meta
+            }
+        }
+    };
+}
+
+common!(Counter);
+common!(Gauge);
+common!(Histogram, NB);
+common!(Info);
+
+impl<L> Counter<L> {
+    #[doc(hidden)]
+    pub const fn __declare(meta: MetricMeta) -> Self {
+        Counter {
+            family: Family::new(meta),
+            shards: CounterShards::new(),
+            _labels: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    #[inline]
+    pub fn __series(&'static self, values: &[&str]) -> CounterSeries {
+        CounterSeries(self.family.series(values))
+    }
+}
+
+impl Counter<NoLabels> {
+    /// Adds one.
+    #[inline]
+    pub fn inc(&self) {
+        self.shards.add(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn inc_by(&self, n: impl Count) {
+        self.shards.add(n.to_count());
+    }
+
+    /// The current value.
+    pub fn get(&self) -> u64 {
+        self.shards.sum()
+    }
+}
+
+impl<L> Gauge<L> {
+    #[doc(hidden)]
+    pub const fn __declare(meta: MetricMeta) -> Self {
+        Gauge {
+            family: Family::new(meta),
+            cell: AtomicU64::new(0),
+            _labels: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    #[inline]
+    pub fn __series(&'static self, values: &[&str]) -> GaugeSeries {
+        GaugeSeries(self.family.series(values))
+    }
+}
+
+impl Gauge<NoLabels> {
+    /// Sets the value.
+    #[inline]
+    pub fn set(&self, value: impl Measure) {
+        let value = value.to_f64();
+        check_ratio(&self.family.meta, value);
+        self.cell.store(value.to_bits(), Ordering::Relaxed);
+    }
+
+    /// Adds `delta`.
+    #[inline]
+    pub fn add(&self, delta: impl Measure) {
+        add_f64(&self.cell, delta.to_f64());
+    }
+
+    /// Subtracts `delta`.
+    #[inline]
+    pub fn sub(&self, delta: impl Measure) {
+        add_f64(&self.cell, -delta.to_f64());
+    }
+
+    /// The current value.
+    pub fn get(&self) -> f64 {
+        f64::from_bits(self.cell.load(Ordering::Relaxed))
+    }
+}
+
+impl<L, const NB: usize> Histogram<L, NB> {
+    #[doc(hidden)]
+    pub const fn __declare(meta: MetricMeta) -> Self {
+        assert!(
+            meta.bounds.len() + 1 == NB,
+            "histogram storage width must be the number of bounds plus one"
+        );
+        Histogram {
+            family: Family::new(meta),
+            shards: HistogramShards::new(),
+            _labels: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    #[inline]
+    pub fn __series(&'static self, values: &[&str]) -> HistogramSeries {
+        HistogramSeries(self.family.series(values))
+    }
+}
+
+impl<const NB: usize> Histogram<NoLabels, NB> {
+    /// Records one observation.
+    #[inline]
+    pub fn observe(&self, value: impl Measure) {
+        self.shards.observe(self.family.meta.bounds, value.to_f64());
+    }
+}
+
+impl<L> Info<L> {
+    #[doc(hidden)]
+    pub const fn __declare(meta: MetricMeta) -> Self {
+        Info {
+            family: Family::new(meta),
+            _labels: PhantomData,
+        }
+    }
+
+    #[doc(hidden)]
+    pub fn __set(&'static self, values: &[&str]) {
+        self.family.series(values);
+    }
+}
+
+impl<L> super::Metric for Counter<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Counters(&self.shards)))
+    }
+}
+
+impl<L> super::Metric for Gauge<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::GaugeCell(&self.cell)))
+    }
+}
+
+impl<L, const NB: usize> super::Metric for Histogram<L, NB> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Histograms(&self.shards)))
+    }
+}
+
+impl<L> super::Metric for Info<L> {
+    fn family(&'static self) -> &'static Family {
+        &self.family
+    }
+    fn inline_store(&'static self) -> Option<StoreRef> {
+        None
+    }
+}
+
+/// Warns once when a `ratio` gauge is set outside 0–1: most likely a percentage.
+#[inline]
+fn check_ratio(meta: &MetricMeta, value: f64) {
+    if meta.unit == Some("ratio") && !(0.0..=1.0).contains(&value) {
+        warn_ratio(meta, value);
+    }
+}
+
+#[cold]
+#[inline(never)]
+fn warn_ratio(meta: &MetricMeta, value: f64) {
+    crate::diag::warn_once(
+        &format!("ratio:{}", meta.name),
+        &format!(
+            "gauge `{}` is a ratio but was set to {value}: record ratios from 0 to 1, not percentages",
+            meta.name
+        ),
+    );
+}
+
+/// One series of a counter: copy it, keep it, record through it without a lookup.
+#[derive(Clone, Copy, Debug)]
+pub struct CounterSeries(pub(crate) &'static Series);
+
+impl CounterSeries {
+    /// Adds one.
+    #[inline]
+    pub fn inc(self) {
+        self.0.counter_add(1);
+    }
+
+    /// Adds `n`.
+    #[inline]
+    pub fn inc_by(self, n: impl Count) {
+        self.0.counter_add(n.to_count());
+    }
+
+    /// The current value.
+    pub fn get(self) -> u64 {
+        self.0.counter_value()
+    }
+}
+
+/// One series of a gauge.
+#[derive(Clone, Copy, Debug)]
+pub struct GaugeSeries(pub(crate) &'static Series);
+
+impl GaugeSeries {
+    /// Sets the value.
+    #[inline]
+    pub fn set(self, value: impl Measure) {
+        let value = value.to_f64();
+        check_ratio(self.0.meta, value);
+        self.0.gauge_set(value);
+    }
+
+    /// Adds `delta`.
+    #[inline]
+    pub fn add(self, delta: impl Measure) {
+        self.0.gauge_add(delta.to_f64());
+    }
+
+    /// Subtracts `delta`.
+    #[inline]
+    pub fn sub(self, delta: impl Measure) {
+        self.0.gauge_add(-delta.to_f64());
+    }
+
+    /// The current value.
+    pub fn get(self) -> f64 {
+        self.0.gauge_value()
+    }
+}
+
+/// One series of a histogram.
+#[derive(Clone, Copy, Debug)]
+pub struct HistogramSeries(pub(crate) &'static Series);
+
+impl HistogramSeries {
+    /// Records one observation.
+    #[inline]
+    pub fn observe(self, value: impl Measure) {
+        self.0.observe(value.to_f64());
+    }
+
+    /// Number of observations so far.
+    pub fn count(self) -> u64 {
+        self.0.histogram_snapshot().0.iter().sum()
+    }
+
+    /// Sum of the observations so far.
+    pub fn sum(self) -> f64 {
+        self.0.histogram_snapshot().1
+    }
+}

@@ -1,0 +1,176 @@
+//! Series fixed at compile time: one `static` per call site whose label values are all
+//! literals ([`series!`](crate::series) and `#[business_metric]` on a function).
+//!
+//! The first use (or the catalogue, at start-up) attaches the site's own per-thread
+//! storage to its metric under its label values; from then on recording is one load
+//! plus the single-writer slot update of `#[monitor]`. If a series with the same values
+//! exists already (created from run-time values), the site records into that one, so a
+//! combination of values is never exposed twice.
+
+use std::sync::OnceLock;
+
+use super::Metric;
+use super::family::Family;
+use super::metric::{CounterSeries, GaugeSeries, HistogramSeries};
+use super::storage::{CounterShards, HistogramShards, Series, Store, StoreRef};
+
+/// Storage a call site owns, by metric kind.
+pub trait SiteStore: Sync + Sized + 'static {
+    /// What recording goes through.
+    type Handle: Copy;
+    #[doc(hidden)]
+    const NEW: Self;
+    #[doc(hidden)]
+    fn store(&'static self) -> Option<StoreRef>;
+    #[doc(hidden)]
+    fn handle(series: &'static Series) -> Self::Handle;
+}
+
+impl SiteStore for CounterShards {
+    type Handle = CounterSeries;
+    const NEW: Self = CounterShards::new();
+    fn store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Counters(self)))
+    }
+    #[inline]
+    fn handle(series: &'static Series) -> CounterSeries {
+        CounterSeries(series)
+    }
+}
+
+impl<const NB: usize> SiteStore for HistogramShards<NB> {
+    type Handle = HistogramSeries;
+    const NEW: Self = HistogramShards::new();
+    fn store(&'static self) -> Option<StoreRef> {
+        Some(StoreRef(Store::Histograms(self)))
+    }
+    #[inline]
+    fn handle(series: &'static Series) -> HistogramSeries {
+        HistogramSeries(series)
+    }
+}
+
+/// A gauge call site: a gauge is one cell written with stores, so it needs no shards.
+#[derive(Debug)]
+pub struct GaugeStore;
+
+impl SiteStore for GaugeStore {
+    type Handle = GaugeSeries;
+    const NEW: Self = GaugeStore;
+    fn store(&'static self) -> Option<StoreRef> {
+        None
+    }
+    #[inline]
+    fn handle(series: &'static Series) -> GaugeSeries {
+        GaugeSeries(series)
+    }
+}
+
+/// An info call site: attaching it is setting it.
+#[derive(Debug)]
+pub struct InfoStore;
+
+/// The series of an info metric at a call site: it exists from the first use on.
+#[derive(Clone, Copy, Debug)]
+pub struct InfoSeries(#[allow(dead_code)] &'static Series);
+
+impl InfoSeries {
+    /// Sets the info series (it is set as soon as the call site is first used).
+    pub fn set(self) {}
+}
+
+impl SiteStore for InfoStore {
+    type Handle = InfoSeries;
+    const NEW: Self = InfoStore;
+    fn store(&'static self) -> Option<StoreRef> {
+        None
+    }
+    fn handle(series: &'static Series) -> InfoSeries {
+        InfoSeries(series)
+    }
+}
+
+/// Implemented by the label struct `#[business_metric]` generates for a metric.
+pub trait Labels {
+    /// The storage a call site with fixed values owns.
+    type Store: SiteStore;
+}
+
+/// One call site with fixed label values.
+pub struct Site<S: 'static> {
+    metric: &'static dyn Metric,
+    values: &'static [&'static str],
+    series: OnceLock<&'static Series>,
+    store: S,
+}
+
+impl<S> std::fmt::Debug for Site<S> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Site")
+            .field("values", &self.values)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<S: SiteStore> Site<S> {
+    /// A site of `metric` with these label values, in declaration order.
+    pub const fn new(metric: &'static dyn Metric, values: &'static [&'static str]) -> Self {
+        Site {
+            metric,
+            values,
+            series: OnceLock::new(),
+            store: S::NEW,
+        }
+    }
+
+    /// The site's series.
+    #[inline]
+    pub fn series(&'static self) -> S::Handle {
+        let series = match self.series.get() {
+            Some(series) => series,
+            None => self.resolve(),
+        };
+        S::handle(series)
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn resolve(&'static self) -> &'static Series {
+        self.series.get_or_init(|| {
+            let family: &'static Family = self.metric.family();
+            family.attach(self.values, self.store.store().map(|s| s.0))
+        })
+    }
+}
+
+/// Type-erased site, for the catalogue.
+pub trait SiteDyn: Sync {
+    #[doc(hidden)]
+    fn attach(&'static self);
+}
+
+impl<S: SiteStore> SiteDyn for Site<S> {
+    fn attach(&'static self) {
+        self.resolve();
+    }
+}
+
+/// What `inventory` collects for each call site with fixed label values, so their series
+/// exist (at zero) before the first call.
+#[derive(Clone, Copy)]
+pub struct SiteEntry(pub(crate) &'static dyn SiteDyn);
+
+impl SiteEntry {
+    /// Wraps a site for registration.
+    pub const fn new(site: &'static dyn SiteDyn) -> Self {
+        SiteEntry(site)
+    }
+}
+
+impl std::fmt::Debug for SiteEntry {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("SiteEntry")
+    }
+}
+
+inventory::collect!(SiteEntry);

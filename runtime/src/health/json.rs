@@ -1,0 +1,110 @@
+//! The few JSON and time-formatting pieces `application/health+json` needs, without a
+//! serialization framework.
+
+use std::fmt::Write as _;
+use std::time::{SystemTime, UNIX_EPOCH};
+
+/// Appends `s` as a JSON string literal.
+pub(crate) fn string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Appends a number; JSON has no NaN or infinity, so those become `null`.
+pub(crate) fn number(out: &mut String, value: f64) {
+    if value.is_finite() {
+        if value.fract() == 0.0 && value.abs() < 1e15 {
+            // Integral values print without a fraction (`42`, not `42.0`).
+            #[allow(clippy::cast_possible_truncation)] // |value| < 1e15 fits an i64
+            let integral = value as i64;
+            let _ = write!(out, "{integral}");
+        } else {
+            out.push_str(ryu::Buffer::new().format_finite(value));
+        }
+    } else {
+        out.push_str("null");
+    }
+}
+
+/// `"key":` after a comma when `first` is false.
+pub(crate) fn key(out: &mut String, first: &mut bool, name: &str) {
+    if !*first {
+        out.push(',');
+    }
+    *first = false;
+    string(out, name);
+    out.push(':');
+}
+
+/// RFC 3339 in UTC with milliseconds: `2026-11-23T03:26:42.123Z`.
+pub(crate) fn rfc3339(time: SystemTime) -> String {
+    let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
+    let secs = since.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    let (y, m, d) = civil_from_days(days);
+    format!(
+        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
+        rem / 3600,
+        rem % 3600 / 60,
+        rem % 60,
+        since.subsec_millis()
+    )
+}
+
+/// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).
+fn civil_from_days(days: i64) -> (i64, u32, u32) {
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)] // 1..=31, 1..=12
+    (y, m as u32, d as u32)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::time::Duration;
+
+    #[test]
+    fn strings_and_numbers() {
+        let mut out = String::new();
+        string(&mut out, "a\"b\\c\nd\u{1}");
+        assert_eq!(out, r#""a\"b\\c\nd\u0001""#);
+        let mut out = String::new();
+        number(&mut out, 42.0);
+        out.push(' ');
+        number(&mut out, 0.25);
+        out.push(' ');
+        number(&mut out, f64::NAN);
+        assert_eq!(out, "42 0.25 null");
+    }
+
+    #[test]
+    fn times() {
+        assert_eq!(rfc3339(UNIX_EPOCH), "1970-01-01T00:00:00.000Z");
+        let t = UNIX_EPOCH + Duration::from_millis(1_795_404_402_123);
+        assert_eq!(rfc3339(t), "2026-11-23T03:26:42.123Z");
+        let leap = UNIX_EPOCH + Duration::from_hours(264_384); // 2000-02-29
+        assert_eq!(rfc3339(leap), "2000-02-29T00:00:00.000Z");
+    }
+}

@@ -1,0 +1,167 @@
+//! Health metrics, read from the same snapshot as the probes.
+//!
+//! | series | type | labels |
+//! |---|---|---|
+//! | `health_check_status` | gauge, 1 for the current status, 0 for the others | `check`, `kind`, `critical`, `status` (`healthy`, `degraded`, `unhealthy`, `unknown`) |
+//! | `health_check_runs_total` | counter | `check`, `outcome` (`ok`, `failed`, `timeout`, `panic`) |
+//! | `health_check_duration_seconds` | histogram | `check` |
+//! | `health_check_last_success_timestamp_seconds` | gauge, 0 before the first success | `check` |
+//! | `health_check_abandoned_runs` | gauge: sync runs past their timeout still holding a thread | `check` |
+
+use std::borrow::Cow;
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, OnceLock};
+use std::time::{Instant, UNIX_EPOCH};
+
+use super::report::Status;
+use super::state::{self, DURATION_BOUNDS, HealthSnapshot, RunOutcome};
+use crate::collect::{self, Encoder, FamilyDesc, HistogramValue, Kind, Snapshot, Source, Value};
+
+const STATUS: &str = "health_check_status";
+const RUNS: &str = "health_check_runs_total";
+const DURATION: &str = "health_check_duration_seconds";
+const LAST_SUCCESS: &str = "health_check_last_success_timestamp_seconds";
+const ABANDONED: &str = "health_check_abandoned_runs";
+
+/// Whether the process metrics source should encode anything (set per installation).
+pub(crate) static PROCESS_METRICS: AtomicBool = AtomicBool::new(false);
+
+/// Registers the health (and, with feature `system`, process) sources once per process;
+/// they read whatever is installed at scrape time.
+pub(crate) fn register(process_metrics: bool) {
+    static REGISTERED: OnceLock<()> = OnceLock::new();
+    PROCESS_METRICS.store(process_metrics, Ordering::Release);
+    REGISTERED.get_or_init(|| {
+        collect::register_source(Arc::new(HealthSource));
+        #[cfg(all(feature = "system", target_os = "linux"))]
+        collect::register_source(Arc::new(crate::process::ProcessSource));
+    });
+}
+
+struct HealthSource;
+
+struct View {
+    snapshot: Arc<HealthSnapshot>,
+    now: Instant,
+}
+
+impl Source for HealthSource {
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        match state::snapshot() {
+            Some(snapshot) if !snapshot.checks.is_empty() => Box::new(View {
+                snapshot,
+                now: Instant::now(),
+            }),
+            _ => Box::new(Empty),
+        }
+    }
+}
+
+struct Empty;
+
+impl Snapshot for Empty {
+    fn families(&self) -> Vec<FamilyDesc<'_>> {
+        Vec::new()
+    }
+
+    fn encode(&self, _: &str, _: &mut dyn Encoder) {}
+}
+
+fn desc(
+    name: &'static str,
+    help: &'static str,
+    kind: Kind,
+    unit: Option<&'static str>,
+) -> FamilyDesc<'static> {
+    FamilyDesc {
+        name: Cow::Borrowed(name),
+        help: Cow::Borrowed(help),
+        kind,
+        unit: unit.map(Cow::Borrowed),
+    }
+}
+
+impl Snapshot for View {
+    fn families(&self) -> Vec<FamilyDesc<'_>> {
+        vec![
+            desc(
+                STATUS,
+                "Status of each health check: 1 for its current status, 0 for the others.",
+                Kind::Gauge,
+                None,
+            ),
+            desc(
+                RUNS,
+                "Runs of each health check, by outcome.",
+                Kind::Counter,
+                None,
+            ),
+            desc(
+                DURATION,
+                "Duration of health check runs.",
+                Kind::Histogram,
+                Some("seconds"),
+            ),
+            desc(
+                LAST_SUCCESS,
+                "When each health check last passed, in seconds since the epoch (0: never).",
+                Kind::Gauge,
+                Some("seconds"),
+            ),
+            desc(
+                ABANDONED,
+                "Sync health check runs past their timeout that still hold a thread.",
+                Kind::Gauge,
+                None,
+            ),
+        ]
+    }
+
+    fn encode(&self, family: &str, out: &mut dyn Encoder) {
+        for check in &self.snapshot.checks {
+            let name = check.name();
+            match family {
+                STATUS => {
+                    let current = check.effective(self.now).0;
+                    let critical = if check.critical() { "true" } else { "false" };
+                    for status in Status::ALL {
+                        out.gauge(
+                            &[
+                                ("check", name),
+                                ("kind", check.kind().as_str()),
+                                ("critical", critical),
+                                ("status", status.as_str()),
+                            ],
+                            Value::Int(u64::from(status == current)),
+                        );
+                    }
+                }
+                RUNS => {
+                    for outcome in RunOutcome::ALL {
+                        out.counter(
+                            &[("check", name), ("outcome", outcome.as_str())],
+                            Value::Int(check.runs[outcome as usize]),
+                        );
+                    }
+                }
+                DURATION => out.histogram(
+                    &[("check", name)],
+                    &HistogramValue {
+                        bounds: DURATION_BOUNDS,
+                        counts: &check.buckets,
+                        sum: check.duration_sum,
+                    },
+                ),
+                LAST_SUCCESS => {
+                    let seconds = check
+                        .last_success()
+                        .and_then(|t| t.duration_since(UNIX_EPOCH).ok())
+                        .map_or(0.0, |d| d.as_secs_f64());
+                    out.gauge(&[("check", name)], Value::Float(seconds));
+                }
+                ABANDONED => out.gauge(&[("check", name)], Value::Int(check.abandoned.into())),
+                _ => return,
+            }
+        }
+    }
+}

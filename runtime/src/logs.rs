@@ -1,0 +1,508 @@
+//! Structured logs: a JSON line per event with the active trace and span ids, or
+//! human-readable text (feature `logs`).
+//!
+//! `install()` sets a global `tracing` subscriber made of the OpenTelemetry layer (with
+//! the `otlp` feature) and one log layer. `LOG_LEVEL` filters log lines
+//! (`info`, `warn,my_crate=debug`), `LOG_FORMAT` picks `json` or `text`; the builder's
+//! `log_level` / `log_format` win over them.
+//!
+//! A JSON line:
+//!
+//! ```json
+//! {"timestamp":"2026-11-23T10:00:00.123456Z","level":"INFO","target":"orders","message":"placed","fields":{"order_id":7},"span":"place","trace_id":"4bf92f3577b34da6a3ce929d0e0e4736","span_id":"00f067aa0ba902b7","correlation_id":"c-42"}
+//! ```
+//!
+//! The subscriber is global and set once per process: when `install()` runs again after
+//! its guard was dropped, the first subscriber (and its OpenTelemetry layer) stays.
+//! `.tracing_subscriber(false)` leaves the subscriber to the application.
+//!
+//! `trace_id`/`span_id` appear inside a span that belongs to a trace (feature `otlp`);
+//! `correlation_id` comes from the nearest span with a `correlation_id` field, else from
+//! the `correlation_id` baggage entry (which [`extract`](crate::propagation::extract)
+//! fills from the `X-Correlation-ID` header).
+
+use std::fmt::Write as _;
+use std::io::Write;
+use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+
+use tracing::field::{Field, Visit};
+use tracing::span::{Attributes, Id, Record};
+use tracing::{Event, Subscriber};
+use tracing_subscriber::Layer;
+use tracing_subscriber::filter::Targets;
+use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::layer::{Context, SubscriberExt};
+use tracing_subscriber::registry::{LookupSpan, Registry};
+
+use crate::Error;
+use crate::config::EnvLookup;
+
+/// How log lines are written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum LogFormat {
+    /// One JSON object per line (`LOG_FORMAT=json`).
+    Json,
+    /// Human-readable lines (`LOG_FORMAT=text`, the default).
+    Text,
+}
+
+/// Where log lines go: standard output, or a writer given to the builder.
+#[derive(Clone)]
+pub(crate) enum LogWriter {
+    Stdout,
+    Shared(Arc<Mutex<Box<dyn Write + Send>>>),
+}
+
+impl std::fmt::Debug for LogWriter {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            LogWriter::Stdout => "Stdout",
+            LogWriter::Shared(_) => "Writer",
+        })
+    }
+}
+
+impl LogWriter {
+    fn write_line(&self, line: &[u8]) {
+        // Logging must never fail the program: write errors are ignored.
+        match self {
+            LogWriter::Stdout => {
+                let _ = std::io::stdout().lock().write_all(line);
+            }
+            LogWriter::Shared(w) => {
+                let _ = w
+                    .lock()
+                    .unwrap_or_else(PoisonError::into_inner)
+                    .write_all(line);
+            }
+        }
+    }
+}
+
+/// One `write` call per formatted line (the text layer formats a whole line first).
+pub(crate) struct LineWriter(LogWriter);
+
+impl Write for LineWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.write_line(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> MakeWriter<'a> for LogWriter {
+    type Writer = LineWriter;
+    fn make_writer(&'a self) -> LineWriter {
+        LineWriter(self.clone())
+    }
+}
+
+/// Log settings given in code.
+#[derive(Debug, Default)]
+pub(crate) struct LogSettings {
+    pub(crate) level: Option<String>,
+    pub(crate) format: Option<LogFormat>,
+    pub(crate) writer: Option<LogWriter>,
+    pub(crate) install: Option<bool>,
+    pub(crate) trace_level: Option<String>,
+}
+
+/// Resolved log settings.
+#[derive(Debug)]
+pub(crate) struct LogConfig {
+    pub(crate) filter: Targets,
+    pub(crate) trace_filter: Targets,
+    pub(crate) format: LogFormat,
+    pub(crate) writer: LogWriter,
+    pub(crate) install: bool,
+    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by propagation
+    pub(crate) correlation_header: String,
+}
+
+fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
+    // A bare word would silently be read as a target at `trace`: only levels may be bare.
+    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+        if !part.contains('=')
+            && !matches!(
+                part.to_ascii_lowercase().as_str(),
+                "trace" | "debug" | "info" | "warn" | "error" | "off"
+            )
+        {
+            return Err(Error::config(
+                source,
+                format!(
+                    "`{part}` is not a level: use trace, debug, info, warn, error or off, or `target=level`"
+                ),
+            ));
+        }
+    }
+    value.trim().to_ascii_lowercase().parse::<Targets>().map_err(|e| {
+        Error::config(
+            source,
+            format!("`{value}` is not a level (trace, debug, info, warn, error, off) or `target=level` list: {e}"),
+        )
+    })
+}
+
+pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogConfig, Error> {
+    let filter = match (&settings.level, env("LOG_LEVEL")) {
+        (Some(level), _) => parse_targets("log_level", level)?,
+        (None, Some(level)) => parse_targets("LOG_LEVEL", &level)?,
+        (None, None) => parse_targets("LOG_LEVEL", "info")?,
+    };
+    let trace_filter = match &settings.trace_level {
+        Some(level) => parse_targets("trace_level", level)?,
+        None => parse_targets("trace_level", "trace")?,
+    };
+    let format = match (settings.format, env("LOG_FORMAT")) {
+        (Some(f), _) => f,
+        (None, Some(v)) => match v.trim().to_ascii_lowercase().as_str() {
+            "json" => LogFormat::Json,
+            "text" | "" => LogFormat::Text,
+            _ => {
+                return Err(Error::config(
+                    "LOG_FORMAT",
+                    format!("`{v}` is not `json` or `text`"),
+                ));
+            }
+        },
+        (None, None) => LogFormat::Text,
+    };
+    let correlation_header = match env("LOG_CORRELATION_ID_HEADER") {
+        Some(h) => {
+            if http_header_ok(&h) {
+                h.trim().to_ascii_lowercase()
+            } else {
+                return Err(Error::config(
+                    "LOG_CORRELATION_ID_HEADER",
+                    format!("`{h}` is not a header name"),
+                ));
+            }
+        }
+        None => "x-correlation-id".to_owned(),
+    };
+    Ok(LogConfig {
+        filter,
+        trace_filter,
+        format,
+        writer: settings.writer.unwrap_or(LogWriter::Stdout),
+        install: settings.install.unwrap_or(true),
+        correlation_header,
+    })
+}
+
+fn http_header_ok(name: &str) -> bool {
+    let name = name.trim();
+    !name.is_empty()
+        && name
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
+}
+
+type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// Installs the global subscriber; when one is already set, says so once and keeps it.
+pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
+    #[cfg(feature = "otlp")]
+    if let Ok(name) = http::HeaderName::from_bytes(config.correlation_header.as_bytes()) {
+        crate::propagation::set_correlation_header(name);
+    }
+    if !config.install {
+        return;
+    }
+    // Layers are stacked, not boxed in a `Vec`: a `Vec` of layers does not forward
+    // `on_register_dispatch`, which the JSON layer needs to read OpenTelemetry ids.
+    let base =
+        tracing_subscriber::registry().with(otel.map(|l| l.with_filter(config.trace_filter)));
+    let result = match config.format {
+        LogFormat::Json => tracing::subscriber::set_global_default(
+            base.with(JsonLayer::new(config.writer).with_filter(config.filter)),
+        ),
+        LogFormat::Text => tracing::subscriber::set_global_default(
+            base.with(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(config.writer)
+                    .with_ansi(false)
+                    .with_filter(config.filter),
+            ),
+        ),
+    };
+    if result.is_err() {
+        crate::diag::warn_once(
+            "subscriber-taken",
+            "a global `tracing` subscriber is already set: it is kept, and flext-observability's log and OpenTelemetry layers are not installed (call `.tracing_subscriber(false)` to silence this)",
+        );
+    }
+}
+
+/// The `correlation_id` field of a span, kept in its extensions.
+struct CorrelationId(String);
+
+/// Writes one JSON object per event.
+pub(crate) struct JsonLayer {
+    writer: LogWriter,
+    dispatch: OnceLock<tracing::dispatcher::WeakDispatch>,
+}
+
+impl JsonLayer {
+    pub(crate) fn new(writer: LogWriter) -> Self {
+        JsonLayer {
+            writer,
+            dispatch: OnceLock::new(),
+        }
+    }
+}
+
+struct CorrelationVisitor(Option<String>);
+
+impl Visit for CorrelationVisitor {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == crate::trace::CORRELATION_FIELD {
+            self.0 = Some(value.to_owned());
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == crate::trace::CORRELATION_FIELD {
+            self.0 = Some(format!("{value:?}"));
+        }
+    }
+}
+
+/// Event fields as JSON members.
+struct JsonFields {
+    message: String,
+    fields: String,
+}
+
+impl JsonFields {
+    fn key(&mut self, field: &Field) -> bool {
+        if field.name() == "message" {
+            return false;
+        }
+        if !self.fields.is_empty() {
+            self.fields.push(',');
+        }
+        push_json_str(&mut self.fields, field.name());
+        self.fields.push(':');
+        true
+    }
+}
+
+impl Visit for JsonFields {
+    fn record_str(&mut self, field: &Field, value: &str) {
+        if field.name() == "message" {
+            self.message.push_str(value);
+        } else if self.key(field) {
+            push_json_str(&mut self.fields, value);
+        }
+    }
+    fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
+        if field.name() == "message" {
+            let _ = write!(self.message, "{value:?}");
+        } else if self.key(field) {
+            push_json_str(&mut self.fields, &format!("{value:?}"));
+        }
+    }
+    fn record_i64(&mut self, field: &Field, value: i64) {
+        if self.key(field) {
+            let _ = write!(self.fields, "{value}");
+        }
+    }
+    fn record_u64(&mut self, field: &Field, value: u64) {
+        if self.key(field) {
+            let _ = write!(self.fields, "{value}");
+        }
+    }
+    fn record_bool(&mut self, field: &Field, value: bool) {
+        if self.key(field) {
+            let _ = write!(self.fields, "{value}");
+        }
+    }
+    fn record_f64(&mut self, field: &Field, value: f64) {
+        if self.key(field) {
+            if value.is_finite() {
+                let _ = write!(self.fields, "{value}");
+            } else {
+                push_json_str(&mut self.fields, &value.to_string());
+            }
+        }
+    }
+}
+
+/// A JSON string literal.
+pub(crate) fn push_json_str(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if u32::from(c) < 0x20 => {
+                let _ = write!(out, "\\u{:04x}", u32::from(c));
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// RFC 3339 UTC timestamp with microseconds.
+pub(crate) fn rfc3339_now() -> String {
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    let secs = now.as_secs();
+    let days = i64::try_from(secs / 86_400).unwrap_or(0);
+    let rem = secs % 86_400;
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
+        rem / 3600,
+        (rem / 60) % 60,
+        rem % 60,
+        now.subsec_micros()
+    )
+}
+
+impl<S> Layer<S> for JsonLayer
+where
+    S: Subscriber + for<'a> LookupSpan<'a>,
+{
+    fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
+        let _ = self.dispatch.set(subscriber.downgrade());
+    }
+
+    fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
+        if attrs
+            .fields()
+            .field(crate::trace::CORRELATION_FIELD)
+            .is_none()
+        {
+            return;
+        }
+        let mut visitor = CorrelationVisitor(None);
+        attrs.record(&mut visitor);
+        if let (Some(value), Some(span)) = (visitor.0, ctx.span(id)) {
+            span.extensions_mut().insert(CorrelationId(value));
+        }
+    }
+
+    fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, S>) {
+        let mut visitor = CorrelationVisitor(None);
+        values.record(&mut visitor);
+        if let (Some(value), Some(span)) = (visitor.0, ctx.span(id)) {
+            let mut ext = span.extensions_mut();
+            ext.remove::<CorrelationId>();
+            ext.insert(CorrelationId(value));
+        }
+    }
+
+    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+        let meta = event.metadata();
+        let mut fields = JsonFields {
+            message: String::new(),
+            fields: String::new(),
+        };
+        event.record(&mut fields);
+        let mut line = String::with_capacity(256);
+        line.push_str("{\"timestamp\":\"");
+        line.push_str(&rfc3339_now());
+        line.push_str("\",\"level\":\"");
+        line.push_str(meta.level().as_str());
+        line.push_str("\",\"target\":");
+        push_json_str(&mut line, meta.target());
+        line.push_str(",\"message\":");
+        push_json_str(&mut line, &fields.message);
+        if !fields.fields.is_empty() {
+            line.push_str(",\"fields\":{");
+            line.push_str(&fields.fields);
+            line.push('}');
+        }
+        let current = ctx.event_span(event);
+        let mut correlation = None;
+        if let Some(span) = &current {
+            line.push_str(",\"span\":");
+            push_json_str(&mut line, span.name());
+            for s in span.scope() {
+                if let Some(c) = s.extensions().get::<CorrelationId>() {
+                    correlation = Some(c.0.clone());
+                    break;
+                }
+            }
+            #[cfg(feature = "otlp")]
+            if let Some(dispatch) = self
+                .dispatch
+                .get()
+                .and_then(tracing::dispatcher::WeakDispatch::upgrade)
+                && let Some(cx) = crate::otlp::context_of(&span.id(), &dispatch)
+            {
+                if let Some((trace_id, span_id)) = crate::otlp::ids_of_context(&cx) {
+                    line.push_str(",\"trace_id\":\"");
+                    line.push_str(&crate::trace::hex(&trace_id));
+                    line.push_str("\",\"span_id\":\"");
+                    line.push_str(&crate::trace::hex(&span_id));
+                    line.push('"');
+                }
+                if correlation.is_none() {
+                    correlation = crate::otlp::baggage_value(&cx, crate::trace::CORRELATION_FIELD);
+                }
+            }
+        }
+        if let Some(c) = correlation {
+            line.push_str(",\"correlation_id\":");
+            push_json_str(&mut line, &c);
+        }
+        line.push_str("}\n");
+        self.writer.write_line(line.as_bytes());
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn json_strings_and_timestamps() {
+        let mut s = String::new();
+        push_json_str(&mut s, "a\"b\\c\nd\u{1}");
+        assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
+        let ts = rfc3339_now();
+        assert_eq!(ts.len(), "2026-11-23T10:00:00.123456Z".len(), "{ts}");
+        assert!(ts.starts_with("20") && ts.ends_with('Z'));
+    }
+
+    #[test]
+    fn levels_and_formats() {
+        let env = |k: &str| match k {
+            "LOG_LEVEL" => Some("WARN,orders=debug".to_owned()),
+            "LOG_FORMAT" => Some("JSON".to_owned()),
+            _ => None,
+        };
+        let c = resolve(LogSettings::default(), &env).unwrap();
+        assert_eq!(c.format, LogFormat::Json);
+        let bad = |k: &str| (k == "LOG_FORMAT").then(|| "xml".to_owned());
+        match resolve(LogSettings::default(), &bad) {
+            Err(Error::Config { source, .. }) => assert_eq!(source, "LOG_FORMAT"),
+            other => panic!("{other:?}"),
+        }
+        let bad = |k: &str| (k == "LOG_LEVEL").then(|| "loud".to_owned());
+        match resolve(LogSettings::default(), &bad) {
+            Err(Error::Config { source, .. }) => assert_eq!(source, "LOG_LEVEL"),
+            other => panic!("{other:?}"),
+        }
+    }
+}

@@ -1,0 +1,656 @@
+//! OTLP settings: builder over the standard `OTEL_*` variables over defaults, each
+//! invalid value an [`Error::Config`] naming its variable.
+//!
+//! Unlike the OpenTelemetry SDK this follows the specification where the SDK does not:
+//! `service.name` from `OTEL_SERVICE_NAME` wins over `OTEL_RESOURCE_ATTRIBUTES`, values
+//! there are percent-decoded, and `OTEL_PROPAGATORS`, `OTEL_TRACES_EXPORTER`,
+//! `OTEL_METRICS_EXPORTER` and `OTEL_SDK_DISABLED` are honoured.
+
+use std::time::Duration;
+
+use crate::Error;
+use crate::config::{EnvLookup, parse_pairs};
+
+/// The OTLP transport.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum OtlpProtocol {
+    /// OTLP/gRPC (default port 4317).
+    Grpc,
+    /// OTLP/HTTP with protobuf bodies (default port 4318; the specification's default).
+    HttpProtobuf,
+}
+
+/// Which traces are recorded (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
+#[derive(Clone, Copy, Debug, PartialEq)]
+#[non_exhaustive]
+pub enum Sampler {
+    /// Every trace (`always_on`).
+    AlwaysOn,
+    /// No trace (`always_off`).
+    AlwaysOff,
+    /// This fraction of traces, by trace id (`traceidratio`).
+    TraceIdRatio(f64),
+    /// The parent's decision; root spans always (`parentbased_always_on`, the default).
+    ParentBasedAlwaysOn,
+    /// The parent's decision; root spans never (`parentbased_always_off`).
+    ParentBasedAlwaysOff,
+    /// The parent's decision; root spans by ratio (`parentbased_traceidratio`).
+    ParentBasedTraceIdRatio(f64),
+}
+
+/// A context propagation format (`OTEL_PROPAGATORS`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum Propagation {
+    /// W3C `traceparent` / `tracestate` (`tracecontext`).
+    TraceContext,
+    /// W3C `baggage` (`baggage`).
+    Baggage,
+    /// Zipkin B3, one `b3` header (`b3`).
+    B3Single,
+    /// Zipkin B3, `X-B3-*` headers (`b3multi`).
+    B3Multi,
+}
+
+/// What the builder set in code; `None` means "environment, then default".
+#[derive(Clone, Debug, Default)]
+pub(crate) struct OtlpSettings {
+    pub(crate) endpoint: Option<String>,
+    pub(crate) protocol: Option<OtlpProtocol>,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) traces: Option<bool>,
+    pub(crate) metrics: Option<bool>,
+    pub(crate) metric_interval: Option<Duration>,
+    pub(crate) sampler: Option<Sampler>,
+    pub(crate) propagators: Option<Vec<Propagation>>,
+    pub(crate) resource: Vec<(String, String)>,
+    pub(crate) disabled: Option<bool>,
+    pub(crate) queue_size: Option<usize>,
+}
+
+/// Where and how one signal is sent.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct SignalConfig {
+    pub(crate) protocol: OtlpProtocol,
+    /// Full URL: with `/v1/<signal>` for HTTP, the server address for gRPC.
+    pub(crate) endpoint: String,
+    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) timeout: Duration,
+}
+
+/// Everything resolved.
+#[derive(Clone, Debug, PartialEq)]
+pub(crate) struct OtlpConfig {
+    /// `OTEL_SDK_DISABLED=true`: no OpenTelemetry at all (no ids, no export).
+    pub(crate) disabled: bool,
+    pub(crate) traces: Option<SignalConfig>,
+    pub(crate) metrics: Option<SignalConfig>,
+    pub(crate) metric_interval: Duration,
+    pub(crate) sampler: Sampler,
+    pub(crate) propagators: Vec<Propagation>,
+    /// Resource attributes, `service.name` first.
+    pub(crate) resource: Vec<(String, String)>,
+    pub(crate) queue_size: usize,
+    pub(crate) batch_size: usize,
+    pub(crate) schedule_delay: Duration,
+}
+
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
+const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_mins(1);
+
+fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
+            "true" => Ok(Some(true)),
+            "false" | "" => Ok(Some(false)),
+            _ => Err(Error::config(
+                name,
+                format!("`{v}` is not `true` or `false`"),
+            )),
+        },
+    }
+}
+
+fn millis_var(env: EnvLookup<'_>, name: &str) -> Result<Option<Duration>, Error> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => v
+            .trim()
+            .parse::<u64>()
+            .map(|ms| Some(Duration::from_millis(ms)))
+            .map_err(|_| Error::config(name, format!("`{v}` is not a number of milliseconds"))),
+    }
+}
+
+fn count_var(env: EnvLookup<'_>, name: &str) -> Result<Option<usize>, Error> {
+    match env(name) {
+        None => Ok(None),
+        Some(v) => match v.trim().parse::<usize>() {
+            Ok(n) if n > 0 => Ok(Some(n)),
+            _ => Err(Error::config(
+                name,
+                format!("`{v}` is not a positive number"),
+            )),
+        },
+    }
+}
+
+/// Exporter names of `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`: whether OTLP
+/// export is asked for; `None` when the variable is unset.
+fn exporter_var(env: EnvLookup<'_>, name: &str, allowed: &[&str]) -> Result<Option<bool>, Error> {
+    let Some(value) = env(name) else {
+        return Ok(None);
+    };
+    let mut otlp = false;
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let item = item.to_ascii_lowercase();
+        if !allowed.contains(&item.as_str()) {
+            return Err(Error::config(
+                name,
+                format!("unsupported exporter `{item}`: use {}", allowed.join(", ")),
+            ));
+        }
+        otlp |= item == "otlp";
+    }
+    Ok(Some(otlp))
+}
+
+fn parse_protocol(source: &str, value: &str) -> Result<OtlpProtocol, Error> {
+    match value.trim().to_ascii_lowercase().as_str() {
+        "grpc" => Ok(OtlpProtocol::Grpc),
+        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
+        "http/json" => Err(Error::config(
+            source,
+            "`http/json` is not supported: use `http/protobuf` or `grpc`",
+        )),
+        other => Err(Error::config(
+            source,
+            format!("`{other}` is not `grpc` or `http/protobuf`"),
+        )),
+    }
+}
+
+fn check_endpoint(source: &str, value: &str) -> Result<String, Error> {
+    let uri: http::Uri = value
+        .trim()
+        .parse()
+        .map_err(|_| Error::config(source, format!("`{value}` is not a URL")))?;
+    match uri.scheme_str() {
+        Some("http") => {}
+        Some("https") => {
+            return Err(Error::config(
+                source,
+                "`https` endpoints are not supported by the built-in transport: use `http` (a local collector or sidecar)",
+            ));
+        }
+        _ => {
+            return Err(Error::config(
+                source,
+                format!("`{value}` must start with `http://`"),
+            ));
+        }
+    }
+    if uri.authority().is_none() {
+        return Err(Error::config(source, format!("`{value}` has no host")));
+    }
+    Ok(value.trim().to_owned())
+}
+
+fn signal(
+    settings: &OtlpSettings,
+    env: EnvLookup<'_>,
+    upper: &str,
+    path: &str,
+) -> Result<SignalConfig, Error> {
+    let protocol = if let Some(p) = settings.protocol {
+        p
+    } else {
+        let var = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
+        match env(&var) {
+            Some(v) => parse_protocol(&var, &v)?,
+            None => match env("OTEL_EXPORTER_OTLP_PROTOCOL") {
+                Some(v) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &v)?,
+                None => OtlpProtocol::HttpProtobuf,
+            },
+        }
+    };
+    let base = |source: &str, url: &str| -> Result<String, Error> {
+        let url = check_endpoint(source, url)?;
+        Ok(match protocol {
+            OtlpProtocol::HttpProtobuf => format!("{}/{path}", url.trim_end_matches('/')),
+            OtlpProtocol::Grpc => url,
+        })
+    };
+    let per_signal = format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT");
+    let endpoint = if let Some(url) = &settings.endpoint {
+        base("otlp_endpoint", url)?
+    } else if let Some(url) = env(&per_signal) {
+        // Per-signal endpoints are used as given.
+        check_endpoint(&per_signal, &url)?
+    } else if let Some(url) = env("OTEL_EXPORTER_OTLP_ENDPOINT") {
+        base("OTEL_EXPORTER_OTLP_ENDPOINT", &url)?
+    } else {
+        match protocol {
+            OtlpProtocol::HttpProtobuf => format!("http://localhost:4318/{path}"),
+            OtlpProtocol::Grpc => "http://localhost:4317".to_owned(),
+        }
+    };
+    let header_var = format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS");
+    let mut headers = match env(&header_var) {
+        Some(v) => parse_pairs(&header_var, &v)?,
+        None => match env("OTEL_EXPORTER_OTLP_HEADERS") {
+            Some(v) => parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
+            None => Vec::new(),
+        },
+    };
+    for (k, v) in &settings.headers {
+        headers.retain(|(key, _)| !key.eq_ignore_ascii_case(k));
+        headers.push((k.clone(), v.clone()));
+    }
+    for (k, v) in &headers {
+        let bad_name = http::HeaderName::from_bytes(k.as_bytes()).is_err();
+        let bad_value = http::HeaderValue::from_str(v).is_err();
+        if bad_name || bad_value {
+            let source = if settings.headers.iter().any(|(key, _)| key == k) {
+                "otlp_header".to_owned()
+            } else if env(&header_var).is_some() {
+                header_var.clone()
+            } else {
+                "OTEL_EXPORTER_OTLP_HEADERS".to_owned()
+            };
+            return Err(Error::config(
+                source,
+                format!("header `{k}` has an invalid name or value"),
+            ));
+        }
+    }
+    let timeout_var = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
+    let timeout = match settings.timeout {
+        Some(t) => t,
+        None => match millis_var(env, &timeout_var)? {
+            Some(t) => t,
+            None => millis_var(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?.unwrap_or(DEFAULT_TIMEOUT),
+        },
+    };
+    for var in [
+        format!("OTEL_EXPORTER_OTLP_{upper}_COMPRESSION"),
+        "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
+    ] {
+        if let Some(v) = env(&var)
+            && !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "none")
+        {
+            return Err(Error::config(
+                var,
+                format!("compression `{v}` is not supported: use `none`"),
+            ));
+        }
+    }
+    Ok(SignalConfig {
+        protocol,
+        endpoint,
+        headers,
+        timeout,
+    })
+}
+
+fn parse_sampler(env: EnvLookup<'_>) -> Result<Sampler, Error> {
+    let Some(name) = env("OTEL_TRACES_SAMPLER") else {
+        return Ok(Sampler::ParentBasedAlwaysOn);
+    };
+    let ratio = || -> Result<f64, Error> {
+        match env("OTEL_TRACES_SAMPLER_ARG") {
+            None => Ok(1.0),
+            Some(v) => match v.trim().parse::<f64>() {
+                Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
+                _ => Err(Error::config(
+                    "OTEL_TRACES_SAMPLER_ARG",
+                    format!("`{v}` is not a ratio between 0 and 1"),
+                )),
+            },
+        }
+    };
+    match name.trim().to_ascii_lowercase().as_str() {
+        "always_on" => Ok(Sampler::AlwaysOn),
+        "always_off" => Ok(Sampler::AlwaysOff),
+        "traceidratio" => Ok(Sampler::TraceIdRatio(ratio()?)),
+        "parentbased_always_on" => Ok(Sampler::ParentBasedAlwaysOn),
+        "parentbased_always_off" => Ok(Sampler::ParentBasedAlwaysOff),
+        "parentbased_traceidratio" => Ok(Sampler::ParentBasedTraceIdRatio(ratio()?)),
+        other => Err(Error::config(
+            "OTEL_TRACES_SAMPLER",
+            format!(
+                "unsupported sampler `{other}`: use always_on, always_off, traceidratio, \
+                 parentbased_always_on, parentbased_always_off or parentbased_traceidratio"
+            ),
+        )),
+    }
+}
+
+/// `OTEL_PROPAGATORS` (default `tracecontext,baggage`).
+pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Result<Vec<Propagation>, Error> {
+    let Some(value) = env("OTEL_PROPAGATORS") else {
+        return Ok(vec![Propagation::TraceContext, Propagation::Baggage]);
+    };
+    let mut out = Vec::new();
+    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
+        let p = match item.to_ascii_lowercase().as_str() {
+            "tracecontext" => Propagation::TraceContext,
+            "baggage" => Propagation::Baggage,
+            "b3" => Propagation::B3Single,
+            "b3multi" => Propagation::B3Multi,
+            "none" => continue,
+            other => {
+                return Err(Error::config(
+                    "OTEL_PROPAGATORS",
+                    format!(
+                        "unsupported propagator `{other}`: use tracecontext, baggage, b3, b3multi or none"
+                    ),
+                ));
+            }
+        };
+        if !out.contains(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// Resource attributes: `service.name` (resolved with its own precedence) first, then
+/// `service.version`, `OTEL_RESOURCE_ATTRIBUTES`, the builder's, the SDK's own.
+fn resource(
+    settings: &OtlpSettings,
+    env: EnvLookup<'_>,
+    service_name: &str,
+    service_version: Option<&str>,
+) -> Result<Vec<(String, String)>, Error> {
+    let mut resource = vec![("service.name".to_owned(), service_name.to_owned())];
+    if let Some(v) = service_version {
+        resource.push(("service.version".to_owned(), v.to_owned()));
+    }
+    let from_env = match env("OTEL_RESOURCE_ATTRIBUTES") {
+        Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
+        None => Vec::new(),
+    };
+    for (k, v) in from_env
+        .into_iter()
+        .chain(settings.resource.iter().cloned())
+    {
+        // `service.name` was resolved with its own precedence; later entries win.
+        if k == "service.name" {
+            continue;
+        }
+        resource.retain(|(key, _)| *key != k);
+        resource.push((k, v));
+    }
+    for (k, v) in [
+        ("telemetry.sdk.name", "flext-observability"),
+        ("telemetry.sdk.language", "rust"),
+        ("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
+    ] {
+        if !resource.iter().any(|(key, _)| key == k) {
+            resource.push((k.to_owned(), v.to_owned()));
+        }
+    }
+    Ok(resource)
+}
+
+/// Resolves every OTLP setting. `service_name` is already resolved (builder, then
+/// `OTEL_SERVICE_NAME`, then `service.name` of `OTEL_RESOURCE_ATTRIBUTES`).
+pub(crate) fn resolve(
+    settings: &OtlpSettings,
+    env: EnvLookup<'_>,
+    service_name: &str,
+    service_version: Option<&str>,
+) -> Result<OtlpConfig, Error> {
+    let disabled = match settings.disabled {
+        Some(d) => d,
+        None => bool_var(env, "OTEL_SDK_DISABLED")?.unwrap_or(false),
+    };
+    let traces_var = exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"])?;
+    let metrics_var = exporter_var(
+        env,
+        "OTEL_METRICS_EXPORTER",
+        &["otlp", "prometheus", "none"],
+    )?;
+    // Export is opt-in: an endpoint (in code or environment) or an explicit exporter.
+    let endpoint_given = |upper: &str| {
+        settings.endpoint.is_some()
+            || env("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
+            || env(&format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")).is_some()
+    };
+    let want_traces = settings
+        .traces
+        .or(traces_var)
+        .unwrap_or_else(|| endpoint_given("TRACES"));
+    let want_metrics = settings
+        .metrics
+        .or(metrics_var)
+        .unwrap_or_else(|| endpoint_given("METRICS"));
+    let traces = if want_traces && !disabled {
+        Some(signal(settings, env, "TRACES", "v1/traces")?)
+    } else {
+        None
+    };
+    let metrics = if want_metrics && !disabled {
+        Some(signal(settings, env, "METRICS", "v1/metrics")?)
+    } else {
+        None
+    };
+    let metric_interval = match settings.metric_interval {
+        Some(d) if d.is_zero() => {
+            return Err(Error::config("metric_export_interval", "must be positive"));
+        }
+        Some(d) => d,
+        None => match millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL")? {
+            Some(d) if d.is_zero() => {
+                return Err(Error::config(
+                    "OTEL_METRIC_EXPORT_INTERVAL",
+                    "must be positive",
+                ));
+            }
+            Some(d) => d,
+            None => DEFAULT_METRIC_INTERVAL,
+        },
+    };
+    let sampler = match settings.sampler {
+        Some(s) => {
+            if let Sampler::TraceIdRatio(r) | Sampler::ParentBasedTraceIdRatio(r) = s
+                && !(0.0..=1.0).contains(&r)
+            {
+                return Err(Error::config(
+                    "sampler",
+                    "the ratio must be between 0 and 1",
+                ));
+            }
+            s
+        }
+        None => parse_sampler(env)?,
+    };
+    let propagators = match &settings.propagators {
+        Some(p) => p.clone(),
+        None => parse_propagators(env)?,
+    };
+    let resource = resource(settings, env, service_name, service_version)?;
+    let queue_size = match settings.queue_size {
+        Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
+        Some(n) => n,
+        None => count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
+    };
+    let batch_size = count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?
+        .unwrap_or(512)
+        .min(queue_size);
+    let schedule_delay =
+        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY")?.unwrap_or(Duration::from_secs(5));
+    Ok(OtlpConfig {
+        disabled,
+        traces,
+        metrics,
+        metric_interval,
+        sampler,
+        propagators,
+        resource,
+        queue_size,
+        batch_size,
+        schedule_delay,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashMap;
+
+    fn env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
+        let map: HashMap<String, String> = pairs
+            .iter()
+            .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+            .collect();
+        move |k| map.get(k).cloned()
+    }
+
+    fn resolve_env(pairs: &[(&str, &str)]) -> Result<OtlpConfig, Error> {
+        resolve(&OtlpSettings::default(), &env(pairs), "svc", None)
+    }
+
+    fn source(err: Error) -> String {
+        match err {
+            Error::Config { source, .. } => source,
+            other => panic!("not a config error: {other}"),
+        }
+    }
+
+    #[test]
+    fn export_is_opt_in_and_endpoints_follow_the_spec() {
+        let c = resolve_env(&[]).unwrap();
+        assert!(c.traces.is_none() && c.metrics.is_none());
+        let c = resolve_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318/")]).unwrap();
+        let t = c.traces.unwrap();
+        assert_eq!(t.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(t.endpoint, "http://collector:4318/v1/traces");
+        assert_eq!(
+            c.metrics.unwrap().endpoint,
+            "http://collector:4318/v1/metrics"
+        );
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4318"),
+            (
+                "OTEL_EXPORTER_OTLP_TRACES_ENDPOINT",
+                "http://other:9999/custom",
+            ),
+        ])
+        .unwrap();
+        assert_eq!(c.traces.unwrap().endpoint, "http://other:9999/custom");
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://collector:4317"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "grpc"),
+            ("OTEL_METRICS_EXPORTER", "prometheus"),
+        ])
+        .unwrap();
+        assert_eq!(c.traces.unwrap().endpoint, "http://collector:4317");
+        assert!(c.metrics.is_none());
+        let c = resolve_env(&[("OTEL_TRACES_EXPORTER", "otlp")]).unwrap();
+        assert_eq!(
+            c.traces.unwrap().endpoint,
+            "http://localhost:4318/v1/traces"
+        );
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_SDK_DISABLED", "true"),
+        ])
+        .unwrap();
+        assert!(c.disabled && c.traces.is_none());
+        // Code over environment.
+        let settings = OtlpSettings {
+            endpoint: Some("http://code:1234".into()),
+            protocol: Some(OtlpProtocol::Grpc),
+            ..OtlpSettings::default()
+        };
+        let c = resolve(
+            &settings,
+            &env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")]),
+            "svc",
+            None,
+        )
+        .unwrap();
+        assert_eq!(c.traces.unwrap().endpoint, "http://code:1234");
+    }
+
+    #[test]
+    fn headers_timeouts_sampler_propagators() {
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "api-key=a%20b,x=1"),
+            ("OTEL_EXPORTER_OTLP_METRICS_HEADERS", "m=2"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "2500"),
+            ("OTEL_TRACES_SAMPLER", "parentbased_traceidratio"),
+            ("OTEL_TRACES_SAMPLER_ARG", "0.25"),
+            ("OTEL_PROPAGATORS", "b3multi,tracecontext"),
+        ])
+        .unwrap();
+        let t = c.traces.unwrap();
+        assert_eq!(
+            t.headers,
+            vec![("api-key".into(), "a b".into()), ("x".into(), "1".into())]
+        );
+        assert_eq!(t.timeout, Duration::from_millis(2500));
+        assert_eq!(c.metrics.unwrap().headers, vec![("m".into(), "2".into())]);
+        assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.25));
+        assert_eq!(
+            c.propagators,
+            vec![Propagation::B3Multi, Propagation::TraceContext]
+        );
+    }
+
+    #[test]
+    fn resource_rules() {
+        let c = resolve_env(&[(
+            "OTEL_RESOURCE_ATTRIBUTES",
+            "service.name=ignored,deployment.environment=prod%2Deu,team=a%2Cb",
+        )])
+        .unwrap();
+        assert_eq!(c.resource[0], ("service.name".into(), "svc".into()));
+        assert!(
+            c.resource
+                .contains(&("deployment.environment".into(), "prod-eu".into()))
+        );
+        assert!(c.resource.contains(&("team".into(), "a,b".into())));
+    }
+
+    #[test]
+    fn invalid_values_name_their_variable() {
+        for (var, value) in [
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_TRACES_SAMPLER", "sometimes"),
+            ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
+            ("OTEL_PROPAGATORS", "jaeger"),
+            ("OTEL_TRACES_EXPORTER", "zipkin"),
+            ("OTEL_METRICS_EXPORTER", "console"),
+            ("OTEL_SDK_DISABLED", "yes"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+        ] {
+            let mut pairs = vec![
+                (var, value),
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ];
+            if var == "OTEL_TRACES_SAMPLER_ARG" {
+                pairs.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
+            }
+            if var == "OTEL_EXPORTER_OTLP_ENDPOINT" {
+                pairs.remove(1);
+            }
+            let err = resolve_env(&pairs).expect_err(var);
+            assert_eq!(source(err), var, "{var}={value}");
+        }
+    }
+}

@@ -1,0 +1,622 @@
+//! Pushing metrics to a Prometheus [Pushgateway](https://github.com/prometheus/pushgateway)
+//! (feature `push`), for batch jobs that end before Prometheus could scrape them.
+//!
+//! ```no_run
+//! use flext_observability::push::Pushgateway;
+//!
+//! # fn run_batch() {}
+//! # fn main() -> Result<(), flext_observability::push::PushError> {
+//! run_batch();
+//! // Everything registered, to http://pushgateway:9091/metrics/job/etl/pipeline/orders.
+//! Pushgateway::new("http://pushgateway:9091", "etl")?
+//!     .grouping("pipeline", "orders")
+//!     .push()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! - [`push`](Pushgateway::push) (`PUT`) replaces every metric of the group;
+//!   [`push_add`](Pushgateway::push_add) (`POST`) replaces only the metrics pushed, keeping
+//!   the group's others; [`push_metrics`](Pushgateway::push_metrics) and
+//!   [`push_add_metrics`](Pushgateway::push_add_metrics) push chosen metrics only;
+//!   [`delete`](Pushgateway::delete) removes the group.
+//! - The grouping key is the job plus [`instance`](Pushgateway::instance) and
+//!   [`grouping`](Pushgateway::grouping) labels. Values containing `/` (or empty) are sent
+//!   base64url-encoded with the `@base64` suffix, as the Pushgateway API requires.
+//! - Connection failures and `5xx` answers are retried with exponential backoff (3 retries
+//!   from 250 ms by default); if the gateway stays unreachable the error says so and names
+//!   the URL (credentials removed). Nothing else is affected: metrics keep being recorded
+//!   and served.
+//! - The body is the Prometheus text format 0.0.4, without timestamps, ending with `\n`.
+//!
+//! [`Pushgateway::from_env`] reads the gateway's URL from `FLEXT_OBS_PUSHGATEWAY_URL`, else
+//! `PROMETHEUS_PUSH_GATEWAY`, and returns `None` when neither is set, so "push when
+//! configured" is one `if let`.
+//!
+//! HTTP only: TLS is not built in. Reach a gateway behind TLS through a local proxy.
+
+use std::fmt;
+use std::time::Duration;
+
+use flext_observability_naming::validate_label_name;
+
+use crate::config::{EnvLookup, process_env};
+use crate::prometheus::{TEXT_CONTENT_TYPE, render};
+
+/// Environment variable with the Pushgateway URL.
+pub const PUSHGATEWAY_URL_ENV: &str = "FLEXT_OBS_PUSHGATEWAY_URL";
+/// The Python FLEXT name of the same setting, read when [`PUSHGATEWAY_URL_ENV`] is unset.
+pub const PUSHGATEWAY_URL_ENV_COMPAT: &str = "PROMETHEUS_PUSH_GATEWAY";
+
+/// Why a push failed.
+#[derive(Debug)]
+#[non_exhaustive]
+pub enum PushError {
+    /// The gateway URL is not `http://host[:port][/prefix]`.
+    InvalidUrl {
+        /// Where the URL came from: the environment variable, or `Pushgateway::new`.
+        source: String,
+        /// What is wrong.
+        reason: String,
+    },
+    /// A grouping key label is invalid (bad name, `job` given as a label, a duplicate).
+    InvalidGroupingKey {
+        /// What is wrong.
+        reason: String,
+    },
+    /// [`push_metrics`](Pushgateway::push_metrics) named metrics that are not registered.
+    UnknownMetrics {
+        /// The names not found.
+        names: Vec<String>,
+    },
+    /// The gateway could not be reached, on any attempt.
+    Unreachable {
+        /// The URL tried (credentials removed).
+        url: String,
+        /// How many attempts were made.
+        attempts: u32,
+        /// The last transport error.
+        reason: String,
+    },
+    /// The gateway answered with an error status (after retries, for `5xx`).
+    Rejected {
+        /// The URL (credentials removed).
+        url: String,
+        /// The HTTP status.
+        status: u16,
+        /// The gateway's explanation (the start of the response body).
+        body: String,
+    },
+}
+
+impl fmt::Display for PushError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            PushError::InvalidUrl { source, reason } => {
+                write!(f, "invalid Pushgateway URL in `{source}`: {reason}")
+            }
+            PushError::InvalidGroupingKey { reason } => {
+                write!(f, "invalid Pushgateway grouping key: {reason}")
+            }
+            PushError::UnknownMetrics { names } => write!(
+                f,
+                "cannot push metrics that are not registered: {} (use the exposed names, such as `etl_rows_total`)",
+                names.join(", ")
+            ),
+            PushError::Unreachable {
+                url,
+                attempts,
+                reason,
+            } => write!(
+                f,
+                "cannot reach the Pushgateway at {url} ({attempts} attempts): {reason}; check that it runs and that {PUSHGATEWAY_URL_ENV} points at it"
+            ),
+            PushError::Rejected { url, status, body } => {
+                write!(f, "the Pushgateway at {url} answered {status}: {body}")
+            }
+        }
+    }
+}
+
+impl std::error::Error for PushError {}
+
+/// A Pushgateway and the grouping key of this job's metrics.
+#[derive(Clone, Debug)]
+#[must_use]
+pub struct Pushgateway {
+    base: String,
+    job: String,
+    grouping: Vec<(String, String)>,
+    retries: u32,
+    backoff: Duration,
+    timeout: Duration,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum Method {
+    Put,
+    Post,
+    Delete,
+}
+
+impl Pushgateway {
+    /// A gateway at `url` (`http://host:9091`, optionally with a path prefix) for the job
+    /// `job`.
+    ///
+    /// # Errors
+    /// [`PushError::InvalidUrl`] when `url` is not an `http://` URL, and
+    /// [`PushError::InvalidGroupingKey`] when `job` is empty.
+    pub fn new(url: &str, job: &str) -> Result<Pushgateway, PushError> {
+        Self::with_source(url, job, "Pushgateway::new")
+    }
+
+    fn with_source(url: &str, job: &str, source: &str) -> Result<Pushgateway, PushError> {
+        let base = parse_url(url).map_err(|reason| PushError::InvalidUrl {
+            source: source.to_owned(),
+            reason,
+        })?;
+        if job.is_empty() {
+            return Err(PushError::InvalidGroupingKey {
+                reason: "the job name is empty".into(),
+            });
+        }
+        Ok(Pushgateway {
+            base,
+            job: job.to_owned(),
+            grouping: Vec::new(),
+            retries: 3,
+            backoff: Duration::from_millis(250),
+            timeout: Duration::from_secs(10),
+        })
+    }
+
+    /// The gateway configured by `FLEXT_OBS_PUSHGATEWAY_URL` (else `PROMETHEUS_PUSH_GATEWAY`),
+    /// or `None` when neither is set.
+    ///
+    /// # Errors
+    /// [`PushError::InvalidUrl`] naming the variable when its value is not a URL.
+    pub fn from_env(job: &str) -> Result<Option<Pushgateway>, PushError> {
+        Self::from_env_with(job, &process_env)
+    }
+
+    pub(crate) fn from_env_with(
+        job: &str,
+        env: EnvLookup<'_>,
+    ) -> Result<Option<Pushgateway>, PushError> {
+        for var in [PUSHGATEWAY_URL_ENV, PUSHGATEWAY_URL_ENV_COMPAT] {
+            if let Some(url) = env(var).filter(|v| !v.trim().is_empty()) {
+                return Self::with_source(url.trim(), job, var).map(Some);
+            }
+        }
+        Ok(None)
+    }
+
+    /// Adds the `instance` label to the grouping key. Batch jobs usually leave it out, so
+    /// each run replaces the previous one's metrics.
+    pub fn instance(self, instance: impl Into<String>) -> Self {
+        self.grouping("instance", instance)
+    }
+
+    /// Adds a label to the grouping key (`/metrics/job/<job>/<name>/<value>`).
+    pub fn grouping(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.grouping.push((name.into(), value.into()));
+        self
+    }
+
+    /// Retries after a connection failure or a `5xx` answer (default 3).
+    pub fn retries(mut self, retries: u32) -> Self {
+        self.retries = retries;
+        self
+    }
+
+    /// Wait before the first retry, doubled for each next one (default 250 ms).
+    pub fn backoff(mut self, backoff: Duration) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// Time limit of one attempt (default 10 s).
+    pub fn timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// The URL of this job's group, with credentials removed.
+    ///
+    /// # Errors
+    /// [`PushError::InvalidGroupingKey`] when a grouping label is invalid.
+    pub fn group_url(&self) -> Result<String, PushError> {
+        Ok(redact(&self.url()?))
+    }
+
+    fn url(&self) -> Result<String, PushError> {
+        let mut seen: Vec<&str> = Vec::new();
+        for (name, _) in &self.grouping {
+            if name == "job" {
+                return Err(PushError::InvalidGroupingKey {
+                    reason:
+                        "`job` is the job name given to `Pushgateway::new`, not a grouping label"
+                            .into(),
+                });
+            }
+            validate_label_name(name).map_err(|e| PushError::InvalidGroupingKey {
+                reason: e.to_string(),
+            })?;
+            if seen.contains(&name.as_str()) {
+                return Err(PushError::InvalidGroupingKey {
+                    reason: format!("label `{name}` is given twice"),
+                });
+            }
+            seen.push(name);
+        }
+        let mut url = format!("{}/metrics", self.base);
+        push_segment(&mut url, "job", &self.job);
+        for (name, value) in &self.grouping {
+            push_segment(&mut url, name, value);
+        }
+        Ok(url)
+    }
+
+    /// `PUT`: replaces every metric of the group with everything registered.
+    ///
+    /// # Errors
+    /// See [`PushError`].
+    pub fn push(&self) -> Result<(), PushError> {
+        self.send(Method::Put, Some(&render()))
+    }
+
+    /// `POST`: replaces the group's metrics that have the names of the pushed ones (here:
+    /// everything registered), keeping its others.
+    ///
+    /// # Errors
+    /// See [`PushError`].
+    pub fn push_add(&self) -> Result<(), PushError> {
+        self.send(Method::Post, Some(&render()))
+    }
+
+    /// `PUT` with the chosen metrics only, by exposed name (`etl_rows_written_total`).
+    ///
+    /// # Errors
+    /// [`PushError::UnknownMetrics`] when a name is not registered (nothing is pushed), and
+    /// see [`PushError`].
+    pub fn push_metrics(&self, names: &[&str]) -> Result<(), PushError> {
+        self.send(Method::Put, Some(&select(&render(), names)?))
+    }
+
+    /// `POST` with the chosen metrics only: the group's other metrics stay.
+    ///
+    /// # Errors
+    /// As [`push_metrics`](Self::push_metrics).
+    pub fn push_add_metrics(&self, names: &[&str]) -> Result<(), PushError> {
+        self.send(Method::Post, Some(&select(&render(), names)?))
+    }
+
+    /// `DELETE`: removes every metric of the group.
+    ///
+    /// # Errors
+    /// See [`PushError`].
+    pub fn delete(&self) -> Result<(), PushError> {
+        self.send(Method::Delete, None)
+    }
+
+    fn send(&self, method: Method, body: Option<&str>) -> Result<(), PushError> {
+        let url = self.url()?;
+        let shown = redact(&url);
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(self.timeout))
+            .build()
+            .into();
+        let mut wait = self.backoff;
+        let attempts = self.retries.saturating_add(1);
+        let mut last = String::new();
+        for attempt in 1..=attempts {
+            let result = match (method, body) {
+                (Method::Put, Some(body)) => agent
+                    .put(&url)
+                    .header("Content-Type", TEXT_CONTENT_TYPE)
+                    .send(body.as_bytes()),
+                (Method::Post, Some(body)) => agent
+                    .post(&url)
+                    .header("Content-Type", TEXT_CONTENT_TYPE)
+                    .send(body.as_bytes()),
+                _ => agent.delete(&url).call(),
+            };
+            let retry = match result {
+                Ok(mut response) => {
+                    let status = response.status().as_u16();
+                    if (200..300).contains(&status) {
+                        return Ok(());
+                    }
+                    let text = response
+                        .body_mut()
+                        .with_config()
+                        .limit(64 * 1024)
+                        .read_to_string()
+                        .unwrap_or_default();
+                    let text: String = text.trim().chars().take(500).collect();
+                    if status < 500 || attempt == attempts {
+                        return Err(PushError::Rejected {
+                            url: shown,
+                            status,
+                            body: text,
+                        });
+                    }
+                    last = format!("status {status}: {text}");
+                    true
+                }
+                Err(error) => {
+                    last = redact(&error.to_string());
+                    true
+                }
+            };
+            if retry && attempt < attempts {
+                crate::diag::warn(&format!(
+                    "push to {shown} failed (attempt {attempt} of {attempts}): {last}; retrying in {wait:?}"
+                ));
+                std::thread::sleep(wait);
+                wait = (wait * 2).min(Duration::from_secs(30));
+            }
+        }
+        Err(PushError::Unreachable {
+            url: shown,
+            attempts,
+            reason: last,
+        })
+    }
+}
+
+/// `http://host[:port][/prefix]` without a trailing `/`.
+fn parse_url(url: &str) -> Result<String, String> {
+    let url = url.trim();
+    let Some(rest) = url.strip_prefix("http://") else {
+        return Err(if url.starts_with("https://") {
+            format!(
+                "`{}` uses https, and this build has no TLS: use http:// on a trusted network, or a local TLS proxy",
+                redact(url)
+            )
+        } else {
+            format!(
+                "`{}` is not an http:// URL, such as `http://localhost:9091`",
+                redact(url)
+            )
+        });
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.ends_with(':') {
+        return Err(format!(
+            "`{}` has no host, such as `http://localhost:9091`",
+            redact(url)
+        ));
+    }
+    if rest.contains(['?', '#']) {
+        return Err(format!(
+            "`{}` has a query or fragment; give the base URL only",
+            redact(url)
+        ));
+    }
+    Ok(url.trim_end_matches('/').to_owned())
+}
+
+/// Removes `user:password@` from a URL (and from error texts that quote it).
+fn redact(text: &str) -> String {
+    let Some(scheme) = text.find("://") else {
+        return text.to_owned();
+    };
+    let after = &text[scheme + 3..];
+    let authority_end = after.find(['/', ' ', '"', '\'']).unwrap_or(after.len());
+    match after[..authority_end].rfind('@') {
+        Some(at) => format!("{}://***@{}", &text[..scheme], &after[at + 1..]),
+        None => text.to_owned(),
+    }
+}
+
+/// Appends `/<name>/<value>`, or `/<name>@base64/<base64url>` for values the path cannot
+/// carry as they are (a `/`, or empty).
+fn push_segment(url: &mut String, name: &str, value: &str) {
+    url.push('/');
+    if value.is_empty() || value.contains('/') {
+        url.push_str(name);
+        url.push_str("@base64/");
+        if value.is_empty() {
+            url.push('=');
+        } else {
+            url.push_str(&base64url(value.as_bytes()));
+        }
+    } else {
+        url.push_str(name);
+        url.push('/');
+        percent_encode(url, value);
+    }
+}
+
+fn percent_encode(out: &mut String, value: &str) {
+    for b in value.bytes() {
+        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
+            out.push(b as char);
+        } else {
+            out.push('%');
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
+            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
+        }
+    }
+}
+
+/// RFC 4648 base64url, with padding (the Pushgateway accepts both).
+fn base64url(bytes: &[u8]) -> String {
+    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        let sextet = |shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+        out.push(sextet(18));
+        out.push(sextet(12));
+        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
+        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
+    }
+    out
+}
+
+/// The families of `text` (Prometheus text, one contiguous group per family) whose
+/// exposed name is in `names`.
+fn select(text: &str, names: &[&str]) -> Result<String, PushError> {
+    let mut out = String::new();
+    let mut found: Vec<&str> = Vec::new();
+    let mut keep = false;
+    let mut current = "";
+    for line in text.lines() {
+        let family = line
+            .strip_prefix("# HELP ")
+            .or_else(|| line.strip_prefix("# TYPE "))
+            .and_then(|rest| rest.split(' ').next());
+        if let Some(family) = family
+            && family != current
+        {
+            current = family;
+            keep = names.contains(&family);
+            if keep {
+                found.push(family);
+            }
+        }
+        if keep {
+            out.push_str(line);
+            out.push('\n');
+        }
+    }
+    let missing: Vec<String> = names
+        .iter()
+        .filter(|n| !found.contains(n))
+        .map(|n| (*n).to_owned())
+        .collect();
+    if missing.is_empty() {
+        Ok(out)
+    } else {
+        Err(PushError::UnknownMetrics { names: missing })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn grouping_key_paths() {
+        let pg = Pushgateway::new("http://localhost:9091/", "etl")
+            .unwrap()
+            .grouping("pipeline", "orders")
+            .grouping("path", "/var/tmp")
+            .grouping("empty", "")
+            .instance("host 1");
+        assert_eq!(
+            pg.url().unwrap(),
+            "http://localhost:9091/metrics/job/etl/pipeline/orders/path@base64/L3Zhci90bXA=/empty@base64/=/instance/host%201"
+        );
+        let pg = Pushgateway::new("http://localhost:9091/prefix", "nightly/etl").unwrap();
+        assert_eq!(
+            pg.url().unwrap(),
+            "http://localhost:9091/prefix/metrics/job@base64/bmlnaHRseS9ldGw="
+        );
+    }
+
+    #[test]
+    fn base64url_matches_rfc4648() {
+        for (raw, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("/var/tmp", "L3Zhci90bXA="),
+            ("\u{ff}\u{fe}", "w7_Dvg=="),
+        ] {
+            assert_eq!(base64url(raw.as_bytes()), encoded, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn invalid_settings_are_errors() {
+        assert!(matches!(
+            Pushgateway::new("localhost:9091", "etl"),
+            Err(PushError::InvalidUrl { .. })
+        ));
+        let err = Pushgateway::new("https://user:secret@gw:9091", "etl").unwrap_err();
+        let text = err.to_string();
+        assert!(
+            text.contains("no TLS") && !text.contains("secret"),
+            "{text}"
+        );
+        assert!(matches!(
+            Pushgateway::new("http://gw:9091", ""),
+            Err(PushError::InvalidGroupingKey { .. })
+        ));
+        let pg = Pushgateway::new("http://gw:9091", "etl").unwrap();
+        for bad in [
+            pg.clone().grouping("job", "x"),
+            pg.clone().grouping("__x", "x"),
+            pg.clone().grouping("a-b", "x"),
+            pg.clone().grouping("a", "1").grouping("a", "2"),
+        ] {
+            assert!(matches!(
+                bad.url(),
+                Err(PushError::InvalidGroupingKey { .. })
+            ));
+        }
+    }
+
+    #[test]
+    fn environment() {
+        let env = |pairs: &'static [(&'static str, &'static str)]| {
+            move |k: &str| {
+                pairs
+                    .iter()
+                    .find(|(n, _)| *n == k)
+                    .map(|(_, v)| (*v).to_owned())
+            }
+        };
+        assert!(
+            Pushgateway::from_env_with("etl", &env(&[]))
+                .unwrap()
+                .is_none()
+        );
+        let pg =
+            Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1")]))
+                .unwrap()
+                .unwrap();
+        assert_eq!(pg.url().unwrap(), "http://a:1/metrics/job/etl");
+        let pg = Pushgateway::from_env_with(
+            "etl",
+            &env(&[
+                (PUSHGATEWAY_URL_ENV, "http://b:2"),
+                (PUSHGATEWAY_URL_ENV_COMPAT, "http://a:1"),
+            ]),
+        )
+        .unwrap()
+        .unwrap();
+        assert_eq!(pg.url().unwrap(), "http://b:2/metrics/job/etl");
+        let err =
+            Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV, "gw")])).unwrap_err();
+        assert!(err.to_string().contains(PUSHGATEWAY_URL_ENV), "{err}");
+    }
+
+    #[test]
+    fn redaction() {
+        assert_eq!(redact("http://u:p@host:1/x"), "http://***@host:1/x");
+        assert_eq!(redact("http://host:1/x@y"), "http://host:1/x@y");
+        assert_eq!(redact("no url"), "no url");
+    }
+
+    #[test]
+    fn selecting_families() {
+        let text = "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 2\nb{x=\"2\"} 3\n";
+        assert_eq!(
+            select(text, &["b"]).unwrap(),
+            "# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 2\nb{x=\"2\"} 3\n"
+        );
+        assert!(matches!(
+            select(text, &["b", "c"]),
+            Err(PushError::UnknownMetrics { names }) if names == ["c"]
+        ));
+    }
+}

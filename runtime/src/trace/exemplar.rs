@@ -1,0 +1,159 @@
+//! Exemplars: the trace of one recent call, kept per histogram bucket and per result.
+//!
+//! Only calls inside an enabled span whose trace is sampled are candidates, and each
+//! bucket (and each result counter) takes at most one every [`INTERVAL_NS`]: the
+//! trace-id lookup (a subscriber round trip) happens at most that often per cell, never
+//! on the disabled path.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Mutex, OnceLock, PoisonError};
+
+use tracing::Span;
+
+/// Smallest gap between two exemplars of one bucket.
+const INTERVAL_NS: u64 = 100_000_000;
+
+/// Looks up the (trace id, span id, sampled) of a span; installed by the OpenTelemetry
+/// layer.
+pub(crate) type TraceIds = fn(&Span) -> Option<([u8; 16], [u8; 8], bool)>;
+
+static TRACE_IDS: OnceLock<TraceIds> = OnceLock::new();
+
+/// Installs the trace-id lookup (once per process; the first one stays).
+#[allow(dead_code)] // set by the `otlp` feature
+pub(crate) fn set_trace_ids(f: TraceIds) {
+    let _ = TRACE_IDS.set(f);
+}
+
+pub(crate) fn ids_of(span: &Span) -> Option<([u8; 16], [u8; 8], bool)> {
+    if span.is_disabled() {
+        return None;
+    }
+    (TRACE_IDS.get()?)(span)
+}
+
+/// One exemplar: the trace that produced an observation.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub(crate) struct Exemplar {
+    pub(crate) trace_id: [u8; 16],
+    pub(crate) span_id: [u8; 8],
+    /// The observed value (seconds for durations, 1 for a counter increment).
+    pub(crate) value: f64,
+    /// Wall-clock time of the observation, in nanoseconds since the Unix epoch.
+    pub(crate) unix_nanos: u64,
+}
+
+#[derive(Debug)]
+struct Cells<const NB: usize> {
+    buckets: [Option<Exemplar>; NB],
+    outcomes: [Option<Exemplar>; 4],
+}
+
+/// Exemplar storage of one monitored function.
+#[derive(Debug)]
+pub(crate) struct Exemplars<const NB: usize> {
+    /// Monotonic time (ns) before which a bucket takes no new exemplar.
+    next_ns: [AtomicU64; NB],
+    /// The same for each outcome's counter, so a rare outcome (an error after many
+    /// successes in the same bucket) still gets its exemplar.
+    next_outcome_ns: [AtomicU64; 4],
+    cells: Mutex<Cells<NB>>,
+}
+
+impl<const NB: usize> Exemplars<NB> {
+    pub(crate) const fn new() -> Self {
+        Exemplars {
+            next_ns: [const { AtomicU64::new(0) }; NB],
+            next_outcome_ns: [const { AtomicU64::new(0) }; 4],
+            cells: Mutex::new(Cells {
+                buckets: [None; NB],
+                outcomes: [None; 4],
+            }),
+        }
+    }
+
+    /// Offers a call that ended at raw clock time `end` in `bucket`.
+    #[inline(always)]
+    pub(crate) fn offer(&self, span: &Span, bucket: usize, outcome: usize, nanos: u64, end: u64) {
+        let Some(lookup) = TRACE_IDS.get() else {
+            return;
+        };
+        // Scaled only when exemplars can be taken at all.
+        let now_ns = crate::clock::nanos_between(0, end);
+        if now_ns < self.next_ns[bucket].load(Ordering::Relaxed)
+            && now_ns < self.next_outcome_ns[outcome].load(Ordering::Relaxed)
+        {
+            return;
+        }
+        self.store(*lookup, span, bucket, outcome, nanos, now_ns);
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn store(
+        &self,
+        lookup: TraceIds,
+        span: &Span,
+        bucket: usize,
+        outcome: usize,
+        nanos: u64,
+        now_ns: u64,
+    ) {
+        // One caller per cell and interval wins the lookup.
+        let claim = |cell: &AtomicU64| {
+            let seen = cell.load(Ordering::Relaxed);
+            (now_ns >= seen
+                && cell
+                    .compare_exchange(
+                        seen,
+                        now_ns + INTERVAL_NS,
+                        Ordering::Relaxed,
+                        Ordering::Relaxed,
+                    )
+                    .is_ok())
+            .then_some(seen)
+        };
+        let bucket_claim = claim(&self.next_ns[bucket]);
+        let outcome_claim = claim(&self.next_outcome_ns[outcome]);
+        if bucket_claim.is_none() && outcome_claim.is_none() {
+            return;
+        }
+        let Some((trace_id, span_id, true)) = lookup(span) else {
+            // Not sampled: let the next call try again.
+            if let Some(seen) = bucket_claim {
+                self.next_ns[bucket].store(seen, Ordering::Relaxed);
+            }
+            if let Some(seen) = outcome_claim {
+                self.next_outcome_ns[outcome].store(seen, Ordering::Relaxed);
+            }
+            return;
+        };
+        let unix_nanos = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
+        let exemplar = Exemplar {
+            trace_id,
+            span_id,
+            value: nanos as f64 / 1e9,
+            unix_nanos,
+        };
+        // A scrape holding the lock is never waited for: this exemplar is skipped.
+        if let Ok(mut cells) = self.cells.try_lock() {
+            if bucket_claim.is_some() {
+                cells.buckets[bucket] = Some(exemplar);
+            }
+            if outcome_claim.is_some() {
+                cells.outcomes[outcome] = Some(Exemplar {
+                    value: 1.0,
+                    ..exemplar
+                });
+            }
+        }
+    }
+
+    /// Current exemplars: per bucket, per outcome.
+    pub(crate) fn read(&self) -> (Vec<Option<Exemplar>>, [Option<Exemplar>; 4]) {
+        let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
+        (cells.buckets.to_vec(), cells.outcomes)
+    }
+}

@@ -1,0 +1,96 @@
+//! A collector that accepts connections and never answers: monitored calls proceed,
+//! memory stays bounded (the span queue drops instead of growing), and the drops are
+//! counted on `/metrics`.
+
+#![allow(clippy::float_cmp)] // samples are exact counts read back as f64
+
+use std::time::Duration;
+
+use flext_observability::{Observability, monitor};
+use flext_observability_tests::otlp::Blackhole;
+use flext_observability_tests::{eventually, http, sample};
+
+#[monitor]
+fn work(i: u64) -> u64 {
+    i.wrapping_mul(2_654_435_761)
+}
+
+/// Resident memory of this process, in bytes (Linux).
+fn rss() -> Option<u64> {
+    let statm = std::fs::read_to_string("/proc/self/statm").ok()?;
+    let pages: u64 = statm.split_whitespace().nth(1)?.parse().ok()?;
+    Some(pages * 4096)
+}
+
+#[tokio::test(flavor = "multi_thread")]
+async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
+    const QUEUE: usize = 64;
+    let collector = Blackhole::start();
+    let guard = Observability::builder()
+        .listen("127.0.0.1:0")
+        .otlp_endpoint(format!("http://{}", collector.addr))
+        .otlp_timeout(Duration::from_millis(300))
+        .otlp_queue_size(QUEUE)
+        .metric_export_interval(Duration::from_millis(100))
+        .install()
+        .expect("install");
+    let addr = guard.local_addr().unwrap();
+
+    let calls = 20_000u64;
+    let before = rss();
+    for round in 0..5 {
+        let mut acc = 0u64;
+        for i in 0..calls {
+            acc = acc.wrapping_add(work(i + round));
+        }
+        assert_ne!(acc, 0);
+    }
+    let after = rss();
+
+    let text = http::get(&format!("http://{addr}/metrics")).unwrap().body;
+    let counter = |reason: &str| {
+        sample(
+            &text,
+            &format!(r#"flext_otlp_dropped_total{{signal="traces",reason="{reason}"}}"#),
+        )
+        .expect("the drop counters are served")
+    };
+    let queue_full = counter("queue_full");
+    let failed = counter("export_failed");
+    assert!(queue_full > 0.0, "the queue overflowed and said so");
+    // At any moment the exporter holds at most the queue and one batch; every other span
+    // was dropped, on arrival (queue full) or after its export failed.
+    let kept_at_most = (QUEUE + 512) as f64;
+    assert!(
+        queue_full + failed >= (5 * calls) as f64 - kept_at_most,
+        "dropped {queue_full} + {failed} of {} spans",
+        5 * calls
+    );
+    if let (Some(before), Some(after)) = (before, after) {
+        // 100,000 spans kept in memory would take far more than this.
+        assert!(
+            after.saturating_sub(before) < 48 << 20,
+            "memory grew by {} bytes",
+            after - before
+        );
+    }
+    let calls_counted = sample(
+        &text,
+        r#"function_calls_total{function="work",module="otlp_dead_collector",result="ok"}"#,
+    )
+    .unwrap();
+    assert_eq!(calls_counted, (5 * calls) as f64);
+
+    // Metric exports time out against the blackhole and are counted as dropped.
+    let failed = eventually(Duration::from_secs(30), || {
+        let text = http::get(&format!("http://{addr}/metrics")).ok()?.body;
+        sample(
+            &text,
+            r#"flext_otlp_dropped_total{signal="metrics",reason="export_failed"}"#,
+        )
+        .filter(|v| *v > 0.0)
+    });
+    assert!(failed.is_some(), "failed metric exports are counted");
+    // Shutting down waits a bounded time for the dead collector, then gives up.
+    drop(guard);
+}

@@ -1,0 +1,7 @@
+use flext_observability::{business_metric, Counter};
+
+/// Rows.
+#[business_metric(labels(pipé))]
+static ETL_ROWS_TOTAL: Counter;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flext_observability::health_check;
+
+#[health_check(name = "")]
+fn database() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flext_observability::health_check;
+
+#[health_check]
+fn database() {}
+
+fn main() {
+    database();
+}
