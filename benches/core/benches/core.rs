@@ -161,6 +161,9 @@ fn driver() {
     let jiffies_before = cpu_jiffies();
     let mut rows = Vec::new();
     rows.extend(run_child("calls", section("calls")));
+    let mut traced = section("calls");
+    traced.env("FLEXT_BENCH_TRACED", "1");
+    rows.extend(run_child("calls with a tracing subscriber", traced));
     rows.extend(run_child("render: peers", section("render-peers")));
     rows.extend(run_child(
         "render: ours (facade, dynamic series)",
@@ -242,23 +245,15 @@ const CALL_ROWS: &[(&str, &str)] = &[
     ),
     ("monitor_err", "**`#[monitor]`**, returns `Err`"),
     (
+        "monitor_nospan",
+        "**`#[monitor(span = false)]`**, sync, `Ok`",
+    ),
+    (
         "autometrics_sync",
         "autometrics 3.0 (`prometheus-0_14`, `track_concurrency`), sync",
     ),
     ("autometrics_async", "autometrics 3.0, `async fn`"),
     ("autometrics_err", "autometrics 3.0, returns `Err`"),
-    (
-        "tracing_sync",
-        "`#[tracing::instrument(skip_all)]`, `registry()` + no-op layer, sync",
-    ),
-    (
-        "tracing_async",
-        "`#[tracing::instrument(skip_all)]`, `async fn`",
-    ),
-    (
-        "tracing_err",
-        "`#[tracing::instrument(skip_all, err)]`, returns `Err`",
-    ),
     (
         "metrics_cached",
         "`metrics` 0.24 + metrics-exporter-prometheus 0.18, cached handles",
@@ -274,10 +269,48 @@ const CALL_ROWS: &[(&str, &str)] = &[
     ),
 ];
 
+/// Rows of the process with a `tracing` subscriber (spans on).
+const TRACED_ROWS: &[(&str, &str)] = &[
+    ("traced_bare", "bare fn"),
+    ("traced_bare_async", "bare `async fn`"),
+    ("traced_bare_err", "bare fn returning `Err`"),
+    (
+        "traced_monitor_sync",
+        "**`#[monitor]`** with its span, sync, `Ok`",
+    ),
+    (
+        "traced_monitor_async",
+        "**`#[monitor]`** with its span, `async fn`",
+    ),
+    (
+        "traced_monitor_err",
+        "**`#[monitor]`** with its span, returns `Err`",
+    ),
+    (
+        "traced_monitor_nospan",
+        "**`#[monitor(span = false)]`** (subscriber present)",
+    ),
+    (
+        "traced_tracing_sync",
+        "`#[tracing::instrument(skip_all)]`, sync",
+    ),
+    (
+        "traced_tracing_async",
+        "`#[tracing::instrument(skip_all)]`, `async fn`",
+    ),
+    (
+        "traced_tracing_err",
+        "`#[tracing::instrument(skip_all, err)]`, returns `Err`",
+    ),
+    (
+        "traced_tracing_pc",
+        "`#[tracing::instrument(skip_all)]` around prometheus-client cached handles (the same facts as `#[monitor]` with its span)",
+    ),
+];
+
 /// Peers with the same facts as `#[monitor]` sync (ok path), for the "fastest peer" target.
 const PEERS: &[&str] = &[
     "autometrics_sync",
-    "tracing_sync",
     "metrics_cached",
     "metrics_macros",
     "prometheus_cached",
@@ -302,36 +335,26 @@ impl Calls {
     }
 }
 
-/// The `#[monitor]` row a variant compares with.
-fn ours_for(name: &str) -> Option<&'static str> {
-    if name.starts_with("bare") || name.starts_with("clock") || name.starts_with("monitor") {
+/// The `#[monitor]` row a variant compares with (in the same process).
+fn ours_for(name: &str) -> Option<String> {
+    let (prefix, base) = match name.strip_prefix("traced_") {
+        Some(base) => ("traced_", base),
+        None => ("", name),
+    };
+    if base.starts_with("bare") || base.starts_with("clock") || base.starts_with("monitor") {
         return None;
     }
-    Some(if name.ends_with("_async") {
+    let ours = if base.ends_with("_async") {
         "monitor_async"
-    } else if name.ends_with("_err") {
+    } else if base.ends_with("_err") {
         "monitor_err"
     } else {
         "monitor_sync"
-    })
+    };
+    Some(format!("{prefix}{ours}"))
 }
 
-fn calls_report(out: &mut String, rows: &[Row]) {
-    let mut calls = Calls {
-        by: BTreeMap::new(),
-    };
-    for r in rows.iter().filter(|r| r.section == "calls") {
-        let (base, spread) = r.extra.split_once(':').unwrap_or((&r.extra, "0"));
-        calls.by.insert(
-            (r.name.clone(), r.param.parse().unwrap()),
-            (r.value, base.to_owned(), spread.parse().unwrap_or(0.0)),
-        );
-    }
-    if calls.by.is_empty() {
-        return;
-    }
-    writeln!(out, "### Per-call cost (median ns per call; 2 threads: each thread's own ns per call, both hammering at once)\n").unwrap();
-    writeln!(out, "Overhead = ns per call − the matching bare fn (sync, async or `Err`). \"× ours\" = overhead ÷ the overhead of the matching `#[monitor]` row. Spread = (max − min) ÷ median over the runs, worst of the two thread counts.\n").unwrap();
+fn table(out: &mut String, calls: &Calls, rows: &[Row], list: &[(&str, &str)], prefix: &str) {
     writeln!(
         out,
         "| variant | 1 thread | overhead | × ours | 2 threads, each | overhead | × ours | spread |"
@@ -339,21 +362,20 @@ fn calls_report(out: &mut String, rows: &[Row]) {
     .unwrap();
     writeln!(out, "|---|---:|---:|---:|---:|---:|---:|---:|").unwrap();
     let fmt = |v: Option<f64>| v.map_or("–".to_owned(), |v| format!("{v:.1}"));
-    for &(name, what) in CALL_ROWS {
+    for &(name, what) in list {
         if calls.ns(name, 1).is_none() {
             continue;
         }
         let mut line = format!("| {what} |");
         for t in [1, 2] {
             let ns = calls.ns(name, t);
-            let is_base = name.starts_with("bare");
-            let overhead = if is_base {
+            let overhead = if name.contains("bare") {
                 None
             } else {
                 calls.overhead(name, t)
             };
-            let ratio =
-                ours_for(name).and_then(|o| Some(calls.overhead(name, t)? / calls.overhead(o, t)?));
+            let ratio = ours_for(name)
+                .and_then(|o| Some(calls.overhead(name, t)? / calls.overhead(&o, t)?));
             write!(
                 line,
                 " {} | {} | {} |",
@@ -372,8 +394,9 @@ fn calls_report(out: &mut String, rows: &[Row]) {
     }
     writeln!(out).unwrap();
     let occ = |name: &str, param: &str| {
-        rows.iter()
-            .find(|r| r.section == "occupancy" && r.name == name && r.param == param)
+        rows.iter().find(|r| {
+            r.section == "occupancy" && r.name == format!("{prefix}{name}") && r.param == param
+        })
     };
     if let (Some(o1), Some(o2), Some(d)) =
         (occ("min", "1"), occ("min", "2"), occ("disturbed", "all"))
@@ -385,7 +408,28 @@ fn calls_report(out: &mut String, rows: &[Row]) {
         )
         .unwrap();
     }
+}
 
+fn calls_report(out: &mut String, rows: &[Row]) {
+    let mut calls = Calls {
+        by: BTreeMap::new(),
+    };
+    for r in rows.iter().filter(|r| r.section == "calls") {
+        let (base, spread) = r.extra.split_once(':').unwrap_or((&r.extra, "0"));
+        calls.by.insert(
+            (r.name.clone(), r.param.parse().unwrap()),
+            (r.value, base.to_owned(), spread.parse().unwrap_or(0.0)),
+        );
+    }
+    if calls.by.is_empty() {
+        return;
+    }
+    writeln!(out, "### Per-call cost (median ns per call; 2 threads: each thread's own ns per call, both hammering at once)\n").unwrap();
+    writeln!(out, "Overhead = ns per call − the matching bare fn (sync, async or `Err`). \"× ours\" = overhead ÷ the overhead of the matching `#[monitor]` row. Spread = (max − min) ÷ median over the runs, worst of the two thread counts.\n").unwrap();
+    writeln!(out, "No `tracing` subscriber in this process (as in a service that does not trace): `#[monitor]`'s span is filtered out at its callsite.\n").unwrap();
+    table(out, &calls, rows, CALL_ROWS, "");
+    writeln!(out, "With a `tracing` subscriber installed (`tracing_subscriber::registry().with(Identity)`, in its own process): `#[monitor]` opens its span on every call.\n").unwrap();
+    table(out, &calls, rows, TRACED_ROWS, "traced_");
     writeln!(out, "### Targets (per-call)\n").unwrap();
     writeln!(out, "| target | 1 thread | 2 threads | verdict |").unwrap();
     writeln!(out, "|---|---|---|---|").unwrap();
@@ -468,6 +512,49 @@ fn calls_report(out: &mut String, rows: &[Row]) {
             verdict(ok)
         )
         .unwrap();
+    }
+    writeln!(out).unwrap();
+
+    writeln!(
+        out,
+        "### Spans (no target in issue 2; context for the tracing comparison)\n"
+    )
+    .unwrap();
+    writeln!(out, "| comparison | 1 thread | 2 threads |").unwrap();
+    writeln!(out, "|---|---|---|").unwrap();
+    let pair = |label: &str, a: &str, b: &str, diff: bool| {
+        let mut line = format!("| {label} |");
+        for t in [1, 2] {
+            let cell = match (calls.overhead(a, t), calls.overhead(b, t)) {
+                (Some(x), Some(y)) if diff => format!(" {x:.1} − {y:.1} = {:+.1} ns |", x - y),
+                (Some(x), Some(y)) => format!(" {x:.1} / {y:.1} = {:.2}× |", x / y),
+                _ => " – |".to_owned(),
+            };
+            line.push_str(&cell);
+        }
+        line
+    };
+    for line in [
+        pair(
+            "no subscriber: `#[monitor]` − `#[monitor(span = false)]` (the filtered-out span)",
+            "monitor_sync",
+            "monitor_nospan",
+            true,
+        ),
+        pair(
+            "subscriber: `#[monitor]` with its span ÷ `#[instrument]` alone (metrics on top of the span)",
+            "traced_monitor_sync",
+            "traced_tracing_sync",
+            false,
+        ),
+        pair(
+            "subscriber: `#[instrument]` + prometheus-client ÷ `#[monitor]` with its span (the same facts)",
+            "traced_tracing_pc",
+            "traced_monitor_sync",
+            false,
+        ),
+    ] {
+        writeln!(out, "{line}").unwrap();
     }
     writeln!(out).unwrap();
 }

@@ -346,6 +346,17 @@ fn ours_err(x: u64) -> u64 {
     unwrap_either(monitored_err_fn(x))
 }
 
+#[flext_observability::monitor(span = false)]
+#[inline(never)]
+fn monitored_nospan(x: u64) -> u64 {
+    work(x)
+}
+
+#[inline(never)]
+fn ours_nospan(x: u64) -> u64 {
+    monitored_nospan(x)
+}
+
 // ---------------------------------------------------------------------------------------
 // autometrics 3.0, prometheus-0_14 backend, with the in-flight gauge
 // ---------------------------------------------------------------------------------------
@@ -595,6 +606,19 @@ fn pc_cached(x: u64) -> u64 {
     r
 }
 
+/// What `#[monitor]` with its span does, assembled from peers: an `#[instrument]` span
+/// around a prometheus-client-instrumented body.
+#[tracing::instrument(skip_all)]
+#[inline(never)]
+fn traced_pc_fn(x: u64) -> u64 {
+    pc_cached(x)
+}
+
+#[inline(never)]
+fn tracing_pc(x: u64) -> u64 {
+    traced_pc_fn(x)
+}
+
 // ---------------------------------------------------------------------------------------
 // Variants
 // ---------------------------------------------------------------------------------------
@@ -618,7 +642,30 @@ macro_rules! variant {
     };
 }
 
-fn variants() -> Vec<Variant> {
+/// Whether this process runs with a `tracing` subscriber (`FLEXT_BENCH_TRACED=1`): then
+/// `#[monitor]` opens its span on every call, and the `tracing` variants have someone to
+/// talk to. Without one (the default process) its span is filtered out at the callsite.
+fn traced() -> bool {
+    std::env::var_os("FLEXT_BENCH_TRACED").is_some_and(|v| !v.is_empty() && v != "0")
+}
+
+fn variants(traced: bool) -> Vec<Variant> {
+    if traced {
+        // Names carry a `traced_` prefix so the driver keeps both processes' rows apart.
+        return vec![
+            variant!("traced_bare", "traced_bare", bare),
+            variant!("traced_bare_async", "traced_bare_async", bare_async),
+            variant!("traced_bare_err", "traced_bare_err", bare_err),
+            variant!("traced_monitor_sync", "traced_bare", ours_sync),
+            variant!("traced_monitor_async", "traced_bare_async", ours_async),
+            variant!("traced_monitor_err", "traced_bare_err", ours_err),
+            variant!("traced_monitor_nospan", "traced_bare", ours_nospan),
+            variant!("traced_tracing_sync", "traced_bare", tracing_sync),
+            variant!("traced_tracing_async", "traced_bare_async", tracing_async),
+            variant!("traced_tracing_err", "traced_bare_err", tracing_err),
+            variant!("traced_tracing_pc", "traced_bare", tracing_pc),
+        ];
+    }
     let mut v = vec![
         variant!("bare", "bare", bare),
         variant!("bare_async", "bare_async", bare_async),
@@ -645,12 +692,10 @@ fn variants() -> Vec<Variant> {
         variant!("monitor_sync", "bare", ours_sync),
         variant!("monitor_async", "bare_async", ours_async),
         variant!("monitor_err", "bare_err", ours_err),
+        variant!("monitor_nospan", "bare", ours_nospan),
         variant!("autometrics_sync", "bare", am_sync),
         variant!("autometrics_async", "bare_async", am_async),
         variant!("autometrics_err", "bare_err", am_err),
-        variant!("tracing_sync", "bare", tracing_sync),
-        variant!("tracing_async", "bare_async", tracing_async),
-        variant!("tracing_err", "bare_err", tracing_err),
         variant!("metrics_cached", "bare", metrics_cached),
         variant!("metrics_macros", "bare", metrics_macros),
         variant!("prometheus_cached", "bare", prometheus_cached),
@@ -767,7 +812,7 @@ fn setup() -> metrics_exporter_prometheus::PrometheusHandle {
     // around it runs the close guard that clears the slab slot): 150 bytes and a page
     // fault now and then per call, 3 GB after 20M calls. Every real set-up has a layer;
     // `Identity` is the cheapest one.
-    {
+    if traced() {
         use tracing_subscriber::layer::SubscriberExt as _;
         tracing::subscriber::set_global_default(
             tracing_subscriber::registry().with(tracing_subscriber::layer::Identity::new()),
@@ -796,13 +841,13 @@ pub fn profile() {
         .and_then(|v| v.parse().ok())
         .unwrap_or(1_000_000);
     let pool = Pool::new(1);
-    let v = variants()
+    let v = variants(traced())
         .into_iter()
         .find(|v| v.name == name)
         .unwrap_or_else(|| {
             panic!(
                 "unknown variant {name}; one of: {}",
-                variants()
+                variants(traced())
                     .iter()
                     .map(|v| v.name)
                     .collect::<Vec<_>>()
@@ -821,7 +866,7 @@ pub fn profile() {
 
 pub fn main() {
     let metrics_handle = setup();
-    let variants = variants();
+    let variants = variants(traced());
     let pool = Pool::new(2);
     let thread_counts = [1usize, 2];
     let window = Duration::from_millis(if quick() { 15 } else { 100 });
@@ -881,11 +926,12 @@ pub fn main() {
     }
 
     let low = occupancies.iter().filter(|&&o| o < 0.95).count();
-    emit("occupancy", "min", "1", occupancy[0], "");
-    emit("occupancy", "min", "2", occupancy[1], "");
+    let prefix = if traced() { "traced_" } else { "" };
+    emit("occupancy", &format!("{prefix}min"), "1", occupancy[0], "");
+    emit("occupancy", &format!("{prefix}min"), "2", occupancy[1], "");
     emit(
         "occupancy",
-        "disturbed",
+        &format!("{prefix}disturbed"),
         "all",
         low as f64,
         &occupancies.len().to_string(),
@@ -912,7 +958,12 @@ pub fn main() {
     // Sanity: the monitored functions really counted (guards against a variant that the
     // optimiser reduced to nothing).
     let text = flext_observability::prometheus::render();
-    for name in ["monitored", "monitored_async_fn", "monitored_err_fn"] {
+    for name in [
+        "monitored",
+        "monitored_async_fn",
+        "monitored_err_fn",
+        "monitored_nospan",
+    ] {
         let needle = format!("function_calls_total{{function=\"{name}\"");
         let count: u64 = text
             .lines()
