@@ -271,12 +271,23 @@ fn encode_cell(out: &mut dyn Encoder, labels: &[(&str, &str)], cell: &Cell) {
             Value::Float(f64::from_bits(g.load(Ordering::Relaxed))),
         ),
         Cell::Histogram(h) => {
-            let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            // On the stack for the usual bucket counts: no allocation per series.
+            let mut inline = [0u64; 32];
+            let mut heap = Vec::new();
+            let counts: &mut [u64] = if h.counts.len() <= inline.len() {
+                &mut inline[..h.counts.len()]
+            } else {
+                heap.resize(h.counts.len(), 0);
+                &mut heap
+            };
+            for (count, cell) in counts.iter_mut().zip(h.counts.iter()) {
+                *count = cell.load(Ordering::Relaxed);
+            }
             out.histogram(
                 labels,
                 &HistogramValue {
                     bounds: &h.bounds,
-                    counts: &counts,
+                    counts,
                     sum: f64::from_bits(h.sum.load(Ordering::Relaxed)),
                 },
             );
