@@ -42,6 +42,23 @@ pub(crate) struct FamilyDesc<'a> {
     pub(crate) unit: Option<Cow<'a, str>>,
 }
 
+impl FamilyDesc<'static> {
+    /// A family whose metadata is all static.
+    pub(crate) fn fixed(
+        name: &'static str,
+        help: &'static str,
+        kind: Kind,
+        unit: Option<&'static str>,
+    ) -> Self {
+        FamilyDesc {
+            name: Cow::Borrowed(name),
+            help: Cow::Borrowed(help),
+            kind,
+            unit: unit.map(Cow::Borrowed),
+        }
+    }
+}
+
 /// Label pairs of one series, in exposition order. Empty values are omitted by encoders.
 pub(crate) type Labels<'a> = &'a [(&'a str, &'a str)];
 

@@ -17,6 +17,49 @@ pub(crate) const DEFAULT_SERIES_LIMIT: usize = 2000;
 
 pub(crate) const OVERFLOW_LABEL: &str = "otel_metric_overflow";
 
+/// Self-metric: registrations of new series refused, per metric, because of its limit.
+pub(crate) const OVERFLOWS: &str = "flext_observability_series_overflows_total";
+
+/// The family of [`OVERFLOWS`], when any metric of a source overflowed.
+pub(crate) fn overflows_desc(any: bool) -> Option<FamilyDesc<'static>> {
+    any.then(|| {
+        FamilyDesc::fixed(
+            OVERFLOWS,
+            "Registrations of new series refused because their metric reached its series limit.",
+            Kind::Counter,
+            None,
+        )
+    })
+}
+
+/// The series of [`OVERFLOWS`]: `(metric, refused)` pairs, zeros left out.
+pub(crate) fn encode_overflows<'a>(
+    counts: impl Iterator<Item = (&'a str, u64)>,
+    out: &mut dyn Encoder,
+) {
+    for (metric, refused) in counts.filter(|&(_, n)| n > 0) {
+        out.counter(&[("metric", metric)], Value::Int(refused));
+    }
+}
+
+/// A hasher for keys that are already hashes: hashing them again would be wasted work.
+#[derive(Default)]
+pub(crate) struct PreHashed(u64);
+
+impl std::hash::Hasher for PreHashed {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+    fn write_u64(&mut self, n: u64) {
+        self.0 = n;
+    }
+}
+
 /// Sorted label pairs of a series.
 pub(crate) type LabelSet = Box<[(String, String)]>;
 
@@ -228,12 +271,23 @@ fn encode_cell(out: &mut dyn Encoder, labels: &[(&str, &str)], cell: &Cell) {
             Value::Float(f64::from_bits(g.load(Ordering::Relaxed))),
         ),
         Cell::Histogram(h) => {
-            let counts: Vec<u64> = h.counts.iter().map(|c| c.load(Ordering::Relaxed)).collect();
+            // On the stack for the usual bucket counts: no allocation per series.
+            let mut inline = [0u64; 32];
+            let mut heap = Vec::new();
+            let counts: &mut [u64] = if h.counts.len() <= inline.len() {
+                &mut inline[..h.counts.len()]
+            } else {
+                heap.resize(h.counts.len(), 0);
+                &mut heap
+            };
+            for (count, cell) in counts.iter_mut().zip(h.counts.iter()) {
+                *count = cell.load(Ordering::Relaxed);
+            }
             out.histogram(
                 labels,
                 &HistogramValue {
                     bounds: &h.bounds,
-                    counts: &counts,
+                    counts,
                     sum: f64::from_bits(h.sum.load(Ordering::Relaxed)),
                 },
             );

@@ -5,37 +5,22 @@
 //! each family is capped in series (see [`crate::dynamic`]).
 
 use std::collections::{BTreeMap, HashMap};
-use std::hash::{BuildHasherDefault, Hasher};
+use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
 use flext_observability_naming::{sanitize_label_name, sanitize_metric_name};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source, Value};
-use crate::dynamic::{Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet};
+use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source};
+use crate::dynamic::{
+    Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet, OVERFLOWS, PreHashed, encode_overflows,
+    overflows_desc,
+};
 
 /// Families beyond this number are not created (their measurements are dropped, once
 /// reported), so a flood of distinct metric names cannot exhaust memory either.
 const FAMILY_LIMIT: usize = 10_000;
-
-/// `metrics::Key` carries its hash; re-hashing it would be wasted work.
-#[derive(Default)]
-struct KeyHash(u64);
-
-impl Hasher for KeyHash {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
-}
 
 /// Histogram bucket configuration of facade histograms.
 #[derive(Clone, Debug)]
@@ -56,7 +41,7 @@ impl BucketConfig {
     }
 }
 
-type Index = HashMap<Key, Arc<Cell>, BuildHasherDefault<KeyHash>>;
+type Index = HashMap<Key, Arc<Cell>, BuildHasherDefault<PreHashed>>;
 
 pub(crate) struct FacadeStore {
     /// Registered keys of real (non-overflow) series: the fast path of `counter!()`.
@@ -286,8 +271,6 @@ struct FacadeView {
     families: Vec<Arc<Family>>,
 }
 
-pub(crate) const OVERFLOWS: &str = "flext_observability_series_overflows_total";
-
 impl Source for FacadeSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         let families = FACADE
@@ -304,29 +287,21 @@ impl Source for FacadeSource {
 impl Snapshot for FacadeView {
     fn families(&self) -> Vec<FamilyDesc<'_>> {
         let mut out: Vec<FamilyDesc<'_>> = self.families.iter().map(|f| f.desc()).collect();
-        if self
-            .families
-            .iter()
-            .any(|f| f.overflowed.load(Ordering::Relaxed) > 0)
-        {
-            out.push(FamilyDesc {
-                name: OVERFLOWS.into(),
-                help: "Registrations of new series refused because their metric reached its series limit.".into(),
-                kind: Kind::Counter,
-                unit: None,
-            });
-        }
+        out.extend(overflows_desc(
+            self.families
+                .iter()
+                .any(|f| f.overflowed.load(Ordering::Relaxed) > 0),
+        ));
         out
     }
 
     fn encode(&self, family: &str, out: &mut dyn Encoder) {
         if family == OVERFLOWS {
-            for f in &self.families {
-                let n = f.overflowed.load(Ordering::Relaxed);
-                if n > 0 {
-                    out.counter(&[("metric", f.name.as_str())], Value::Int(n));
-                }
-            }
+            let counts = self
+                .families
+                .iter()
+                .map(|f| (f.name.as_str(), f.overflowed.load(Ordering::Relaxed)));
+            encode_overflows(counts, out);
             return;
         }
         // Families come out of a name-ordered map.

@@ -285,7 +285,7 @@ impl JsonFields {
         if !self.fields.is_empty() {
             self.fields.push(',');
         }
-        push_json_str(&mut self.fields, field.name());
+        crate::json::string(&mut self.fields, field.name());
         self.fields.push(':');
         true
     }
@@ -296,14 +296,14 @@ impl Visit for JsonFields {
         if field.name() == "message" {
             self.message.push_str(value);
         } else if self.key(field) {
-            push_json_str(&mut self.fields, value);
+            crate::json::string(&mut self.fields, value);
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
         if field.name() == "message" {
             let _ = write!(self.message, "{value:?}");
         } else if self.key(field) {
-            push_json_str(&mut self.fields, &format!("{value:?}"));
+            crate::json::string(&mut self.fields, &format!("{value:?}"));
         }
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
@@ -326,56 +326,10 @@ impl Visit for JsonFields {
             if value.is_finite() {
                 let _ = write!(self.fields, "{value}");
             } else {
-                push_json_str(&mut self.fields, &value.to_string());
+                crate::json::string(&mut self.fields, &value.to_string());
             }
         }
     }
-}
-
-/// A JSON string literal.
-pub(crate) fn push_json_str(out: &mut String, s: &str) {
-    out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
-    out.push('"');
-}
-
-/// RFC 3339 UTC timestamp with microseconds.
-pub(crate) fn rfc3339_now() -> String {
-    let now = std::time::SystemTime::now()
-        .duration_since(std::time::UNIX_EPOCH)
-        .unwrap_or_default();
-    let secs = now.as_secs();
-    let days = i64::try_from(secs / 86_400).unwrap_or(0);
-    let rem = secs % 86_400;
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let day = doy - (153 * mp + 2) / 5 + 1;
-    let month = if mp < 10 { mp + 3 } else { mp - 9 };
-    let year = yoe + era * 400 + i64::from(month <= 2);
-    format!(
-        "{year:04}-{month:02}-{day:02}T{:02}:{:02}:{:02}.{:06}Z",
-        rem / 3600,
-        (rem / 60) % 60,
-        rem % 60,
-        now.subsec_micros()
-    )
 }
 
 impl<S> Layer<S> for JsonLayer
@@ -420,13 +374,13 @@ where
         event.record(&mut fields);
         let mut line = String::with_capacity(256);
         line.push_str("{\"timestamp\":\"");
-        line.push_str(&rfc3339_now());
+        line.push_str(&crate::json::rfc3339_micros(std::time::SystemTime::now()));
         line.push_str("\",\"level\":\"");
         line.push_str(meta.level().as_str());
         line.push_str("\",\"target\":");
-        push_json_str(&mut line, meta.target());
+        crate::json::string(&mut line, meta.target());
         line.push_str(",\"message\":");
-        push_json_str(&mut line, &fields.message);
+        crate::json::string(&mut line, &fields.message);
         if !fields.fields.is_empty() {
             line.push_str(",\"fields\":{");
             line.push_str(&fields.fields);
@@ -436,7 +390,7 @@ where
         let mut correlation = None;
         if let Some(span) = &current {
             line.push_str(",\"span\":");
-            push_json_str(&mut line, span.name());
+            crate::json::string(&mut line, span.name());
             for s in span.scope() {
                 if let Some(c) = s.extensions().get::<CorrelationId>() {
                     correlation = Some(c.0.clone());
@@ -464,7 +418,7 @@ where
         }
         if let Some(c) = correlation {
             line.push_str(",\"correlation_id\":");
-            push_json_str(&mut line, &c);
+            crate::json::string(&mut line, &c);
         }
         line.push_str("}\n");
         self.writer.write_line(line.as_bytes());
@@ -478,9 +432,9 @@ mod tests {
     #[test]
     fn json_strings_and_timestamps() {
         let mut s = String::new();
-        push_json_str(&mut s, "a\"b\\c\nd\u{1}");
+        crate::json::string(&mut s, "a\"b\\c\nd\u{1}");
         assert_eq!(s, r#""a\"b\\c\nd\u0001""#);
-        let ts = rfc3339_now();
+        let ts = crate::json::rfc3339_micros(std::time::SystemTime::now());
         assert_eq!(ts.len(), "2026-11-23T10:00:00.123456Z".len(), "{ts}");
         assert!(ts.starts_with("20") && ts.ends_with('Z'));
     }

@@ -7,7 +7,6 @@
 //! `/proc` reports times in `USER_HZ` ticks, which Linux fixes at 100 for user space on
 //! every architecture Rust targets in practice (the Go client assumes the same).
 
-use std::borrow::Cow;
 use std::path::Path;
 use std::sync::atomic::Ordering;
 
@@ -103,51 +102,37 @@ const VIRTUAL: &str = "process_virtual_memory_bytes";
 const START: &str = "process_start_time_seconds";
 const THREADS: &str = "process_threads";
 
-fn desc(
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    unit: Option<&'static str>,
-) -> FamilyDesc<'static> {
-    FamilyDesc {
-        name: Cow::Borrowed(name),
-        help: Cow::Borrowed(help),
-        kind,
-        unit: unit.map(Cow::Borrowed),
-    }
-}
-
 impl Snapshot for View {
     fn families(&self) -> Vec<FamilyDesc<'_>> {
         let Some(stats) = &self.0 else {
             return Vec::new();
         };
         let mut out = vec![
-            desc(
+            FamilyDesc::fixed(
                 CPU,
                 "Total user and system CPU time spent in seconds.",
                 Kind::Counter,
                 Some("seconds"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 RESIDENT,
                 "Resident memory size in bytes.",
                 Kind::Gauge,
                 Some("bytes"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 VIRTUAL,
                 "Virtual memory size in bytes.",
                 Kind::Gauge,
                 Some("bytes"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 START,
                 "Start time of the process since unix epoch in seconds.",
                 Kind::Gauge,
                 Some("seconds"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 THREADS,
                 "Number of OS threads in the process.",
                 Kind::Gauge,
@@ -155,7 +140,7 @@ impl Snapshot for View {
             ),
         ];
         if stats.open_fds.is_some() {
-            out.push(desc(
+            out.push(FamilyDesc::fixed(
                 OPEN_FDS,
                 "Number of open file descriptors.",
                 Kind::Gauge,
@@ -163,7 +148,7 @@ impl Snapshot for View {
             ));
         }
         if stats.max_fds.is_some() {
-            out.push(desc(
+            out.push(FamilyDesc::fixed(
                 MAX_FDS,
                 "Maximum number of open file descriptors.",
                 Kind::Gauge,

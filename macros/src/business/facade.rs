@@ -12,8 +12,6 @@ use syn::{Expr, Ident, LitStr, Path, Token, parse_quote};
 
 use crate::errors::Errors;
 
-use super::options::parse_crate_path;
-
 struct Input {
     krate: Option<Path>,
     /// `target: …`, `level: …`, `description: …`: passed through.
@@ -30,7 +28,7 @@ impl Parse for Input {
             if input.peek(Token![crate]) && input.peek2(Token![=]) {
                 input.parse::<Token![crate]>()?;
                 input.parse::<Token![=]>()?;
-                krate = Some(parse_crate_path(input)?);
+                krate = Some(crate::attr::crate_path(input)?);
                 input.parse::<Token![,]>()?;
             } else if input.peek(Ident) && input.peek2(Token![:]) && !input.peek2(Token![::]) {
                 let key: Ident = input.parse()?;

@@ -3,11 +3,11 @@
 
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
-use syn::parse::{ParseStream, Parser};
+use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
 
-use crate::errors::{Errors, did_you_mean};
+use crate::errors::Errors;
 
 const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series` or `crate`";
 const KEYS: &[&str] = &["labels", "unit", "buckets", "name", "max_series", "crate"];
@@ -84,23 +84,12 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 options.max_series = Some(lit);
             }
             "crate" => {
-                let path = parse_crate_path(meta.value()?)?;
+                let path = crate::attr::crate_path(meta.value()?)?;
                 duplicate(options.krate.is_some(), errors);
                 options.krate = Some(path);
             }
             _ => {
-                let path = &meta.path;
-                let shown = quote::quote!(#path).to_string().replace(' ', "");
-                let hint = did_you_mean(&shown, KEYS)
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                errors.error_at(
-                    &meta.path,
-                    format!(
-                        "unknown `#[business_metric]` option `{shown}`: {hint}expected {KNOWN}"
-                    ),
-                );
-                skip_value(meta.input)?;
+                crate::attr::unknown_option(&meta, errors, "business_metric", KEYS, KNOWN)?;
             }
         }
         Ok(())
@@ -109,29 +98,6 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
         errors.push(e);
     }
     options
-}
-
-/// `crate = path` or `crate = "path"`.
-pub(crate) fn parse_crate_path(value: ParseStream<'_>) -> syn::Result<Path> {
-    if value.peek(LitStr) {
-        let lit: LitStr = value.parse()?;
-        lit.parse_with(Path::parse_mod_style)
-    } else {
-        Path::parse_mod_style(value)
-    }
-}
-
-/// Consumes `= value` or `(…)` after an unknown key so parsing continues.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<Expr>()?;
-    } else if input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in input);
-        content.parse::<TokenStream>()?;
-    }
-    Ok(())
 }
 
 /// The text of the doc comments: the first paragraph, lines joined by spaces. That is the

@@ -17,8 +17,6 @@ use syn::{Expr, ExprStruct, Ident, Path, PathArguments, Token, parse_quote};
 
 use crate::errors::Errors;
 
-use super::options::parse_crate_path;
-
 struct Input {
     krate: Option<Path>,
     labels: ExprStruct,
@@ -29,7 +27,7 @@ impl Parse for Input {
         let krate = if input.peek(Token![crate]) && input.peek2(Token![=]) {
             input.parse::<Token![crate]>()?;
             input.parse::<Token![=]>()?;
-            let path = parse_crate_path(input)?;
+            let path = crate::attr::crate_path(input)?;
             input.parse::<Token![,]>()?;
             Some(path)
         } else {

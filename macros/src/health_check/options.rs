@@ -115,26 +115,11 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 was
             }
             "crate" => {
-                let value = meta.value()?;
-                let path = if value.peek(LitStr) {
-                    let lit: LitStr = value.parse()?;
-                    lit.parse_with(Path::parse_mod_style)?
-                } else {
-                    Path::parse_mod_style(value)?
-                };
+                let path = crate::attr::crate_path(meta.value()?)?;
                 options.krate.replace(path).is_some()
             }
             _ => {
-                let path = &meta.path;
-                let shown = quote::quote!(#path).to_string().replace(' ', "");
-                let hint = did_you_mean(&shown, KEYS)
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                errors.error_at(
-                    &meta.path,
-                    format!("unknown `#[health_check]` option `{shown}`: {hint}expected {KNOWN}"),
-                );
-                skip_value(meta.input)?;
+                crate::attr::unknown_option(&meta, errors, "health_check", KEYS, KNOWN)?;
                 false
             }
         };
@@ -227,17 +212,4 @@ fn count(input: ParseStream<'_>, errors: &mut Errors) -> syn::Result<Option<Coun
         errors.error_at(&lit, "expected a whole number of runs, such as `3`");
         Ok(None)
     }
-}
-
-/// Consumes `= value` or `(…)` after an unknown key so parsing continues.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<Expr>()?;
-    } else if input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in input);
-        content.parse::<TokenStream>()?;
-    }
-    Ok(())
 }

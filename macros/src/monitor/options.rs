@@ -207,13 +207,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 options.error_if = Some(expr);
             }
             "crate" => {
-                let value = meta.value()?;
-                let path = if value.peek(LitStr) {
-                    let lit: LitStr = value.parse()?;
-                    lit.parse_with(Path::parse_mod_style)?
-                } else {
-                    Path::parse_mod_style(value)?
-                };
+                let path = crate::attr::crate_path(meta.value()?)?;
                 duplicate(options.krate.is_some(), errors);
                 options.krate = Some(path);
             }
@@ -221,16 +215,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 span_option(&key, &meta, &mut options, errors)?;
             }
             _ => {
-                let path = &meta.path;
-                let shown = quote::quote!(#path).to_string().replace(' ', "");
-                let hint = crate::errors::did_you_mean(&shown, KEYS)
-                    .map(|k| format!("did you mean `{k}`? "))
-                    .unwrap_or_default();
-                errors.error_at(
-                    &meta.path,
-                    format!("unknown `#[monitor]` option `{shown}`: {hint}expected {KNOWN}"),
-                );
-                skip_value(meta.input)?;
+                crate::attr::unknown_option(&meta, errors, "monitor", KEYS, KNOWN)?;
             }
         }
         Ok(())
@@ -315,19 +300,6 @@ fn span_option(
             ));
         }
         _ => {}
-    }
-    Ok(())
-}
-
-/// Consumes `= value` or `(…)` after an unknown key so parsing continues.
-fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
-    if input.peek(Token![=]) {
-        input.parse::<Token![=]>()?;
-        input.parse::<Expr>()?;
-    } else if input.peek(syn::token::Paren) {
-        let content;
-        syn::parenthesized!(content in input);
-        content.parse::<TokenStream>()?;
     }
     Ok(())
 }

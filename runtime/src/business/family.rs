@@ -11,11 +11,11 @@
 
 use std::cell::Cell;
 use std::collections::HashMap;
-use std::hash::{BuildHasher, BuildHasherDefault, Hasher, RandomState};
+use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL};
+use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL, PreHashed};
 
 use super::MetricMeta;
 use super::storage::{Series, Store, Values};
@@ -25,24 +25,6 @@ static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_SERIES_LIMIT);
 
 pub(crate) fn set_default_series_limit(limit: usize) {
     DEFAULT_LIMIT.store(limit.max(1), Ordering::Relaxed);
-}
-
-/// Keys are already hashes: hashing them again would be wasted work.
-#[derive(Default)]
-pub(crate) struct PreHashed(u64);
-
-impl Hasher for PreHashed {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-    fn write(&mut self, bytes: &[u8]) {
-        for &b in bytes {
-            self.0 = (self.0 ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
-        }
-    }
-    fn write_u64(&mut self, n: u64) {
-        self.0 = n;
-    }
 }
 
 /// A fast keyed hash of label values (multiply-rotate over 8-byte words, then a final mix).

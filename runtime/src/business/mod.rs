@@ -32,8 +32,7 @@ pub use storage::{CounterShards, HistogramShards, Series, StoreRef};
 pub use call::{CallGuard, OkAny, OkResult, apply};
 
 use crate::collect::{Encoder, FamilyDesc, HistogramValue, Kind, Snapshot, Source, Value};
-use crate::dynamic::OVERFLOW_LABEL;
-use crate::facade::OVERFLOWS;
+use crate::dynamic::{OVERFLOW_LABEL, OVERFLOWS, encode_overflows, overflows_desc};
 
 /// Compile-time facts about one business metric, as declared.
 #[derive(Debug)]
@@ -194,29 +193,21 @@ impl Snapshot for View {
                 }
             })
             .collect();
-        if self
-            .metrics
-            .iter()
-            .any(|(f, _)| f.overflowed.load(Ordering::Relaxed) > 0)
-        {
-            out.push(FamilyDesc {
-                name: OVERFLOWS.into(),
-                help: "Registrations of new series refused because their metric reached its series limit.".into(),
-                kind: Kind::Counter,
-                unit: None,
-            });
-        }
+        out.extend(overflows_desc(
+            self.metrics
+                .iter()
+                .any(|(f, _)| f.overflowed.load(Ordering::Relaxed) > 0),
+        ));
         out
     }
 
     fn encode(&self, name: &str, out: &mut dyn Encoder) {
         if name == OVERFLOWS {
-            for (family, _) in &self.metrics {
-                let n = family.overflowed.load(Ordering::Relaxed);
-                if n > 0 {
-                    out.counter(&[("metric", family.meta.name)], Value::Int(n));
-                }
-            }
+            let counts = self
+                .metrics
+                .iter()
+                .map(|(f, _)| (f.meta.name, f.overflowed.load(Ordering::Relaxed)));
+            encode_overflows(counts, out);
             return;
         }
         let Ok(i) = self

@@ -9,6 +9,7 @@
 
 use std::sync::atomic::{AtomicU64, Ordering};
 
+pub(crate) use crate::dynamic::add_f64;
 use crate::slot::{SLOTS, Slot, shards_in_use};
 
 use super::MetricMeta;
@@ -102,17 +103,6 @@ fn add_f64_in_slot(slot: Slot, cell: &AtomicU64, delta: f64) {
     } else {
         let next = f64::from_bits(cell.load(Ordering::Relaxed)) + delta;
         cell.store(next.to_bits(), Ordering::Relaxed);
-    }
-}
-
-pub(crate) fn add_f64(cell: &AtomicU64, delta: f64) {
-    let mut current = cell.load(Ordering::Relaxed);
-    loop {
-        let next = (f64::from_bits(current) + delta).to_bits();
-        match cell.compare_exchange_weak(current, next, Ordering::Relaxed, Ordering::Relaxed) {
-            Ok(_) => return,
-            Err(actual) => current = actual,
-        }
     }
 }
 

@@ -18,10 +18,10 @@ use bytes::Bytes;
 use http::{HeaderValue, Method, Request, Response, StatusCode, header};
 use http_body_util::Full;
 
-use super::json;
 use super::report::{Probe, Status};
 use super::settings::Exposure;
 use super::state::{self, CheckState, HealthSnapshot, Line, Verdict, Why};
+use crate::json;
 use crate::server::Body;
 
 const HEALTH_JSON: &str = "application/health+json";

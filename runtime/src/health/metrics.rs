@@ -8,7 +8,6 @@
 //! | `health_check_last_success_timestamp_seconds` | gauge, 0 before the first success | `check` |
 //! | `health_check_abandoned_runs` | gauge: sync runs past their timeout still holding a thread | `check` |
 
-use std::borrow::Cow;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 use std::time::{Instant, UNIX_EPOCH};
@@ -67,48 +66,34 @@ impl Snapshot for Empty {
     fn encode(&self, _: &str, _: &mut dyn Encoder) {}
 }
 
-fn desc(
-    name: &'static str,
-    help: &'static str,
-    kind: Kind,
-    unit: Option<&'static str>,
-) -> FamilyDesc<'static> {
-    FamilyDesc {
-        name: Cow::Borrowed(name),
-        help: Cow::Borrowed(help),
-        kind,
-        unit: unit.map(Cow::Borrowed),
-    }
-}
-
 impl Snapshot for View {
     fn families(&self) -> Vec<FamilyDesc<'_>> {
         vec![
-            desc(
+            FamilyDesc::fixed(
                 STATUS,
                 "Status of each health check: 1 for its current status, 0 for the others.",
                 Kind::Gauge,
                 None,
             ),
-            desc(
+            FamilyDesc::fixed(
                 RUNS,
                 "Runs of each health check, by outcome.",
                 Kind::Counter,
                 None,
             ),
-            desc(
+            FamilyDesc::fixed(
                 DURATION,
                 "Duration of health check runs.",
                 Kind::Histogram,
                 Some("seconds"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 LAST_SUCCESS,
                 "When each health check last passed, in seconds since the epoch (0: never).",
                 Kind::Gauge,
                 Some("seconds"),
             ),
-            desc(
+            FamilyDesc::fixed(
                 ABANDONED,
                 "Sync health check runs past their timeout that still hold a thread.",
                 Kind::Gauge,

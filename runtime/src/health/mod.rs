@@ -42,7 +42,7 @@ mod cgroup;
 #[cfg(feature = "server")]
 #[cfg(feature = "server")]
 pub(crate) mod http;
-mod json;
+
 pub(crate) mod metrics;
 pub(crate) mod registry;
 mod report;

@@ -9,10 +9,12 @@ pub(crate) struct TextEncoder {
     openmetrics: bool,
     /// Sample name of the current family (with `_total` / `_info` where they apply).
     name: String,
-    /// `le` strings of the last bounds seen, keyed by the bounds' address and length:
-    /// series of one family almost always share one bounds slice.
-    le_key: (usize, usize),
+    /// The bounds of the last histogram and their `le` strings: series of a family
+    /// almost always share their bounds, and formatting them is the costly part.
+    le_bounds: Vec<f64>,
     le: Vec<String>,
+    /// The current histogram's label pairs, escaped once for its 14-odd sample lines.
+    pairs: String,
 }
 
 impl TextEncoder {
@@ -21,8 +23,9 @@ impl TextEncoder {
             out: String::with_capacity(capacity),
             openmetrics,
             name: String::new(),
-            le_key: (0, 0),
+            le_bounds: Vec::new(),
             le: Vec::new(),
+            pairs: String::new(),
         }
     }
 
@@ -33,28 +36,16 @@ impl TextEncoder {
         self.out
     }
 
-    fn labels(&mut self, labels: Labels<'_>, extra: Option<(&str, &str)>) {
-        let mut first = true;
-        for &(key, value) in labels.iter().chain(extra.as_ref()) {
-            if value.is_empty() {
-                continue;
-            }
-            self.out.push(if first { '{' } else { ',' });
-            first = false;
-            self.out.push_str(key);
-            self.out.push_str("=\"");
-            push_label_value(&mut self.out, value);
-            self.out.push('"');
-        }
-        if !first {
-            self.out.push('}');
-        }
-    }
-
-    fn sample(&mut self, suffix: &str, labels: Labels<'_>, extra: Option<(&str, &str)>) {
+    /// `name{labels} ` of a counter, gauge or info sample.
+    fn sample(&mut self, labels: Labels<'_>) {
         self.out.push_str(&self.name);
-        self.out.push_str(suffix);
-        self.labels(labels, extra);
+        let start = self.out.len();
+        self.out.push('{');
+        if push_pairs(&mut self.out, labels) {
+            self.out.push('}');
+        } else {
+            self.out.truncate(start);
+        }
         self.out.push(' ');
     }
 
@@ -66,39 +57,64 @@ impl TextEncoder {
         self.out.push('\n');
     }
 
-    /// ` # {trace_id="…",span_id="…"} value timestamp` (OpenMetrics only; 63 characters
-    /// of labels, within the 128 allowed).
     fn exemplar(&mut self, exemplar: Option<&Exemplar>) {
-        let Some(e) = exemplar.filter(|_| self.openmetrics) else {
-            return;
-        };
-        self.out.push_str(" # {trace_id=\"");
-        self.out.push_str(&crate::trace::hex(&e.trace_id));
-        self.out.push_str("\",span_id=\"");
-        self.out.push_str(&crate::trace::hex(&e.span_id));
-        self.out.push_str("\"} ");
-        push_f64(&mut self.out, e.value);
-        self.out.push(' ');
-        let secs = e.unix_nanos / 1_000_000_000;
-        let millis = (e.unix_nanos / 1_000_000) % 1000;
-        push_u64(&mut self.out, secs);
-        self.out.push('.');
-        if millis < 100 {
-            self.out.push('0');
+        if self.openmetrics {
+            push_exemplar(&mut self.out, exemplar);
         }
-        if millis < 10 {
-            self.out.push('0');
-        }
-        push_u64(&mut self.out, millis);
     }
 
     fn le_strings(&mut self, bounds: &[f64]) {
-        let key = (bounds.as_ptr() as usize, bounds.len());
-        if key != self.le_key {
+        if self.le_bounds.as_slice() != bounds {
             self.le = bounds.iter().map(|&b| go_float(b)).collect();
-            self.le_key = key;
+            bounds.clone_into(&mut self.le_bounds);
         }
     }
+}
+
+/// Appends `k="v"` pairs separated by commas, skipping empty values; returns whether it
+/// wrote any.
+fn push_pairs(out: &mut String, labels: Labels<'_>) -> bool {
+    let mut any = false;
+    for &(key, value) in labels {
+        if value.is_empty() {
+            continue;
+        }
+        if any {
+            out.push(',');
+        }
+        any = true;
+        out.push_str(key);
+        out.push_str("=\"");
+        push_label_value(out, value);
+        out.push('"');
+    }
+    any
+}
+
+/// ` # {trace_id="…",span_id="…"} value timestamp` (OpenMetrics only; 63 characters of
+/// labels, within the 128 allowed).
+fn push_exemplar(out: &mut String, exemplar: Option<&Exemplar>) {
+    let Some(e) = exemplar else {
+        return;
+    };
+    out.push_str(" # {trace_id=\"");
+    out.push_str(&crate::trace::hex(&e.trace_id));
+    out.push_str("\",span_id=\"");
+    out.push_str(&crate::trace::hex(&e.span_id));
+    out.push_str("\"} ");
+    push_f64(out, e.value);
+    out.push(' ');
+    let secs = e.unix_nanos / 1_000_000_000;
+    let millis = (e.unix_nanos / 1_000_000) % 1000;
+    push_u64(out, secs);
+    out.push('.');
+    if millis < 100 {
+        out.push('0');
+    }
+    if millis < 10 {
+        out.push('0');
+    }
+    push_u64(out, millis);
 }
 
 /// OpenMetrics family name: the sample name without the suffix the type adds.
@@ -158,22 +174,22 @@ impl Encoder for TextEncoder {
     }
 
     fn counter(&mut self, labels: Labels<'_>, value: Value) {
-        self.sample("", labels, None);
+        self.sample(labels);
         self.value(value);
     }
 
     fn gauge(&mut self, labels: Labels<'_>, value: Value) {
-        self.sample("", labels, None);
+        self.sample(labels);
         self.value(value);
     }
 
     fn info(&mut self, labels: Labels<'_>) {
-        self.sample("", labels, None);
+        self.sample(labels);
         self.out.push_str("1\n");
     }
 
     fn counter_exemplar(&mut self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) {
-        self.sample("", labels, None);
+        self.sample(labels);
         match value {
             Value::Int(v) => push_u64(&mut self.out, v),
             Value::Float(v) => push_f64(&mut self.out, v),
@@ -193,25 +209,56 @@ impl Encoder for TextEncoder {
         exemplars: &[Option<Exemplar>],
     ) {
         self.le_strings(h.bounds);
+        self.pairs.clear();
+        let labelled = push_pairs(&mut self.pairs, labels);
+        let TextEncoder {
+            out,
+            openmetrics,
+            name,
+            le,
+            pairs,
+            ..
+        } = self;
+        let exemplars = if *openmetrics { exemplars } else { &[] };
+        // `name_bucket{pairs,le="…"} ` for each bound, then `+Inf`.
+        let bucket = |out: &mut String, le: &str| {
+            out.push_str(name);
+            out.push_str("_bucket{");
+            out.push_str(pairs);
+            if labelled {
+                out.push(',');
+            }
+            out.push_str("le=\"");
+            out.push_str(le);
+            out.push_str("\"} ");
+        };
         let mut cumulative = 0u64;
-        for i in 0..h.bounds.len() {
+        for (i, le) in le.iter().enumerate() {
             cumulative += h.counts.get(i).copied().unwrap_or(0);
-            let le = std::mem::take(&mut self.le[i]);
-            self.sample("_bucket", labels, Some(("le", &le)));
-            self.le[i] = le;
-            push_u64(&mut self.out, cumulative);
-            self.exemplar(exemplars.get(i).and_then(Option::as_ref));
-            self.out.push('\n');
+            bucket(out, le);
+            push_u64(out, cumulative);
+            push_exemplar(out, exemplars.get(i).and_then(Option::as_ref));
+            out.push('\n');
         }
         let count = h.count();
-        self.sample("_bucket", labels, Some(("le", "+Inf")));
-        push_u64(&mut self.out, count);
-        self.exemplar(exemplars.get(h.bounds.len()).and_then(Option::as_ref));
-        self.out.push('\n');
-        self.sample("_sum", labels, None);
-        self.value(Value::Float(h.sum));
-        self.sample("_count", labels, None);
-        push_u64(&mut self.out, count);
-        self.out.push('\n');
+        bucket(out, "+Inf");
+        push_u64(out, count);
+        push_exemplar(out, exemplars.get(h.bounds.len()).and_then(Option::as_ref));
+        out.push('\n');
+        for (suffix, value) in [("_sum", Value::Float(h.sum)), ("_count", Value::Int(count))] {
+            out.push_str(name);
+            out.push_str(suffix);
+            if labelled {
+                out.push('{');
+                out.push_str(pairs);
+                out.push('}');
+            }
+            out.push(' ');
+            match value {
+                Value::Int(v) => push_u64(out, v),
+                Value::Float(v) => push_f64(out, v),
+            }
+            out.push('\n');
+        }
     }
 }

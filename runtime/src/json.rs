@@ -1,5 +1,5 @@
-//! The few JSON and time-formatting pieces `application/health+json` needs, without a
-//! serialization framework.
+//! The few JSON and time-formatting pieces the health documents and the JSON log lines
+//! need, without a serialization framework.
 
 use std::fmt::Write as _;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -51,18 +51,29 @@ pub(crate) fn key(out: &mut String, first: &mut bool, name: &str) {
 
 /// RFC 3339 in UTC with milliseconds: `2026-11-23T03:26:42.123Z`.
 pub(crate) fn rfc3339(time: SystemTime) -> String {
+    rfc3339_with(time, false)
+}
+
+/// RFC 3339 in UTC with microseconds: `2026-11-23T03:26:42.123456Z`.
+#[cfg_attr(not(feature = "logs"), allow(dead_code))] // the log lines' timestamps
+pub(crate) fn rfc3339_micros(time: SystemTime) -> String {
+    rfc3339_with(time, true)
+}
+
+fn rfc3339_with(time: SystemTime, micros: bool) -> String {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
-    format!(
-        "{y:04}-{m:02}-{d:02}T{:02}:{:02}:{:02}.{:03}Z",
-        rem / 3600,
-        rem % 3600 / 60,
-        rem % 60,
-        since.subsec_millis()
-    )
+    let (h, min, sec) = (rem / 3600, rem % 3600 / 60, rem % 60);
+    if micros {
+        let fraction = since.subsec_micros();
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:06}Z")
+    } else {
+        let fraction = since.subsec_millis();
+        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:03}Z")
+    }
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

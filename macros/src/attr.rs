@@ -1,0 +1,53 @@
+//! What every attribute's option parser shares: `crate = path`, and unknown options
+//! (reported with a suggestion, their value skipped so parsing goes on).
+
+use proc_macro2::TokenStream;
+use syn::meta::ParseNestedMeta;
+use syn::parse::ParseStream;
+use syn::{Expr, LitStr, Path, Token};
+
+use crate::errors::{Errors, did_you_mean};
+
+/// `crate = path` or `crate = "path"`.
+pub(crate) fn crate_path(value: ParseStream<'_>) -> syn::Result<Path> {
+    if value.peek(LitStr) {
+        let lit: LitStr = value.parse()?;
+        lit.parse_with(Path::parse_mod_style)
+    } else {
+        Path::parse_mod_style(value)
+    }
+}
+
+/// Reports an unknown option of `#[attribute]`, suggesting the closest of `keys` and
+/// listing `known`, and consumes its value.
+pub(crate) fn unknown_option(
+    meta: &ParseNestedMeta<'_>,
+    errors: &mut Errors,
+    attribute: &str,
+    keys: &[&str],
+    known: &str,
+) -> syn::Result<()> {
+    let path = &meta.path;
+    let shown = quote::quote!(#path).to_string().replace(' ', "");
+    let hint = did_you_mean(&shown, keys)
+        .map(|k| format!("did you mean `{k}`? "))
+        .unwrap_or_default();
+    errors.error_at(
+        path,
+        format!("unknown `#[{attribute}]` option `{shown}`: {hint}expected {known}"),
+    );
+    skip_value(meta.input)
+}
+
+/// Consumes `= value` or `(…)` after an unknown key.
+fn skip_value(input: ParseStream<'_>) -> syn::Result<()> {
+    if input.peek(Token![=]) {
+        input.parse::<Token![=]>()?;
+        input.parse::<Expr>()?;
+    } else if input.peek(syn::token::Paren) {
+        let content;
+        syn::parenthesized!(content in input);
+        content.parse::<TokenStream>()?;
+    }
+    Ok(())
+}
