@@ -6,7 +6,7 @@ pub use metrics;
 pub use tracing;
 
 pub use crate::trace::guard::{
-    Describe, DescribeAny, DescribeDebug, DescribeDisplay, HoldsSpan, InSpan, SpanGuard,
+    Describe, DescribeAny, DescribeDebug, DescribeDisplay, ErrorText, HoldsSpan, InSpan, SpanGuard,
 };
 
 pub use crate::business::{

@@ -43,7 +43,7 @@ impl<S: HoldsSpan> Drop for Watched<S> {
         if self.armed && std::thread::panicking() && !self.span.span().is_disabled() {
             mark_error(
                 self.span.span(),
-                Some(("panic", "the function panicked".to_owned())),
+                Some(("panic", ErrorText::Static("the function panicked"))),
             );
         }
     }
@@ -79,10 +79,10 @@ impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
     /// Records the call; on an error, marks the span and emits an `exception` event
     /// described by `describe` (only called then).
     #[inline(always)]
-    pub fn finish_traced(
+    pub fn finish_traced<'e>(
         self,
         outcome: Outcome,
-        describe: impl FnOnce() -> Option<(&'static str, String)>,
+        describe: impl FnOnce() -> Option<(&'static str, ErrorText<'e>)>,
     ) {
         let SpanGuard { guard, mut span } = self;
         span.armed = false;
@@ -120,17 +120,49 @@ impl<F: Future> Future for InSpan<'_, F> {
     }
 }
 
+/// The message of an error, formatted only if a layer records it.
+#[derive(Clone, Copy)]
+pub enum ErrorText<'a> {
+    /// An error with `Display`.
+    Display(&'a dyn Display),
+    /// An error with only `Debug`.
+    Debug(&'a dyn Debug),
+    /// A fixed message.
+    Static(&'static str),
+}
+
+impl Display for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            ErrorText::Display(e) => e.fmt(f),
+            ErrorText::Debug(e) => write!(f, "{e:?}"),
+            ErrorText::Static(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Debug for ErrorText<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        Display::fmt(self, f)
+    }
+}
+
 /// Error status on the span and an `exception` event. The event is at `DEBUG`: the
 /// trace always gets it (the OpenTelemetry layer takes every level by default), while
-/// log lines at the usual `info` are not flooded by expected errors.
+/// log lines at the usual `info` are not flooded by expected errors. The message is
+/// recorded as a `Display` value, so it is formatted only by a layer that keeps it.
 #[cold]
 #[inline(never)]
-fn mark_error(span: &Span, details: Option<(&'static str, String)>) {
+fn mark_error(span: &Span, details: Option<(&'static str, ErrorText<'_>)>) {
     span.record("otel.status_code", "ERROR");
-    let (ty, message) = details.unwrap_or(("error", String::new()));
+    let (ty, message) = details.unwrap_or(("error", ErrorText::Static("")));
     span.record("error.type", ty);
-    if !message.is_empty() {
-        span.record("otel.status_description", message.as_str());
+    let message = match message {
+        ErrorText::Static("") => None,
+        text => Some(tracing::field::display(text)),
+    };
+    if let Some(message) = &message {
+        span.record("otel.status_description", message);
     }
     tracing::event!(
         name: "exception",
@@ -138,7 +170,7 @@ fn mark_error(span: &Span, details: Option<(&'static str, String)>) {
         parent: span,
         tracing::Level::DEBUG,
         exception.r#type = ty,
-        exception.message = message.as_str(),
+        exception.message = message,
         "exception"
     );
 }
@@ -149,31 +181,31 @@ fn mark_error(span: &Span, details: Option<(&'static str, String)>) {
 pub struct Describe<'a, T>(pub &'a T);
 
 /// `Err(e)` with `e: Display`: the error's type and message.
-pub trait DescribeDisplay {
+pub trait DescribeDisplay<'a> {
     #[doc(hidden)]
-    fn __flext_describe(&self) -> Option<(&'static str, String)>;
+    fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)>;
 }
 
-impl<T, E: Display> DescribeDisplay for &&Describe<'_, Result<T, E>> {
-    fn __flext_describe(&self) -> Option<(&'static str, String)> {
+impl<'a, T, E: Display> DescribeDisplay<'a> for &&Describe<'a, Result<T, E>> {
+    fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)> {
         match self.0 {
             Ok(_) => None,
-            Err(e) => Some((std::any::type_name::<E>(), e.to_string())),
+            Err(e) => Some((std::any::type_name::<E>(), ErrorText::Display(e))),
         }
     }
 }
 
 /// `Err(e)` with `e: Debug` only: the error's type and `Debug` form.
-pub trait DescribeDebug {
+pub trait DescribeDebug<'a> {
     #[doc(hidden)]
-    fn __flext_describe(&self) -> Option<(&'static str, String)>;
+    fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)>;
 }
 
-impl<T, E: Debug> DescribeDebug for &Describe<'_, Result<T, E>> {
-    fn __flext_describe(&self) -> Option<(&'static str, String)> {
+impl<'a, T, E: Debug> DescribeDebug<'a> for &Describe<'a, Result<T, E>> {
+    fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)> {
         match self.0 {
             Ok(_) => None,
-            Err(e) => Some((std::any::type_name::<E>(), format!("{e:?}"))),
+            Err(e) => Some((std::any::type_name::<E>(), ErrorText::Debug(e))),
         }
     }
 }
@@ -181,7 +213,7 @@ impl<T, E: Debug> DescribeDebug for &Describe<'_, Result<T, E>> {
 /// Anything else: no details.
 pub trait DescribeAny {
     #[doc(hidden)]
-    fn __flext_describe(&self) -> Option<(&'static str, String)> {
+    fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'static>)> {
         None
     }
 }
