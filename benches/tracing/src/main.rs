@@ -47,6 +47,33 @@ fn plain(x: u64) -> u64 {
     black_box(x).wrapping_mul(31)
 }
 
+#[derive(Debug)]
+struct Failed;
+
+impl std::fmt::Display for Failed {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("the operation failed")
+    }
+}
+
+#[monitor]
+fn with_span_err(x: u64) -> Result<u64, Failed> {
+    if black_box(x) < u64::MAX { Err(Failed) } else { Ok(x) }
+}
+
+#[tracing::instrument(skip_all, err)]
+fn instrumented_err(x: u64) -> Result<u64, Failed> {
+    if black_box(x) < u64::MAX { Err(Failed) } else { Ok(x) }
+}
+
+fn monitor_err(x: u64) -> u64 {
+    with_span_err(x).unwrap_or(1)
+}
+
+fn instrument_err(x: u64) -> u64 {
+    instrumented_err(x).unwrap_or(1)
+}
+
 const CASES: &[(&str, &str)] = &[
     ("baseline", "plain function, no instrumentation"),
     (
@@ -56,6 +83,14 @@ const CASES: &[(&str, &str)] = &[
     (
         "instrument_registry",
         "#[tracing::instrument] alone, registry subscriber",
+    ),
+    (
+        "monitor_err_registry",
+        "#[monitor] returning Err (error status + exception event), registry subscriber",
+    ),
+    (
+        "instrument_err_registry",
+        "#[tracing::instrument(err)] returning Err, registry subscriber",
     ),
     (
         "fastrace",
@@ -139,6 +174,14 @@ fn run_case(case: &str, calls: u64) -> f64 {
         "instrument_registry" => {
             tracing::subscriber::set_global_default(registry()).unwrap();
             time(calls, instrumented)
+        }
+        "monitor_err_registry" => {
+            tracing::subscriber::set_global_default(registry()).unwrap();
+            time(calls, monitor_err)
+        }
+        "instrument_err_registry" => {
+            tracing::subscriber::set_global_default(registry()).unwrap();
+            time(calls, instrument_err)
         }
         "fastrace" => {
             fastrace::set_reporter(NullReporter, fastrace::collector::Config::default());
