@@ -144,6 +144,7 @@ mod error;
 mod facade;
 pub mod health;
 mod install;
+#[cfg(any(feature = "server", feature = "logs"))]
 mod json;
 #[cfg(feature = "logs")]
 #[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
