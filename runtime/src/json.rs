@@ -23,8 +23,8 @@ pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 /// Appends a number; JSON has no NaN or infinity, so those become `null`.
+#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 pub(crate) fn number(out: &mut String, value: f64) {
     if value.is_finite() {
         if value.fract() == 0.0 && value.abs() < 1e15 {
@@ -40,8 +40,8 @@ pub(crate) fn number(out: &mut String, value: f64) {
     }
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 /// `"key":` after a comma when `first` is false.
+#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 pub(crate) fn key(out: &mut String, first: &mut bool, name: &str) {
     if !*first {
         out.push(',');
@@ -51,14 +51,14 @@ pub(crate) fn key(out: &mut String, first: &mut bool, name: &str) {
     out.push(':');
 }
 
-#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 /// RFC 3339 in UTC with milliseconds: `2026-11-23T03:26:42.123Z`.
+#[cfg_attr(not(feature = "server"), allow(dead_code))] // the health documents
 pub(crate) fn rfc3339(time: SystemTime) -> String {
     rfc3339_with(time, false)
 }
 
-#[cfg_attr(not(feature = "logs"), allow(dead_code))] // the log lines' timestamps
 /// RFC 3339 in UTC with microseconds: `2026-11-23T03:26:42.123456Z`.
+#[cfg_attr(not(feature = "logs"), allow(dead_code))] // the log lines' timestamps
 pub(crate) fn rfc3339_micros(time: SystemTime) -> String {
     rfc3339_with(time, true)
 }
