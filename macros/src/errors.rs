@@ -1,5 +1,5 @@
 use proc_macro2::TokenStream;
-use quote::ToTokens;
+use quote::{ToTokens, quote};
 
 /// Collects every error so users see all of them at once, each on its own token.
 #[derive(Default)]
@@ -30,6 +30,35 @@ impl Errors {
             .into_iter()
             .map(|e| e.to_compile_error())
             .collect()
+    }
+}
+
+/// On errors: the errors plus the item exactly as written (no cascade of follow-up
+/// errors, and the item stays usable). Otherwise the expansion.
+pub(crate) fn finish(errors: Errors, output: TokenStream, input: TokenStream) -> TokenStream {
+    if errors.is_empty() {
+        output
+    } else {
+        let mut tokens = errors.into_compile_errors();
+        tokens.extend(input);
+        tokens
+    }
+}
+
+/// The keyword of an item an attribute does not apply to, to point the error at.
+pub(crate) fn item_keyword(item: &syn::Item) -> TokenStream {
+    match item {
+        syn::Item::Struct(i) => i.struct_token.to_token_stream(),
+        syn::Item::Enum(i) => i.enum_token.to_token_stream(),
+        syn::Item::Union(i) => i.union_token.to_token_stream(),
+        syn::Item::Trait(i) => i.trait_token.to_token_stream(),
+        syn::Item::Impl(i) => i.impl_token.to_token_stream(),
+        syn::Item::Mod(i) => i.mod_token.to_token_stream(),
+        syn::Item::Const(i) => i.const_token.to_token_stream(),
+        syn::Item::Static(i) => i.static_token.to_token_stream(),
+        syn::Item::Type(i) => i.type_token.to_token_stream(),
+        syn::Item::Use(i) => i.use_token.to_token_stream(),
+        other => quote!(#other).into_iter().next().into_iter().collect(),
     }
 }
 

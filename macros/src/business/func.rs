@@ -358,6 +358,7 @@ fn generate(function: FnParts, parsed: &Parsed) -> TokenStream {
         vis,
         defaultness,
         sig,
+        inner: inner_attrs,
         body,
     } = function;
     let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
@@ -399,7 +400,10 @@ fn generate(function: FnParts, parsed: &Parsed) -> TokenStream {
         }
         #ret
     };
-    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
+    let body = Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote!(#(#inner_attrs)* #instrumented),
+    );
     quote! {
         #(#attrs)*
         #vis #defaultness #sig #body

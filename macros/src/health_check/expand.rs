@@ -17,7 +17,7 @@
 //! ```
 
 use proc_macro2::{Span, TokenStream};
-use quote::{ToTokens, format_ident, quote, quote_spanned};
+use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Signature, Type, parse_quote};
 
@@ -241,22 +241,5 @@ fn erase_in(ty: &mut Type) {
             }
         }
         _ => {}
-    }
-}
-
-/// The item keyword of something that is not a function, for the error.
-pub(crate) fn item_keyword(item: &syn::Item) -> TokenStream {
-    match item {
-        syn::Item::Struct(i) => i.struct_token.to_token_stream(),
-        syn::Item::Enum(i) => i.enum_token.to_token_stream(),
-        syn::Item::Union(i) => i.union_token.to_token_stream(),
-        syn::Item::Trait(i) => i.trait_token.to_token_stream(),
-        syn::Item::Impl(i) => i.impl_token.to_token_stream(),
-        syn::Item::Mod(i) => i.mod_token.to_token_stream(),
-        syn::Item::Const(i) => i.const_token.to_token_stream(),
-        syn::Item::Static(i) => i.static_token.to_token_stream(),
-        syn::Item::Type(i) => i.type_token.to_token_stream(),
-        syn::Item::Use(i) => i.use_token.to_token_stream(),
-        other => quote!(#other).into_iter().next().into_iter().collect(),
     }
 }

@@ -9,7 +9,7 @@ use quote::quote;
 use syn::Item;
 use syn::ext::IdentExt;
 
-use crate::errors::Errors;
+use crate::errors::{Errors, finish, item_keyword};
 use crate::monitor::FnParts;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
@@ -20,7 +20,7 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let Ok(function) = syn::parse2::<FnParts>(input.clone()) else {
         match syn::parse2::<Item>(input.clone()) {
             Ok(item) => errors.error_at(
-                expand::item_keyword(&item),
+                item_keyword(&item),
                 "`#[health_check]` applies to free functions (sync or `async fn`)",
             ),
             // Not an item syn understands: hand it back untouched and let rustc report it.
@@ -43,17 +43,5 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         #function
         #(#cfgs)*
         #registration
-    }
-}
-
-/// On errors: the errors plus the item exactly as written (no cascade of follow-up
-/// errors, and the item stays usable). Otherwise the expansion.
-fn finish(errors: Errors, output: TokenStream, input: TokenStream) -> TokenStream {
-    if errors.is_empty() {
-        output
-    } else {
-        let mut tokens = errors.into_compile_errors();
-        tokens.extend(input);
-        tokens
     }
 }

@@ -80,6 +80,7 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         vis,
         defaultness,
         sig,
+        inner: inner_attrs,
         body,
     } = function;
 
@@ -138,7 +139,10 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
             #ret
         }
     };
-    let body = Group::new(proc_macro2::Delimiter::Brace, instrumented);
+    let body = Group::new(
+        proc_macro2::Delimiter::Brace,
+        quote!(#(#inner_attrs)* #instrumented),
+    );
     quote! {
         #(#attrs)*
         #vis #defaultness #sig #body

@@ -9,7 +9,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, ImplItem, Item, ItemImpl, Signature, Token, Type, Visibility};
 
-use crate::errors::Errors;
+use crate::errors::{Errors, finish, item_keyword};
 use options::Options;
 
 /// A function as written: signature parsed, body kept as tokens so that bodies syn
@@ -19,7 +19,28 @@ pub(crate) struct FnParts {
     pub(crate) vis: Visibility,
     pub(crate) defaultness: Option<Token![default]>,
     pub(crate) sig: Signature,
+    /// `#![…]` at the top of the body: they must stay at the top of the function's body,
+    /// not move into the closure or async block that wraps the statements.
+    pub(crate) inner: Vec<Attribute>,
+    /// The statements, without the inner attributes.
     pub(crate) body: Group,
+}
+
+/// Splits `{ #![…] statements }` into its inner attributes and a group of the rest.
+fn split_inner(body: &Group) -> (Vec<Attribute>, Group) {
+    let parser = |input: ParseStream<'_>| {
+        let inner = input.call(Attribute::parse_inner)?;
+        let rest: TokenStream = input.parse()?;
+        Ok((inner, rest))
+    };
+    match syn::parse::Parser::parse2(parser, body.stream()) {
+        Ok((inner, rest)) if !inner.is_empty() => {
+            let mut group = Group::new(proc_macro2::Delimiter::Brace, rest);
+            group.set_span(body.span());
+            (inner, group)
+        }
+        _ => (Vec::new(), body.clone()),
+    }
 }
 
 impl Parse for FnParts {
@@ -35,11 +56,13 @@ impl Parse for FnParts {
         if !input.is_empty() {
             return Err(input.error("unexpected tokens after the function body"));
         }
+        let (inner, body) = split_inner(&body);
         Ok(FnParts {
             attrs,
             vis,
             defaultness,
             sig,
+            inner,
             body,
         })
     }
@@ -53,7 +76,11 @@ impl ToTokens for FnParts {
         self.vis.to_tokens(tokens);
         self.defaultness.to_tokens(tokens);
         self.sig.to_tokens(tokens);
-        self.body.to_tokens(tokens);
+        let inner = &self.inner;
+        let stmts = self.body.stream();
+        let mut body = Group::new(proc_macro2::Delimiter::Brace, quote!(#(#inner)* #stmts));
+        body.set_span(self.body.span());
+        body.to_tokens(tokens);
     }
 }
 
@@ -93,33 +120,6 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         }
         // Not an item syn understands: hand it back untouched and let rustc report it.
         Err(_) => input,
-    }
-}
-
-/// On errors: the errors plus the item exactly as written (no cascade of follow-up
-/// errors, and the item stays usable). Otherwise the expansion.
-fn finish(errors: Errors, output: TokenStream, input: TokenStream) -> TokenStream {
-    if errors.is_empty() {
-        output
-    } else {
-        let mut tokens = errors.into_compile_errors();
-        tokens.extend(input);
-        tokens
-    }
-}
-
-fn item_keyword(item: &Item) -> TokenStream {
-    match item {
-        Item::Struct(i) => i.struct_token.to_token_stream(),
-        Item::Enum(i) => i.enum_token.to_token_stream(),
-        Item::Union(i) => i.union_token.to_token_stream(),
-        Item::Trait(i) => i.trait_token.to_token_stream(),
-        Item::Mod(i) => i.mod_token.to_token_stream(),
-        Item::Const(i) => i.const_token.to_token_stream(),
-        Item::Static(i) => i.static_token.to_token_stream(),
-        Item::Type(i) => i.type_token.to_token_stream(),
-        Item::Use(i) => i.use_token.to_token_stream(),
-        other => quote!(#other).into_iter().next().into_iter().collect(),
     }
 }
 
@@ -191,8 +191,14 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> Token
             Some(name) => name.value(),
             None => format!("{prefix}::{}", method.sig.ident.unraw()),
         };
+        // syn keeps a method's inner attributes among its attributes.
+        let (inner, attrs): (Vec<Attribute>, Vec<Attribute>) = method
+            .attrs
+            .into_iter()
+            .partition(|a| matches!(a.style, syn::AttrStyle::Inner(_)));
         let parts = FnParts {
-            attrs: method.attrs,
+            attrs,
+            inner,
             vis: method.vis,
             defaultness: method.modifiers.defaultness,
             sig: method.sig,
