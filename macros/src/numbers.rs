@@ -108,6 +108,12 @@ fn bound(elem: &Expr) -> Result<f64, String> {
             if value <= 0.0 {
                 return Err("bucket bound must be greater than zero".into());
             }
+            if value < 1e-9 {
+                return Err(
+                    "bucket bound is below one nanosecond, the resolution of measured durations"
+                        .into(),
+                );
+            }
             if value > 1e9 {
                 return Err("bucket bound is too large (more than 31 years)".into());
             }

@@ -7,7 +7,7 @@
 //! OTLP encoders all consume the same [`Encoder`] calls.
 
 use std::borrow::Cow;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap};
 use std::sync::{Arc, PoisonError, RwLock};
 
 /// The type of a metric family.
@@ -40,6 +40,29 @@ pub(crate) struct FamilyDesc<'a> {
     pub(crate) kind: Kind,
     /// Base unit (`seconds`, `bytes`, `ratio`…), when the name carries it as a suffix.
     pub(crate) unit: Option<Cow<'a, str>>,
+}
+
+impl FamilyDesc<'_> {
+    /// The OpenMetrics family name: the sample name without the suffix the type adds.
+    pub(crate) fn family_name(&self) -> &str {
+        let name = self.name.as_ref();
+        match self.kind {
+            Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+            Kind::Info => name.strip_suffix("_info").unwrap_or(name),
+            Kind::Gauge | Kind::Histogram => name,
+        }
+    }
+
+    /// The names of the samples this family writes.
+    fn sample_names(&self) -> Vec<String> {
+        match self.kind {
+            Kind::Histogram => ["_bucket", "_count", "_sum"]
+                .iter()
+                .map(|suffix| format!("{}{suffix}", self.name))
+                .collect(),
+            Kind::Counter | Kind::Gauge | Kind::Info => vec![self.name.to_string()],
+        }
+    }
 }
 
 impl FamilyDesc<'static> {
@@ -129,7 +152,6 @@ pub(crate) trait Source: Send + Sync {
 static EXTRA_SOURCES: RwLock<Vec<Arc<dyn Source>>> = RwLock::new(Vec::new());
 
 /// Adds a source read by every exporter from now on.
-#[allow(dead_code)] // the health and business-metric sources register here
 pub(crate) fn register_source(source: Arc<dyn Source>) {
     EXTRA_SOURCES
         .write()
@@ -138,7 +160,7 @@ pub(crate) fn register_source(source: Arc<dyn Source>) {
 }
 
 /// Removes a source added with [`register_source`].
-#[allow(dead_code)] // used by features that come and go with the guard
+#[cfg_attr(not(feature = "otlp"), allow(dead_code))] // the OTLP pipeline's self-metrics
 pub(crate) fn unregister_source(source: &Arc<dyn Source>) {
     EXTRA_SOURCES
         .write()
@@ -168,37 +190,54 @@ pub(crate) fn collect(out: &mut dyn Encoder) {
         snapshots.push(source.snapshot());
     }
 
-    // name -> (metadata of the first source, snapshots that contribute)
+    // OpenMetrics family name -> (metadata of the first source, snapshots that
+    // contribute). Sources come in a fixed order (built-in ones first), and the first to
+    // claim a family name or a sample name keeps it: a later family that would collide
+    // with it (`x` as a gauge next to the counter `x_total`, a gauge `y_count` next to the
+    // histogram `y`) would make the exposition invalid, so it is left out, once reported.
     let mut families: BTreeMap<String, (FamilyDesc<'_>, Vec<usize>)> = BTreeMap::new();
+    let mut taken: HashMap<String, String> = HashMap::new();
     for (index, snapshot) in snapshots.iter().enumerate() {
         for desc in snapshot.families() {
-            match families.get_mut(desc.name.as_ref()) {
-                Some((first, contributors)) => {
-                    if first.kind == desc.kind {
-                        contributors.push(index);
-                    } else {
-                        crate::diag::warn_once(
-                            &format!("kind:{}", desc.name),
-                            &format!(
-                                "metric `{}` is registered as both {} and {}; the {} series are not exported",
-                                desc.name,
-                                first.kind.as_str(),
-                                desc.kind.as_str(),
-                                desc.kind.as_str()
-                            ),
-                        );
-                    }
+            let key = desc.family_name().to_owned();
+            if let Some((first, contributors)) = families.get_mut(&key) {
+                if first.kind == desc.kind && first.name == desc.name {
+                    contributors.push(index);
+                } else {
+                    collision(&desc, &first.name);
                 }
-                None => {
-                    families.insert(desc.name.to_string(), (desc, vec![index]));
-                }
+                continue;
             }
+            let names = desc.sample_names();
+            if let Some(owner) = std::iter::once(&key)
+                .chain(&names)
+                .find_map(|n| taken.get(n))
+            {
+                collision(&desc, owner);
+                continue;
+            }
+            for n in names.into_iter().chain(std::iter::once(key.clone())) {
+                taken.insert(n, desc.name.to_string());
+            }
+            families.insert(key, (desc, vec![index]));
         }
     }
-    for (name, (desc, contributors)) in &families {
+    for (desc, contributors) in families.values() {
         out.family(desc);
         for &index in contributors {
-            snapshots[index].encode(name, out);
+            snapshots[index].encode(&desc.name, out);
         }
     }
+}
+
+fn collision(desc: &FamilyDesc<'_>, owner: &str) {
+    crate::diag::warn_once(
+        &format!("collision:{}", desc.name),
+        &format!(
+            "metric `{}` ({}) collides with the metric `{owner}` in the exposition formats; \
+             its series are not exported: rename one of them",
+            desc.name,
+            desc.kind.as_str()
+        ),
+    );
 }

@@ -25,7 +25,7 @@ pub(crate) fn overflows_desc(any: bool) -> Option<FamilyDesc<'static>> {
     any.then(|| {
         FamilyDesc::fixed(
             OVERFLOWS,
-            "Registrations of new series refused because their metric reached its series limit.",
+            "Times a new label set was routed to the overflow series because its metric reached its series limit.",
             Kind::Counter,
             None,
         )
@@ -164,8 +164,10 @@ pub(crate) struct Family {
     limit: usize,
     series: RwLock<BTreeMap<LabelSet, Arc<Cell>>>,
     overflow: OnceLock<Arc<Cell>>,
-    /// Registrations that landed in the overflow series.
+    /// Times a new label set landed in the overflow series.
     pub(crate) overflowed: AtomicU64,
+    /// Whether a use with another kind was reported already.
+    pub(crate) kind_conflict: std::sync::atomic::AtomicBool,
 }
 
 impl Family {
@@ -180,6 +182,7 @@ impl Family {
             series: RwLock::new(BTreeMap::new()),
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
+            kind_conflict: std::sync::atomic::AtomicBool::new(false),
         }
     }
 
@@ -195,13 +198,16 @@ impl Family {
     /// The series for `labels` (sorted), created if the family has room. Returns the
     /// cell and whether it is a real series (`false`: the overflow series).
     pub(crate) fn series(&self, labels: LabelSet) -> (Arc<Cell>, bool) {
-        if let Some(cell) = self
-            .series
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&labels)
         {
-            return (cell.clone(), true);
+            let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
+            if let Some(cell) = series.get(&labels) {
+                return (cell.clone(), true);
+            }
+            // Full: a flood of new label values must not serialise on the write lock.
+            if series.len() >= self.limit {
+                drop(series);
+                return (self.overflow_cell(), false);
+            }
         }
         let mut series = self.series.write().unwrap_or_else(PoisonError::into_inner);
         if let Some(cell) = series.get(&labels) {

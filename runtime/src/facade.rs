@@ -94,50 +94,58 @@ impl FacadeStore {
     pub(crate) fn describe(&self, raw: &str, kind: Kind, unit: Option<Unit>, help: &str) {
         let name = exposed_name(raw, kind);
         let unit = unit.and_then(unit_suffix);
-        if let Some(family) = self
-            .families
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .get(&name)
-        {
+        // Families, then descriptions: the order `family()` takes them in, and holding the
+        // first means no family can be created (and drain `described`) in between.
+        let families = self.families.read().unwrap_or_else(PoisonError::into_inner);
+        if let Some(family) = families.get(&name) {
             family.describe(help, unit);
             return;
         }
-        self.described
+        let mut described = self
+            .described
             .write()
-            .unwrap_or_else(PoisonError::into_inner)
-            .insert(name, (help.to_owned(), unit));
+            .unwrap_or_else(PoisonError::into_inner);
+        if described.len() >= FAMILY_LIMIT && !described.contains_key(&name) {
+            crate::diag::warn_once(
+                "facade-describe-limit",
+                &format!(
+                    "more than {FAMILY_LIMIT} metric names described but never recorded; \
+                     further descriptions are dropped"
+                ),
+            );
+            return;
+        }
+        described.insert(name, (help.to_owned(), unit));
     }
 
-    pub(crate) fn cell(&self, key: &Key, kind: Kind) -> Arc<Cell> {
+    /// The storage of `key`; `None` when its measurements cannot be exported (too many
+    /// metric names, or the name is used with another kind).
+    pub(crate) fn cell(&self, key: &Key, kind: Kind) -> Option<Arc<Cell>> {
         if let Some(cell) = self
             .index
             .read()
             .unwrap_or_else(PoisonError::into_inner)
             .get(key)
         {
-            return cell.clone();
+            return Some(cell.clone());
         }
         self.register(key, kind)
     }
 
     #[cold]
-    fn register(&self, key: &Key, kind: Kind) -> Arc<Cell> {
+    fn register(&self, key: &Key, kind: Kind) -> Option<Arc<Cell>> {
         let name = exposed_name(key.name(), kind);
-        let Some(family) = self.family(&name, kind) else {
-            return Arc::new(Cell::new_detached(kind));
-        };
+        let family = self.family(&name, kind)?;
         if family.kind != kind {
-            crate::diag::warn_once(
-                &format!("facade-kind:{name}"),
-                &format!(
+            if !family.kind_conflict.swap(true, Ordering::Relaxed) {
+                crate::diag::warn(&format!(
                     "metric `{name}` was registered as a {} and is now used as a {}; those \
                      measurements are not exported",
                     family.kind.as_str(),
                     kind.as_str()
-                ),
-            );
-            return Arc::new(Cell::new_detached(kind));
+                ));
+            }
+            return None;
         }
         let mut labels: Vec<(String, String)> = key
             .labels()
@@ -152,7 +160,7 @@ impl FacadeStore {
                 .unwrap_or_else(PoisonError::into_inner)
                 .insert(key.clone(), cell.clone());
         }
-        cell
+        Some(cell)
     }
 
     fn family(&self, name: &str, kind: Kind) -> Option<Arc<Family>> {
@@ -202,15 +210,6 @@ impl FacadeStore {
     }
 }
 
-impl Cell {
-    fn new_detached(kind: Kind) -> Cell {
-        match kind {
-            Kind::Counter => Cell::Counter(std::sync::atomic::AtomicU64::new(0)),
-            _ => Cell::Gauge(std::sync::atomic::AtomicU64::new(0)),
-        }
-    }
-}
-
 impl metrics::CounterFn for Cell {
     fn increment(&self, value: u64) {
         self.counter_add(value);
@@ -253,13 +252,19 @@ impl metrics::Recorder for FacadeRecorder {
         FACADE.describe(key.as_str(), Kind::Histogram, unit, &description);
     }
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
-        Counter::from_arc(FACADE.cell(key, Kind::Counter))
+        FACADE
+            .cell(key, Kind::Counter)
+            .map_or_else(Counter::noop, Counter::from_arc)
     }
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
-        Gauge::from_arc(FACADE.cell(key, Kind::Gauge))
+        FACADE
+            .cell(key, Kind::Gauge)
+            .map_or_else(Gauge::noop, Gauge::from_arc)
     }
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
-        Histogram::from_arc(FACADE.cell(key, Kind::Histogram))
+        FACADE
+            .cell(key, Kind::Histogram)
+            .map_or_else(Histogram::noop, Histogram::from_arc)
     }
 }
 

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use crate::catalog;
 use crate::config::{self, ListenSetting};
 use crate::facade::{BucketConfig, FACADE, FacadeRecorder};
-use crate::server::Server;
+use crate::server::{Bound, Server};
 use crate::{DEFAULT_BUCKETS, Error};
 
 static INSTALLED: AtomicBool = AtomicBool::new(false);
@@ -148,8 +148,6 @@ impl ObservabilityBuilder {
         if series_limit == 0 {
             return Err(Error::config("series_limit", "must be at least 1"));
         }
-        crate::business::set_default_series_limit(series_limit);
-
         let version = self
             .service_version
             .clone()
@@ -170,8 +168,11 @@ impl ObservabilityBuilder {
         {
             return Err(Error::AlreadyInstalled);
         }
-        // From here on, failures must undo the flag.
+        // From here on, failures must undo the flag; what can fail comes before what
+        // starts threads, so a failed install leaves nothing running.
         let result = (|| {
+            let bound = listen.map(Server::bind).transpose()?;
+            crate::business::set_default_series_limit(series_limit);
             crate::clock::init();
             FACADE.configure(BucketConfig {
                 default: Arc::from(default),
@@ -189,10 +190,10 @@ impl ObservabilityBuilder {
             info.service_name.clone_from(&service_name);
             catalog::set_build_info(info);
 
-            // Before the server, so its first probe finds a snapshot.
-            let health = crate::health::Health::start(health)?;
-            let server = listen.map(Server::start).transpose()?;
             let telemetry = crate::telemetry::start(telemetry)?;
+            // Before the server serves, so its first probe finds a snapshot.
+            let health = crate::health::Health::start(health)?;
+            let server = bound.map(Bound::serve).transpose()?;
             Ok(ObservabilityGuard {
                 telemetry: Some(telemetry),
                 server,
@@ -208,9 +209,14 @@ impl ObservabilityBuilder {
 }
 
 /// The running runtime. Dropping it makes readiness fail, waits the
-/// [`drain_delay`](ObservabilityBuilder::drain_delay) if readiness was probed, then stops
-/// the embedded server (after requests in progress finish) and the health checks;
-/// metrics keep being recorded and can be installed again.
+/// [`drain_delay`](ObservabilityBuilder::drain_delay) if readiness was probed, flushes the
+/// exporters, then stops the embedded server (after requests in progress finish) and the
+/// health checks; metrics keep being recorded and can be installed again.
+///
+/// Dropping blocks the dropping thread for that sequence: the drain delay (only when a
+/// readiness probe was served), the exporters' final flush and up to 5 s for requests in
+/// progress. Inside a multi-threaded Tokio runtime the wait moves off the worker
+/// (`block_in_place`); in a current-threaded one, drop the guard at the end of `main`.
 #[derive(Debug)]
 #[must_use = "dropping the guard stops the runtime at once"]
 pub struct ObservabilityGuard {
@@ -237,6 +243,19 @@ impl ObservabilityGuard {
 
 impl Drop for ObservabilityGuard {
     fn drop(&mut self) {
+        let in_worker = tokio::runtime::Handle::try_current()
+            .is_ok_and(|h| h.runtime_flavor() == tokio::runtime::RuntimeFlavor::MultiThread);
+        if in_worker {
+            // The other workers keep the application's tasks running meanwhile.
+            tokio::task::block_in_place(|| self.stop_all());
+        } else {
+            self.stop_all();
+        }
+    }
+}
+
+impl ObservabilityGuard {
+    fn stop_all(&mut self) {
         // Readiness fails first and load balancers get the drain delay to notice; then
         // exporters flush (their last export still sees everything), then the server
         // stops, then the checks.
@@ -251,13 +270,5 @@ impl Drop for ObservabilityGuard {
             health.stop();
         }
         INSTALLED.store(false, Ordering::Release);
-    }
-}
-
-impl std::fmt::Debug for Server {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Server")
-            .field("local_addr", &self.local_addr())
-            .finish_non_exhaustive()
     }
 }

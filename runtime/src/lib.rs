@@ -3,7 +3,8 @@
 //! Annotate a function with [`#[monitor]`](macro@monitor) and it gets call counts by
 //! result, a latency histogram and an in-flight gauge, named as
 //! [autometrics](https://github.com/autometrics-dev) names them so existing dashboards and
-//! SLO rules work unchanged. [`Observability::builder()`] serves them on `/metrics`.
+//! queries work unchanged (autometrics' SLO rules also need its objective labels, which
+//! `#[monitor]` does not set yet). [`Observability::builder()`] serves them on `/metrics`.
 //!
 //! ```
 //! use flext_observability::{Observability, monitor};
@@ -118,16 +119,16 @@
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four
-//! counters that only the calling thread writes: no lock, hash, allocation or label
-//! lookup. See `BENCHMARKS.md` for numbers against autometrics, `tracing`, `metrics` and
+//! counters that only the calling thread writes (threads beyond the 31st live one share a
+//! shard and add atomically): no lock, hash, allocation or label lookup. See `BENCHMARKS.md` for numbers against autometrics, `tracing`, `metrics` and
 //! the `prometheus` crates.
 //!
 //! # Platform notes
 //!
 //! Registration uses [`inventory`](https://docs.rs/inventory), which runs before `main` on
 //! Linux, macOS, Windows, the BSDs, iOS, Android and WebAssembly with a constructor-aware
-//! runtime. On other targets nothing registers: monitored functions still run, and their
-//! series appear only once… never. A crate whose monitored functions you want exported
+//! runtime. On other targets nothing registers: monitored functions still run, but their
+//! series are never exported. A crate whose monitored functions you want exported
 //! must be linked: a crate that is only a dependency and never referenced is dropped by
 //! the linker, together with its registrations (`use that_crate as _;` keeps it).
 

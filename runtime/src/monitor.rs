@@ -83,24 +83,49 @@ impl<const NB: usize> Shard<NB> {
     }
 }
 
-/// Storage of one monitored function; `NB` is the number of bounds plus one.
+/// The counters of one monitored function: all zero until the first call, in a static
+/// of their own so that they take no space in the executable (`.bss`), only in memory
+/// the threads that call the function touch.
 #[derive(Debug)]
-pub struct MonitorSite<const NB: usize> {
-    meta: &'static MonitorMeta,
-    /// `meta.bounds_ns` followed by `u64::MAX`: kept next to the shards, and the scan
-    /// for a duration's bucket always stops inside the array.
-    bounds_ns: [u64; NB],
+pub struct SiteCounters<const NB: usize> {
     shards: [Shard<NB>; SLOTS],
     exemplars: Exemplars<NB>,
 }
 
+impl<const NB: usize> SiteCounters<NB> {
+    /// Every counter at zero.
+    pub const fn new() -> Self {
+        SiteCounters {
+            shards: [const { Shard::new() }; SLOTS],
+            exemplars: Exemplars::new(),
+        }
+    }
+}
+
+impl<const NB: usize> Default for SiteCounters<NB> {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// One monitored function: its facts, bucket bounds and counters; `NB` is the number of
+/// bounds plus one.
+#[derive(Debug)]
+pub struct MonitorSite<const NB: usize> {
+    meta: &'static MonitorMeta,
+    /// `meta.bounds_ns` followed by `u64::MAX`: kept next to the counters' address, and
+    /// the scan for a duration's bucket always stops inside the array.
+    bounds_ns: [u64; NB],
+    counters: &'static SiteCounters<NB>,
+}
+
 impl<const NB: usize> MonitorSite<NB> {
-    /// Storage with every counter at zero.
+    /// A site over `counters`.
     ///
     /// # Panics
     /// At compile time (it is evaluated in a `static`) if `NB` is not the number of
     /// bounds plus one; the macro always emits matching values.
-    pub const fn new(meta: &'static MonitorMeta) -> Self {
+    pub const fn new(meta: &'static MonitorMeta, counters: &'static SiteCounters<NB>) -> Self {
         assert!(meta.bounds.len() + 1 == NB && meta.bounds_ns.len() + 1 == NB);
         let mut bounds_ns = [u64::MAX; NB];
         let mut i = 0;
@@ -111,8 +136,7 @@ impl<const NB: usize> MonitorSite<NB> {
         MonitorSite {
             meta,
             bounds_ns,
-            shards: [const { Shard::new() }; SLOTS],
-            exemplars: Exemplars::new(),
+            counters,
         }
     }
 
@@ -136,7 +160,7 @@ impl<const NB: usize> MonitorSite<NB> {
     #[inline(always)]
     pub fn start(&'static self) -> Guard<NB> {
         let slot = Slot::current();
-        slot.add(&self.shards[slot.index()].started, 1);
+        slot.add(&self.counters.shards[slot.index()].started, 1);
         Guard {
             site: self,
             start: clock::raw(),
@@ -146,10 +170,11 @@ impl<const NB: usize> MonitorSite<NB> {
     /// Records a finished call; returns its duration (ns), its bucket and the end time.
     #[inline(always)]
     fn record(&self, start: u64, outcome: Outcome) -> (u64, usize, u64) {
-        let end = clock::raw();
-        let nanos = clock::nanos_between(start, end);
+        let clock = clock::clock();
+        let end = clock.raw();
+        let nanos = clock.delta_as_nanos(start, end);
         let slot = Slot::current();
-        let shard = &self.shards[slot.index()];
+        let shard = &self.counters.shards[slot.index()];
         slot.add(&shard.outcomes[outcome as usize], 1);
         slot.add(&shard.sum_ns, nanos);
         // Early exit from the smallest bound: a function's durations cluster, so the
@@ -158,7 +183,7 @@ impl<const NB: usize> MonitorSite<NB> {
         let bucket = self
             .bounds_ns
             .iter()
-            .position(|&b| nanos <= b)
+            .position(|&bound| nanos <= bound)
             .unwrap_or(NB - 1);
         slot.add(&shard.buckets[bucket], 1);
         (nanos, bucket, end)
@@ -214,9 +239,11 @@ impl<const NB: usize> MonitorStorage for MonitorSite<NB> {
         };
         let mut started = 0u64;
         let in_use = crate::slot::shards_in_use().min(SLOTS);
-        // Finishes are read before starts, so a call racing the scrape can only make
-        // the in-flight gauge briefly high, never negative.
-        for shard in &self.shards[..in_use] {
+        // Finishes are read before starts, so a call racing the scrape mostly makes the
+        // in-flight gauge briefly high; the writers' stores are relaxed, so on weakly
+        // ordered CPUs a finish can be seen before its start, which the saturating
+        // subtraction below clamps to zero.
+        for shard in &self.counters.shards[..in_use] {
             for (total, cell) in snap.outcomes.iter_mut().zip(&shard.outcomes) {
                 *total = total.wrapping_add(cell.load(Ordering::Acquire));
             }
@@ -227,12 +254,12 @@ impl<const NB: usize> MonitorStorage for MonitorSite<NB> {
                 *total = total.wrapping_add(cell.load(Ordering::Relaxed));
             }
         }
-        for shard in &self.shards[..in_use] {
+        for shard in &self.counters.shards[..in_use] {
             started = started.wrapping_add(shard.started.load(Ordering::Acquire));
         }
         let finished: u64 = snap.outcomes.iter().sum();
         snap.in_flight = started.saturating_sub(finished);
-        (snap.bucket_exemplars, snap.outcome_exemplars) = self.exemplars.read();
+        (snap.bucket_exemplars, snap.outcome_exemplars) = self.counters.exemplars.read();
         MonitorSnapshotHandle(snap)
     }
 }
@@ -284,6 +311,7 @@ impl<const NB: usize> Guard<NB> {
     pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) {
         let (nanos, bucket, end) = self.site.record(self.start, outcome);
         self.site
+            .counters
             .exemplars
             .offer(span, bucket, outcome as usize, nanos, end);
         std::mem::forget(self);

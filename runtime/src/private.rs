@@ -22,7 +22,8 @@ pub use crate::health::registry::{
     check_future, cloned, into_health,
 };
 pub use crate::monitor::{
-    Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, ViaAny, ViaResult, outcome_from,
+    Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, SiteCounters, ViaAny, ViaResult,
+    outcome_from,
 };
 
 /// Default duration bucket bounds in seconds.

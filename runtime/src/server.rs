@@ -24,6 +24,11 @@ use crate::prometheus::Format;
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
 /// How long shutdown waits for requests in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections served at once; beyond, new ones are closed at once (probes and scrapers
+/// retry), so a flood of clients cannot exhaust memory or descriptors.
+const MAX_CONNECTIONS: usize = 512;
+/// Renders of `/metrics` at once: each builds the whole exposition in memory.
+static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
 pub(crate) type Body = Full<Bytes>;
 
@@ -33,8 +38,15 @@ pub(crate) struct Server {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A bound socket, not yet served: binding is what fails in practice (a busy port), so
+/// `install()` binds before it starts anything else.
+pub(crate) struct Bound {
+    listener: std::net::TcpListener,
+    local_addr: SocketAddr,
+}
+
 impl Server {
-    pub(crate) fn start(addr: SocketAddr) -> Result<Server, Error> {
+    pub(crate) fn bind(addr: SocketAddr) -> Result<Bound, Error> {
         let listener =
             std::net::TcpListener::bind(addr).map_err(|error| Error::Bind { addr, error })?;
         let local_addr = listener
@@ -43,6 +55,33 @@ impl Server {
         listener
             .set_nonblocking(true)
             .map_err(|error| Error::Bind { addr, error })?;
+        Ok(Bound {
+            listener,
+            local_addr,
+        })
+    }
+
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
+    pub(crate) fn stop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}
+
+impl Bound {
+    /// Starts serving on the server's own thread.
+    pub(crate) fn serve(self) -> Result<Server, Error> {
+        let Bound {
+            listener,
+            local_addr,
+        } = self;
         let runtime = tokio::runtime::Builder::new_current_thread()
             .enable_all()
             .thread_name("flext-obs-server")
@@ -59,18 +98,13 @@ impl Server {
             thread: Some(thread),
         })
     }
+}
 
-    pub(crate) fn local_addr(&self) -> SocketAddr {
-        self.local_addr
-    }
-
-    pub(crate) fn stop(&mut self) {
-        if let Some(tx) = self.shutdown.take() {
-            let _ = tx.send(());
-        }
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
+impl std::fmt::Debug for Server {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Server")
+            .field("local_addr", &self.local_addr)
+            .finish_non_exhaustive()
     }
 }
 
@@ -89,6 +123,7 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
         }
     };
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
+    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -96,6 +131,10 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
                 let Ok((stream, _)) = accepted else {
                     // Out of descriptors and the like: back off instead of spinning.
                     tokio::time::sleep(Duration::from_millis(20)).await;
+                    continue;
+                };
+                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                    drop(stream);
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
@@ -106,6 +145,7 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
+                    drop(permit);
                 });
             }
         }
@@ -138,15 +178,16 @@ async fn metrics(req: &Request<Incoming>) -> Response<Body> {
         .get(header::ACCEPT)
         .and_then(|v| v.to_str().ok());
     let format = Format::negotiate(accept);
-    let head = req.method() == Method::HEAD;
+    // A scrape flood queues here instead of rendering many multi-megabyte copies at once.
+    let Ok(_permit) = RENDERS.acquire().await else {
+        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
+    };
     let Ok(body) = tokio::task::spawn_blocking(move || format.render()).await else {
         return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
     };
-    let mut response = Response::new(if head {
-        Full::default()
-    } else {
-        Full::new(Bytes::from(body))
-    });
+    // The whole body also for HEAD: hyper sends no body then, but the `Content-Length`
+    // GET would have.
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,

@@ -5,10 +5,20 @@ use std::net::SocketAddr;
 
 use crate::Error;
 
+#[derive(Debug)]
 pub(crate) enum Server {}
 
+/// Never exists: binding fails first.
+pub(crate) enum Bound {}
+
+impl Bound {
+    pub(crate) fn serve(self) -> Result<Server, Error> {
+        match self {}
+    }
+}
+
 impl Server {
-    pub(crate) fn start(addr: SocketAddr) -> Result<Server, Error> {
+    pub(crate) fn bind(addr: SocketAddr) -> Result<Bound, Error> {
         Err(Error::config(
             "listen",
             format!(

@@ -3,12 +3,17 @@
 
 #![allow(clippy::float_cmp)] // samples are exact counts read back as f64
 
-use flext_observability::Observability;
 use flext_observability::prometheus::render;
+use flext_observability::{Observability, monitor};
 use flext_observability_tests::sample;
+
+/// Gives this binary the `function_calls` family, for the collision check.
+#[monitor]
+fn touch() {}
 
 #[test]
 fn facade_metrics_share_the_exposition_and_stay_bounded() {
+    touch();
     let _guard = Observability::builder()
         .without_server()
         .series_limit(100)
@@ -57,6 +62,24 @@ fn facade_metrics_share_the_exposition_and_stay_bounded() {
     // A kind conflict is reported and not exported under the wrong type.
     metrics::gauge!("jobs_total", "queue" => "a").set(99.0);
     assert_eq!(sample(&render(), r#"jobs_total{queue="a"}"#), Some(20.0));
+
+    // Names that would collide with another family in the exposition formats are left
+    // out instead of making the whole scrape invalid.
+    metrics::gauge!("function_calls").set(1.0);
+    metrics::histogram!("reply_size_bytes").record(1.0);
+    metrics::gauge!("reply_size_bytes_count").set(7.0);
+    let om = flext_observability::prometheus::render_openmetrics();
+    assert!(!om.contains("# TYPE function_calls gauge"), "{om}");
+    assert!(!om.contains("reply_size_bytes_count 7"), "{om}");
+    assert!(om.contains("reply_size_bytes_count 1"), "{om}");
+    if let Some(check) = flext_observability_tests::tools::python_openmetrics_parse(&om) {
+        assert_eq!(check.code, 0, "{}", check.output);
+    } else {
+        flext_observability_tests::missing(
+            "Python prometheus_client >= 0.26",
+            "pip install prometheus-client",
+        );
+    }
 
     // A flood of distinct label values: 100 real series, the rest in one overflow series.
     for i in 0..100_000 {

@@ -98,6 +98,61 @@ fn head_has_headers_and_no_body() {
     );
 }
 
+#[monitor]
+fn under_load(x: u64) -> u64 {
+    std::hint::black_box(x)
+}
+
+#[test]
+fn concurrent_scrapes_under_load_all_succeed_and_counts_only_grow() {
+    let _serial = serial();
+    let guard = Observability::builder()
+        .listen("127.0.0.1:0")
+        .install()
+        .unwrap();
+    let url = format!("http://{}/metrics", guard.local_addr().unwrap());
+    let stop = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+    let workers: Vec<_> = (0..2)
+        .map(|_| {
+            let stop = stop.clone();
+            std::thread::spawn(move || {
+                let mut i = 0;
+                while !stop.load(std::sync::atomic::Ordering::Relaxed) {
+                    under_load(i);
+                    i += 1;
+                }
+            })
+        })
+        .collect();
+    let scrapers: Vec<_> = (0..6)
+        .map(|_| {
+            let url = url.clone();
+            std::thread::spawn(move || {
+                let mut last = 0.0;
+                for _ in 0..20 {
+                    let resp = http::get(&url).unwrap();
+                    assert_eq!(resp.status, 200);
+                    let seen = flext_observability_tests::sample(
+                        &resp.body,
+                        r#"function_calls_total{function="under_load",module="server",result="ok"}"#,
+                    )
+                    .expect("the series is always there");
+                    assert!(seen >= last, "a counter went down: {last} then {seen}");
+                    last = seen;
+                }
+            })
+        })
+        .collect();
+    for s in scrapers {
+        s.join().unwrap();
+    }
+    stop.store(true, std::sync::atomic::Ordering::Relaxed);
+    for w in workers {
+        w.join().unwrap();
+    }
+    drop(guard);
+}
+
 #[test]
 fn busy_port_is_a_bind_error_and_nothing_stays_installed() {
     let _serial = serial();

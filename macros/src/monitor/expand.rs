@@ -4,7 +4,8 @@
 //! fn f(args) -> R {
 //!     let guard = {
 //!         static META: MonitorMeta = …;         // names, bounds, source location
-//!         static SITE: MonitorSite<NB> = …;     // per-thread counters, all zero
+//!         static COUNTERS: SiteCounters<NB> = …; // per-thread counters, all zero
+//!         static SITE: MonitorSite<NB> = …;     // bounds and a reference to both
 //!         inventory::submit! { MonitorEntry::new(&SITE) }
 //!         SITE.start()                          // in-flight +1, clock read
 //!     };
@@ -203,8 +204,11 @@ fn start_call(
                     ::core::option::Option::None => "",
                 },
             };
+            // All zero, in a static of its own: `.bss`, no bytes in the executable.
+            static FLEXT_OBSERVABILITY_COUNTERS: #private::SiteCounters<#nb> =
+                #private::SiteCounters::new();
             static FLEXT_OBSERVABILITY_SITE: #private::MonitorSite<#nb> =
-                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META);
+                #private::MonitorSite::new(&FLEXT_OBSERVABILITY_META, &FLEXT_OBSERVABILITY_COUNTERS);
             #private::inventory::submit! {
                 #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
             }

@@ -117,22 +117,12 @@ fn push_exemplar(out: &mut String, exemplar: Option<&Exemplar>) {
     push_u64(out, millis);
 }
 
-/// OpenMetrics family name: the sample name without the suffix the type adds.
-fn family_name<'a>(desc: &'a FamilyDesc<'_>) -> &'a str {
-    let name = desc.name.as_ref();
-    match desc.kind {
-        Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
-        Kind::Info => name.strip_suffix("_info").unwrap_or(name),
-        Kind::Gauge | Kind::Histogram => name,
-    }
-}
-
 impl Encoder for TextEncoder {
     fn family(&mut self, desc: &FamilyDesc<'_>) {
         self.name.clear();
         self.name.push_str(&desc.name);
         if self.openmetrics {
-            let family = family_name(desc);
+            let family = desc.family_name();
             self.out.push_str("# TYPE ");
             self.out.push_str(family);
             self.out.push(' ');
