@@ -189,7 +189,8 @@ pub(crate) fn parse_pairs(source: &str, value: &str) -> Result<Vec<(String, Stri
     Ok(out)
 }
 
-/// Checks bucket bounds given in code: finite, positive, strictly increasing, not empty.
+/// Checks bucket bounds given in code: finite, strictly increasing, not empty. Facade
+/// histograms may record any value, so negative bounds are allowed.
 pub(crate) fn check_bounds(source: &str, bounds: &[f64]) -> Result<(), Error> {
     if bounds.is_empty() {
         return Err(Error::config(source, "the bucket list is empty"));
