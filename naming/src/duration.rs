@@ -68,7 +68,9 @@ pub fn parse_seconds(text: &str, bare: BareNumber) -> Result<f64, DurationError>
             BareNumber::Seconds => {
                 "empty duration: write it as `30s`, `250ms`, `1m` or plain seconds".into()
             }
-            BareNumber::Rejected => "empty duration: write it as `250ms`, `2s`, `1m` or `1h`".into(),
+            BareNumber::Rejected => {
+                "empty duration: write it as `250ms`, `2s`, `1m` or `1h`".into()
+            }
         }));
     }
     let mut total = 0.0;
@@ -133,9 +135,8 @@ pub fn parse_seconds(text: &str, bare: BareNumber) -> Result<f64, DurationError>
 /// As [`parse_seconds`], and when the duration does not fit a [`Duration`].
 pub fn parse_duration(text: &str, bare: BareNumber) -> Result<Duration, DurationError> {
     let seconds = parse_seconds(text, bare)?;
-    Duration::try_from_secs_f64(seconds).map_err(|_| {
-        DurationError::new(format!("duration `{}` is out of range", text.trim()))
-    })
+    Duration::try_from_secs_f64(seconds)
+        .map_err(|_| DurationError::new(format!("duration `{}` is out of range", text.trim())))
 }
 
 #[cfg(test)]

@@ -177,9 +177,7 @@ pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> 
             let verdict = state::evaluate(&snapshot, Probe::All, &exclude, now);
             json_response(&verdict, details)
         }
-        Route::HealthNamed(name) => {
-            named(&snapshot, &decoded(name), &exclude, details, now)
-        }
+        Route::HealthNamed(name) => named(&snapshot, &decoded(name), &exclude, details, now),
     }
 }
 

@@ -665,7 +665,11 @@ mod tests {
         let published = published.lock().unwrap();
         let check = &published.as_ref().expect("published").checks()[0];
         assert_eq!(check.runs, [20, 0, 0, 0]);
-        assert_eq!(check.buckets.iter().sum::<u64>(), 20, "one observation per run");
+        assert_eq!(
+            check.buckets.iter().sum::<u64>(),
+            20,
+            "one observation per run"
+        );
         assert_eq!(check.reported, Some(Status::Healthy));
         assert_eq!(check.consecutive_successes, 20);
         assert!(check.duration().is_some() && check.last_success().is_some());
@@ -737,10 +741,7 @@ mod tests {
         assert!(scheduler.states[0].last.is_none());
         assert_eq!(scheduler.active, 1);
         // Its deadline, not the passed due time, is what the scheduler waits for.
-        assert_eq!(
-            scheduler.next_wake(),
-            Some(start + Duration::from_secs(10))
-        );
+        assert_eq!(scheduler.next_wake(), Some(start + Duration::from_secs(10)));
         // It returns in time: one ok run.
         release.send(()).unwrap();
         let Ok(Msg::Done(done)) = scheduler.rx.recv() else {
@@ -765,7 +766,7 @@ mod tests {
         assert_eq!(state.abandoned, 1);
         // Reported again one interval (±10 %) after the timeout, not at once.
         let next = scheduler.slots[0].next_due.unwrap();
-        assert!(next >= deadline + Duration::from_secs(3240), "{next:?}");
+        assert!(next >= deadline + Duration::from_mins(54), "{next:?}");
         scheduler.start_due(deadline);
         assert_eq!(scheduler.states[0].runs[RunOutcome::Timeout as usize], 1);
 
@@ -868,7 +869,11 @@ mod tests {
             "health check `database` is unhealthy (was healthy): returned a failure (output \
              withheld; `health_details(true)` logs it)"
         );
-        assert!(failed.message(true).ends_with(&format!("returned: {secret}")));
+        assert!(
+            failed
+                .message(true)
+                .ends_with(&format!("returned: {secret}"))
+        );
         let panic_text = format!("panicked: cannot reach {secret}");
         let panicked = change(RunOutcome::Panic, &panic_text);
         assert!(!panicked.message(false).contains("hunter2"));

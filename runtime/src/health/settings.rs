@@ -125,15 +125,21 @@ impl std::fmt::Debug for Config {
 /// Health checks (`#[health_check]`) and probes.
 impl ObservabilityBuilder {
     /// How often checks without their own `interval` run. Default: `HEALTH_CHECK_INTERVAL`
-    /// (`30s`, `500ms`, `1m`, or plain seconds), else 30 s. Runs get ±10 % jitter.
+    /// (`30s`, `500ms`, `1m30s`, or plain seconds), else 30 s. Runs get ±10 % jitter.
+    ///
+    /// A check with its own `timeout` longer than this interval (and no `interval` of its
+    /// own) makes [`install`](Self::install) fail with [`Error::Config`] naming this
+    /// setting and the check.
     pub fn health_check_interval(mut self, interval: Duration) -> Self {
         self.health.interval = Some(interval);
         self
     }
 
     /// How long a check without its own `timeout` may run before it counts as failed and
-    /// its future is dropped. Default: `HEALTH_CHECK_TIMEOUT`, else 10 s; never more than
-    /// the check's interval.
+    /// its future is dropped. Default: `HEALTH_CHECK_TIMEOUT` (same grammar as
+    /// `HEALTH_CHECK_INTERVAL`), else 10 s; never more than the check's interval (a
+    /// default longer than the default interval is an error, a default longer than a
+    /// check's own `interval` is shortened to it).
     pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
         self.health.timeout = Some(timeout);
         self
@@ -183,8 +189,9 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Shows every caller the outputs, observed values and details of checks. Default:
-    /// withheld (names and statuses only), unless the request carries the
+    /// Shows every caller the outputs, observed values and details of checks, and logs
+    /// what failing checks returned (and their panic messages). Default: withheld (names
+    /// and statuses only, in probes and logs), unless the request carries the
     /// [`health_token`](Self::health_token).
     pub fn health_details(mut self, show: bool) -> Self {
         self.health.show_details = show;
@@ -517,7 +524,8 @@ mod tests {
         assert!(err.contains("health_check_timeout"), "{err}");
     }
 
-    fn never_bound(_: &Resources, _: &mut Missing) -> Option<registry::BoundCheck> {
+    #[allow(clippy::unnecessary_wraps)] // the signature of `HealthCheckMeta::bind`
+    fn always_bound(_: &Resources, _: &mut Missing) -> Option<registry::BoundCheck> {
         Some(registry::BoundCheck::blocking(
             super::super::report::HealthReport::healthy,
         ))
@@ -535,7 +543,7 @@ mod tests {
         timeout: Some(Duration::from_secs(20)),
         failure_threshold: 0,
         success_threshold: 0,
-        bind: never_bound,
+        bind: always_bound,
     };
 
     const OWN: HealthCheckMeta = HealthCheckMeta {
