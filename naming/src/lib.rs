@@ -45,6 +45,7 @@
 //! | [`Rule::LabelRuntime`] | label | `otel_metric_overflow` (added by the runtime) |
 //! | [`Rule::LabelTarget`] | label | `job`, `instance` (added by Prometheus and the Pushgateway) |
 
+pub mod duration;
 mod labels;
 mod metric;
 mod units;

@@ -139,25 +139,36 @@ fn non_empty(source: &str, value: &str) -> Result<String, Error> {
 /// Decodes `%XX` escapes (W3C baggage octets, as `OTEL_RESOURCE_ATTRIBUTES` and
 /// `OTEL_EXPORTER_OTLP_HEADERS` values use).
 pub(crate) fn percent_decode(source: &str, value: &str) -> Result<String, Error> {
+    decode_percent(value).map_err(|reason| Error::config(source, reason))
+}
+
+/// The one percent decoder (settings here, URL paths and queries in `health::http`):
+/// every `%` must be followed by exactly two hex digits, and the result must be UTF-8.
+pub(crate) fn decode_percent(value: &str) -> Result<String, &'static str> {
+    // Digit by digit: `u8::from_str_radix` would also take a sign (`%+f`).
+    fn hex(digit: u8) -> Option<u8> {
+        char::from(digit)
+            .to_digit(16)
+            .and_then(|d| u8::try_from(d).ok())
+    }
     let bytes = value.as_bytes();
     let mut out = Vec::with_capacity(bytes.len());
     let mut i = 0;
     while i < bytes.len() {
         if bytes[i] == b'%' {
-            let hex = bytes
-                .get(i + 1..i + 3)
-                .and_then(|h| std::str::from_utf8(h).ok())
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-                .ok_or_else(|| Error::config(source, "a `%` is not followed by two hex digits"))?;
-            out.push(hex);
+            let byte = match bytes.get(i + 1..i + 3) {
+                Some(&[high, low]) => hex(high).zip(hex(low)).map(|(h, l)| h << 4 | l),
+                _ => None,
+            }
+            .ok_or("a `%` is not followed by two hex digits")?;
+            out.push(byte);
             i += 3;
         } else {
             out.push(bytes[i]);
             i += 1;
         }
     }
-    String::from_utf8(out)
-        .map_err(|_| Error::config(source, "percent-decoding gives invalid UTF-8"))
+    String::from_utf8(out).map_err(|_| "percent-decoding gives invalid UTF-8")
 }
 
 /// `key1=value1,key2=value2`, values percent-decoded. Errors never quote the value (it
@@ -284,6 +295,30 @@ mod tests {
                 .unwrap_err()
                 .to_string()
                 .contains("OTEL_SERVICE_NAME")
+        );
+    }
+
+    #[test]
+    fn percent_decoding() {
+        assert_eq!(
+            percent_decode("s", "a%20b%2Cc%3a%C3%A9").unwrap(),
+            "a b,c:\u{e9}"
+        );
+        assert_eq!(percent_decode("s", "plain+text").unwrap(), "plain+text");
+        for bad in ["%+f", "%-1", "%+1", "a%2", "%", "%zz", "%%41", "%1 "] {
+            let err = percent_decode("OTEL_RESOURCE_ATTRIBUTES", bad)
+                .unwrap_err()
+                .to_string();
+            assert!(
+                err.contains("OTEL_RESOURCE_ATTRIBUTES") && err.contains("two hex digits"),
+                "{bad}: {err}"
+            );
+        }
+        assert!(
+            percent_decode("s", "%FF")
+                .unwrap_err()
+                .to_string()
+                .contains("UTF-8")
         );
     }
 

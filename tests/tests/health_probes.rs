@@ -1,14 +1,17 @@
 //! Health probes over real HTTP against the embedded server: a hanging check times out
 //! while probes keep answering, a panicking check is reported and the process lives, a
 //! critical failure fails readiness but not liveness, `?verbose` and `?exclude=`, single
-//! checks and groups, and details withheld without the bearer token.
+//! checks and groups, details withheld without the bearer token, `HEAD` with the headers
+//! of `GET`, and percent-encoded names.
 
+use std::io::{Read as _, Write as _};
+use std::net::TcpStream;
 use std::sync::OnceLock;
 use std::time::Duration;
 
 use flext_observability::health::{self, HealthReport, Status};
 use flext_observability::{Observability, ObservabilityGuard, health_check};
-use flext_observability_tests::{eventually, free_port, http, sample};
+use flext_observability_tests::{eventually, http, sample};
 use serde_json::Value;
 
 const TOKEN: &str = "probe-test-token-7f3a";
@@ -32,12 +35,20 @@ fn panicking() -> Result<(), String> {
     panic!("boom: invariant broken")
 }
 
-/// A dependency that is down: nothing listens on this port.
+/// A dependency that is down: its port is bound but not listening, so every connection
+/// is refused and nothing else can take the port while the tests run.
 #[health_check(critical, interval = "200ms")]
 async fn database() -> std::io::Result<()> {
-    static PORT: OnceLock<u16> = OnceLock::new();
-    let port = *PORT.get_or_init(free_port);
-    tokio::net::TcpStream::connect(("127.0.0.1", port))
+    static SOCKET: OnceLock<(tokio::net::TcpSocket, u16)> = OnceLock::new();
+    let (_, port) = SOCKET.get_or_init(|| {
+        let socket = tokio::net::TcpSocket::new_v4().expect("a socket");
+        socket
+            .bind(([127, 0, 0, 1], 0).into())
+            .expect("a loopback port");
+        let port = socket.local_addr().expect("bound").port();
+        (socket, port)
+    });
+    tokio::net::TcpStream::connect(("127.0.0.1", *port))
         .await
         .map(drop)
 }
@@ -102,6 +113,44 @@ fn get_authorized(path: &str, token: &str) -> http::Response {
         &[("Authorization", bearer.as_str())],
     )
     .expect("the server answers")
+}
+
+/// One request over a raw connection, so the path goes out exactly as written and the
+/// head comes back as sent: the status line and headers (names lower-cased), and the
+/// bytes after them.
+fn raw(method: &str, path: &str) -> (String, Vec<(String, String)>, Vec<u8>) {
+    let addr = base().trim_start_matches("http://");
+    let mut stream = TcpStream::connect(addr).expect("connect");
+    stream
+        .set_read_timeout(Some(Duration::from_secs(20)))
+        .unwrap();
+    write!(
+        stream,
+        "{method} {path} HTTP/1.1\r\nHost: {addr}\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
+    let mut bytes = Vec::new();
+    stream.read_to_end(&mut bytes).expect("the server answers");
+    let end = bytes
+        .windows(4)
+        .position(|w| w == b"\r\n\r\n")
+        .expect("a complete head")
+        + 4;
+    let head = String::from_utf8(bytes[..end].to_vec()).unwrap();
+    let mut lines = head.lines();
+    let status = lines.next().unwrap().to_owned();
+    let headers = lines
+        .filter_map(|l| l.split_once(':'))
+        .map(|(k, v)| (k.to_ascii_lowercase(), v.trim().to_owned()))
+        .collect();
+    (status, headers, bytes[end..].to_vec())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> Option<&'a str> {
+    headers
+        .iter()
+        .find(|(k, _)| k == name)
+        .map(|(_, v)| v.as_str())
 }
 
 fn json(response: &http::Response) -> Value {
@@ -182,15 +231,22 @@ fn hanging_checks_time_out_and_probes_keep_answering() {
         ),
         Some(0.0)
     );
+    assert_eq!(
+        sample(
+            &metrics,
+            r#"health_check_duration_seconds_count{check="hanging_sync"}"#
+        ),
+        Some(1.0),
+        "the timed-out run is observed once; \"still running\" reports add no 0 s runs"
+    );
     let sync = json(&get_authorized("/health/hanging_sync", TOKEN));
-    let output = sync["checks"]["hanging_sync"][0]["output"]
-        .as_str()
-        .unwrap()
-        .to_owned();
+    let check = &sync["checks"]["hanging_sync"][0];
+    let output = check["output"].as_str().unwrap().to_owned();
     assert!(
         output.starts_with("the previous run is still running"),
         "{output}"
     );
+    assert!(check.get("duration").is_none(), "nothing ran: {check}");
 }
 
 #[test]
@@ -347,4 +403,75 @@ fn single_checks_groups_and_methods() {
     let post = http::send("POST", &format!("{}/readyz", base()), "text/plain", "x").unwrap();
     assert_eq!(post.status, 405);
     assert_eq!(post.header("allow"), Some("GET, HEAD"));
+}
+
+#[test]
+fn head_has_the_headers_of_get() {
+    for path in [
+        "/livez",
+        "/readyz",
+        "/readyz?verbose",
+        "/readyz/database",
+        "/health",
+        "/health/cache",
+        "/health/storage",
+        "/health/nope",
+    ] {
+        let got = get(path);
+        let (status, headers, body) = raw("HEAD", path);
+        assert!(
+            status.starts_with(&format!("HTTP/1.1 {} ", got.status)),
+            "{path}: {status}"
+        );
+        assert!(body.is_empty(), "{path}: no body in answer to HEAD");
+        assert_eq!(
+            header(&headers, "content-length"),
+            Some(got.body.len().to_string().as_str()),
+            "{path}: {headers:?}"
+        );
+        for name in ["content-type", "cache-control", "vary"] {
+            assert_eq!(header(&headers, name), got.header(name), "{path}: {name}");
+        }
+    }
+}
+
+#[test]
+fn every_health_answer_varies_on_authorization() {
+    // The text probes change with the token too (reasons shown or withheld).
+    for path in [
+        "/livez",
+        "/readyz?verbose",
+        "/readyz/database",
+        "/startupz",
+        "/health",
+        "/health/storage",
+        "/health/nope",
+    ] {
+        assert_eq!(get(path).header("vary"), Some("Authorization"), "{path}");
+    }
+    assert_ne!(
+        get("/readyz/database").body,
+        get_authorized("/readyz/database", TOKEN).body
+    );
+}
+
+#[test]
+fn names_in_paths_are_percent_decoded() {
+    // Sent exactly as written: `%65` is `e`, `%5F` is `_`, `%61` is `a`.
+    let (status, _, body) = raw("GET", "/health/cach%65");
+    assert!(status.starts_with("HTTP/1.1 200 "), "{status}");
+    let body: Value = serde_json::from_slice(&body).unwrap();
+    assert_eq!(body["checks"]["cache"][0]["status"], "pass", "{body}");
+    let (status, _, _) = raw("GET", "/health/stor%61ge");
+    assert!(status.starts_with("HTTP/1.1 200 "), "the group: {status}");
+    let (status, _, body) = raw("GET", "/livez/event%5Floop");
+    assert!(status.starts_with("HTTP/1.1 200 "), "{status}");
+    assert_eq!(body, b"ok\n");
+    // Escapes that do not decode match nothing, signs included.
+    for path in ["/health/cache%zz", "/health/cach%+6", "/readyz/database%"] {
+        let (status, _, _) = raw("GET", path);
+        assert!(status.starts_with("HTTP/1.1 404 "), "{path}: {status}");
+    }
+    let (status, _, _) = raw("GET", "/readyz?exclude=d%61tabase");
+    assert!(status.starts_with("HTTP/1.1 200 "), "{status}");
 }

@@ -11,11 +11,12 @@
 //! observed values and details are withheld unless configured or the request carries the
 //! bearer token.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Instant;
 
 use bytes::Bytes;
-use http::{HeaderValue, Method, Request, Response, StatusCode, header};
+use http::{HeaderValue, Request, Response, StatusCode, header};
 use http_body_util::Full;
 
 use super::report::{Probe, Status};
@@ -74,7 +75,7 @@ fn parse_query(query: Option<&str>) -> Query {
         match key {
             "verbose" => parsed.verbose = !matches!(value, "false" | "0"),
             "exclude" => parsed.exclude.extend(
-                percent_decode(value)
+                decoded(value)
                     .split(',')
                     .filter(|s| !s.is_empty())
                     .map(str::to_owned),
@@ -85,27 +86,15 @@ fn parse_query(query: Option<&str>) -> Query {
     parsed
 }
 
-fn percent_decode(s: &str) -> String {
-    let bytes = s.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or("");
-                if let Ok(b) = u8::from_str_radix(hex, 16) {
-                    out.push(b);
-                    i += 3;
-                    continue;
-                }
-                out.push(b'%');
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
+/// A percent-decoded path segment or query value. Names are plain ASCII; an escape that
+/// does not decode is kept as written, so it matches no name (a 404, or an `exclude` that
+/// matches nothing) instead of another one.
+fn decoded(raw: &str) -> Cow<'_, str> {
+    if raw.contains('%') {
+        crate::config::decode_percent(raw).map_or(Cow::Borrowed(raw), Cow::Owned)
+    } else {
+        Cow::Borrowed(raw)
     }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Whether the request may see details: configured for everyone, or the bearer token.
@@ -143,7 +132,6 @@ pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> 
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "health checks are not running\n".into(),
-            req,
         );
     };
     let query = parse_query(req.uri().query());
@@ -157,14 +145,15 @@ pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> 
             }
             let verdict = state::evaluate(&snapshot, probe, &exclude, now);
             let body = probe_text(probe, &verdict, query.verbose, details);
-            plain(code(verdict.status), body, req)
+            plain(code(verdict.status), body)
         }
         Route::ProbeCheck(probe, name) => {
+            let name = decoded(name);
+            let name: &str = &name;
             let Some(check) = snapshot.check(name).filter(|c| probe.includes(c.kind())) else {
                 return plain(
                     StatusCode::NOT_FOUND,
                     format!("no {} check named `{name}`\n", probe.as_str()),
-                    req,
                 );
             };
             let (status, why) = check.effective(now);
@@ -181,24 +170,23 @@ pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> 
                 write_line(&mut text, &line, details);
                 text
             };
-            plain(code(status), body, req)
+            plain(code(status), body)
         }
         Route::Health => {
             state::mark_probed();
             let verdict = state::evaluate(&snapshot, Probe::All, &exclude, now);
-            json_response(&verdict, details, req)
+            json_response(&verdict, details)
         }
-        Route::HealthNamed(name) => named(&snapshot, name, &exclude, details, now, req),
+        Route::HealthNamed(name) => named(&snapshot, &decoded(name), &exclude, details, now),
     }
 }
 
-fn named<B>(
+fn named(
     snapshot: &HealthSnapshot,
     name: &str,
     exclude: &[&str],
     details: bool,
     now: Instant,
-    req: &Request<B>,
 ) -> Response<Body> {
     if let Some(check) = snapshot.check(name) {
         // One component: its own status, whatever its criticality.
@@ -218,7 +206,7 @@ fn named<B>(
             draining: false,
             unknown_excludes: Vec::new(),
         };
-        return json_response(&verdict, details, req);
+        return json_response(&verdict, details);
     }
     if snapshot
         .checks
@@ -232,12 +220,11 @@ fn named<B>(
             exclude,
             now,
         );
-        return json_response(&verdict, details, req);
+        return json_response(&verdict, details);
     }
     plain(
         StatusCode::NOT_FOUND,
         format!("no health check or group named `{name}`\n"),
-        req,
     )
 }
 
@@ -321,7 +308,7 @@ fn write_line(out: &mut String, line: &Line<'_>, details: bool) {
     out.push('\n');
 }
 
-fn json_response<B>(verdict: &Verdict<'_>, details: bool, req: &Request<B>) -> Response<Body> {
+fn json_response(verdict: &Verdict<'_>, details: bool) -> Response<Body> {
     let mut out = String::with_capacity(128 + 256 * verdict.lines.len());
     out.push('{');
     let mut first = true;
@@ -341,11 +328,7 @@ fn json_response<B>(verdict: &Verdict<'_>, details: bool, req: &Request<B>) -> R
         out.push(']');
     }
     out.push_str("}}");
-    let mut response = body_response(code(verdict.status), out, HEALTH_JSON, req);
-    response
-        .headers_mut()
-        .insert(header::VARY, HeaderValue::from_static("Authorization"));
-    response
+    body_response(code(verdict.status), out, HEALTH_JSON)
 }
 
 fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
@@ -423,26 +406,21 @@ fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
     out.push('}');
 }
 
-fn plain<B>(status: StatusCode, body: String, req: &Request<B>) -> Response<Body> {
-    body_response(status, body, TEXT, req)
+fn plain(status: StatusCode, body: String) -> Response<Body> {
+    body_response(status, body, TEXT)
 }
 
-fn body_response<B>(
-    status: StatusCode,
-    body: String,
-    content_type: &'static str,
-    req: &Request<B>,
-) -> Response<Body> {
-    let body = if req.method() == Method::HEAD {
-        Full::default()
-    } else {
-        Full::new(Bytes::from(body))
-    };
-    let mut response = Response::new(body);
+/// Every health response: the body is given for `HEAD` too, so hyper writes the
+/// `Content-Length` a `GET` would get (it never sends a body in answer to `HEAD`).
+fn body_response(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
+    let mut response = Response::new(Full::new(Bytes::from(body)));
     *response.status_mut() = status;
     let headers = response.headers_mut();
     headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
     headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
+    // Every health answer may change with the bearer token (reasons and outputs shown or
+    // withheld), the plain-text probes too: caches must key on it.
+    headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
     headers.insert(
         header::X_CONTENT_TYPE_OPTIONS,
         HeaderValue::from_static("nosniff"),
@@ -477,8 +455,12 @@ mod tests {
         assert!(q.verbose);
         assert_eq!(q.exclude, ["db", "cpu:utilization", "disk"]);
         assert!(!parse_query(Some("verbose=false")).verbose);
-        assert_eq!(percent_decode("a%2"), "a%2");
-        assert_eq!(percent_decode("%zz"), "%zz");
+        // Undecodable escapes are kept as written; `+` is not a space in a name.
+        assert_eq!(decoded("a%2"), "a%2");
+        assert_eq!(decoded("%zz"), "%zz");
+        assert_eq!(decoded("%+f"), "%+f");
+        assert_eq!(decoded("cpu%3Autilization"), "cpu:utilization");
+        assert_eq!(parse_query(Some("exclude=a%2Cb")).exclude, ["a", "b"]);
     }
 
     #[test]

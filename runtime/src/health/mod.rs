@@ -40,7 +40,6 @@
 #[cfg(feature = "system")]
 mod cgroup;
 #[cfg(feature = "server")]
-#[cfg(feature = "server")]
 pub(crate) mod http;
 
 pub(crate) mod metrics;
@@ -101,8 +100,41 @@ impl Health {
     }
 
     /// Stops the runner (without waiting for sync checks that are stuck).
-    pub(crate) fn stop(mut self) {
+    pub(crate) fn stop(self) {
+        drop(self);
+    }
+}
+
+/// Stopping is dropping, so a `Health` that is dropped without [`Health::stop`] (an
+/// `install()` that fails after starting it) leaves no runner and no process metrics
+/// behind.
+impl Drop for Health {
+    fn drop(&mut self) {
         self.runner.stop();
         metrics::PROCESS_METRICS.store(false, std::sync::atomic::Ordering::Release);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::Ordering;
+
+    use super::*;
+
+    /// `install()` can fail after the health runner started: dropping it then must undo
+    /// what starting it did, as `stop` does.
+    #[cfg(feature = "system")]
+    #[test]
+    fn dropping_health_resets_process_metrics() {
+        let builder = crate::Observability::builder()
+            .system_checks(false)
+            .process_metrics(true);
+        let prepared = prepare(builder.health, &crate::config::test_env(&[])).unwrap();
+        let health = Health::start(prepared).unwrap();
+        assert!(metrics::PROCESS_METRICS.load(Ordering::Acquire));
+        assert!(state::snapshot().is_some());
+        drop(health);
+        assert!(!metrics::PROCESS_METRICS.load(Ordering::Acquire));
+        assert!(state::snapshot().is_none());
     }
 }

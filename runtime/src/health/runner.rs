@@ -67,7 +67,7 @@ impl Runner {
             .build()
             .map_err(Error::Spawn)?;
         let (tx, rx) = mpsc::channel();
-        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx);
+        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx, Box::new(state::publish));
         scheduler.publish();
         let thread = std::thread::Builder::new()
             .name("flext-obs-health".into())
@@ -110,10 +110,14 @@ struct Slot {
     running: Option<Running>,
 }
 
+/// Where snapshots go: [`state::publish`], or a test's own place.
+type Sink = Box<dyn Fn(HealthSnapshot) + Send>;
+
 struct Scheduler {
     slots: Vec<Slot>,
     states: Vec<CheckState>,
     exposure: Arc<Exposure>,
+    sink: Sink,
     runtime: Option<tokio::runtime::Runtime>,
     tx: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
@@ -140,6 +144,7 @@ impl Scheduler {
         runtime: tokio::runtime::Runtime,
         tx: mpsc::Sender<Msg>,
         rx: mpsc::Receiver<Msg>,
+        sink: Sink,
     ) -> Self {
         let now = Instant::now();
         let mut defs = config.checks;
@@ -164,6 +169,7 @@ impl Scheduler {
             slots,
             states,
             exposure: Arc::new(config.exposure),
+            sink,
             runtime: Some(runtime),
             tx,
             rx,
@@ -206,7 +212,7 @@ impl Scheduler {
     }
 
     fn publish(&self) {
-        state::publish(HealthSnapshot {
+        (self.sink)(HealthSnapshot {
             checks: self.states.clone(),
             exposure: Arc::clone(&self.exposure),
         });
@@ -241,14 +247,22 @@ impl Scheduler {
                 continue;
             }
             running.timed_out = true;
+            let abort = running.abort.take();
             self.active -= 1;
             let info = Arc::clone(&slot.def.info);
             let timeout = info.timeout;
-            if let Some(abort) = running.abort.take() {
+            if let Some(abort) = abort {
                 // Drops the future at its next poll point.
                 abort.abort();
                 slot.running = None;
             } else {
+                // The next "still running" report comes one interval after this timeout,
+                // not at a due time that passed while the run was within its timeout (it
+                // would count the same stuck run twice at once).
+                if slot.next_due.is_some() {
+                    let next = now + self.jittered(info.interval);
+                    self.slots[index].next_due = Some(next);
+                }
                 self.states[index].abandoned = 1;
                 crate::diag::warn(&format!(
                     "health check `{}`{} is still running after its {timeout:?} timeout; a \
@@ -259,7 +273,7 @@ impl Scheduler {
                 ));
             }
             let report = HealthReport::unhealthy(format!("timed out after {timeout:?}"));
-            self.record(index, RunOutcome::Timeout, report, timeout, now);
+            self.record(index, RunOutcome::Timeout, report, Some(timeout), now);
         }
     }
 
@@ -275,14 +289,21 @@ impl Scheduler {
         for (_, index) in due {
             let interval = self.slots[index].def.info.interval;
             if let Some(running) = &self.slots[index].running {
-                // Only an abandoned sync run is still here when due again.
+                if !running.timed_out {
+                    // Still within its timeout (jitter can bring the next due time before
+                    // the deadline): not a failure. The next run starts when this one
+                    // ends or times out, since its due time has passed.
+                    continue;
+                }
+                // An abandoned sync run: reported and counted at each due time, without a
+                // duration (nothing ran, so nothing is observed in the histogram).
                 let report = HealthReport::unhealthy(format!(
                     "the previous run is still running, {:.1?} after it started (timeout {:?})",
                     now.saturating_duration_since(running.started),
                     self.slots[index].def.info.timeout
                 ));
                 self.slots[index].next_due = Some(now + self.jittered(interval));
-                self.record(index, RunOutcome::Timeout, report, Duration::ZERO, now);
+                self.record(index, RunOutcome::Timeout, report, None, now);
                 continue;
             }
             if self.active >= self.limit {
@@ -387,35 +408,40 @@ impl Scheduler {
                 HealthReport::unhealthy(format!("panicked: {message}")),
             ),
         };
-        self.record(done.check, outcome, report, done.elapsed, now);
+        self.record(done.check, outcome, report, Some(done.elapsed), now);
     }
 
-    /// Counts a run and moves the reported status through the thresholds.
+    /// Counts a run and moves the reported status through the thresholds. `duration` is
+    /// `None` for a report that an abandoned run is still going: counted, not observed.
     fn record(
         &mut self,
         index: usize,
         outcome: RunOutcome,
         report: HealthReport,
-        duration: Duration,
+        duration: Option<Duration>,
         now: Instant,
     ) {
         let state = &mut self.states[index];
         let info = Arc::clone(&state.info);
         let time = SystemTime::now();
         state.runs[outcome as usize] += 1;
-        let seconds = duration.as_secs_f64();
-        let bucket = DURATION_BOUNDS.iter().filter(|b| **b < seconds).count();
-        state.buckets[bucket] += 1;
-        state.duration_sum += seconds;
+        if let Some(duration) = duration {
+            let seconds = duration.as_secs_f64();
+            let bucket = DURATION_BOUNDS.iter().filter(|b| **b < seconds).count();
+            state.buckets[bucket] += 1;
+            state.duration_sum += seconds;
+        }
 
         let raw = report.status();
         let passing = matches!(raw, Status::Healthy | Status::Degraded);
+        // Saturating: a check failing every second for 136 years must not panic the
+        // scheduler in a debug build.
         if passing {
             state.last_success = Some(time);
-            state.consecutive_successes += 1;
+            state.consecutive_successes = state.consecutive_successes.saturating_add(1);
             state.consecutive_failures = 0;
         } else {
-            state.consecutive_failures += 1;
+            state.consecutive_failures = state.consecutive_failures.saturating_add(1);
             state.consecutive_successes = 0;
         }
         let before = state.reported;
@@ -448,7 +474,14 @@ impl Scheduler {
 
         let after = state.reported;
         if after != before {
-            log_transition(&info.name, before, after.unwrap_or(raw), &output);
+            let change = Transition {
+                name: &info.name,
+                before,
+                after: after.unwrap_or(raw),
+                outcome,
+                output: &output,
+            };
+            change.log(self.exposure.show_details);
         }
     }
 }
@@ -461,15 +494,56 @@ fn at(info: &CheckInfo) -> String {
         .unwrap_or_default()
 }
 
-fn log_transition(name: &str, before: Option<Status>, after: Status, output: &str) {
-    let failing = matches!(after, Status::Unhealthy | Status::Unknown);
-    let from = before.map_or("pending", Status::as_str);
-    if failing {
-        crate::diag::warn(&format!(
-            "health check `{name}` is {after} (was {from}): {output}"
-        ));
-    } else {
-        tracing::info!(target: "flext_observability", check = name, from, to = after.as_str(), "health check recovered");
+/// A change of a check's reported status, for the log.
+struct Transition<'a> {
+    name: &'a str,
+    before: Option<Status>,
+    after: Status,
+    outcome: RunOutcome,
+    /// What the check returned (or the panic message): the application's text, which may
+    /// hold a connection string or a host name.
+    output: &'a str,
+}
+
+impl Transition<'_> {
+    fn log(&self, show_details: bool) {
+        let failing = matches!(self.after, Status::Unhealthy | Status::Unknown);
+        if failing {
+            crate::diag::warn(&self.message(show_details));
+        } else {
+            let from = self.before.map_or("pending", Status::as_str);
+            tracing::info!(target: "flext_observability", check = self.name, from, to = self.after.as_str(), "health check recovered");
+        }
+    }
+
+    /// The warning for a failing check. The check's own output goes to the log only
+    /// when details are shown to everyone (`health_details(true)`): logs often travel
+    /// further than the probes, and the probes withhold it by default. Timeouts are
+    /// described by the runner itself, so their text is always safe.
+    fn message(&self, show_details: bool) -> String {
+        let Transition {
+            name,
+            after,
+            outcome,
+            output,
+            ..
+        } = *self;
+        let from = self.before.map_or("pending", Status::as_str);
+        let reason = match outcome {
+            RunOutcome::Timeout => output.to_owned(),
+            _ if show_details => match outcome {
+                RunOutcome::Panic => output.to_owned(),
+                _ if output.is_empty() => "no output".to_owned(),
+                _ => format!("returned: {output}"),
+            },
+            RunOutcome::Panic => {
+                "panicked (message withheld; `health_details(true)` logs it)".to_owned()
+            }
+            RunOutcome::Ok | RunOutcome::Failed => {
+                "returned a failure (output withheld; `health_details(true)` logs it)".to_owned()
+            }
+        };
+        format!("health check `{name}` is {after} (was {from}): {reason}")
     }
 }
 
@@ -501,8 +575,25 @@ fn panic_message(payload: &(dyn Any + Send)) -> String {
 
 #[cfg(test)]
 mod tests {
+    use std::sync::Mutex;
+
     use super::*;
     use crate::health::settings::CheckInfo;
+
+    fn info(name: &str, blocking: bool) -> CheckInfo {
+        CheckInfo {
+            name: name.into(),
+            kind: Kind::Readiness,
+            critical: true,
+            groups: Vec::new(),
+            interval: Duration::from_hours(1),
+            timeout: Duration::from_secs(10),
+            failure_threshold: 1,
+            success_threshold: 1,
+            blocking,
+            location: None,
+        }
+    }
 
     fn config(work: Work, blocking: bool) -> Config {
         Config {
@@ -510,35 +601,45 @@ mod tests {
             exposure: Exposure::default(),
             drain_delay: Duration::ZERO,
             checks: vec![CheckDef {
-                info: Arc::new(CheckInfo {
-                    name: "noop".into(),
-                    kind: Kind::Readiness,
-                    critical: true,
-                    groups: Vec::new(),
-                    interval: Duration::from_hours(1),
-                    timeout: Duration::from_secs(10),
-                    failure_threshold: 1,
-                    success_threshold: 1,
-                    blocking,
-                    location: None,
-                }),
+                info: Arc::new(info("noop", blocking)),
                 work,
             }],
             process_metrics: false,
         }
     }
 
-    /// Drives the scheduler by hand: dispatch one run, receive its result, record and
-    /// publish it. Returns the median and 99th percentile of that round trip minus the
-    /// time spent in the check itself.
-    fn overhead(work: Work, blocking: bool, runs: usize) -> (Duration, Duration) {
+    /// The latest snapshot the scheduler published, kept here instead of in the process's
+    /// health state, which other tests (and an installed runtime) own.
+    type Published = Arc<Mutex<Option<HealthSnapshot>>>;
+
+    fn scheduler(config: Config) -> (Scheduler, Published) {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(WORKERS)
             .enable_all()
             .build()
             .unwrap();
         let (tx, rx) = mpsc::channel();
-        let mut scheduler = Scheduler::new(config(work, blocking), runtime, tx, rx);
+        let published = Published::default();
+        let sink = Arc::clone(&published);
+        let scheduler = Scheduler::new(
+            config,
+            runtime,
+            tx,
+            rx,
+            Box::new(move |snapshot| *sink.lock().unwrap() = Some(snapshot)),
+        );
+        (scheduler, published)
+    }
+
+    /// Drives the scheduler by hand: dispatch one run, receive its result, record and
+    /// publish it. Returns the scheduler, what it published, and the median and 99th
+    /// percentile of that round trip minus the time spent in the check itself.
+    fn overhead(
+        work: Work,
+        blocking: bool,
+        runs: usize,
+    ) -> (Scheduler, Published, (Duration, Duration)) {
+        let (mut scheduler, published) = scheduler(config(work, blocking));
         let mut samples = Vec::with_capacity(runs);
         for _ in 0..runs {
             let started = Instant::now();
@@ -552,38 +653,39 @@ mod tests {
             samples.push(started.elapsed().saturating_sub(elapsed));
         }
         samples.sort_unstable();
-        (samples[runs / 2], samples[runs * 99 / 100])
+        let percentiles = (samples[runs / 2], samples[runs * 99 / 100]);
+        (scheduler, published, percentiles)
     }
 
     #[test]
     fn runs_record_and_publish() {
         let work = Work::Blocking(Arc::new(HealthReport::healthy));
-        let (median, _) = overhead(work, true, 20);
-        assert!(median > Duration::ZERO);
-        let snapshot = state::snapshot().unwrap();
-        assert_eq!(snapshot.checks()[0].runs[RunOutcome::Ok as usize], 20);
+        let (scheduler, published, _) = overhead(work, true, 20);
+        assert_eq!(scheduler.active, 0, "every run came back");
+        let published = published.lock().unwrap();
+        let check = &published.as_ref().expect("published").checks()[0];
+        assert_eq!(check.runs, [20, 0, 0, 0]);
+        assert_eq!(
+            check.buckets.iter().sum::<u64>(),
+            20,
+            "one observation per run"
+        );
+        assert_eq!(check.reported, Some(Status::Healthy));
+        assert_eq!(check.consecutive_successes, 20);
+        assert!(check.duration().is_some() && check.last_success().is_some());
     }
 
     #[test]
     fn concurrency_limit_and_jitter() {
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
-            .enable_all()
-            .build()
-            .unwrap();
         let make: Arc<dyn Fn() -> CheckFuture + Send + Sync> =
             Arc::new(|| Box::pin(std::future::pending()));
         let mut config = config(Work::Async(make), false);
         let second = CheckDef {
-            info: Arc::new(CheckInfo {
-                name: "other".into(),
-                ..CheckInfo::clone_for_test(&config.checks[0].info)
-            }),
+            info: Arc::new(info("other", false)),
             work: config.checks[0].work.clone(),
         };
         config.checks.push(second);
-        let (tx, rx) = mpsc::channel();
-        let mut scheduler = Scheduler::new(config, runtime, tx, rx);
+        let (mut scheduler, _) = scheduler(config);
         let now = Instant::now();
         scheduler.start_due(now);
         // Both are due; the limit of one lets one run, the other waits its turn.
@@ -615,15 +717,182 @@ mod tests {
         }
     }
 
+    /// A sync check that blocks until the test lets it return.
+    fn stuck() -> (Work, mpsc::Sender<()>) {
+        let (release, wait) = mpsc::channel::<()>();
+        let wait = Mutex::new(wait);
+        let work = Work::Blocking(Arc::new(move || {
+            let _ = wait.lock().unwrap().recv();
+            HealthReport::healthy()
+        }));
+        (work, release)
+    }
+
+    #[test]
+    fn a_run_within_its_timeout_is_not_a_timeout() {
+        let (work, release) = stuck();
+        let (mut scheduler, _) = scheduler(config(work, true));
+        let start = Instant::now();
+        scheduler.start_due(start);
+        // Due again (as jitter can make it) while the run is within its 10 s timeout.
+        scheduler.slots[0].next_due = Some(start + Duration::from_secs(1));
+        scheduler.start_due(start + Duration::from_secs(2));
+        assert_eq!(scheduler.states[0].runs, [0; 4], "nothing is recorded");
+        assert!(scheduler.states[0].last.is_none());
+        assert_eq!(scheduler.active, 1);
+        // Its deadline, not the passed due time, is what the scheduler waits for.
+        assert_eq!(scheduler.next_wake(), Some(start + Duration::from_secs(10)));
+        // It returns in time: one ok run.
+        release.send(()).unwrap();
+        let Ok(Msg::Done(done)) = scheduler.rx.recv() else {
+            panic!("no result");
+        };
+        scheduler.complete(done);
+        assert_eq!(scheduler.states[0].runs, [1, 0, 0, 0]);
+    }
+
+    #[test]
+    fn an_abandoned_sync_run_is_counted_but_not_observed() {
+        let (work, release) = stuck();
+        let (mut scheduler, published) = scheduler(config(work, true));
+        let start = Instant::now();
+        scheduler.start_due(start);
+        let deadline = start + Duration::from_secs(10);
+        scheduler.expire(deadline);
+        let state = &scheduler.states[0];
+        assert_eq!(state.runs[RunOutcome::Timeout as usize], 1);
+        assert_eq!(state.buckets.iter().sum::<u64>(), 1, "the timed-out run");
+        assert!((state.duration_sum - 10.0).abs() < 1e-9);
+        assert_eq!(state.abandoned, 1);
+        // Reported again one interval (±10 %) after the timeout, not at once.
+        let next = scheduler.slots[0].next_due.unwrap();
+        assert!(next >= deadline + Duration::from_mins(54), "{next:?}");
+        scheduler.start_due(deadline);
+        assert_eq!(scheduler.states[0].runs[RunOutcome::Timeout as usize], 1);
+
+        for _ in 0..3 {
+            let due = scheduler.slots[0].next_due.unwrap();
+            scheduler.start_due(due);
+        }
+        scheduler.publish_if_dirty();
+        let published = published.lock().unwrap();
+        let state = &published.as_ref().unwrap().checks()[0];
+        assert_eq!(state.runs[RunOutcome::Timeout as usize], 4);
+        assert_eq!(
+            state.buckets.iter().sum::<u64>(),
+            1,
+            "\"still running\" reports add no observation"
+        );
+        assert!((state.duration_sum - 10.0).abs() < 1e-9);
+        assert_eq!(state.duration(), None);
+        assert!(
+            state
+                .report()
+                .and_then(HealthReport::output_text)
+                .unwrap()
+                .starts_with("the previous run is still running")
+        );
+        assert_eq!(state.consecutive_failures, 4);
+        drop(release);
+    }
+
+    #[test]
+    fn thresholds_smooth_flapping() {
+        const PASS: bool = true;
+        const FAIL: bool = false;
+        let mut config = config(Work::Blocking(Arc::new(HealthReport::healthy)), true);
+        config.checks[0].info = Arc::new(CheckInfo {
+            failure_threshold: 3,
+            success_threshold: 2,
+            ..info("flapping", true)
+        });
+        let (mut scheduler, _) = scheduler(config);
+        let results = [
+            PASS, FAIL, FAIL, FAIL, PASS, PASS, FAIL, PASS, FAIL, PASS, FAIL, PASS,
+        ];
+        // What readiness says before each run: pending before the first result, then
+        // failing only from the third failure in a row, passing again from the second
+        // success in a row.
+        let healthy = Some(Status::Healthy);
+        let unhealthy = Some(Status::Unhealthy);
+        let expected = [
+            None, healthy, healthy, healthy, unhealthy, unhealthy, healthy, healthy, healthy,
+            healthy, healthy, healthy,
+        ];
+        let mut seen = Vec::new();
+        let now = Instant::now();
+        for pass in results {
+            seen.push(scheduler.states[0].reported);
+            let (outcome, report) = if pass {
+                (RunOutcome::Ok, HealthReport::healthy())
+            } else {
+                (RunOutcome::Failed, HealthReport::unhealthy("flap"))
+            };
+            scheduler.record(0, outcome, report, Some(Duration::from_millis(1)), now);
+        }
+        assert_eq!(seen, expected);
+        assert_eq!(scheduler.states[0].reported, healthy);
+        assert_eq!(scheduler.states[0].runs, [6, 6, 0, 0]);
+    }
+
+    #[test]
+    fn consecutive_counts_saturate() {
+        let (mut scheduler, _) = scheduler(config(
+            Work::Blocking(Arc::new(HealthReport::healthy)),
+            true,
+        ));
+        let now = Instant::now();
+        scheduler.states[0].consecutive_failures = u32::MAX;
+        let failed = HealthReport::unhealthy("down");
+        scheduler.record(0, RunOutcome::Failed, failed, None, now);
+        assert_eq!(scheduler.states[0].consecutive_failures, u32::MAX);
+        scheduler.states[0].consecutive_successes = u32::MAX;
+        scheduler.states[0].consecutive_failures = 0;
+        scheduler.record(0, RunOutcome::Ok, HealthReport::healthy(), None, now);
+        assert_eq!(scheduler.states[0].consecutive_successes, u32::MAX);
+    }
+
+    #[test]
+    fn logs_withhold_outputs_unless_details_are_shown() {
+        let secret = "postgres://app:hunter2@db:5432";
+        let change = |outcome, output| Transition {
+            name: "database",
+            before: Some(Status::Healthy),
+            after: Status::Unhealthy,
+            outcome,
+            output,
+        };
+        let failed = change(RunOutcome::Failed, secret);
+        let withheld = failed.message(false);
+        assert_eq!(
+            withheld,
+            "health check `database` is unhealthy (was healthy): returned a failure (output \
+             withheld; `health_details(true)` logs it)"
+        );
+        assert!(
+            failed
+                .message(true)
+                .ends_with(&format!("returned: {secret}"))
+        );
+        let panic_text = format!("panicked: cannot reach {secret}");
+        let panicked = change(RunOutcome::Panic, &panic_text);
+        assert!(!panicked.message(false).contains("hunter2"));
+        assert!(panicked.message(false).contains("panicked"));
+        assert!(panicked.message(true).contains(secret));
+        // The runner's own words are always shown.
+        let timeout = change(RunOutcome::Timeout, "timed out after 250ms");
+        assert!(timeout.message(false).ends_with(": timed out after 250ms"));
+    }
+
     /// `cargo test --release -p flext-observability --lib scheduling_overhead -- --ignored --nocapture`
     #[test]
     #[ignore = "measurement, run by benches/health_probe.sh"]
     fn scheduling_overhead() {
         const RUNS: usize = 20_000;
-        let sync = overhead(Work::Blocking(Arc::new(HealthReport::healthy)), true, RUNS);
+        let (_, _, sync) = overhead(Work::Blocking(Arc::new(HealthReport::healthy)), true, RUNS);
         let make: Arc<dyn Fn() -> CheckFuture + Send + Sync> =
             Arc::new(|| Box::pin(async { HealthReport::healthy() }));
-        let asynchronous = overhead(Work::Async(make), false, RUNS);
+        let (_, _, asynchronous) = overhead(Work::Async(make), false, RUNS);
         println!(
             "scheduling overhead per run ({RUNS} runs): sync p50 {:?} p99 {:?}; async p50 {:?} p99 {:?}",
             sync.0, sync.1, asynchronous.0, asynchronous.1

@@ -4,7 +4,9 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::registry::{self, Missing, Resources, Work};
+use flext_observability_naming::duration::BareNumber;
+
+use super::registry::{self, HealthCheckMeta, Missing, Resources, Work};
 use super::report::Kind;
 use crate::config::EnvLookup;
 use crate::{Error, ObservabilityBuilder};
@@ -88,16 +90,6 @@ pub(crate) struct CheckInfo {
 }
 
 impl CheckInfo {
-    #[cfg(test)]
-    pub(crate) fn clone_for_test(&self) -> CheckInfo {
-        CheckInfo {
-            name: self.name.clone(),
-            groups: self.groups.clone(),
-            location: self.location.clone(),
-            ..*self
-        }
-    }
-
     /// A result older than this is no longer believed.
     pub(crate) fn stale_after(&self) -> Duration {
         self.interval * 3 + self.timeout
@@ -133,15 +125,21 @@ impl std::fmt::Debug for Config {
 /// Health checks (`#[health_check]`) and probes.
 impl ObservabilityBuilder {
     /// How often checks without their own `interval` run. Default: `HEALTH_CHECK_INTERVAL`
-    /// (`30s`, `500ms`, `1m`, or plain seconds), else 30 s. Runs get ±10 % jitter.
+    /// (`30s`, `500ms`, `1m30s`, or plain seconds), else 30 s. Runs get ±10 % jitter.
+    ///
+    /// A check with its own `timeout` longer than this interval (and no `interval` of its
+    /// own) makes [`install`](Self::install) fail with [`Error::Config`] naming this
+    /// setting and the check.
     pub fn health_check_interval(mut self, interval: Duration) -> Self {
         self.health.interval = Some(interval);
         self
     }
 
     /// How long a check without its own `timeout` may run before it counts as failed and
-    /// its future is dropped. Default: `HEALTH_CHECK_TIMEOUT`, else 10 s; never more than
-    /// the check's interval.
+    /// its future is dropped. Default: `HEALTH_CHECK_TIMEOUT` (same grammar as
+    /// `HEALTH_CHECK_INTERVAL`), else 10 s; never more than the check's interval (a
+    /// default longer than the default interval is an error, a default longer than a
+    /// check's own `interval` is shortened to it).
     pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
         self.health.timeout = Some(timeout);
         self
@@ -191,8 +189,9 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Shows every caller the outputs, observed values and details of checks. Default:
-    /// withheld (names and statuses only), unless the request carries the
+    /// Shows every caller the outputs, observed values and details of checks, and logs
+    /// what failing checks returned (and their panic messages). Default: withheld (names
+    /// and statuses only, in probes and logs), unless the request carries the
     /// [`health_token`](Self::health_token).
     pub fn health_details(mut self, show: bool) -> Self {
         self.health.show_details = show;
@@ -297,7 +296,7 @@ pub(crate) fn resolve(settings: Settings, env: EnvLookup<'_>) -> Result<Config, 
 
     let checks = bind_checks(
         &settings.resources,
-        interval,
+        (interval, interval_source),
         timeout,
         (failure_threshold, success_threshold),
     )?;
@@ -323,16 +322,49 @@ pub(crate) fn resolve(settings: Settings, env: EnvLookup<'_>) -> Result<Config, 
     })
 }
 
-/// Every registered check with its parameters resolved; all missing types at once.
+/// Every registered check with its parameters resolved; all missing types at once, then
+/// all timeouts longer than the default interval at once.
 fn bind_checks(
     resources: &Resources,
-    interval: Duration,
+    (interval, interval_source): (Duration, &'static str),
+    timeout: Duration,
+    (failure_threshold, success_threshold): (u32, u32),
+) -> Result<Vec<CheckDef>, Error> {
+    bind_metas(
+        registry::registered(),
+        resources,
+        (interval, interval_source),
+        timeout,
+        (failure_threshold, success_threshold),
+    )
+}
+
+fn bind_metas(
+    metas: &[&HealthCheckMeta],
+    resources: &Resources,
+    (interval, interval_source): (Duration, &'static str),
     timeout: Duration,
     (failure_threshold, success_threshold): (u32, u32),
 ) -> Result<Vec<CheckDef>, Error> {
     let mut checks = Vec::new();
     let mut missing_report = Vec::new();
-    for meta in registry::registered() {
+    let mut too_long = Vec::new();
+    for meta in metas {
+        // An explicit timeout is checked against an explicit interval at compile time;
+        // against the default interval it can only be checked here. A run that outlives
+        // its interval would still be running when the next one is due: refused rather
+        // than clamped, because a clamped timeout would fail a check its author gave more
+        // time on purpose.
+        if meta.interval.is_none()
+            && let Some(own) = meta.timeout
+            && own > interval
+        {
+            too_long.push(format!(
+                "health check `{}` ({}) has a timeout of {own:?}",
+                meta.name,
+                meta.location()
+            ));
+        }
         let mut missing = Missing::default();
         let bound = (meta.bind)(resources, &mut missing);
         if !missing.types.is_empty() {
@@ -356,8 +388,7 @@ fn bind_checks(
             critical: meta.critical,
             groups: meta.groups.iter().map(|g| (*g).to_owned()).collect(),
             interval: check_interval,
-            // An explicit timeout is checked against the explicit interval at compile
-            // time; a default one never exceeds the check's interval.
+            // A default timeout never exceeds the check's interval.
             timeout: meta.timeout.unwrap_or(timeout.min(check_interval)),
             failure_threshold: nonzero_or(meta.failure_threshold, failure_threshold),
             success_threshold: nonzero_or(meta.success_threshold, success_threshold),
@@ -375,6 +406,17 @@ fn bind_checks(
             format!(
                 "{}: register them with `.resource(value)` on the builder",
                 missing_report.join("; ")
+            ),
+        ));
+    }
+    if !too_long.is_empty() {
+        return Err(Error::config(
+            interval_source,
+            format!(
+                "{}, longer than the interval of {interval:?}: a run would still be going \
+                 when the next one is due; give the check its own `interval` at least as \
+                 long as its timeout, or lengthen `{interval_source}`",
+                too_long.join("; ")
             ),
         ));
     }
@@ -403,46 +445,11 @@ fn duration_setting(
     }
 }
 
-/// `30s`, `250ms`, `1m30s`, `1h`, `500us`, or plain (fractional) seconds.
+/// `30s`, `250ms`, `1m30s`, `1 s 500 ms`, `1h`, `500us`, or plain (fractional) seconds:
+/// the grammar of the macros' attributes, plus bare numbers as seconds.
 pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    let text = text.trim();
-    if text.is_empty() {
-        return Err("empty duration: write it as `30s`, `250ms`, `1m` or plain seconds".into());
-    }
-    if let Ok(seconds) = text.parse::<f64>() {
-        return Duration::try_from_secs_f64(seconds)
-            .map_err(|_| format!("`{text}` is not a positive number of seconds"));
-    }
-    let mut total = 0.0;
-    let mut rest = text;
-    while !rest.is_empty() {
-        let number_len = rest
-            .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-            .unwrap_or(rest.len());
-        let value: f64 = rest[..number_len].parse().map_err(|_| {
-            format!("`{text}` is not a duration: write it as `30s`, `250ms`, `1m` or plain seconds")
-        })?;
-        rest = &rest[number_len..];
-        let unit_len = rest
-            .find(|c: char| c.is_ascii_digit() || c == '.')
-            .unwrap_or(rest.len());
-        let scale = match &rest[..unit_len] {
-            "ns" => 1e-9,
-            "us" | "µs" => 1e-6,
-            "ms" => 1e-3,
-            "s" => 1.0,
-            "m" => 60.0,
-            "h" => 3600.0,
-            other => {
-                return Err(format!(
-                    "unknown unit `{other}` in `{text}`: use ns, us, ms, s, m or h"
-                ));
-            }
-        };
-        total += value * scale;
-        rest = &rest[unit_len..];
-    }
-    Duration::try_from_secs_f64(total).map_err(|_| format!("`{text}` is out of range"))
+    flext_observability_naming::duration::parse_duration(text, BareNumber::Seconds)
+        .map_err(|e| e.to_string())
 }
 
 fn check_token(token: &str) -> Result<(), Error> {
@@ -476,6 +483,10 @@ mod tests {
         assert!(parse_duration("-1").is_err());
         assert!(parse_duration("10 parsecs").is_err());
         assert!(parse_duration("ms").is_err());
+        // One grammar with the macros: spaces between numbers and units, no signs.
+        assert_eq!(parse_duration("1 s").unwrap(), Duration::from_secs(1));
+        assert!(parse_duration("+1").is_err());
+        assert!(parse_duration("inf").is_err());
     }
 
     #[test]
@@ -511,6 +522,76 @@ mod tests {
         let e = env(&[("HEALTH_CHECK_TIMEOUT", "1s")]);
         let err = resolve(settings, &e).unwrap_err().to_string();
         assert!(err.contains("health_check_timeout"), "{err}");
+    }
+
+    #[allow(clippy::unnecessary_wraps)] // the signature of `HealthCheckMeta::bind`
+    fn always_bound(_: &Resources, _: &mut Missing) -> Option<registry::BoundCheck> {
+        Some(registry::BoundCheck::blocking(
+            super::super::report::HealthReport::healthy,
+        ))
+    }
+
+    const SLOW: HealthCheckMeta = HealthCheckMeta {
+        name: "slow",
+        module: "app",
+        file: "src/app.rs",
+        line: 7,
+        kind: Kind::Readiness,
+        critical: false,
+        groups: &[],
+        interval: None,
+        timeout: Some(Duration::from_secs(20)),
+        failure_threshold: 0,
+        success_threshold: 0,
+        bind: always_bound,
+    };
+
+    const OWN: HealthCheckMeta = HealthCheckMeta {
+        interval: Some(Duration::from_mins(1)),
+        ..SLOW
+    };
+
+    #[test]
+    fn explicit_timeout_against_the_default_interval() {
+        let bind = |interval, source| {
+            bind_metas(
+                &[&SLOW],
+                &Resources::default(),
+                (interval, source),
+                DEFAULT_TIMEOUT,
+                (1, 1),
+            )
+        };
+        // `HEALTH_CHECK_INTERVAL=5s` and `timeout = "20s"`: refused, naming the variable
+        // and the check's location.
+        let err = bind(Duration::from_secs(5), "HEALTH_CHECK_INTERVAL")
+            .map(drop)
+            .unwrap_err()
+            .to_string();
+        assert!(
+            err.starts_with("invalid `HEALTH_CHECK_INTERVAL`: health check `slow` (src/app.rs:7)"),
+            "{err}"
+        );
+        assert!(err.contains("20s") && err.contains("5s"), "{err}");
+        let err = bind(Duration::from_secs(5), "health_check_interval")
+            .map(drop)
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("`health_check_interval`"), "{err}");
+        // An interval as long as the timeout is fine, and the timeout is kept.
+        let checks = bind(Duration::from_secs(20), "HEALTH_CHECK_INTERVAL").unwrap();
+        assert_eq!(checks[0].info.timeout, Duration::from_secs(20));
+        assert_eq!(checks[0].info.interval, Duration::from_secs(20));
+        // Its own interval was checked against its timeout at compile time.
+        let checks = bind_metas(
+            &[&OWN],
+            &Resources::default(),
+            (Duration::from_secs(5), "HEALTH_CHECK_INTERVAL"),
+            DEFAULT_TIMEOUT,
+            (1, 1),
+        )
+        .unwrap();
+        assert_eq!(checks[0].info.timeout, Duration::from_secs(20));
     }
 
     #[test]

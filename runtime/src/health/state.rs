@@ -53,7 +53,8 @@ pub(crate) const DURATION_BOUNDS: &[f64] = &[
 pub(crate) struct LastRun {
     pub(crate) report: HealthReport,
     pub(crate) time: SystemTime,
-    pub(crate) duration: Duration,
+    /// `None` when the run is a report that an abandoned sync run is still going.
+    pub(crate) duration: Option<Duration>,
 }
 
 /// One check as of the snapshot.
@@ -145,9 +146,11 @@ impl CheckState {
         self.last.as_ref().map(|l| l.time)
     }
 
-    /// How long the latest run took (its timeout, when it timed out).
+    /// How long the latest run took (its timeout, when it timed out); `None` before the
+    /// first result, and when the latest result reports that a sync run abandoned at its
+    /// timeout is still running (nothing new ran).
     pub fn duration(&self) -> Option<Duration> {
-        self.last.as_ref().map(|l| l.duration)
+        self.last.as_ref().and_then(|l| l.duration)
     }
 
     /// When a run last returned healthy or degraded.
