@@ -53,12 +53,45 @@ pub enum Propagation {
     B3Multi,
 }
 
+/// Printed in place of a header value: values are often credentials.
+struct Redacted;
+
+impl std::fmt::Debug for Redacted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("<redacted>")
+    }
+}
+
+/// Headers given in code, in order; `Debug` shows their names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct HeaderPairs(pub(crate) Vec<(String, String)>);
+
+impl std::fmt::Debug for HeaderPairs {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.iter().map(|(k, _)| (k, Redacted)))
+            .finish()
+    }
+}
+
+/// The validated headers of one signal; `Debug` shows their names only.
+#[derive(Clone, Default, PartialEq, Eq)]
+pub(crate) struct Headers(pub(crate) http::HeaderMap);
+
+impl std::fmt::Debug for Headers {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_map()
+            .entries(self.0.keys().map(|k| (k, Redacted)))
+            .finish()
+    }
+}
+
 /// What the builder set in code; `None` means "environment, then default".
 #[derive(Clone, Debug, Default)]
 pub(crate) struct OtlpSettings {
     pub(crate) endpoint: Option<String>,
     pub(crate) protocol: Option<OtlpProtocol>,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) headers: HeaderPairs,
     pub(crate) timeout: Option<Duration>,
     pub(crate) traces: Option<bool>,
     pub(crate) metrics: Option<bool>,
@@ -75,8 +108,8 @@ pub(crate) struct OtlpSettings {
 pub(crate) struct SignalConfig {
     pub(crate) protocol: OtlpProtocol,
     /// Full URL: with `/v1/<signal>` for HTTP, the server address for gRPC.
-    pub(crate) endpoint: String,
-    pub(crate) headers: Vec<(String, String)>,
+    pub(crate) endpoint: http::Uri,
+    pub(crate) headers: Headers,
     pub(crate) timeout: Duration,
 }
 
@@ -99,6 +132,13 @@ pub(crate) struct OtlpConfig {
 
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(10);
 const DEFAULT_METRIC_INTERVAL: Duration = Duration::from_mins(1);
+const DEFAULT_SCHEDULE_DELAY: Duration = Duration::from_secs(5);
+/// Longest interval, delay or timeout taken: larger values are clamped, so that deadline
+/// arithmetic (`now + every`) can never overflow.
+const MAX_DURATION: Duration = Duration::from_hours(24);
+/// Largest span queue: larger values are clamped (a channel of that many slots is
+/// allocated up front).
+const MAX_QUEUE_SIZE: usize = 1 << 20;
 
 fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
     match env(name) {
@@ -114,14 +154,27 @@ fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
     }
 }
 
+/// A positive number of milliseconds, clamped to [`MAX_DURATION`].
 fn millis_var(env: EnvLookup<'_>, name: &str) -> Result<Option<Duration>, Error> {
     match env(name) {
         None => Ok(None),
-        Some(v) => v
-            .trim()
-            .parse::<u64>()
-            .map(|ms| Some(Duration::from_millis(ms)))
-            .map_err(|_| Error::config(name, format!("`{v}` is not a number of milliseconds"))),
+        Some(v) => match v.trim().parse::<u64>() {
+            Ok(0) => Err(Error::config(name, "must be positive")),
+            Ok(ms) => Ok(Some(Duration::from_millis(ms).min(MAX_DURATION))),
+            Err(_) => Err(Error::config(
+                name,
+                format!("`{v}` is not a number of milliseconds"),
+            )),
+        },
+    }
+}
+
+/// A duration given in code: positive, clamped to [`MAX_DURATION`].
+fn code_duration(source: &str, d: Duration) -> Result<Duration, Error> {
+    if d.is_zero() {
+        Err(Error::config(source, "must be positive"))
+    } else {
+        Ok(d.min(MAX_DURATION))
     }
 }
 
@@ -173,7 +226,7 @@ fn parse_protocol(source: &str, value: &str) -> Result<OtlpProtocol, Error> {
     }
 }
 
-fn check_endpoint(source: &str, value: &str) -> Result<String, Error> {
+fn check_endpoint(source: &str, value: &str) -> Result<http::Uri, Error> {
     let uri: http::Uri = value
         .trim()
         .parse()
@@ -196,7 +249,21 @@ fn check_endpoint(source: &str, value: &str) -> Result<String, Error> {
     if uri.authority().is_none() {
         return Err(Error::config(source, format!("`{value}` has no host")));
     }
-    Ok(value.trim().to_owned())
+    Ok(uri)
+}
+
+/// Validates header names and values once, into the map the transport sends.
+fn header_map(source: &str, pairs: &[(String, String)]) -> Result<http::HeaderMap, Error> {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in pairs {
+        let name = http::HeaderName::from_bytes(k.trim().as_bytes())
+            .map_err(|_| Error::config(source, format!("`{k}` is not a header name")))?;
+        // The value is never quoted: it may be a secret.
+        let value = http::HeaderValue::from_str(v)
+            .map_err(|_| Error::config(source, format!("header `{k}` has an invalid value")))?;
+        map.insert(name, value);
+    }
+    Ok(map)
 }
 
 fn signal(
@@ -217,11 +284,16 @@ fn signal(
             },
         }
     };
-    let base = |source: &str, url: &str| -> Result<String, Error> {
-        let url = check_endpoint(source, url)?;
+    let base = |source: &str, url: &str| -> Result<http::Uri, Error> {
+        let uri = check_endpoint(source, url)?;
         Ok(match protocol {
-            OtlpProtocol::HttpProtobuf => format!("{}/{path}", url.trim_end_matches('/')),
-            OtlpProtocol::Grpc => url,
+            OtlpProtocol::HttpProtobuf => {
+                let joined = format!("{}/{path}", url.trim().trim_end_matches('/'));
+                joined
+                    .parse()
+                    .map_err(|_| Error::config(source, format!("`{url}` is not a base URL")))?
+            }
+            OtlpProtocol::Grpc => uri,
         })
     };
     let per_signal = format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT");
@@ -233,43 +305,32 @@ fn signal(
     } else if let Some(url) = env("OTEL_EXPORTER_OTLP_ENDPOINT") {
         base("OTEL_EXPORTER_OTLP_ENDPOINT", &url)?
     } else {
-        match protocol {
-            OtlpProtocol::HttpProtobuf => format!("http://localhost:4318/{path}"),
-            OtlpProtocol::Grpc => "http://localhost:4317".to_owned(),
-        }
+        http::Uri::from_static(match protocol {
+            OtlpProtocol::HttpProtobuf if upper == "TRACES" => "http://localhost:4318/v1/traces",
+            OtlpProtocol::HttpProtobuf => "http://localhost:4318/v1/metrics",
+            OtlpProtocol::Grpc => "http://localhost:4317",
+        })
     };
     let header_var = format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS");
     let mut headers = match env(&header_var) {
-        Some(v) => parse_pairs(&header_var, &v)?,
+        Some(v) => header_map(&header_var, &parse_pairs(&header_var, &v)?)?,
         None => match env("OTEL_EXPORTER_OTLP_HEADERS") {
-            Some(v) => parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
-            None => Vec::new(),
+            Some(v) => header_map(
+                "OTEL_EXPORTER_OTLP_HEADERS",
+                &parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
+            )?,
+            None => http::HeaderMap::new(),
         },
     };
-    for (k, v) in &settings.headers {
-        headers.retain(|(key, _)| !key.eq_ignore_ascii_case(k));
-        headers.push((k.clone(), v.clone()));
-    }
-    for (k, v) in &headers {
-        let bad_name = http::HeaderName::from_bytes(k.as_bytes()).is_err();
-        let bad_value = http::HeaderValue::from_str(v).is_err();
-        if bad_name || bad_value {
-            let source = if settings.headers.iter().any(|(key, _)| key == k) {
-                "otlp_header".to_owned()
-            } else if env(&header_var).is_some() {
-                header_var.clone()
-            } else {
-                "OTEL_EXPORTER_OTLP_HEADERS".to_owned()
-            };
-            return Err(Error::config(
-                source,
-                format!("header `{k}` has an invalid name or value"),
-            ));
+    // Headers given in code replace same-named ones from the environment.
+    for (name, value) in header_map("otlp_header", &settings.headers.0)? {
+        if let Some(name) = name {
+            headers.insert(name, value);
         }
     }
     let timeout_var = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
     let timeout = match settings.timeout {
-        Some(t) => t,
+        Some(t) => code_duration("otlp_timeout", t)?,
         None => match millis_var(env, &timeout_var)? {
             Some(t) => t,
             None => millis_var(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?.unwrap_or(DEFAULT_TIMEOUT),
@@ -291,7 +352,7 @@ fn signal(
     Ok(SignalConfig {
         protocol,
         endpoint,
-        headers,
+        headers: Headers(headers),
         timeout,
     })
 }
@@ -359,7 +420,8 @@ pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Result<Vec<Propagation>, 
 }
 
 /// Resource attributes: `service.name` (resolved with its own precedence) first, then
-/// `service.version`, `OTEL_RESOURCE_ATTRIBUTES`, the builder's, the SDK's own.
+/// `service.version` (when known in code it wins over the other sources),
+/// `OTEL_RESOURCE_ATTRIBUTES`, the builder's, the SDK's own.
 fn resource(
     settings: &OtlpSettings,
     env: EnvLookup<'_>,
@@ -378,8 +440,10 @@ fn resource(
         .into_iter()
         .chain(settings.resource.iter().cloned())
     {
-        // `service.name` was resolved with its own precedence; later entries win.
-        if k == "service.name" {
+        // `service.name` was resolved with its own precedence, and the version known in
+        // code (the one `build_info` reports) wins too, so both agree; otherwise later
+        // entries win.
+        if k == "service.name" || (k == "service.version" && service_version.is_some()) {
             continue;
         }
         resource.retain(|(key, _)| *key != k);
@@ -440,20 +504,8 @@ pub(crate) fn resolve(
         None
     };
     let metric_interval = match settings.metric_interval {
-        Some(d) if d.is_zero() => {
-            return Err(Error::config("metric_export_interval", "must be positive"));
-        }
-        Some(d) => d,
-        None => match millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL")? {
-            Some(d) if d.is_zero() => {
-                return Err(Error::config(
-                    "OTEL_METRIC_EXPORT_INTERVAL",
-                    "must be positive",
-                ));
-            }
-            Some(d) => d,
-            None => DEFAULT_METRIC_INTERVAL,
-        },
+        Some(d) => code_duration("metric_export_interval", d)?,
+        None => millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL")?.unwrap_or(DEFAULT_METRIC_INTERVAL),
     };
     let sampler = match settings.sampler {
         Some(s) => {
@@ -478,12 +530,13 @@ pub(crate) fn resolve(
         Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
         Some(n) => n,
         None => count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
-    };
+    }
+    .min(MAX_QUEUE_SIZE);
     let batch_size = count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?
         .unwrap_or(512)
         .min(queue_size);
     let schedule_delay =
-        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY")?.unwrap_or(Duration::from_secs(5));
+        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY")?.unwrap_or(DEFAULT_SCHEDULE_DELAY);
     Ok(OtlpConfig {
         disabled,
         traces,
@@ -542,7 +595,7 @@ mod tests {
             ("OTEL_METRICS_EXPORTER", "prometheus"),
         ])
         .unwrap();
-        assert_eq!(c.traces.unwrap().endpoint, "http://collector:4317");
+        assert_eq!(c.traces.unwrap().endpoint, "http://collector:4317/");
         assert!(c.metrics.is_none());
         let c = resolve_env(&[("OTEL_TRACES_EXPORTER", "otlp")]).unwrap();
         assert_eq!(
@@ -568,7 +621,7 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(c.traces.unwrap().endpoint, "http://code:1234");
+        assert_eq!(c.traces.unwrap().endpoint, "http://code:1234/");
     }
 
     #[test]
@@ -584,12 +637,13 @@ mod tests {
         ])
         .unwrap();
         let t = c.traces.unwrap();
-        assert_eq!(
-            t.headers,
-            vec![("api-key".into(), "a b".into()), ("x".into(), "1".into())]
-        );
+        assert_eq!(t.headers.0["api-key"], "a b");
+        assert_eq!(t.headers.0["x"], "1");
+        assert_eq!(t.headers.0.len(), 2);
         assert_eq!(t.timeout, Duration::from_millis(2500));
-        assert_eq!(c.metrics.unwrap().headers, vec![("m".into(), "2".into())]);
+        let m = c.metrics.unwrap();
+        assert_eq!(m.headers.0["m"], "2");
+        assert_eq!(m.headers.0.len(), 1);
         assert_eq!(c.sampler, Sampler::ParentBasedTraceIdRatio(0.25));
         assert_eq!(
             c.propagators,
