@@ -667,6 +667,128 @@ mod tests {
     }
 
     #[test]
+    fn empty_variables_count_as_unset() {
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_TRACES_EXPORTER", ""),
+            ("OTEL_PROPAGATORS", ""),
+            ("OTEL_TRACES_SAMPLER", ""),
+            ("OTEL_EXPORTER_OTLP_PROTOCOL", ""),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", " "),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", ""),
+            ("OTEL_SDK_DISABLED", ""),
+        ])
+        .unwrap();
+        let t = c.traces.expect("an empty OTEL_TRACES_EXPORTER does not turn traces off");
+        assert_eq!(t.endpoint, "http://c:4318/v1/traces");
+        assert_eq!(t.protocol, OtlpProtocol::HttpProtobuf);
+        assert_eq!(t.timeout, DEFAULT_TIMEOUT);
+        assert_eq!(
+            c.propagators,
+            vec![Propagation::TraceContext, Propagation::Baggage]
+        );
+        assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn);
+        assert!(!c.disabled);
+    }
+
+    #[test]
+    fn extreme_values_are_clamped_or_refused() {
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_METRIC_EXPORT_INTERVAL", "18446744073709551615"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "18446744073709551615"),
+            ("OTEL_BSP_MAX_QUEUE_SIZE", "18446744073709551615"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "18446744073709551615"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "18446744073709551615"),
+        ])
+        .unwrap();
+        assert_eq!(c.metric_interval, MAX_DURATION);
+        assert_eq!(c.schedule_delay, MAX_DURATION);
+        assert_eq!(c.queue_size, MAX_QUEUE_SIZE);
+        assert_eq!(c.batch_size, MAX_QUEUE_SIZE);
+        assert_eq!(c.traces.unwrap().timeout, MAX_DURATION);
+        let settings = OtlpSettings {
+            metric_interval: Some(Duration::MAX),
+            timeout: Some(Duration::MAX),
+            queue_size: Some(usize::MAX),
+            ..OtlpSettings::default()
+        };
+        let c = resolve(&settings, &env(&[("OTEL_TRACES_EXPORTER", "otlp")]), "svc", None)
+            .unwrap();
+        assert_eq!(c.metric_interval, MAX_DURATION);
+        assert_eq!(c.traces.unwrap().timeout, MAX_DURATION);
+        assert_eq!(c.queue_size, MAX_QUEUE_SIZE);
+        for (builder, source) in [
+            (
+                OtlpSettings {
+                    metric_interval: Some(Duration::ZERO),
+                    ..OtlpSettings::default()
+                },
+                "metric_export_interval",
+            ),
+            (
+                OtlpSettings {
+                    timeout: Some(Duration::ZERO),
+                    traces: Some(true),
+                    ..OtlpSettings::default()
+                },
+                "otlp_timeout",
+            ),
+        ] {
+            let err = resolve(&builder, &env(&[]), "svc", None).expect_err(source);
+            assert_eq!(self::source(err), source);
+        }
+    }
+
+    #[test]
+    fn debug_output_never_shows_header_values() {
+        let settings = OtlpSettings {
+            headers: HeaderPairs(vec![("authorization".into(), "Bearer code-secret".into())]),
+            ..OtlpSettings::default()
+        };
+        let c = resolve(
+            &settings,
+            &env(&[
+                ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+                ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=env-secret"),
+            ]),
+            "svc",
+            None,
+        )
+        .unwrap();
+        let t = c.traces.clone().unwrap();
+        assert_eq!(t.headers.0["authorization"], "Bearer code-secret");
+        assert_eq!(t.headers.0["x-api-key"], "env-secret");
+        for text in [
+            format!("{settings:?}"),
+            format!("{c:?}"),
+            format!("{t:?}"),
+            format!("{c:#?}"),
+        ] {
+            assert!(!text.contains("secret"), "{text}");
+            assert!(text.contains("authorization"), "names stay: {text}");
+            assert!(text.contains("<redacted>"), "{text}");
+        }
+    }
+
+    #[test]
+    fn the_version_known_in_code_wins() {
+        let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.version=9.9,team=a")]);
+        let c = resolve(&OtlpSettings::default(), &e, "svc", Some("2.0")).unwrap();
+        let versions: Vec<_> = c
+            .resource
+            .iter()
+            .filter(|(k, _)| k == "service.version")
+            .collect();
+        assert_eq!(versions, [&("service.version".to_owned(), "2.0".to_owned())]);
+        let c = resolve(&OtlpSettings::default(), &e, "svc", None).unwrap();
+        assert!(
+            c.resource
+                .contains(&("service.version".to_owned(), "9.9".to_owned()))
+        );
+    }
+
+    #[test]
     fn invalid_values_name_their_variable() {
         for (var, value) in [
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
@@ -684,7 +806,10 @@ mod tests {
             ("OTEL_SDK_DISABLED", "yes"),
             ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
+            ("OTEL_BSP_SCHEDULE_DELAY", "0"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1"),
         ] {
             let mut pairs = vec![
                 (var, value),
