@@ -187,8 +187,8 @@ impl Debug for ErrorText<'_> {
 }
 
 /// Error status on the span and an `exception` event. The event is at `DEBUG`: the
-/// trace always gets it (the OpenTelemetry layer takes every level by default), while
-/// log lines at the usual `info` are not flooded by expected errors. The message is
+/// trace always gets it (the OpenTelemetry layer's filter lets it through whatever the
+/// trace level), while log lines at the usual `info` are not flooded by expected errors. The message is
 /// recorded as a `Display` value, so it is formatted only by a layer that keeps it.
 #[cold]
 #[inline(never)]
