@@ -1,5 +1,7 @@
-//! OTLP settings: builder over the standard `OTEL_*` variables over defaults, each
-//! invalid value an [`Error::Config`] naming its variable.
+//! OTLP settings: builder over the standard `OTEL_*` variables over defaults. An invalid
+//! builder value, endpoint or header is an [`Error::Config`] naming its method or
+//! variable; any other unusable `OTEL_*` value is ignored with a warning, as the
+//! specification asks.
 //!
 //! Unlike the OpenTelemetry SDK this follows the specification where the SDK does not:
 //! `service.name` from `OTEL_SERVICE_NAME` wins over `OTEL_RESOURCE_ATTRIBUTES`, values
@@ -140,32 +142,39 @@ const MAX_DURATION: Duration = Duration::from_hours(24);
 /// allocated up front).
 const MAX_QUEUE_SIZE: usize = 1 << 20;
 
-fn bool_var(env: EnvLookup<'_>, name: &str) -> Result<Option<bool>, Error> {
-    match env(name) {
-        None => Ok(None),
-        Some(v) => match v.trim().to_ascii_lowercase().as_str() {
-            "true" => Ok(Some(true)),
-            "false" | "" => Ok(Some(false)),
-            _ => Err(Error::config(
-                name,
-                format!("`{v}` is not `true` or `false`"),
-            )),
-        },
+/// An unusable `OTEL_*` value: as the specification asks, a warning and the default.
+/// These variables are often set cluster-wide for other SDKs; one of them must not take
+/// `/metrics` and the health probes down with `install()`. (Endpoints and headers stay
+/// errors: falling back would send data elsewhere, or without its credentials.)
+fn ignored(var: &str, value: &str, reason: &str) {
+    crate::diag::warn_once(
+        &format!("otel-env-{var}"),
+        &format!("{var}=`{value}` is ignored ({reason}); the default is used"),
+    );
+}
+
+/// `true` or `false`; anything else is ignored (`false`).
+fn bool_var(env: EnvLookup<'_>, name: &str) -> Option<bool> {
+    let v = env(name)?;
+    match v.trim().to_ascii_lowercase().as_str() {
+        "true" => Some(true),
+        "false" => Some(false),
+        _ => {
+            ignored(name, &v, "not `true` or `false`");
+            None
+        }
     }
 }
 
 /// A positive number of milliseconds, clamped to [`MAX_DURATION`].
-fn millis_var(env: EnvLookup<'_>, name: &str) -> Result<Option<Duration>, Error> {
-    match env(name) {
-        None => Ok(None),
-        Some(v) => match v.trim().parse::<u64>() {
-            Ok(0) => Err(Error::config(name, "must be positive")),
-            Ok(ms) => Ok(Some(Duration::from_millis(ms).min(MAX_DURATION))),
-            Err(_) => Err(Error::config(
-                name,
-                format!("`{v}` is not a number of milliseconds"),
-            )),
-        },
+fn millis_var(env: EnvLookup<'_>, name: &str) -> Option<Duration> {
+    let v = env(name)?;
+    match v.trim().parse::<u64>() {
+        Ok(ms) if ms > 0 => Some(Duration::from_millis(ms).min(MAX_DURATION)),
+        _ => {
+            ignored(name, &v, "not a positive number of milliseconds");
+            None
+        }
     }
 }
 
@@ -178,51 +187,55 @@ fn code_duration(source: &str, d: Duration) -> Result<Duration, Error> {
     }
 }
 
-fn count_var(env: EnvLookup<'_>, name: &str) -> Result<Option<usize>, Error> {
-    match env(name) {
-        None => Ok(None),
-        Some(v) => match v.trim().parse::<usize>() {
-            Ok(n) if n > 0 => Ok(Some(n)),
-            _ => Err(Error::config(
-                name,
-                format!("`{v}` is not a positive number"),
-            )),
-        },
+fn count_var(env: EnvLookup<'_>, name: &str) -> Option<usize> {
+    let v = env(name)?;
+    match v.trim().parse::<usize>() {
+        Ok(n) if n > 0 => Some(n),
+        _ => {
+            ignored(name, &v, "not a positive number");
+            None
+        }
     }
 }
 
 /// Exporter names of `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`: whether OTLP
-/// export is asked for; `None` when the variable is unset.
-fn exporter_var(env: EnvLookup<'_>, name: &str, allowed: &[&str]) -> Result<Option<bool>, Error> {
-    let Some(value) = env(name) else {
-        return Ok(None);
-    };
+/// export is asked for; `None` when the variable is unset or names no exporter known
+/// here (unknown names are ignored with a warning).
+fn exporter_var(env: EnvLookup<'_>, name: &str, allowed: &[&str]) -> Option<bool> {
+    let value = env(name)?;
+    let mut known = false;
     let mut otlp = false;
     for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let item = item.to_ascii_lowercase();
-        if !allowed.contains(&item.as_str()) {
-            return Err(Error::config(
+        if allowed.contains(&item.as_str()) {
+            known = true;
+            otlp |= item == "otlp";
+        } else {
+            ignored(
                 name,
-                format!("unsupported exporter `{item}`: use {}", allowed.join(", ")),
-            ));
+                &value,
+                &format!("unsupported exporter `{item}`: use {}", allowed.join(", ")),
+            );
         }
-        otlp |= item == "otlp";
     }
-    Ok(Some(otlp))
+    known.then_some(otlp)
 }
 
-fn parse_protocol(source: &str, value: &str) -> Result<OtlpProtocol, Error> {
-    match value.trim().to_ascii_lowercase().as_str() {
-        "grpc" => Ok(OtlpProtocol::Grpc),
-        "http/protobuf" => Ok(OtlpProtocol::HttpProtobuf),
-        "http/json" => Err(Error::config(
-            source,
-            "`http/json` is not supported: use `http/protobuf` or `grpc`",
-        )),
-        other => Err(Error::config(
-            source,
-            format!("`{other}` is not `grpc` or `http/protobuf`"),
-        )),
+/// `OTEL_EXPORTER_OTLP_PROTOCOL` and its per-signal form.
+fn protocol_var(env: EnvLookup<'_>, name: &str) -> Option<OtlpProtocol> {
+    let v = env(name)?;
+    match v.trim().to_ascii_lowercase().as_str() {
+        "grpc" => Some(OtlpProtocol::Grpc),
+        "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
+        "http/json" => {
+            // OTLP/HTTP receivers take protobuf on the same path.
+            ignored(name, &v, "`http/json` is not supported, `http/protobuf` is sent");
+            None
+        }
+        _ => {
+            ignored(name, &v, "not `grpc` or `http/protobuf`");
+            None
+        }
     }
 }
 
@@ -234,9 +247,10 @@ fn check_endpoint(source: &str, value: &str) -> Result<http::Uri, Error> {
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
+            // Never downgraded to cleartext behind the user's back.
             return Err(Error::config(
                 source,
-                "`https` endpoints are not supported by the built-in transport: use `http` (a local collector or sidecar)",
+                "TLS (`https`) is not supported by the built-in transport: use `http://` to a local collector or sidecar, which can forward over TLS",
             ));
         }
         _ => {
@@ -272,18 +286,11 @@ fn signal(
     upper: &str,
     path: &str,
 ) -> Result<SignalConfig, Error> {
-    let protocol = if let Some(p) = settings.protocol {
-        p
-    } else {
-        let var = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
-        match env(&var) {
-            Some(v) => parse_protocol(&var, &v)?,
-            None => match env("OTEL_EXPORTER_OTLP_PROTOCOL") {
-                Some(v) => parse_protocol("OTEL_EXPORTER_OTLP_PROTOCOL", &v)?,
-                None => OtlpProtocol::HttpProtobuf,
-            },
-        }
-    };
+    let protocol = settings
+        .protocol
+        .or_else(|| protocol_var(env, &format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL")))
+        .or_else(|| protocol_var(env, "OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .unwrap_or(OtlpProtocol::HttpProtobuf);
     let base = |source: &str, url: &str| -> Result<http::Uri, Error> {
         let uri = check_endpoint(source, url)?;
         Ok(match protocol {
@@ -331,22 +338,18 @@ fn signal(
     let timeout_var = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
     let timeout = match settings.timeout {
         Some(t) => code_duration("otlp_timeout", t)?,
-        None => match millis_var(env, &timeout_var)? {
-            Some(t) => t,
-            None => millis_var(env, "OTEL_EXPORTER_OTLP_TIMEOUT")?.unwrap_or(DEFAULT_TIMEOUT),
-        },
+        None => millis_var(env, &timeout_var)
+            .or_else(|| millis_var(env, "OTEL_EXPORTER_OTLP_TIMEOUT"))
+            .unwrap_or(DEFAULT_TIMEOUT),
     };
     for var in [
         format!("OTEL_EXPORTER_OTLP_{upper}_COMPRESSION"),
         "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
     ] {
         if let Some(v) = env(&var)
-            && !matches!(v.trim().to_ascii_lowercase().as_str(), "" | "none")
+            && v.trim().to_ascii_lowercase() != "none"
         {
-            return Err(Error::config(
-                var,
-                format!("compression `{v}` is not supported: use `none`"),
-            ));
+            ignored(&var, &v, "compression is not supported, requests are sent uncompressed");
         }
     }
     Ok(SignalConfig {
@@ -357,66 +360,77 @@ fn signal(
     })
 }
 
-fn parse_sampler(env: EnvLookup<'_>) -> Result<Sampler, Error> {
+fn parse_sampler(env: EnvLookup<'_>) -> Sampler {
     let Some(name) = env("OTEL_TRACES_SAMPLER") else {
-        return Ok(Sampler::ParentBasedAlwaysOn);
+        return Sampler::ParentBasedAlwaysOn;
     };
-    let ratio = || -> Result<f64, Error> {
-        match env("OTEL_TRACES_SAMPLER_ARG") {
-            None => Ok(1.0),
-            Some(v) => match v.trim().parse::<f64>() {
-                Ok(r) if (0.0..=1.0).contains(&r) => Ok(r),
-                _ => Err(Error::config(
-                    "OTEL_TRACES_SAMPLER_ARG",
-                    format!("`{v}` is not a ratio between 0 and 1"),
-                )),
-            },
+    let ratio = || -> f64 {
+        let Some(v) = env("OTEL_TRACES_SAMPLER_ARG") else {
+            return 1.0;
+        };
+        match v.trim().parse::<f64>() {
+            Ok(r) if (0.0..=1.0).contains(&r) => r,
+            _ => {
+                ignored("OTEL_TRACES_SAMPLER_ARG", &v, "not a ratio between 0 and 1");
+                1.0
+            }
         }
     };
     match name.trim().to_ascii_lowercase().as_str() {
-        "always_on" => Ok(Sampler::AlwaysOn),
-        "always_off" => Ok(Sampler::AlwaysOff),
-        "traceidratio" => Ok(Sampler::TraceIdRatio(ratio()?)),
-        "parentbased_always_on" => Ok(Sampler::ParentBasedAlwaysOn),
-        "parentbased_always_off" => Ok(Sampler::ParentBasedAlwaysOff),
-        "parentbased_traceidratio" => Ok(Sampler::ParentBasedTraceIdRatio(ratio()?)),
-        other => Err(Error::config(
-            "OTEL_TRACES_SAMPLER",
-            format!(
-                "unsupported sampler `{other}`: use always_on, always_off, traceidratio, \
-                 parentbased_always_on, parentbased_always_off or parentbased_traceidratio"
-            ),
-        )),
+        "always_on" => Sampler::AlwaysOn,
+        "always_off" => Sampler::AlwaysOff,
+        "traceidratio" => Sampler::TraceIdRatio(ratio()),
+        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
+        "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
+        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()),
+        _ => {
+            ignored(
+                "OTEL_TRACES_SAMPLER",
+                &name,
+                "unsupported sampler: use always_on, always_off, traceidratio, \
+                 parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
+            );
+            Sampler::ParentBasedAlwaysOn
+        }
     }
 }
 
-/// `OTEL_PROPAGATORS` (default `tracecontext,baggage`).
-pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Result<Vec<Propagation>, Error> {
+/// `OTEL_PROPAGATORS` (default `tracecontext,baggage`); unknown names are ignored with a
+/// warning.
+pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Vec<Propagation> {
+    let default = || vec![Propagation::TraceContext, Propagation::Baggage];
     let Some(value) = env("OTEL_PROPAGATORS") else {
-        return Ok(vec![Propagation::TraceContext, Propagation::Baggage]);
+        return default();
     };
     let mut out = Vec::new();
+    let mut none = false;
     for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
         let p = match item.to_ascii_lowercase().as_str() {
             "tracecontext" => Propagation::TraceContext,
             "baggage" => Propagation::Baggage,
             "b3" => Propagation::B3Single,
             "b3multi" => Propagation::B3Multi,
-            "none" => continue,
+            "none" => {
+                none = true;
+                continue;
+            }
             other => {
-                return Err(Error::config(
+                ignored(
                     "OTEL_PROPAGATORS",
-                    format!(
+                    &value,
+                    &format!(
                         "unsupported propagator `{other}`: use tracecontext, baggage, b3, b3multi or none"
                     ),
-                ));
+                );
+                continue;
             }
         };
         if !out.contains(&p) {
             out.push(p);
         }
     }
-    Ok(out)
+    // Only unknown names: as if unset.
+    if out.is_empty() && !none { default() } else { out }
 }
 
 /// Resource attributes: `service.name` (resolved with its own precedence) first, then
@@ -469,16 +483,16 @@ pub(crate) fn resolve(
     service_name: &str,
     service_version: Option<&str>,
 ) -> Result<OtlpConfig, Error> {
-    let disabled = match settings.disabled {
-        Some(d) => d,
-        None => bool_var(env, "OTEL_SDK_DISABLED")?.unwrap_or(false),
-    };
-    let traces_var = exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"])?;
+    let disabled = settings
+        .disabled
+        .or_else(|| bool_var(env, "OTEL_SDK_DISABLED"))
+        .unwrap_or(false);
+    let traces_var = exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"]);
     let metrics_var = exporter_var(
         env,
         "OTEL_METRICS_EXPORTER",
         &["otlp", "prometheus", "none"],
-    )?;
+    );
     // Export is opt-in: an endpoint (in code or environment) or an explicit exporter.
     let endpoint_given = |upper: &str| {
         settings.endpoint.is_some()
@@ -505,7 +519,7 @@ pub(crate) fn resolve(
     };
     let metric_interval = match settings.metric_interval {
         Some(d) => code_duration("metric_export_interval", d)?,
-        None => millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL")?.unwrap_or(DEFAULT_METRIC_INTERVAL),
+        None => millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL").unwrap_or(DEFAULT_METRIC_INTERVAL),
     };
     let sampler = match settings.sampler {
         Some(s) => {
@@ -519,24 +533,24 @@ pub(crate) fn resolve(
             }
             s
         }
-        None => parse_sampler(env)?,
+        None => parse_sampler(env),
     };
     let propagators = match &settings.propagators {
         Some(p) => p.clone(),
-        None => parse_propagators(env)?,
+        None => parse_propagators(env),
     };
     let resource = resource(settings, env, service_name, service_version)?;
     let queue_size = match settings.queue_size {
         Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
         Some(n) => n,
-        None => count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE")?.unwrap_or(2048),
+        None => count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE").unwrap_or(2048),
     }
     .min(MAX_QUEUE_SIZE);
-    let batch_size = count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")?
+    let batch_size = count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
         .unwrap_or(512)
         .min(queue_size);
     let schedule_delay =
-        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY")?.unwrap_or(DEFAULT_SCHEDULE_DELAY);
+        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY").unwrap_or(DEFAULT_SCHEDULE_DELAY);
     Ok(OtlpConfig {
         disabled,
         traces,
@@ -790,26 +804,48 @@ mod tests {
 
     #[test]
     fn invalid_values_name_their_variable() {
+        // Endpoints and headers: falling back would send data elsewhere or without its
+        // credentials.
+        for (var, value) in [
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
+            ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://c:4318"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1"),
+            ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
+        ] {
+            let mut pairs = vec![(var, value)];
+            if var != "OTEL_EXPORTER_OTLP_ENDPOINT" {
+                pairs.push(("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"));
+            }
+            let err = resolve_env(&pairs).expect_err(var);
+            assert_eq!(source(err), var, "{var}={value}");
+        }
+        let err = resolve_env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318")]).unwrap_err();
+        assert!(err.to_string().contains("TLS"), "{err}");
+    }
+
+    #[test]
+    fn other_unusable_variables_are_ignored() {
+        // Often set cluster-wide for other SDKs: a warning and the default, never a
+        // failed `install()`.
         for (var, value) in [
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "http/json"),
             ("OTEL_EXPORTER_OTLP_PROTOCOL", "carrier-pigeon"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "not a url"),
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "https://c:4318"),
             ("OTEL_EXPORTER_OTLP_TIMEOUT", "10s"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
+            ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
             ("OTEL_EXPORTER_OTLP_COMPRESSION", "gzip"),
+            ("OTEL_EXPORTER_OTLP_TRACES_COMPRESSION", "zstd"),
             ("OTEL_TRACES_SAMPLER", "sometimes"),
             ("OTEL_TRACES_SAMPLER_ARG", "1.5"),
             ("OTEL_PROPAGATORS", "jaeger"),
             ("OTEL_TRACES_EXPORTER", "zipkin"),
             ("OTEL_METRICS_EXPORTER", "console"),
             ("OTEL_SDK_DISABLED", "yes"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
             ("OTEL_METRIC_EXPORT_INTERVAL", "0"),
             ("OTEL_BSP_SCHEDULE_DELAY", "0"),
-            ("OTEL_EXPORTER_OTLP_TIMEOUT", "0"),
             ("OTEL_BSP_MAX_QUEUE_SIZE", "0"),
-            ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1"),
+            ("OTEL_BSP_MAX_EXPORT_BATCH_SIZE", "many"),
         ] {
             let mut pairs = vec![
                 (var, value),
@@ -818,11 +854,41 @@ mod tests {
             if var == "OTEL_TRACES_SAMPLER_ARG" {
                 pairs.push(("OTEL_TRACES_SAMPLER", "traceidratio"));
             }
-            if var == "OTEL_EXPORTER_OTLP_ENDPOINT" {
-                pairs.remove(1);
+            let c = resolve_env(&pairs).unwrap_or_else(|e| panic!("{var}={value}: {e}"));
+            let defaults = resolve_env(&pairs[1..]).unwrap();
+            let t = c.traces.as_ref().expect("traces stay on");
+            let d = defaults.traces.as_ref().unwrap();
+            assert_eq!((t.protocol, t.timeout), (d.protocol, d.timeout), "{var}");
+            assert!(c.metrics.is_some(), "{var}");
+            assert!(!c.disabled);
+            assert_eq!(c.metric_interval, DEFAULT_METRIC_INTERVAL);
+            assert_eq!(c.schedule_delay, DEFAULT_SCHEDULE_DELAY);
+            assert_eq!((c.queue_size, c.batch_size), (2048, 512));
+            if var == "OTEL_TRACES_SAMPLER_ARG" {
+                assert_eq!(c.sampler, Sampler::TraceIdRatio(1.0));
+            } else {
+                assert_eq!(c.sampler, Sampler::ParentBasedAlwaysOn, "{var}");
             }
-            let err = resolve_env(&pairs).expect_err(var);
-            assert_eq!(source(err), var, "{var}={value}");
+            assert_eq!(
+                c.propagators,
+                vec![Propagation::TraceContext, Propagation::Baggage],
+                "{var}"
+            );
         }
+        // Known names next to an unknown one are kept.
+        let c = resolve_env(&[("OTEL_PROPAGATORS", "jaeger,b3")]).unwrap();
+        assert_eq!(c.propagators, vec![Propagation::B3Single]);
+        let c = resolve_env(&[
+            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
+            ("OTEL_TRACES_EXPORTER", "zipkin,none"),
+        ])
+        .unwrap();
+        assert!(c.traces.is_none());
+        // Builder values stay errors.
+        let settings = OtlpSettings {
+            sampler: Some(Sampler::TraceIdRatio(1.5)),
+            ..OtlpSettings::default()
+        };
+        assert_eq!(source(resolve(&settings, &env(&[]), "svc", None).unwrap_err()), "sampler");
     }
 }
