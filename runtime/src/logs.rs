@@ -124,8 +124,8 @@ pub(crate) struct LogConfig {
     pub(crate) format: LogFormat,
     pub(crate) writer: LogWriter,
     pub(crate) install: bool,
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by propagation
-    pub(crate) correlation_header: String,
+    #[cfg(feature = "otlp")]
+    pub(crate) correlation_header: http::HeaderName,
 }
 
 fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
@@ -184,18 +184,16 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         },
         (None, None) => LogFormat::Text,
     };
+    // Read by propagation only, so only with it; parsed once, here.
+    #[cfg(feature = "otlp")]
     let correlation_header = match env("LOG_CORRELATION_ID_HEADER") {
-        Some(h) => {
-            if http_header_ok(&h) {
-                h.trim().to_ascii_lowercase()
-            } else {
-                return Err(Error::config(
-                    "LOG_CORRELATION_ID_HEADER",
-                    format!("`{h}` is not a header name"),
-                ));
-            }
-        }
-        None => "x-correlation-id".to_owned(),
+        Some(h) => http::HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| {
+            Error::config(
+                "LOG_CORRELATION_ID_HEADER",
+                format!("`{h}` is not a header name"),
+            )
+        })?,
+        None => http::HeaderName::from_static("x-correlation-id"),
     };
     Ok(LogConfig {
         filter,
@@ -203,16 +201,9 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         format,
         writer: settings.writer.unwrap_or(LogWriter::Stdout),
         install: settings.install.unwrap_or(true),
+        #[cfg(feature = "otlp")]
         correlation_header,
     })
-}
-
-fn http_header_ok(name: &str) -> bool {
-    let name = name.trim();
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
 }
 
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
@@ -225,7 +216,9 @@ struct TraceFilter(Targets);
 impl TraceFilter {
     fn allows(&self, meta: &Metadata<'_>) -> bool {
         self.0.would_enable(meta.target(), meta.level())
-            || (meta.is_event() && meta.target() == "flext_observability" && meta.name() == "exception")
+            || (meta.is_event()
+                && meta.target() == "flext_observability"
+                && meta.name() == "exception")
     }
 }
 
@@ -241,7 +234,8 @@ impl<S> tracing_subscriber::layer::Filter<S> for TraceFilter {
         }
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0).map(|l| l.max(LevelFilter::DEBUG))
+        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0)
+            .map(|l| l.max(LevelFilter::DEBUG))
     }
 }
 
@@ -253,7 +247,11 @@ struct JsonFilter(Targets);
 impl JsonFilter {
     fn allows(&self, meta: &Metadata<'_>) -> bool {
         self.0.would_enable(meta.target(), meta.level())
-            || (meta.is_span() && meta.fields().field(crate::trace::CORRELATION_FIELD).is_some())
+            || (meta.is_span()
+                && meta
+                    .fields()
+                    .field(crate::trace::CORRELATION_FIELD)
+                    .is_some())
     }
 }
 
@@ -277,9 +275,7 @@ impl<S> tracing_subscriber::layer::Filter<S> for JsonFilter {
 /// Returns whether the OpenTelemetry layer `otel` is now part of the global subscriber.
 pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) -> bool {
     #[cfg(feature = "otlp")]
-    if let Ok(name) = http::HeaderName::from_bytes(config.correlation_header.as_bytes()) {
-        crate::propagation::set_correlation_header(name);
-    }
+    crate::propagation::set_correlation_header(config.correlation_header.clone());
     if !config.install {
         return false;
     }

@@ -374,12 +374,23 @@ pub(crate) fn valid_b3_single(v: &str) -> bool {
         [trace, span, rest @ ..] if rest.len() <= 2 => {
             b3_trace_id(trace)
                 && span_id(span)
-                && rest
-                    .first()
-                    .is_none_or(|s| matches!(*s, "0" | "1" | "d"))
+                && rest.first().is_none_or(|s| matches!(*s, "0" | "1" | "d"))
                 && rest.get(1).is_none_or(|p| span_id(p))
         }
         _ => false,
+    }
+}
+
+struct HeadersMut<'a>(&'a mut http::HeaderMap);
+
+impl Injector for HeadersMut<'_> {
+    fn set(&mut self, key: &str, value: String) {
+        if let (Ok(name), Ok(value)) = (
+            http::HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes()),
+            http::HeaderValue::from_str(&value),
+        ) {
+            self.0.insert(name, value);
+        }
     }
 }
 
@@ -431,19 +442,6 @@ mod tests {
             "true",
         ] {
             assert!(!valid_b3_single(bad), "{bad}");
-        }
-    }
-}
-
-struct HeadersMut<'a>(&'a mut http::HeaderMap);
-
-impl Injector for HeadersMut<'_> {
-    fn set(&mut self, key: &str, value: String) {
-        if let (Ok(name), Ok(value)) = (
-            http::HeaderName::from_bytes(key.to_ascii_lowercase().as_bytes()),
-            http::HeaderValue::from_str(&value),
-        ) {
-            self.0.insert(name, value);
         }
     }
 }

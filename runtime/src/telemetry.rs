@@ -71,8 +71,12 @@ pub(crate) fn start(resolved: Resolved) -> Result<TelemetryGuard, Error> {
     let otel = None;
     #[cfg(feature = "otlp")]
     let with_otel = otel.is_some();
+    // Whether the OpenTelemetry layer is in the global subscriber (there is none
+    // without `otlp`).
     #[cfg(feature = "logs")]
     let installed = crate::logs::install_subscriber(resolved.logs, otel);
+    #[cfg(all(feature = "logs", not(feature = "otlp")))]
+    debug_assert!(!installed);
     #[cfg(feature = "otlp")]
     if installed {
         crate::otlp::layer_installed();

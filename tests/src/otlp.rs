@@ -189,9 +189,7 @@ impl Receiver {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .on_thread_start(|| {
-                    std::mem::forget(tracing::dispatcher::set_default(
-                        &tracing::Dispatch::none(),
-                    ));
+                    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
                 })
                 .enable_all()
                 .build()

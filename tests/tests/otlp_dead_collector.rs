@@ -60,11 +60,15 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
     // after its export failed. Once the exporter has worked through its queue (at most
     // the queue and one batch are in flight), the three add up to every call.
     let total = (5 * calls) as f64;
-    let accounted = eventually(Duration::from_secs(60), || {
+    let accounted = eventually(Duration::from_mins(1), || {
         let text = http::get(&format!("http://{addr}/metrics")).ok()?.body;
         let sum = counter(&text, "flext_otlp_exported_total", "")
             + counter(&text, "flext_otlp_dropped_total", r#",reason="queue_full""#)
-            + counter(&text, "flext_otlp_dropped_total", r#",reason="export_failed""#);
+            + counter(
+                &text,
+                "flext_otlp_dropped_total",
+                r#",reason="export_failed""#,
+            );
         (sum == total).then_some(sum)
     });
     assert_eq!(accounted, Some(total), "every span accounted for");

@@ -22,6 +22,7 @@ async fn quote(sku: u32) -> u32 {
 }
 
 #[tokio::test(flavor = "current_thread")]
+#[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
 async fn http_export_from_a_current_thread_runtime() {
     let receiver = std::sync::Arc::new(Receiver::start());
     // SAFETY: this file holds one test; nothing else reads the environment concurrently.

@@ -85,7 +85,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     // value inside the bucket; an empty bucket has none. (The first sampled call in a
     // bucket always leaves its exemplar: nothing depends on timing.)
     let mut previous_le = 0.0_f64;
-    let mut previous_count = 0.0_f64;
+    let mut previous_count = 0_u64;
     let mut in_buckets = Vec::new();
     for line in text.lines().filter(|l| {
         l.starts_with(
@@ -98,7 +98,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
             Some((sample, exemplar)) => (sample, Some(exemplar)),
             None => (line, None),
         };
-        let count: f64 = sample.rsplit(' ').next().unwrap().parse().unwrap();
+        let count: u64 = sample.rsplit(' ').next().unwrap().parse().unwrap();
         match exemplar {
             Some(exemplar) => {
                 assert!(count > previous_count, "an empty bucket has no exemplar: {line}");
@@ -125,7 +125,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
         previous_le = le;
         previous_count = count;
     }
-    assert_eq!(previous_count, 4.0, "all four calls observed");
+    assert_eq!(previous_count, 4, "all four calls observed");
     assert!(!in_buckets.is_empty());
     assert!(
         !text
@@ -165,9 +165,17 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
             .collect();
         in_buckets.iter().all(|id| ids.contains(id)).then_some(ids)
     })
-    .unwrap_or_else(|| panic!("Prometheus misses exemplars of {in_buckets:?}:\n{}", prometheus.log()));
+    .unwrap_or_else(|| {
+        panic!(
+            "Prometheus misses exemplars of {in_buckets:?}:\n{}",
+            prometheus.log()
+        )
+    });
     // Prometheus stored the exemplars the buckets carried, and only ours.
-    assert!(found.iter().all(|id| traces.contains(id)), "{found:?} vs {traces:?}");
+    assert!(
+        found.iter().all(|id| traces.contains(id)),
+        "{found:?} vs {traces:?}"
+    );
     assert!(found.iter().all(|id| id.len() == 32));
     drop(guard);
 

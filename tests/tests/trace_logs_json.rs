@@ -144,7 +144,7 @@ fn json_lines_carry_trace_and_span_ids() {
 
     // An event in a span below the log level but traced: the line names that span and
     // its ids, as the trace does (not its parent's).
-    let (outer_span, inner_span) = place_span_ids(|| inner_debug());
+    let (outer_span, inner_span) = place_span_ids(inner_debug);
     let lines = buffer.lines();
     let line = lines
         .iter()

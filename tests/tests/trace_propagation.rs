@@ -69,7 +69,10 @@ const B3: &str = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1";
 #[test]
 fn malformed_headers_are_refused() {
     let w3c = Propagator::new(&[Propagation::TraceContext, Propagation::Baggage]);
-    assert!(w3c.extract(&headers(&[("traceparent", TRACEPARENT)])).is_valid());
+    assert!(
+        w3c.extract(&headers(&[("traceparent", TRACEPARENT)]))
+            .is_valid()
+    );
     for bad in [
         "00-1-2-01",
         "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
@@ -117,7 +120,10 @@ fn malformed_headers_are_refused() {
 
     // Hostile baggage never panics; well-formed entries around it survive.
     for baggage in ["=", ",,,", "a", "k=v;;;=", "%zz=%zz", "k=v,=x,y"] {
-        let cx = w3c.extract(&headers(&[("traceparent", TRACEPARENT), ("baggage", baggage)]));
+        let cx = w3c.extract(&headers(&[
+            ("traceparent", TRACEPARENT),
+            ("baggage", baggage),
+        ]));
         assert!(cx.is_valid(), "{baggage}");
     }
     let cx = w3c.extract(&headers(&[("baggage", "k=v,=x,y")]));
@@ -148,9 +154,15 @@ fn malformed_headers_are_refused() {
 fn the_first_valid_format_wins() {
     let both = headers(&[("traceparent", TRACEPARENT), ("b3", B3)]);
     let w3c_first = Propagator::new(&[Propagation::TraceContext, Propagation::B3Single]);
-    assert_eq!(w3c_first.extract(&both).trace_id().as_deref(), Some(W3C_TRACE));
+    assert_eq!(
+        w3c_first.extract(&both).trace_id().as_deref(),
+        Some(W3C_TRACE)
+    );
     let b3_first = Propagator::new(&[Propagation::B3Single, Propagation::TraceContext]);
-    assert_eq!(b3_first.extract(&both).trace_id().as_deref(), Some(B3_TRACE));
+    assert_eq!(
+        b3_first.extract(&both).trace_id().as_deref(),
+        Some(B3_TRACE)
+    );
     // An invalid first format does not hide a valid second one.
     let broken_w3c = headers(&[("traceparent", "00-1-2-01"), ("b3", B3)]);
     assert_eq!(

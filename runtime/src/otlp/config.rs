@@ -229,7 +229,11 @@ fn protocol_var(env: EnvLookup<'_>, name: &str) -> Option<OtlpProtocol> {
         "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
         "http/json" => {
             // OTLP/HTTP receivers take protobuf on the same path.
-            ignored(name, &v, "`http/json` is not supported, `http/protobuf` is sent");
+            ignored(
+                name,
+                &v,
+                "`http/json` is not supported, `http/protobuf` is sent",
+            );
             None
         }
         _ => {
@@ -347,9 +351,13 @@ fn signal(
         "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
     ] {
         if let Some(v) = env(&var)
-            && v.trim().to_ascii_lowercase() != "none"
+            && !v.trim().eq_ignore_ascii_case("none")
         {
-            ignored(&var, &v, "compression is not supported, requests are sent uncompressed");
+            ignored(
+                &var,
+                &v,
+                "compression is not supported, requests are sent uncompressed",
+            );
         }
     }
     Ok(SignalConfig {
@@ -430,7 +438,11 @@ pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Vec<Propagation> {
         }
     }
     // Only unknown names: as if unset.
-    if out.is_empty() && !none { default() } else { out }
+    if out.is_empty() && !none {
+        default()
+    } else {
+        out
+    }
 }
 
 /// Resource attributes: `service.name` (resolved with its own precedence) first, then
@@ -693,7 +705,9 @@ mod tests {
             ("OTEL_SDK_DISABLED", ""),
         ])
         .unwrap();
-        let t = c.traces.expect("an empty OTEL_TRACES_EXPORTER does not turn traces off");
+        let t = c
+            .traces
+            .expect("an empty OTEL_TRACES_EXPORTER does not turn traces off");
         assert_eq!(t.endpoint, "http://c:4318/v1/traces");
         assert_eq!(t.protocol, OtlpProtocol::HttpProtobuf);
         assert_eq!(t.timeout, DEFAULT_TIMEOUT);
@@ -727,8 +741,13 @@ mod tests {
             queue_size: Some(usize::MAX),
             ..OtlpSettings::default()
         };
-        let c = resolve(&settings, &env(&[("OTEL_TRACES_EXPORTER", "otlp")]), "svc", None)
-            .unwrap();
+        let c = resolve(
+            &settings,
+            &env(&[("OTEL_TRACES_EXPORTER", "otlp")]),
+            "svc",
+            None,
+        )
+        .unwrap();
         assert_eq!(c.metric_interval, MAX_DURATION);
         assert_eq!(c.traces.unwrap().timeout, MAX_DURATION);
         assert_eq!(c.queue_size, MAX_QUEUE_SIZE);
@@ -794,7 +813,10 @@ mod tests {
             .iter()
             .filter(|(k, _)| k == "service.version")
             .collect();
-        assert_eq!(versions, [&("service.version".to_owned(), "2.0".to_owned())]);
+        assert_eq!(
+            versions,
+            [&("service.version".to_owned(), "2.0".to_owned())]
+        );
         let c = resolve(&OtlpSettings::default(), &e, "svc", None).unwrap();
         assert!(
             c.resource
@@ -889,6 +911,9 @@ mod tests {
             sampler: Some(Sampler::TraceIdRatio(1.5)),
             ..OtlpSettings::default()
         };
-        assert_eq!(source(resolve(&settings, &env(&[]), "svc", None).unwrap_err()), "sampler");
+        assert_eq!(
+            source(resolve(&settings, &env(&[]), "svc", None).unwrap_err()),
+            "sampler"
+        );
     }
 }

@@ -138,9 +138,7 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
             // Worker and blocking threads alike: no subscriber, so the clients' own spans
             // are never exported (the guard is kept for the thread's whole life).
             .on_thread_start(|| {
-                std::mem::forget(tracing::dispatcher::set_default(
-                    &tracing::Dispatch::none(),
-                ));
+                std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
             })
             .enable_all()
             .build()

@@ -20,6 +20,7 @@ use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
 use opentelemetry_proto::tonic::collector::trace::v1::trace_service_client::TraceServiceClient;
 use prost::Message;
 use tokio::time::Instant;
+use tonic::Code;
 use tonic::metadata::MetadataMap;
 use tonic::transport::{Channel, Endpoint};
 
@@ -120,7 +121,11 @@ impl Transport {
 
     /// Sends `payload`, retrying transient failures, until the export timeout or
     /// `until`, whichever comes first.
-    pub(crate) async fn send(&self, payload: Payload, until: Option<Instant>) -> Result<(), String> {
+    pub(crate) async fn send(
+        &self,
+        payload: Payload,
+        until: Option<Instant>,
+    ) -> Result<(), String> {
         let mut deadline = Instant::now() + self.timeout;
         if let Some(until) = until {
             deadline = deadline.min(until);
@@ -177,18 +182,14 @@ async fn grpc(
     let remaining = deadline.saturating_duration_since(Instant::now());
     let exchange = async {
         match payload {
-            Payload::Traces(r) => {
-                TraceServiceClient::new(channel.clone())
-                    .export(request(r.clone(), metadata, remaining))
-                    .await
-                    .map(drop)
-            }
-            Payload::Metrics(r) => {
-                MetricsServiceClient::new(channel.clone())
-                    .export(request(r.clone(), metadata, remaining))
-                    .await
-                    .map(drop)
-            }
+            Payload::Traces(r) => TraceServiceClient::new(channel.clone())
+                .export(request(r.clone(), metadata, remaining))
+                .await
+                .map(drop),
+            Payload::Metrics(r) => MetricsServiceClient::new(channel.clone())
+                .export(request(r.clone(), metadata, remaining))
+                .await
+                .map(drop),
         }
     };
     let status = match tokio::time::timeout_at(deadline, exchange).await {
@@ -196,7 +197,6 @@ async fn grpc(
         Ok(Ok(())) => return Ok(()),
         Ok(Err(status)) => status,
     };
-    use tonic::Code;
     // The codes the OTLP specification lists as retryable.
     let retry = matches!(
         status.code(),
