@@ -120,8 +120,8 @@ impl<F: Future> Future for InSpan<'_, F> {
     }
 }
 
-/// The message of an error, formatted only if a layer records it, and cut at
-/// [`MAX_MESSAGE_CHARS`].
+/// The message of an error, formatted only if a layer records it, and cut at 256
+/// characters.
 #[derive(Clone, Copy)]
 pub enum ErrorText<'a> {
     /// An error with `Display`.
