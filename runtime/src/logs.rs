@@ -13,8 +13,15 @@
 //! ```
 //!
 //! The subscriber is global and set once per process: when `install()` runs again after
-//! its guard was dropped, the first subscriber (and its OpenTelemetry layer) stays.
-//! `.tracing_subscriber(false)` leaves the subscriber to the application.
+//! its guard was dropped, the first subscriber (and its OpenTelemetry layer, bound to the
+//! first, stopped pipeline) stays, so spans are no longer exported.
+//! `.tracing_subscriber(false)` leaves the subscriber to the application, without the
+//! OpenTelemetry layer. In both cases `install()` warns when OTLP trace export is
+//! configured, rather than export nothing silently.
+//!
+//! With the `otlp` feature the OpenTelemetry layer is installed even when no span is
+//! exported: it gives log lines their trace ids, exemplars their traces and propagation
+//! its context. It takes spans from `info` up by default.
 //!
 //! `span`, `trace_id` and `span_id` are those of the span the event happened in, as the
 //! trace sees it, even when `LOG_LEVEL` filters that span's own level out (feature
