@@ -441,7 +441,7 @@ where
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut fields = JsonFields {
             message: String::new(),
@@ -470,18 +470,17 @@ where
             .dispatch
             .get()
             .and_then(tracing::dispatcher::WeakDispatch::upgrade);
-        let registry = dispatch.as_ref().and_then(|d| d.downcast_ref::<Registry>());
-        let id = if let Some(parent) = event.parent() {
-            Some(parent.clone())
-        } else if event.is_contextual() {
-            match registry {
-                Some(r) => r.current_span().id().cloned(),
-                None => ctx.lookup_current().map(|s| s.id()),
-            }
-        } else {
-            None
-        };
-        let current = registry.zip(id.as_ref()).and_then(|(r, id)| r.span(id));
+        let current = dispatch
+            .as_ref()
+            .and_then(|d| d.downcast_ref::<Registry>())
+            .and_then(|registry| {
+                let id = match event.parent() {
+                    Some(parent) => parent.clone(),
+                    None if event.is_contextual() => registry.current_span().id()?.clone(),
+                    None => return None,
+                };
+                registry.span(&id)
+            });
         let mut correlation = None;
         if let Some(span) = &current {
             line.push_str(",\"span\":");

@@ -34,6 +34,7 @@ use stats::{STATS, StatsSource, add};
 
 use crate::Error;
 use crate::collect::{self, Source};
+use crate::trace::unix_nanos;
 
 /// The OpenTelemetry layer of the subscriber.
 pub(crate) type OtelLayer =
@@ -67,8 +68,6 @@ impl std::fmt::Debug for Pipeline {
             .finish_non_exhaustive()
     }
 }
-
-use crate::trace::unix_nanos;
 
 fn sdk_sampler(s: Sampler) -> SdkSampler {
     match s {
