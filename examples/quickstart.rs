@@ -8,10 +8,11 @@
 //!
 //! It listens on `FLEXT_OBS_LISTEN` (default `127.0.0.1:9464`), prints the URL, runs a
 //! workload through sync, async and sometimes-failing functions, fetches its own
-//! `/metrics` over HTTP and prints an excerpt.
+//! `/metrics` over HTTP and prints an excerpt (all on standard error).
 //!
-//! Every call is also a span. Log lines are JSON (unless `LOG_FORMAT=text`) and carry the
-//! trace and span ids of the order they belong to. With a collector,
+//! Every call is also a span. Log lines, on standard output, are JSON (unless
+//! `LOG_FORMAT=text`) and carry the trace and span ids of the order they belong to, so
+//! `… 2>/dev/null | jq` reads them. With a collector,
 //!
 //! ```sh
 //! OTEL_EXPORTER_OTLP_ENDPOINT=http://127.0.0.1:4318 cargo run --example quickstart
@@ -144,17 +145,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let guard = install()?;
     let addr = guard.local_addr().ok_or("the embedded server is off")?;
-    println!("serving http://{addr}/metrics");
+    eprintln!("serving http://{addr}/metrics");
     match std::env::var("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        Ok(endpoint) => println!("exporting traces and metrics over OTLP to {endpoint}"),
+        Ok(endpoint) => eprintln!("exporting traces and metrics over OTLP to {endpoint}"),
         Err(_) => {
-            println!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP");
+            eprintln!("set OTEL_EXPORTER_OTLP_ENDPOINT to export traces and metrics over OTLP");
         }
     }
     if keep_running {
-        println!("running until interrupted (Ctrl-C)");
+        eprintln!("running until interrupted (Ctrl-C)");
     } else {
-        println!("running for {seconds} s (--keep-running to stay up)");
+        eprintln!("running for {seconds} s (--keep-running to stay up)");
     }
 
     let checkout = Checkout;
@@ -180,20 +181,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             let response = tokio::task::spawn_blocking(move || scrape(addr)).await??;
             let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
             let status = head.lines().next().unwrap_or_default();
-            println!("\nGET /metrics -> {status}; excerpt:");
+            eprintln!("\nGET /metrics -> {status}; excerpt:");
             for line in body
                 .lines()
                 .filter(|l| l.starts_with("function_calls_total") || l.starts_with("build_info"))
             {
-                println!("  {line}");
+                eprintln!("  {line}");
             }
             if !status.contains(" 200 ") {
                 return Err(format!("unexpected answer from /metrics: {status}").into());
             }
-            println!();
+            eprintln!();
         }
     }
-    println!("placed {next_id} orders; stopping");
+    eprintln!("placed {next_id} orders; stopping");
     drop(guard);
     Ok(())
 }

@@ -11,8 +11,16 @@ pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCA
 /// Reads one environment variable. Tests pass a map instead of the process environment.
 pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
 
+/// The process environment. An empty (or blank) value counts as unset, as the
+/// OpenTelemetry specification requires for its variables: `OTEL_SERVICE_NAME=` in a
+/// deployment template must not turn anything off or fail `install()`.
 pub(crate) fn process_env(name: &str) -> Option<String> {
-    std::env::var(name).ok()
+    set(std::env::var(name).ok())
+}
+
+/// `None` for an absent or blank value.
+fn set(value: Option<String>) -> Option<String> {
+    value.filter(|v| !v.trim().is_empty())
 }
 
 /// Where the embedded server listens, as given in code.
@@ -233,7 +241,8 @@ pub(crate) fn test_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String
         .iter()
         .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
         .collect();
-    move |k| map.get(k).cloned()
+    // Empty counts as unset, like `process_env`.
+    move |k| set(map.get(k).cloned())
 }
 
 #[cfg(test)]
@@ -289,12 +298,31 @@ mod tests {
         assert_eq!(resolve_service_name(None, &e).unwrap(), "orders");
         let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,service.name=from%20attrs")]);
         assert_eq!(resolve_service_name(None, &e).unwrap(), "from attrs");
+        // Blank is unset: the next source is used.
         let e = env(&[("OTEL_SERVICE_NAME", " ")]);
         assert!(
             resolve_service_name(None, &e)
+                .unwrap()
+                .starts_with("unknown_service")
+        );
+        assert!(
+            resolve_service_name(Some(" "), &e)
                 .unwrap_err()
                 .to_string()
-                .contains("OTEL_SERVICE_NAME")
+                .contains("service_name")
+        );
+    }
+
+    #[test]
+    fn empty_variables_are_unset() {
+        assert_eq!(set(Some(String::new())), None);
+        assert_eq!(set(Some(" \t".into())), None);
+        assert_eq!(set(Some(" x ".into())).as_deref(), Some(" x "));
+        let e = env(&[("FLEXT_OBS_LISTEN", ""), ("PROMETHEUS_PORT", "9100")]);
+        assert_eq!(e("FLEXT_OBS_LISTEN"), None);
+        assert_eq!(
+            resolve_listen(None, &e).unwrap(),
+            Some("127.0.0.1:9100".parse().unwrap())
         );
     }
 

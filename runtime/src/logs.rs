@@ -13,13 +13,25 @@
 //! ```
 //!
 //! The subscriber is global and set once per process: when `install()` runs again after
-//! its guard was dropped, the first subscriber (and its OpenTelemetry layer) stays.
-//! `.tracing_subscriber(false)` leaves the subscriber to the application.
+//! its guard was dropped, the first subscriber (and its OpenTelemetry layer, bound to the
+//! first, stopped pipeline) stays, so spans are no longer exported.
+//! `.tracing_subscriber(false)` leaves the subscriber to the application, without the
+//! OpenTelemetry layer. In both cases `install()` warns when OTLP trace export is
+//! configured, rather than export nothing silently.
 //!
-//! `trace_id`/`span_id` appear inside a span that belongs to a trace (feature `otlp`);
-//! `correlation_id` comes from the nearest span with a `correlation_id` field, else from
-//! the `correlation_id` baggage entry (which [`extract`](crate::propagation::extract)
-//! fills from the `X-Correlation-ID` header).
+//! With the `otlp` feature the OpenTelemetry layer is installed even when no span is
+//! exported: it gives log lines their trace ids, exemplars their traces and propagation
+//! its context. It takes spans from `info` up by default.
+//!
+//! `span`, `trace_id` and `span_id` are those of the span the event happened in, as the
+//! trace sees it, even when `LOG_LEVEL` filters that span's own level out (feature
+//! `otlp` for the ids); `correlation_id` comes from the nearest span with a
+//! `correlation_id` field, else from the `correlation_id` baggage entry (which
+//! [`extract`](crate::propagation::extract) fills from the `X-Correlation-ID` header).
+//!
+//! Spans reach OpenTelemetry according to [`trace_level`](crate::ObservabilityBuilder::trace_level)
+//! (default `info`: the clients and servers of other crates open `debug` and `trace`
+//! spans by the thousand); the `exception` events of `#[monitor]` spans always do.
 
 use std::fmt::Write as _;
 use std::io::Write;
@@ -27,9 +39,10 @@ use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::{Event, Subscriber};
+use tracing::subscriber::Interest;
+use tracing::{Event, Metadata, Subscriber};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::{LookupSpan, Registry};
@@ -118,13 +131,18 @@ pub(crate) struct LogConfig {
     pub(crate) format: LogFormat,
     pub(crate) writer: LogWriter,
     pub(crate) install: bool,
-    #[cfg_attr(not(feature = "otlp"), allow(dead_code))] // read by propagation
-    pub(crate) correlation_header: String,
+    #[cfg(feature = "otlp")]
+    pub(crate) correlation_header: http::HeaderName,
 }
 
 fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
+    let parts: Vec<&str> = value
+        .split(',')
+        .map(str::trim)
+        .filter(|p| !p.is_empty())
+        .collect();
     // A bare word would silently be read as a target at `trace`: only levels may be bare.
-    for part in value.split(',').map(str::trim).filter(|p| !p.is_empty()) {
+    for part in &parts {
         if !part.contains('=')
             && !matches!(
                 part.to_ascii_lowercase().as_str(),
@@ -139,7 +157,9 @@ fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
             ));
         }
     }
-    value.trim().to_ascii_lowercase().parse::<Targets>().map_err(|e| {
+    // Levels are read in any case; target names keep theirs (module paths may have
+    // capitals).
+    parts.join(",").parse::<Targets>().map_err(|e| {
         Error::config(
             source,
             format!("`{value}` is not a level (trace, debug, info, warn, error, off) or `target=level` list: {e}"),
@@ -155,7 +175,7 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
     };
     let trace_filter = match &settings.trace_level {
         Some(level) => parse_targets("trace_level", level)?,
-        None => parse_targets("trace_level", "trace")?,
+        None => parse_targets("trace_level", "info")?,
     };
     let format = match (settings.format, env("LOG_FORMAT")) {
         (Some(f), _) => f,
@@ -171,18 +191,16 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         },
         (None, None) => LogFormat::Text,
     };
+    // Read by propagation only, so only with it; parsed once, here.
+    #[cfg(feature = "otlp")]
     let correlation_header = match env("LOG_CORRELATION_ID_HEADER") {
-        Some(h) => {
-            if http_header_ok(&h) {
-                h.trim().to_ascii_lowercase()
-            } else {
-                return Err(Error::config(
-                    "LOG_CORRELATION_ID_HEADER",
-                    format!("`{h}` is not a header name"),
-                ));
-            }
-        }
-        None => "x-correlation-id".to_owned(),
+        Some(h) => http::HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| {
+            Error::config(
+                "LOG_CORRELATION_ID_HEADER",
+                format!("`{h}` is not a header name"),
+            )
+        })?,
+        None => http::HeaderName::from_static("x-correlation-id"),
     };
     Ok(LogConfig {
         filter,
@@ -190,36 +208,92 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         format,
         writer: settings.writer.unwrap_or(LogWriter::Stdout),
         install: settings.install.unwrap_or(true),
+        #[cfg(feature = "otlp")]
         correlation_header,
     })
 }
 
-fn http_header_ok(name: &str) -> bool {
-    let name = name.trim();
-    !name.is_empty()
-        && name
-            .bytes()
-            .all(|b| b.is_ascii_alphanumeric() || b"!#$%&'*+-.^_`|~".contains(&b))
-}
-
 type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// The filter of the OpenTelemetry layer: the trace level, plus the `exception` events
+/// `#[monitor]` emits at `DEBUG` into its failed spans (they belong in the trace, not in
+/// `info` log lines).
+struct TraceFilter(Targets);
+
+impl TraceFilter {
+    fn allows(&self, meta: &Metadata<'_>) -> bool {
+        self.0.would_enable(meta.target(), meta.level())
+            || (meta.is_event()
+                && meta.target() == "flext_observability"
+                && meta.name() == "exception")
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for TraceFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        self.allows(meta)
+    }
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.allows(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0)
+            .map(|l| l.max(LevelFilter::DEBUG))
+    }
+}
+
+/// The filter of the JSON layer: the log level, plus every span that declares a
+/// `correlation_id` field, so its id reaches the lines of events inside it whatever the
+/// span's own level.
+struct JsonFilter(Targets);
+
+impl JsonFilter {
+    fn allows(&self, meta: &Metadata<'_>) -> bool {
+        self.0.would_enable(meta.target(), meta.level())
+            || (meta.is_span()
+                && meta
+                    .fields()
+                    .field(crate::trace::CORRELATION_FIELD)
+                    .is_some())
+    }
+}
+
+impl<S> tracing_subscriber::layer::Filter<S> for JsonFilter {
+    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
+        self.allows(meta)
+    }
+    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.allows(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0)
+    }
+}
+
 /// Installs the global subscriber; when one is already set, says so once and keeps it.
-pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
+/// Returns whether the OpenTelemetry layer `otel` is now part of the global subscriber.
+pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) -> bool {
     #[cfg(feature = "otlp")]
-    if let Ok(name) = http::HeaderName::from_bytes(config.correlation_header.as_bytes()) {
-        crate::propagation::set_correlation_header(name);
-    }
+    crate::propagation::set_correlation_header(config.correlation_header.clone());
     if !config.install {
-        return;
+        return false;
     }
+    let with_otel = otel.is_some();
     // Layers are stacked, not boxed in a `Vec`: a `Vec` of layers does not forward
     // `on_register_dispatch`, which the JSON layer needs to read OpenTelemetry ids.
-    let base =
-        tracing_subscriber::registry().with(otel.map(|l| l.with_filter(config.trace_filter)));
+    let base = tracing_subscriber::registry()
+        .with(otel.map(|l| l.with_filter(TraceFilter(config.trace_filter))));
     let result = match config.format {
         LogFormat::Json => tracing::subscriber::set_global_default(
-            base.with(JsonLayer::new(config.writer).with_filter(config.filter)),
+            base.with(JsonLayer::new(config.writer).with_filter(JsonFilter(config.filter))),
         ),
         LogFormat::Text => tracing::subscriber::set_global_default(
             base.with(
@@ -235,7 +309,9 @@ pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) {
             "subscriber-taken",
             "a global `tracing` subscriber is already set: it is kept, and flext-observability's log and OpenTelemetry layers are not installed (call `.tracing_subscriber(false)` to silence this)",
         );
+        return false;
     }
+    with_otel
 }
 
 /// The `correlation_id` field of a span, kept in its extensions.
@@ -365,7 +441,7 @@ where
         }
     }
 
-    fn on_event(&self, event: &Event<'_>, ctx: Context<'_, S>) {
+    fn on_event(&self, event: &Event<'_>, _ctx: Context<'_, S>) {
         let meta = event.metadata();
         let mut fields = JsonFields {
             message: String::new(),
@@ -386,7 +462,25 @@ where
             line.push_str(&fields.fields);
             line.push('}');
         }
-        let current = ctx.event_span(event);
+        // The event's span as the subscriber sees it, through the registry: `ctx` would
+        // skip the spans this layer's filter left out (a `debug` span under
+        // `LOG_LEVEL=info`) and report their parent's name and ids instead of the ones the
+        // trace shows.
+        let dispatch = self
+            .dispatch
+            .get()
+            .and_then(tracing::dispatcher::WeakDispatch::upgrade);
+        let current = dispatch
+            .as_ref()
+            .and_then(|d| d.downcast_ref::<Registry>())
+            .and_then(|registry| {
+                let id = match event.parent() {
+                    Some(parent) => parent.clone(),
+                    None if event.is_contextual() => registry.current_span().id()?.clone(),
+                    None => return None,
+                };
+                registry.span(&id)
+            });
         let mut correlation = None;
         if let Some(span) = &current {
             line.push_str(",\"span\":");
@@ -398,11 +492,8 @@ where
                 }
             }
             #[cfg(feature = "otlp")]
-            if let Some(dispatch) = self
-                .dispatch
-                .get()
-                .and_then(tracing::dispatcher::WeakDispatch::upgrade)
-                && let Some(cx) = crate::otlp::context_of(&span.id(), &dispatch)
+            if let Some(dispatch) = &dispatch
+                && let Some(cx) = crate::otlp::context_of(&span.id(), dispatch)
             {
                 if let Some((trace_id, span_id)) = crate::otlp::ids_of_context(&cx) {
                     line.push_str(",\"trace_id\":\"");
@@ -453,6 +544,16 @@ mod tests {
             Err(Error::Config { source, .. }) => assert_eq!(source, "LOG_FORMAT"),
             other => panic!("{other:?}"),
         }
+        // Levels in any case; target names keep their case.
+        assert!(c.filter.would_enable("Orders", &tracing::Level::WARN));
+        assert!(!c.filter.would_enable("Orders", &tracing::Level::INFO));
+        let env = |k: &str| (k == "LOG_LEVEL").then(|| "warn, Orders=DEBUG".to_owned());
+        let c = resolve(LogSettings::default(), &env).unwrap();
+        assert!(c.filter.would_enable("Orders", &tracing::Level::DEBUG));
+        assert!(!c.filter.would_enable("orders", &tracing::Level::DEBUG));
+        // Spans reach OpenTelemetry from `info` by default (not the clients' `trace`).
+        assert!(c.trace_filter.would_enable("h2", &tracing::Level::INFO));
+        assert!(!c.trace_filter.would_enable("h2", &tracing::Level::DEBUG));
         let bad = |k: &str| (k == "LOG_LEVEL").then(|| "loud".to_owned());
         match resolve(LogSettings::default(), &bad) {
             Err(Error::Config { source, .. }) => assert_eq!(source, "LOG_LEVEL"),

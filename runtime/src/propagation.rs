@@ -45,10 +45,20 @@ pub const CORRELATION_BAGGAGE_KEY: &str = "correlation_id";
 static INSTALLED: RwLock<Option<Arc<Propagator>>> = RwLock::new(None);
 static CORRELATION_HEADER: RwLock<Option<http::HeaderName>> = RwLock::new(None);
 
-/// Propagation formats in order; the first that finds a context in the headers wins
-/// for the trace, and baggage from every format is kept.
+/// Propagation formats in order. Extracting, the first trace format (W3C trace
+/// context, B3) that finds a valid context in the headers wins, and the baggage is kept
+/// whichever format carried the trace; injecting writes every format.
+///
+/// Headers are checked strictly before use: a malformed `traceparent` or B3 header, or
+/// one sent twice, counts as absent (the caller's trace is not continued); `tracestate`
+/// and `baggage` sent in several headers are combined, as the W3C specifications
+/// require.
 pub struct Propagator {
+    /// Every format, for injection.
     inner: TextMapCompositePropagator,
+    /// The trace formats, in order, for extraction.
+    trace: Vec<Box<dyn TextMapPropagator + Send + Sync>>,
+    baggage: Option<BaggagePropagator>,
     formats: Vec<Propagation>,
 }
 
@@ -61,23 +71,28 @@ impl std::fmt::Debug for Propagator {
 impl Propagator {
     /// A propagator for these formats (an empty list propagates nothing).
     pub fn new(formats: &[Propagation]) -> Propagator {
-        let inner = formats
-            .iter()
-            .map(|f| -> Box<dyn TextMapPropagator + Send + Sync> {
-                match f {
-                    Propagation::TraceContext => Box::new(TraceContextPropagator::new()),
-                    Propagation::Baggage => Box::new(BaggagePropagator::new()),
-                    Propagation::B3Single => {
-                        Box::new(B3Propagator::with_encoding(B3Encoding::SingleHeader))
-                    }
-                    Propagation::B3Multi => {
-                        Box::new(B3Propagator::with_encoding(B3Encoding::MultipleHeader))
-                    }
+        let make = |f: &Propagation| -> Box<dyn TextMapPropagator + Send + Sync> {
+            match f {
+                Propagation::TraceContext => Box::new(TraceContextPropagator::new()),
+                Propagation::Baggage => Box::new(BaggagePropagator::new()),
+                Propagation::B3Single => {
+                    Box::new(B3Propagator::with_encoding(B3Encoding::SingleHeader))
                 }
-            })
-            .collect();
+                Propagation::B3Multi => {
+                    Box::new(B3Propagator::with_encoding(B3Encoding::MultipleHeader))
+                }
+            }
+        };
         Propagator {
-            inner: TextMapCompositePropagator::new(inner),
+            inner: TextMapCompositePropagator::new(formats.iter().map(make).collect()),
+            trace: formats
+                .iter()
+                .filter(|f| **f != Propagation::Baggage)
+                .map(make)
+                .collect(),
+            baggage: formats
+                .contains(&Propagation::Baggage)
+                .then(BaggagePropagator::new),
             formats: formats.to_vec(),
         }
     }
@@ -89,7 +104,20 @@ impl Propagator {
 
     /// The caller's context from request headers (invalid when there is none).
     pub fn extract(&self, headers: &http::HeaderMap) -> RemoteContext {
-        let mut cx = self.inner.extract(&Headers(headers));
+        let carrier = Headers::new(headers);
+        // The composite propagator of OpenTelemetry lets the last format win; ours is
+        // "first valid wins", in the configured order. A fresh context, not the
+        // thread's current one: only what the headers carry.
+        let empty = opentelemetry::Context::new();
+        let mut cx = self
+            .trace
+            .iter()
+            .map(|p| p.extract_with_context(&empty, &carrier))
+            .find(|cx| cx.span().span_context().is_valid())
+            .unwrap_or_else(opentelemetry::Context::new);
+        if let Some(baggage) = &self.baggage {
+            cx = baggage.extract_with_context(&cx, &carrier);
+        }
         let header = correlation_header();
         if cx.baggage().get(CORRELATION_BAGGAGE_KEY).is_none()
             && let Some(id) = headers.get(&header).and_then(|v| v.to_str().ok())
@@ -227,25 +255,129 @@ pub fn inject(headers: &mut http::HeaderMap) {
     installed().inject(&tracing::Span::current(), headers);
 }
 
-struct Headers<'a>(&'a http::HeaderMap);
+/// Request headers as the propagators read them: trace headers checked strictly (a
+/// malformed or repeated one reads as absent), list headers sent several times joined.
+struct Headers<'a> {
+    map: &'a http::HeaderMap,
+    tracestate: Option<String>,
+    baggage: Option<String>,
+}
+
+impl<'a> Headers<'a> {
+    fn new(map: &'a http::HeaderMap) -> Self {
+        Headers {
+            map,
+            tracestate: joined(map, "tracestate"),
+            baggage: joined(map, "baggage"),
+        }
+    }
+
+    /// The only value of `key`: `None` when absent, sent more than once, or not text.
+    fn single(&self, key: &str) -> Option<&'a str> {
+        let mut values = self.map.get_all(key).iter();
+        let first = values.next()?;
+        if values.next().is_some() {
+            return None;
+        }
+        first.to_str().ok().map(str::trim)
+    }
+}
+
+/// All values of a list header, joined with `,` (RFC 9110 §5.3).
+fn joined(map: &http::HeaderMap, key: &str) -> Option<String> {
+    let values: Vec<&str> = map
+        .get_all(key)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .collect();
+    (!values.is_empty()).then(|| values.join(","))
+}
 
 impl Extractor for Headers<'_> {
     fn get(&self, key: &str) -> Option<&str> {
-        self.0.get(key).and_then(|v| v.to_str().ok())
+        let key = key.to_ascii_lowercase();
+        match key.as_str() {
+            "tracestate" => self.tracestate.as_deref(),
+            "baggage" => self.baggage.as_deref(),
+            "traceparent" => self.single(&key).filter(|v| valid_traceparent(v)),
+            "b3" => self.single(&key).filter(|v| valid_b3_single(v)),
+            "x-b3-traceid" => self.single(&key).filter(|v| b3_trace_id(v)),
+            "x-b3-spanid" | "x-b3-parentspanid" => self.single(&key).filter(|v| span_id(v)),
+            "x-b3-sampled" => self
+                .single(&key)
+                .filter(|v| matches!(*v, "0" | "1" | "true" | "false")),
+            "x-b3-flags" => self.single(&key).filter(|v| *v == "1"),
+            _ => self.map.get(&key).and_then(|v| v.to_str().ok()),
+        }
     }
 
     fn keys(&self) -> Vec<&str> {
-        self.0.keys().map(http::HeaderName::as_str).collect()
+        self.map.keys().map(http::HeaderName::as_str).collect()
     }
 
     fn get_all(&self, key: &str) -> Option<Vec<&str>> {
         let values: Vec<&str> = self
-            .0
+            .map
             .get_all(key)
             .iter()
             .filter_map(|v| v.to_str().ok())
             .collect();
         (!values.is_empty()).then_some(values)
+    }
+}
+
+/// `len` lowercase hex digits, not all zero (an all-zero id is invalid in W3C and B3).
+fn hex_id(s: &str, len: usize) -> bool {
+    s.len() == len
+        && s.bytes().all(|b| matches!(b, b'0'..=b'9' | b'a'..=b'f'))
+        && s.bytes().any(|b| b != b'0')
+}
+
+fn span_id(s: &str) -> bool {
+    hex_id(s, 16)
+}
+
+fn b3_trace_id(s: &str) -> bool {
+    hex_id(s, 16) || hex_id(s, 32)
+}
+
+/// W3C `traceparent`: `version-traceid-parentid-flags`, 2-32-16-2 lowercase hex digits;
+/// version `ff` is invalid, version `00` is exactly 55 characters, later versions may
+/// append `-` and more fields.
+pub(crate) fn valid_traceparent(v: &str) -> bool {
+    let b = v.as_bytes();
+    let lower_hex = |range: std::ops::Range<usize>| {
+        b[range]
+            .iter()
+            .all(|c| matches!(c, b'0'..=b'9' | b'a'..=b'f'))
+    };
+    if b.len() < 55 || !lower_hex(0..2) || &b[0..2] == b"ff" {
+        return false;
+    }
+    if (&b[0..2] == b"00" && b.len() != 55) || (b.len() > 55 && b[55] != b'-') {
+        return false;
+    }
+    b[2] == b'-'
+        && b[35] == b'-'
+        && b[52] == b'-'
+        && lower_hex(53..55)
+        && v.get(3..35).is_some_and(|t| hex_id(t, 32))
+        && v.get(36..52).is_some_and(span_id)
+}
+
+/// The single `b3` header: `traceid-spanid[-sampled[-parentspanid]]`, or a sampling
+/// decision alone (`0`, `1`, `d`).
+pub(crate) fn valid_b3_single(v: &str) -> bool {
+    let parts: Vec<&str> = v.split('-').collect();
+    match parts.as_slice() {
+        [sampled] => matches!(*sampled, "0" | "1" | "d"),
+        [trace, span, rest @ ..] if rest.len() <= 2 => {
+            b3_trace_id(trace)
+                && span_id(span)
+                && rest.first().is_none_or(|s| matches!(*s, "0" | "1" | "d"))
+                && rest.get(1).is_none_or(|p| span_id(p))
+        }
+        _ => false,
     }
 }
 
@@ -258,6 +390,58 @@ impl Injector for HeadersMut<'_> {
             http::HeaderValue::from_str(&value),
         ) {
             self.0.insert(name, value);
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn traceparent_is_checked_strictly() {
+        let ok = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+        assert!(valid_traceparent(ok));
+        assert!(valid_traceparent(
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-future"
+        ));
+        for bad in [
+            "00-1-2-01",
+            "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-1",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "",
+        ] {
+            assert!(!valid_traceparent(bad), "{bad}");
+        }
+    }
+
+    #[test]
+    fn b3_is_checked_strictly() {
+        for ok in [
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1",
+            "a3ce929d0e0e4736-e457b5a2e4d86bd1-d",
+            "0",
+        ] {
+            assert!(valid_b3_single(ok), "{ok}");
+        }
+        for bad in [
+            "+0f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1",
+            "80f198ee56343ba864fe8b2a57d3eff7-+457b5a2e4d86bd1",
+            "80f198ee-e457b5a2e4d86bd1",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-2",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-x",
+            "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-05e3ac9a4f6e3b90-x",
+            "true",
+        ] {
+            assert!(!valid_b3_single(bad), "{bad}");
         }
     }
 }

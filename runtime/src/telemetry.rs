@@ -69,8 +69,24 @@ pub(crate) fn start(resolved: Resolved) -> Result<TelemetryGuard, Error> {
     });
     #[cfg(all(feature = "logs", not(feature = "otlp")))]
     let otel = None;
+    #[cfg(feature = "otlp")]
+    let with_otel = otel.is_some();
+    // Whether the OpenTelemetry layer is in the global subscriber (there is none
+    // without `otlp`).
     #[cfg(feature = "logs")]
-    crate::logs::install_subscriber(resolved.logs, otel);
+    let installed = crate::logs::install_subscriber(resolved.logs, otel);
+    #[cfg(all(feature = "logs", not(feature = "otlp")))]
+    debug_assert!(!installed);
+    #[cfg(feature = "otlp")]
+    if installed {
+        crate::otlp::layer_installed();
+    } else if with_otel && resolved.otlp.traces.is_some() {
+        // The exporter runs, but no span reaches it: say so rather than export nothing.
+        crate::diag::warn_once(
+            "otel-layer-missing",
+            "OTLP trace export is configured but flext-observability's OpenTelemetry layer is not in the global `tracing` subscriber (`.tracing_subscriber(false)`, another subscriber set first, or a second `install()` in this process): no span will be exported",
+        );
+    }
     Ok(TelemetryGuard {
         #[cfg(feature = "otlp")]
         _pipeline: pipeline,
@@ -101,14 +117,17 @@ impl ObservabilityBuilder {
     }
 
     /// Which spans reach OpenTelemetry, in the syntax of [`log_level`](Self::log_level).
-    /// Default: every span.
+    /// Default: `info` (other crates' `debug` and `trace` spans stay out of traces). The
+    /// `exception` events of failed `#[monitor]` spans always pass.
     pub fn trace_level(mut self, level: impl Into<String>) -> Self {
         self.telemetry.logs.trace_level = Some(level.into());
         self
     }
 
     /// Whether `install()` sets the global `tracing` subscriber (default `true`). Without
-    /// it, `#[monitor]` spans go to whatever subscriber the application sets.
+    /// it, `#[monitor]` spans go to whatever subscriber the application sets, and no span
+    /// is exported over OTLP (the OpenTelemetry layer is part of the subscriber
+    /// `install()` sets; `install()` warns when trace export is configured anyway).
     pub fn tracing_subscriber(mut self, install: bool) -> Self {
         self.telemetry.logs.install = Some(install);
         self
@@ -118,7 +137,10 @@ impl ObservabilityBuilder {
 #[cfg(feature = "otlp")]
 impl ObservabilityBuilder {
     /// OTLP base endpoint for traces and metrics (`http://collector:4318`; `/v1/traces`
-    /// and `/v1/metrics` are appended for HTTP). Setting it turns OTLP export on.
+    /// and `/v1/metrics` are appended for HTTP). Setting it turns OTLP export on, except
+    /// for a signal that `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER` set to `none`
+    /// (the operator's switch; [`otlp_traces`](Self::otlp_traces) and
+    /// [`otlp_metrics`](Self::otlp_metrics) win over it).
     /// Default: `OTEL_EXPORTER_OTLP_ENDPOINT` / `OTEL_EXPORTER_OTLP_{TRACES,METRICS}_ENDPOINT`.
     pub fn otlp_endpoint(mut self, url: impl Into<String>) -> Self {
         self.telemetry.otlp.endpoint = Some(url.into());
@@ -136,6 +158,7 @@ impl ObservabilityBuilder {
         self.telemetry
             .otlp
             .headers
+            .0
             .push((name.into(), value.into()));
         self
     }

@@ -1,10 +1,15 @@
 //! A real OTLP receiver on loopback, built from `opentelemetry-proto`: the gRPC
 //! `TraceService`/`MetricsService` served by tonic, and OTLP/HTTP (`POST /v1/traces`,
 //! `POST /v1/metrics`, protobuf bodies) served by a small HTTP/1.1 loop. Everything it
-//! receives is kept for the test to inspect.
+//! receives is kept for the test to inspect. [`Receiver::fail_next`] makes it refuse
+//! requests the way an overloaded collector does (HTTP 503, gRPC `UNAVAILABLE`).
+//!
+//! Its threads have no `tracing` subscriber: the server's own HTTP/2 spans would
+//! otherwise reach the exporter of the process under test.
 
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -38,7 +43,29 @@ pub struct Received {
 }
 
 #[derive(Clone, Default)]
-struct Store(Arc<Mutex<Received>>);
+struct Store(Arc<Mutex<Received>>, Arc<Failing>);
+
+/// Requests still to refuse, and requests refused so far.
+#[derive(Default)]
+struct Failing {
+    next: AtomicUsize,
+    refused: AtomicUsize,
+}
+
+impl Store {
+    /// Whether to refuse this request (and count it).
+    fn refuse(&self) -> bool {
+        let refuse = self
+            .1
+            .next
+            .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
+            .is_ok();
+        if refuse {
+            self.1.refused.fetch_add(1, Ordering::AcqRel);
+        }
+        refuse
+    }
+}
 
 /// Attributes as (key, value) strings.
 pub type Attributes = Vec<(String, String)>;
@@ -99,6 +126,9 @@ impl TraceService for Store {
         &self,
         request: tonic::Request<ExportTraceServiceRequest>,
     ) -> Result<tonic::Response<ExportTraceServiceResponse>, tonic::Status> {
+        if self.refuse() {
+            return Err(tonic::Status::unavailable("refused by the test"));
+        }
         let headers = metadata(request.metadata());
         let mut r = self.0.lock().unwrap();
         r.headers.push(headers);
@@ -113,6 +143,9 @@ impl MetricsService for Store {
         &self,
         request: tonic::Request<ExportMetricsServiceRequest>,
     ) -> Result<tonic::Response<ExportMetricsServiceResponse>, tonic::Status> {
+        if self.refuse() {
+            return Err(tonic::Status::unavailable("refused by the test"));
+        }
         let headers = metadata(request.metadata());
         let mut r = self.0.lock().unwrap();
         r.headers.push(headers);
@@ -155,6 +188,9 @@ impl Receiver {
         let thread = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
+                .on_thread_start(|| {
+                    std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
+                })
                 .enable_all()
                 .build()
                 .unwrap();
@@ -195,6 +231,21 @@ impl Receiver {
     /// `http://127.0.0.1:PORT` of the HTTP server (base: append `/v1/traces`).
     pub fn http_endpoint(&self) -> String {
         format!("http://{}", self.http)
+    }
+
+    /// Refuses the next `n` export requests (HTTP 503, gRPC `UNAVAILABLE`).
+    pub fn fail_next(&self, n: usize) {
+        self.store.1.next.store(n, Ordering::Release);
+    }
+
+    /// Requests refused so far.
+    pub fn refused(&self) -> usize {
+        self.store.1.refused.load(Ordering::Acquire)
+    }
+
+    /// Names of every span received so far.
+    pub fn span_names(&self) -> Vec<String> {
+        self.spans().into_iter().map(|s| s.span.name).collect()
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&Received) -> T) -> T {
@@ -297,6 +348,13 @@ fn serve_http(stream: TcpStream, store: &Store) {
         let mut body = vec![0; length];
         if reader.read_exact(&mut body).is_err() {
             return;
+        }
+        if store.refuse() {
+            let response = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
         }
         let ok = {
             let mut r = store.0.lock().unwrap();

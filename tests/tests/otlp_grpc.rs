@@ -1,6 +1,8 @@
 //! OTLP/gRPC export from a plain sync `main` to a real receiver: span names, parent and
 //! child across nested monitored calls, error status, resource per the environment
 //! rules, headers; metrics with their OpenTelemetry names, units, bounds and values.
+//! With every span level sent to OpenTelemetry, the exporter's own HTTP/2 spans still
+//! never reach the collector; refused exports are retried.
 
 use std::time::Duration;
 
@@ -44,9 +46,13 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         .otlp_protocol(OtlpProtocol::Grpc)
         .otlp_header("x-api-key", "s3cret")
         .metric_export_interval(Duration::from_millis(200))
+        // Every level: h2 opens `debug` and `trace` spans on the exporter's threads.
+        .trace_level("trace")
         .install()
         .expect("install");
     assert_eq!(guard.service_name(), "orders-from-env");
+    // An overloaded collector: the first exports are refused, then retried.
+    receiver.fail_next(2);
 
     for sku in 1..=5 {
         place_order(sku).unwrap();
@@ -221,5 +227,31 @@ fn grpc_traces_and_metrics_reach_the_collector() {
         flext_observability_tests::sample(&text, r#"flext_otlp_exported_total{signal="traces"}"#)
             .unwrap();
     assert!(exported >= 12.0, "{exported}");
+    for signal in ["traces", "metrics"] {
+        let failed = flext_observability_tests::sample(
+            &text,
+            &format!(r#"flext_otlp_dropped_total{{signal="{signal}",reason="export_failed"}}"#),
+        );
+        assert_eq!(failed, Some(0.0), "{signal}: refused exports were retried");
+    }
+    assert_eq!(receiver.refused(), 2);
+
+    // Several metric exports and span batches later, the collector still saw no span but
+    // ours: the exporter's own (h2 `Connection`, `FramedWrite::flush`, ...) never
+    // reach it, so an idle service sends nothing.
+    std::thread::sleep(Duration::from_secs(1));
+    let names = receiver.span_names();
+    let foreign: std::collections::BTreeSet<_> = names
+        .iter()
+        .filter(|n| !matches!(n.as_str(), "reserve" | "place_order"))
+        .collect();
+    assert!(foreign.is_empty(), "spans not ours: {foreign:?}");
     drop(guard);
+    let names = receiver.span_names();
+    assert!(
+        names
+            .iter()
+            .all(|n| matches!(n.as_str(), "reserve" | "place_order")),
+        "after the final flush: {names:?}"
+    );
 }

@@ -2,6 +2,7 @@
 //! trace id in OpenMetrics (strictly parsed), and a real Prometheus with exemplar
 //! storage returns them from `/api/v1/query_exemplars`.
 
+use std::sync::Mutex;
 use std::time::Duration;
 
 use flext_observability::trace::current_trace_id;
@@ -10,13 +11,20 @@ use flext_observability_tests::require;
 use flext_observability_tests::servers::{Prometheus, Target};
 use flext_observability_tests::tools::python_openmetrics_parse;
 
+/// The trace of every `slow_lookup` call, successful or not.
+static TRACES: Mutex<Vec<String>> = Mutex::new(Vec::new());
+
 #[monitor]
-fn slow_lookup(ms: u64) -> Result<String, String> {
+fn slow_lookup(ms: u64) -> Result<(), String> {
+    TRACES
+        .lock()
+        .unwrap()
+        .push(current_trace_id().expect("sampled trace"));
     std::thread::sleep(Duration::from_millis(ms));
     if ms == 0 {
         return Err("nothing to look up".into());
     }
-    Ok(current_trace_id().expect("sampled trace"))
+    Ok(())
 }
 
 #[monitor(span = false)]
@@ -38,12 +46,15 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
         .expect("install");
     let addr = guard.local_addr().unwrap();
 
-    let mut traces = Vec::new();
+    // Durations spread over several buckets; which ones does not matter (a loaded
+    // machine sleeps longer): every bucket that received a call must carry an exemplar.
     for ms in [2, 30, 120] {
-        traces.push(slow_lookup(ms).unwrap());
+        slow_lookup(ms).unwrap();
     }
     slow_lookup(0).unwrap_err();
     untraced();
+    let traces = TRACES.lock().unwrap().clone();
+    assert_eq!(traces.len(), 4);
 
     let text = flext_observability::prometheus::render_openmetrics();
     let ok = exemplar_of(
@@ -70,10 +81,12 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
         .is_some(),
         "the error counter has its own exemplar"
     );
-    // Every bucket exemplar's value lies inside its bucket, and each successful call
-    // (2, 30, 120 ms: three different buckets) left its trace id in one.
-    let mut previous = 0.0_f64;
-    let mut seen = Vec::new();
+    // Every bucket that received a call has an exemplar from one of the calls, with a
+    // value inside the bucket; an empty bucket has none. (The first sampled call in a
+    // bucket always leaves its exemplar: nothing depends on timing.)
+    let mut previous_le = 0.0_f64;
+    let mut previous_count = 0_u64;
+    let mut in_buckets = Vec::new();
     for line in text.lines().filter(|l| {
         l.starts_with(
             r#"function_calls_duration_seconds_bucket{function="slow_lookup",module="trace_exemplars""#,
@@ -81,27 +94,39 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     }) {
         let le = line.split(",le=\"").nth(1).unwrap().split('"').next().unwrap();
         let le: f64 = if le == "+Inf" { f64::INFINITY } else { le.parse().unwrap_or_else(|e| panic!("{le}: {e}")) };
-        if let Some((_, exemplar)) = line.split_once(" # ") {
-            let value: f64 = exemplar
-                .split('}')
-                .nth(1)
-                .unwrap()
-                .split_whitespace()
-                .next()
-                .unwrap()
-                .parse()
-                .unwrap();
-            assert!(value > previous && value <= le, "{line}");
-            seen.push(exemplar.to_owned());
+        let (sample, exemplar) = match line.split_once(" # ") {
+            Some((sample, exemplar)) => (sample, Some(exemplar)),
+            None => (line, None),
+        };
+        let count: u64 = sample.rsplit(' ').next().unwrap().parse().unwrap();
+        match exemplar {
+            Some(exemplar) => {
+                assert!(count > previous_count, "an empty bucket has no exemplar: {line}");
+                let value: f64 = exemplar
+                    .split('}')
+                    .nth(1)
+                    .unwrap()
+                    .split_whitespace()
+                    .next()
+                    .unwrap()
+                    .parse()
+                    .unwrap();
+                assert!(value > previous_le && value <= le, "{line}");
+                let id = exemplar
+                    .split("trace_id=\"")
+                    .nth(1)
+                    .and_then(|r| r.split('"').next())
+                    .unwrap();
+                assert!(traces.iter().any(|t| t == id), "{id} from one of {traces:?}");
+                in_buckets.push(id.to_owned());
+            }
+            None => assert_eq!(count, previous_count, "a bucket with calls has an exemplar: {line}"),
         }
-        previous = le;
+        previous_le = le;
+        previous_count = count;
     }
-    for trace in &traces {
-        assert!(
-            seen.iter().any(|e| e.contains(trace.as_str())),
-            "{trace} in {seen:?}"
-        );
-    }
+    assert_eq!(previous_count, 4, "all four calls observed");
+    assert!(!in_buckets.is_empty());
     assert!(
         !text
             .lines()
@@ -112,9 +137,6 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
         !flext_observability::prometheus::render().contains("trace_id"),
         "text 0.0.4 has no exemplars"
     );
-    if let Some(check) = python_openmetrics_parse(&text) {
-        assert_eq!(check.code, 0, "{}\n{text}", check.output);
-    }
 
     let prometheus = require!(
         Prometheus::start(
@@ -141,15 +163,27 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
             .flat_map(|s| s["exemplars"].as_array().cloned().unwrap_or_default())
             .filter_map(|e| e["labels"]["trace_id"].as_str().map(str::to_owned))
             .collect();
-        (!ids.is_empty()).then_some(ids)
+        in_buckets.iter().all(|id| ids.contains(id)).then_some(ids)
     })
-    .unwrap_or_else(|| panic!("Prometheus stored no exemplar:\n{}", prometheus.log()));
-    // One exemplar per bucket: the three successful calls fell in three buckets (the
-    // failed call, in a fourth, is there too).
+    .unwrap_or_else(|| {
+        panic!(
+            "Prometheus misses exemplars of {in_buckets:?}:\n{}",
+            prometheus.log()
+        )
+    });
+    // Prometheus stored the exemplars the buckets carried, and only ours.
     assert!(
-        traces.iter().all(|id| found.contains(id)),
+        found.iter().all(|id| traces.contains(id)),
         "{found:?} vs {traces:?}"
     );
     assert!(found.iter().all(|id| id.len() == 32));
     drop(guard);
+
+    // The strict OpenMetrics parser accepts the exposition with its exemplars.
+    let check = require!(
+        python_openmetrics_parse(&text),
+        "Python prometheus_client (OpenMetrics parser)",
+        "pip install 'prometheus-client>=0.26'"
+    );
+    assert_eq!(check.code, 0, "{}\n{text}", check.output);
 }

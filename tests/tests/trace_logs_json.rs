@@ -1,8 +1,12 @@
 //! JSON log lines: one object per line with timestamp, level, target, message, fields,
 //! and the active trace and span ids; the correlation id from a span field or from the
-//! `X-Correlation-ID` header (through baggage). `LOG_LEVEL` filters.
+//! `X-Correlation-ID` header (through baggage). `LOG_LEVEL` filters lines, not the span
+//! a line reports: an event inside a `debug` span traced under `LOG_LEVEL=info` carries
+//! that span's ids. Hostile field values stay valid JSON; the fields of a span nobody
+//! wants are never evaluated.
 
 use std::io::Write;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use flext_observability::logs::LogFormat;
@@ -39,7 +43,23 @@ fn place(order: u64) -> (String, String) {
     (current_trace_id().unwrap(), current_span_id().unwrap())
 }
 
+#[monitor(level = "debug")]
+fn inner_debug() -> String {
+    tracing::info!("inside a debug span");
+    current_span_id().unwrap()
+}
+
+static EVALUATED: AtomicUsize = AtomicUsize::new(0);
+
+fn costly() -> usize {
+    EVALUATED.fetch_add(1, Ordering::Relaxed)
+}
+
+#[monitor(level = "trace", fields(cost = costly()))]
+fn filtered_out() {}
+
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn json_lines_carry_trace_and_span_ids() {
     // SAFETY: this file holds one test; nothing else reads the environment concurrently.
     unsafe {
@@ -51,6 +71,8 @@ fn json_lines_carry_trace_and_span_ids() {
         .without_server()
         .log_format(LogFormat::Json)
         .log_writer(buffer.clone())
+        // `debug` spans are traced while log lines stay at `info`.
+        .trace_level("debug")
         .install()
         .expect("install");
 
@@ -119,4 +141,53 @@ fn json_lines_carry_trace_and_span_ids() {
         .unwrap();
     assert_eq!(line["correlation_id"], "req-123");
     assert_eq!(line["trace_id"], "4bf92f3577b34da6a3ce929d0e0e4736");
+
+    // An event in a span below the log level but traced: the line names that span and
+    // its ids, as the trace does (not its parent's).
+    let (outer_span, inner_span) = place_span_ids(inner_debug);
+    let lines = buffer.lines();
+    let line = lines
+        .iter()
+        .rfind(|l| l["message"] == "inside a debug span")
+        .unwrap();
+    assert_eq!(line["span"], "inner_debug");
+    assert_eq!(line["span_id"], inner_span.as_str());
+    assert_ne!(line["span_id"], outer_span.as_str());
+    // A `debug` span's correlation id reaches the lines inside it.
+    let job = tracing::debug_span!("job", correlation_id = "job-5");
+    job.in_scope(|| {
+        place(10);
+    });
+    let lines = buffer.lines();
+    let line = lines
+        .iter()
+        .rfind(|l| l["message"] == "order placed")
+        .unwrap();
+    assert_eq!(line["correlation_id"], "job-5");
+    assert_eq!(line["fields"]["order"], 10);
+
+    // Hostile values: quotes, newlines, control characters, a fake line, non-ASCII.
+    let hostile = "\"}\n{\"level\":\"ERROR\"}\u{0}\u{1b}[31m\u{2028}\\ é";
+    tracing::info!(evil = hostile, debug = ?hostile, "msg {hostile}");
+    let lines = buffer.lines();
+    let line = lines
+        .iter()
+        .rfind(|l| l["fields"]["evil"].is_string())
+        .expect("one line, valid JSON");
+    assert_eq!(line["fields"]["evil"], hostile);
+    assert_eq!(line["fields"]["debug"], format!("{hostile:?}"));
+    assert_eq!(line["message"], format!("msg {hostile}"));
+    assert_eq!(line["level"], "INFO");
+
+    // A span no layer wants (`trace` under `debug` and `info`) is never built: its field
+    // expressions are not evaluated.
+    filtered_out();
+    assert_eq!(EVALUATED.load(Ordering::Relaxed), 0);
+}
+
+/// The span id of a monitored caller, and what `f` returns inside it.
+#[monitor]
+fn place_span_ids(f: impl FnOnce() -> String) -> (String, String) {
+    let outer = current_span_id().unwrap();
+    (outer, f())
 }

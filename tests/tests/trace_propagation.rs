@@ -1,7 +1,9 @@
 //! Propagation round trips: the context of a monitored call goes out as W3C
 //! `traceparent`, B3 single or B3 multi headers, comes back through `extract`, and a
 //! server span parented on it continues the same trace. Baggage and the correlation id
-//! travel along.
+//! travel along. Malformed or repeated trace headers are refused, `tracestate` and
+//! `baggage` sent in several headers are combined, and with several formats the first
+//! one that carries a valid context wins.
 
 use flext_observability::propagation::{self, Propagator, RemoteContext};
 use flext_observability::trace::{current_span_id, current_trace_id};
@@ -49,6 +51,134 @@ fn round_trip(format: Propagation, expect_headers: &[&str]) {
         "{format:?}: the server continues the trace"
     );
     assert_ne!(server_span, span_id);
+}
+
+fn headers(pairs: &[(&'static str, &str)]) -> http::HeaderMap {
+    let mut map = http::HeaderMap::new();
+    for (k, v) in pairs {
+        map.append(*k, v.parse().unwrap());
+    }
+    map
+}
+
+const W3C_TRACE: &str = "4bf92f3577b34da6a3ce929d0e0e4736";
+const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
+const B3_TRACE: &str = "80f198ee56343ba864fe8b2a57d3eff7";
+const B3: &str = "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1";
+
+#[test]
+fn malformed_headers_are_refused() {
+    let w3c = Propagator::new(&[Propagation::TraceContext, Propagation::Baggage]);
+    assert!(
+        w3c.extract(&headers(&[("traceparent", TRACEPARENT)]))
+            .is_valid()
+    );
+    for bad in [
+        "00-1-2-01",
+        "00-+bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-+0f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-+1",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+        "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        "00-4bf92f3577b34da6a3ce929d0e0e4736",
+        "garbage",
+    ] {
+        let cx = w3c.extract(&headers(&[("traceparent", bad)]));
+        assert!(!cx.is_valid(), "{bad} accepted");
+    }
+    // Two `traceparent` headers: which one is meant is unknown.
+    let twice = headers(&[("traceparent", TRACEPARENT), ("traceparent", TRACEPARENT)]);
+    assert!(!w3c.extract(&twice).is_valid());
+
+    let b3 = Propagator::new(&[Propagation::B3Single]);
+    assert!(b3.extract(&headers(&[("b3", B3)])).is_valid());
+    for bad in [
+        "+0f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1",
+        "80f198ee56343ba864fe8b2a57d3eff7-+457b5a2e4d86bd1-1",
+        "80f198ee-e457b5a2e4d86bd1",
+        "80f198ee56343ba864fe8b2a57d3eff7-e457b5a2e4d86bd1-1-x",
+    ] {
+        assert!(!b3.extract(&headers(&[("b3", bad)])).is_valid(), "{bad}");
+    }
+    let multi = Propagator::new(&[Propagation::B3Multi]);
+    let ok = [
+        ("x-b3-traceid", B3_TRACE),
+        ("x-b3-spanid", "e457b5a2e4d86bd1"),
+        ("x-b3-sampled", "1"),
+    ];
+    assert!(multi.extract(&headers(&ok)).is_valid());
+    for (name, bad) in [
+        ("x-b3-traceid", "+0f198ee56343ba864fe8b2a57d3eff7"),
+        ("x-b3-traceid", "80F198EE56343BA864FE8B2A57D3EFF7"),
+        ("x-b3-spanid", "+457b5a2e4d86bd1"),
+        ("x-b3-spanid", "e457b5a2"),
+    ] {
+        let mut h = headers(&ok);
+        h.insert(name, bad.parse().unwrap());
+        assert!(!multi.extract(&h).is_valid(), "{name}: {bad}");
+    }
+
+    // Hostile baggage never panics; well-formed entries around it survive.
+    for baggage in ["=", ",,,", "a", "k=v;;;=", "%zz=%zz", "k=v,=x,y"] {
+        let cx = w3c.extract(&headers(&[
+            ("traceparent", TRACEPARENT),
+            ("baggage", baggage),
+        ]));
+        assert!(cx.is_valid(), "{baggage}");
+    }
+    let cx = w3c.extract(&headers(&[("baggage", "k=v,=x,y")]));
+    assert_eq!(cx.baggage("k").as_deref(), Some("v"));
+
+    // Repeated list headers are one list.
+    let cx = w3c.extract(&headers(&[
+        ("traceparent", TRACEPARENT),
+        ("baggage", "tenant=acme"),
+        ("baggage", "region=eu"),
+    ]));
+    assert_eq!(cx.baggage("tenant").as_deref(), Some("acme"));
+    assert_eq!(cx.baggage("region").as_deref(), Some("eu"));
+    let mut out = http::HeaderMap::new();
+    Propagator::new(&[Propagation::TraceContext]).inject_context(
+        &Propagator::new(&[Propagation::TraceContext]).extract(&headers(&[
+            ("traceparent", TRACEPARENT),
+            ("tracestate", "a=1"),
+            ("tracestate", "b=2"),
+        ])),
+        &mut out,
+    );
+    let state = out["tracestate"].to_str().unwrap();
+    assert!(state.contains("a=1") && state.contains("b=2"), "{state}");
+}
+
+#[test]
+fn the_first_valid_format_wins() {
+    let both = headers(&[("traceparent", TRACEPARENT), ("b3", B3)]);
+    let w3c_first = Propagator::new(&[Propagation::TraceContext, Propagation::B3Single]);
+    assert_eq!(
+        w3c_first.extract(&both).trace_id().as_deref(),
+        Some(W3C_TRACE)
+    );
+    let b3_first = Propagator::new(&[Propagation::B3Single, Propagation::TraceContext]);
+    assert_eq!(
+        b3_first.extract(&both).trace_id().as_deref(),
+        Some(B3_TRACE)
+    );
+    // An invalid first format does not hide a valid second one.
+    let broken_w3c = headers(&[("traceparent", "00-1-2-01"), ("b3", B3)]);
+    assert_eq!(
+        w3c_first.extract(&broken_w3c).trace_id().as_deref(),
+        Some(B3_TRACE)
+    );
+}
+
+#[test]
+fn header_values_never_appear_in_debug_output() {
+    let builder = Observability::builder()
+        .otlp_header("authorization", "Bearer code-secret-123")
+        .otlp_endpoint("http://127.0.0.1:4318");
+    let text = format!("{builder:?}");
+    assert!(!text.contains("code-secret-123"), "{text}");
+    assert!(text.contains("authorization"), "{text}");
 }
 
 #[test]

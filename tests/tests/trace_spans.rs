@@ -98,6 +98,38 @@ impl std::fmt::Display for NotFound {
     }
 }
 
+/// An error with `Debug` only, holding request data.
+#[derive(Debug)]
+#[allow(dead_code)] // read through `Debug` only
+struct Rejected {
+    card_number: &'static str,
+}
+
+#[monitor]
+fn charge() -> Result<(), Rejected> {
+    Err(Rejected {
+        card_number: "4111111111111111",
+    })
+}
+
+/// An error whose message is far longer than a span should carry.
+#[derive(Debug)]
+struct Verbose;
+
+impl std::fmt::Display for Verbose {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        for _ in 0..100 {
+            f.write_str("é-long ")?;
+        }
+        Ok(())
+    }
+}
+
+#[monitor]
+fn verbose() -> Result<(), Verbose> {
+    Err(Verbose)
+}
+
 #[monitor]
 fn load(id: u64) -> Result<u64, NotFound> {
     if id == 0 { Err(NotFound(id)) } else { Ok(id) }
@@ -194,6 +226,31 @@ fn errors_mark_the_span_and_emit_an_exception_event() {
         assert_eq!(event["exception.message"], "order 0 not found");
         assert!(event["exception.type"].ends_with("NotFound"));
     }
+}
+
+#[test]
+fn debug_only_errors_record_their_type_and_messages_are_capped() {
+    let (capture, _guard) = capture();
+    charge().unwrap_err();
+    let span = &capture.find("charge")[0];
+    assert_eq!(span.fields["otel.status_code"], "ERROR");
+    assert!(span.fields["error.type"].ends_with("Rejected"), "{span:?}");
+    let everything = format!("{span:?}");
+    assert!(
+        !everything.contains("4111"),
+        "a Debug form is not recorded: {everything}"
+    );
+    assert!(!span.fields.contains_key("otel.status_description"));
+    assert!(!span.events[0].contains_key("exception.message"));
+    assert!(span.events[0]["exception.type"].ends_with("Rejected"));
+
+    verbose().unwrap_err();
+    let span = &capture.find("verbose")[0];
+    let description = &span.fields["otel.status_description"];
+    assert_eq!(description.chars().count(), 256 + 1, "{description}");
+    assert!(description.starts_with("é-long é-long"));
+    assert!(description.ends_with('…'));
+    assert_eq!(&span.events[0]["exception.message"], description);
 }
 
 #[test]

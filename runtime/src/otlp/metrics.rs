@@ -25,6 +25,28 @@ pub(crate) struct OtlpEncoder {
     pub(crate) points: u64,
 }
 
+/// When this process started, in nanoseconds since the Unix epoch (Linux: from
+/// `/proc/self/stat` and the boot time; `None` elsewhere or when unreadable).
+pub(crate) fn process_start_unix_nanos() -> Option<u64> {
+    // `/proc` counts in `USER_HZ` ticks, 100 per second on every Linux user space.
+    const TICK_NANOS: u64 = 10_000_000;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last `)`,
+    // with field 3 of proc(5) first; starttime is field 22.
+    let ticks: u64 = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .nth(22 - 3)?
+        .parse()
+        .ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    boot.checked_mul(1_000_000_000)?
+        .checked_add(ticks.checked_mul(TICK_NANOS)?)
+}
+
 pub(crate) fn string_kv(key: &str, value: &str) -> KeyValue {
     KeyValue {
         key: key.to_owned(),
@@ -213,6 +235,19 @@ impl Encoder for OtlpEncoder {
         if let Some(metric::Data::Histogram(hist)) = self.data() {
             hist.data_points.push(point);
             self.points += 1;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn process_start_is_in_the_past() {
+        let now = crate::trace::unix_nanos();
+        if let Some(start) = super::process_start_unix_nanos() {
+            // Boot time has a one-second resolution.
+            assert!(start <= now + 1_000_000_000, "{start} > {now}");
+            assert!(start > now - 86_400 * 365 * 1_000_000_000);
         }
     }
 }

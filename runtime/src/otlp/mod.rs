@@ -6,6 +6,10 @@
 //! shutting it down never waits on the caller's runtime. Monitored calls never wait for
 //! the collector: spans go through a bounded queue, metrics are read from the same
 //! storage as `/metrics` on a timer.
+//!
+//! The runtime's threads have no `tracing` subscriber: the HTTP/2 and HTTP clients
+//! create spans of their own, which would otherwise be exported, each export creating
+//! spans for the next batch.
 
 pub(crate) mod config;
 mod metrics;
@@ -15,7 +19,7 @@ mod transport;
 
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
 use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
@@ -24,26 +28,35 @@ use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
 use tracing_subscriber::registry::Registry;
 
-use config::{OtlpConfig, SignalConfig};
+use config::OtlpConfig;
 pub use config::{OtlpProtocol, Propagation, Sampler};
 use stats::{STATS, StatsSource, add};
 
 use crate::Error;
 use crate::collect::{self, Source};
+use crate::trace::unix_nanos;
 
 /// The OpenTelemetry layer of the subscriber.
 pub(crate) type OtelLayer =
     tracing_opentelemetry::OpenTelemetryLayer<Registry, opentelemetry_sdk::trace::Tracer>;
 
-/// How long the guard waits for a final flush of each signal.
+/// How long dropping the guard waits, in total, for the final flush of both signals.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
+/// Longest final metrics export after the previous one failed: the collector is likely
+/// still down, and shutting down must not wait out a full timeout for it.
+const RETRY_ON_STOP: Duration = Duration::from_secs(1);
+
+/// Asks the metrics loop for its final export, by a deadline; it acknowledges on `ack`.
+struct StopMetrics {
+    ack: std_mpsc::SyncSender<()>,
+    deadline: tokio::time::Instant,
+}
 
 /// The running pipeline; stopping it flushes both signals (bounded waits).
 pub(crate) struct Pipeline {
     runtime: Option<tokio::runtime::Runtime>,
     provider: Option<SdkTracerProvider>,
-    metrics_stop: Option<tokio::sync::oneshot::Sender<std_mpsc::SyncSender<()>>>,
-    metrics_wait: Duration,
+    metrics_stop: Option<tokio::sync::oneshot::Sender<StopMetrics>>,
     stats: Option<Arc<dyn Source>>,
 }
 
@@ -54,12 +67,6 @@ impl std::fmt::Debug for Pipeline {
             .field("metrics", &self.metrics_stop.is_some())
             .finish_non_exhaustive()
     }
-}
-
-fn unix_nanos() -> u64 {
-    SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
 }
 
 fn sdk_sampler(s: Sampler) -> SdkSampler {
@@ -106,7 +113,6 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
         runtime: None,
         provider: None,
         metrics_stop: None,
-        metrics_wait: FLUSH_WAIT,
         stats: None,
     };
     if config.disabled {
@@ -128,25 +134,30 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
             .thread_name("flext-obs-otlp")
+            // Worker and blocking threads alike: no subscriber, so the clients' own spans
+            // are never exported (the guard is kept for the thread's whole life).
+            .on_thread_start(|| {
+                std::mem::forget(tracing::dispatcher::set_default(&tracing::Dispatch::none()));
+            })
             .enable_all()
             .build()
             .map_err(Error::Spawn)?;
         let _entered = runtime.enter();
         if let Some(traces) = &config.traces {
-            let transport = transport::Transport::new(traces, source_of(traces, "TRACES"))?;
+            let transport = transport::Transport::new(traces);
             let (processor, worker) = traces::QueueProcessor::new(
                 transport,
                 &resource,
                 config.queue_size,
                 config.batch_size,
                 config.schedule_delay,
-                traces.timeout + FLUSH_WAIT,
+                FLUSH_WAIT,
             );
             runtime.spawn(worker.run());
             builder = builder.with_span_processor(processor);
         }
         if let Some(metrics) = &config.metrics {
-            let transport = transport::Transport::new(metrics, source_of(metrics, "METRICS"))?;
+            let transport = transport::Transport::new(metrics);
             let (tx, rx) = tokio::sync::oneshot::channel();
             let attrs: Vec<_> = config
                 .resource
@@ -155,7 +166,6 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
                 .collect();
             runtime.spawn(metrics_loop(transport, attrs, config.metric_interval, rx));
             pipeline.metrics_stop = Some(tx);
-            pipeline.metrics_wait = metrics.timeout + FLUSH_WAIT;
         }
         let stats: Arc<dyn Source> = Arc::new(StatsSource);
         collect::register_source(stats.clone());
@@ -165,7 +175,6 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
     let provider = builder.build();
     let tracer = provider.tracer("flext-observability");
     opentelemetry::global::set_tracer_provider(provider.clone());
-    crate::trace::set_trace_ids(span_ids);
     pipeline.provider = Some(provider);
     let layer = tracing_opentelemetry::layer()
         .with_tracer(tracer)
@@ -176,44 +185,51 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
     Ok((pipeline, Some(layer)))
 }
 
-fn source_of(config: &SignalConfig, _upper: &str) -> &'static str {
-    // Errors here are about values already validated by `config::resolve`.
-    match config.protocol {
-        OtlpProtocol::Grpc => "OTEL_EXPORTER_OTLP_ENDPOINT (gRPC)",
-        OtlpProtocol::HttpProtobuf => "OTEL_EXPORTER_OTLP_ENDPOINT (HTTP)",
-    }
+/// Marks the OpenTelemetry layer as part of the global subscriber: trace ids can be
+/// looked up for exemplars. Without the layer the lookup would only cost time.
+pub(crate) fn layer_installed() {
+    crate::trace::set_trace_ids(span_ids);
 }
 
 async fn metrics_loop(
     transport: transport::Transport,
     resource: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
     every: Duration,
-    mut stop: tokio::sync::oneshot::Receiver<std_mpsc::SyncSender<()>>,
+    mut stop: tokio::sync::oneshot::Receiver<StopMetrics>,
 ) {
-    let start = unix_nanos();
+    // Counters count from the start of the process (the storage is static), so that is
+    // their start time; the pipeline's start when it cannot be read.
+    let start = metrics::process_start_unix_nanos().unwrap_or_else(unix_nanos);
     let resource = Arc::new(resource);
+    // `every` is at most a day (clamped in `config`): the addition cannot overflow.
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);
     ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+    let mut last_ok = true;
     loop {
         tokio::select! {
-            _ = ticker.tick() => export_metrics(&transport, &resource, start).await,
-            ack = &mut stop => {
-                // The final export, so the last interval is not lost.
-                export_metrics(&transport, &resource, start).await;
-                if let Ok(ack) = ack {
-                    let _ = ack.send(());
+            _ = ticker.tick() => last_ok = export_metrics(&transport, &resource, start, None).await,
+            stop = &mut stop => {
+                // The final export, so the last interval is not lost; shorter when the
+                // collector just failed.
+                let Ok(StopMetrics { ack, mut deadline }) = stop else { break };
+                if !last_ok {
+                    deadline = deadline.min(tokio::time::Instant::now() + RETRY_ON_STOP);
                 }
+                export_metrics(&transport, &resource, start, Some(deadline)).await;
+                let _ = ack.send(());
                 break;
             }
         }
     }
 }
 
+/// One export of every family; whether it was delivered.
 async fn export_metrics(
     transport: &transport::Transport,
     resource: &Arc<Vec<opentelemetry_proto::tonic::common::v1::KeyValue>>,
     start: u64,
-) {
+    until: Option<tokio::time::Instant>,
+) -> bool {
     let resource = resource.clone();
     // Reading the storage is CPU work: keep it off the runtime's only worker.
     let collected = tokio::task::spawn_blocking(move || {
@@ -224,13 +240,19 @@ async fn export_metrics(
     })
     .await;
     let Ok((resource_metrics, points)) = collected else {
-        return;
+        return false;
     };
     let request = ExportMetricsServiceRequest {
         resource_metrics: vec![resource_metrics],
     };
-    match transport.send_metrics(request).await {
-        Ok(()) => add(&STATS.points_exported, points),
+    match transport
+        .send(transport::Payload::Metrics(request), until)
+        .await
+    {
+        Ok(()) => {
+            add(&STATS.points_exported, points);
+            true
+        }
         Err(reason) => {
             add(&STATS.points_failed, points);
             crate::diag::warn_once(
@@ -239,21 +261,28 @@ async fn export_metrics(
                     "OTLP metric export failed ({reason}); counted in flext_otlp_dropped_total"
                 ),
             );
+            false
         }
     }
 }
 
 impl Pipeline {
-    /// Flushes and stops both signals; every wait is bounded.
+    /// Flushes and stops both signals, concurrently, within [`FLUSH_WAIT`] in total.
     pub(crate) fn stop(&mut self) {
+        let deadline = Instant::now() + FLUSH_WAIT;
+        let left = || deadline.saturating_duration_since(Instant::now());
+        // The final metrics export starts first and runs on the pipeline's runtime while
+        // the spans are flushed.
+        let metrics_done = self.metrics_stop.take().and_then(|stop| {
+            let (ack, done) = std_mpsc::sync_channel(1);
+            let deadline = tokio::time::Instant::from_std(deadline);
+            stop.send(StopMetrics { ack, deadline }).ok().map(|()| done)
+        });
         if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown_with_timeout(FLUSH_WAIT);
+            let _ = provider.shutdown_with_timeout(left());
         }
-        if let Some(stop) = self.metrics_stop.take() {
-            let (tx, rx) = std_mpsc::sync_channel(1);
-            if stop.send(tx).is_ok() {
-                let _ = rx.recv_timeout(self.metrics_wait);
-            }
+        if let Some(done) = metrics_done {
+            let _ = done.recv_timeout(left());
         }
         if let Some(stats) = self.stats.take() {
             collect::unregister_source(&stats);

@@ -18,11 +18,13 @@ use opentelemetry_sdk::trace::{Span, SpanData, SpanProcessor};
 use tokio::sync::mpsc;
 
 use super::stats::{STATS, add};
-use super::transport::Transport;
+use super::transport::{Payload, Transport};
 
+/// A request to the worker: the acknowledgement channel and the time by which the caller
+/// stops waiting (exports started for the request give up then too).
 enum Control {
-    Flush(std_mpsc::SyncSender<()>),
-    Shutdown(std_mpsc::SyncSender<()>),
+    Flush(std_mpsc::SyncSender<()>, tokio::time::Instant),
+    Shutdown(std_mpsc::SyncSender<()>, tokio::time::Instant),
 }
 
 #[derive(Debug)]
@@ -36,8 +38,8 @@ pub(crate) struct QueueProcessor {
 impl std::fmt::Debug for Control {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(match self {
-            Control::Flush(_) => "Flush",
-            Control::Shutdown(_) => "Shutdown",
+            Control::Flush(..) => "Flush",
+            Control::Shutdown(..) => "Shutdown",
         })
     }
 }
@@ -81,12 +83,13 @@ impl QueueProcessor {
 
     fn request(
         &self,
-        make: fn(std_mpsc::SyncSender<()>) -> Control,
+        make: fn(std_mpsc::SyncSender<()>, tokio::time::Instant) -> Control,
         wait: Duration,
     ) -> OTelSdkResult {
         let (tx, rx) = std_mpsc::sync_channel(1);
+        let deadline = tokio::time::Instant::now() + wait;
         self.control
-            .send(make(tx))
+            .send(make(tx, deadline))
             .map_err(|_| OTelSdkError::AlreadyShutdown)?;
         // The worker runs on the pipeline's own runtime, so waiting here cannot deadlock
         // whatever runtime the caller is on.
@@ -118,7 +121,8 @@ impl SpanProcessor for QueueProcessor {
 
 impl Worker {
     pub(crate) async fn run(mut self) {
-        let mut batch: Vec<SpanData> = Vec::with_capacity(self.batch_size);
+        // Grows with use: a huge batch size must not allocate up front.
+        let mut batch: Vec<SpanData> = Vec::new();
         let mut ticker = tokio::time::interval(self.delay);
         ticker.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
         loop {
@@ -127,27 +131,29 @@ impl Worker {
                     Some(span) => {
                         batch.push(span);
                         if batch.len() >= self.batch_size {
-                            self.export(&mut batch).await;
+                            self.export(&mut batch, None).await;
                         }
                     }
                     None => break,
                 },
-                _ = ticker.tick() => self.export(&mut batch).await,
+                _ = ticker.tick() => self.export(&mut batch, None).await,
                 control = self.control.recv() => {
                     let Some(control) = control else { break };
+                    let (Control::Flush(_, deadline) | Control::Shutdown(_, deadline)) = &control;
+                    let deadline = *deadline;
                     // Everything queued before the request goes out first.
                     while let Ok(span) = self.spans.try_recv() {
                         batch.push(span);
                         if batch.len() >= self.batch_size {
-                            self.export(&mut batch).await;
+                            self.export(&mut batch, Some(deadline)).await;
                         }
                     }
-                    self.export(&mut batch).await;
+                    self.export(&mut batch, Some(deadline)).await;
                     match control {
-                        Control::Flush(ack) => {
+                        Control::Flush(ack, _) => {
                             let _ = ack.send(());
                         }
-                        Control::Shutdown(ack) => {
+                        Control::Shutdown(ack, _) => {
                             let _ = ack.send(());
                             break;
                         }
@@ -157,7 +163,7 @@ impl Worker {
         }
     }
 
-    async fn export(&self, batch: &mut Vec<SpanData>) {
+    async fn export(&self, batch: &mut Vec<SpanData>, until: Option<tokio::time::Instant>) {
         if batch.is_empty() {
             return;
         }
@@ -166,7 +172,7 @@ impl Worker {
         let request = ExportTraceServiceRequest {
             resource_spans: group_spans_by_resource_and_scope(spans, &self.resource),
         };
-        match self.transport.send_traces(request).await {
+        match self.transport.send(Payload::Traces(request), until).await {
             Ok(()) => add(&STATS.spans_exported, n),
             Err(reason) => {
                 add(&STATS.spans_failed, n);

@@ -12,6 +12,8 @@ use tracing::Span;
 
 /// Smallest gap between two exemplars of one bucket.
 const INTERVAL_NS: u64 = 100_000_000;
+/// Gap before the next lookup when the last call's trace was not sampled.
+const RETRY_NS: u64 = INTERVAL_NS / 10;
 
 /// Looks up the (trace id, span id, sampled) of a span; installed by the OpenTelemetry
 /// layer.
@@ -19,7 +21,8 @@ pub(crate) type TraceIds = fn(&Span) -> Option<([u8; 16], [u8; 8], bool)>;
 
 static TRACE_IDS: OnceLock<TraceIds> = OnceLock::new();
 
-/// Installs the trace-id lookup (once per process; the first one stays).
+/// Installs the trace-id lookup (once per process; the first one stays). Called only
+/// when the OpenTelemetry layer is in the global subscriber.
 #[allow(dead_code)] // set by the `otlp` feature
 pub(crate) fn set_trace_ids(f: TraceIds) {
     let _ = TRACE_IDS.set(f);
@@ -119,23 +122,23 @@ impl<const NB: usize> Exemplars<NB> {
             return;
         }
         let Some((trace_id, span_id, true)) = lookup(span) else {
-            // Not sampled: let the next call try again.
-            if let Some(seen) = bucket_claim {
-                self.next_ns[bucket].store(seen, Ordering::Relaxed);
+            // Not sampled (an `always_off` or ratio sampler, a remote `-00` parent): try
+            // again soon, not on the very next call, so unsampled calls do not pay for
+            // a lookup each.
+            let retry = now_ns + RETRY_NS;
+            if bucket_claim.is_some() {
+                self.next_ns[bucket].store(retry, Ordering::Relaxed);
             }
-            if let Some(seen) = outcome_claim {
-                self.next_outcome_ns[outcome].store(seen, Ordering::Relaxed);
+            if outcome_claim.is_some() {
+                self.next_outcome_ns[outcome].store(retry, Ordering::Relaxed);
             }
             return;
         };
-        let unix_nanos = std::time::SystemTime::now()
-            .duration_since(std::time::UNIX_EPOCH)
-            .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX));
         let exemplar = Exemplar {
             trace_id,
             span_id,
             value: nanos as f64 / 1e9,
-            unix_nanos,
+            unix_nanos: super::unix_nanos(),
         };
         // A scrape holding the lock is never waited for: this exemplar is skipped.
         if let Ok(mut cells) = self.cells.try_lock() {
@@ -155,5 +158,48 @@ impl<const NB: usize> Exemplars<NB> {
     pub(crate) fn read(&self) -> (Vec<Option<Exemplar>>, [Option<Exemplar>; 4]) {
         let cells = self.cells.lock().unwrap_or_else(PoisonError::into_inner);
         (cells.buckets.to_vec(), cells.outcomes)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+
+    static LOOKUPS: AtomicUsize = AtomicUsize::new(0);
+
+    // The signature of a `TraceIds` lookup.
+    #[allow(clippy::unnecessary_wraps)]
+    fn never_sampled(_: &Span) -> Option<([u8; 16], [u8; 8], bool)> {
+        LOOKUPS.fetch_add(1, Ordering::Relaxed);
+        Some(([1; 16], [2; 8], false))
+    }
+
+    #[allow(clippy::unnecessary_wraps)]
+    fn sampled(_: &Span) -> Option<([u8; 16], [u8; 8], bool)> {
+        Some(([3; 16], [4; 8], true))
+    }
+
+    #[test]
+    fn unsampled_calls_back_off() {
+        let exemplars = Exemplars::<2>::new();
+        let span = Span::none();
+        let start = 1_000_000_000;
+        // A burst of unsampled calls at one instant: one lookup, not one per call.
+        for _ in 0..100 {
+            if start >= exemplars.next_ns[0].load(Ordering::Relaxed)
+                || start >= exemplars.next_outcome_ns[0].load(Ordering::Relaxed)
+            {
+                exemplars.store(never_sampled, &span, 0, 0, 5, start);
+            }
+        }
+        assert_eq!(LOOKUPS.load(Ordering::Relaxed), 1);
+        assert_eq!(exemplars.read().0[0], None);
+        // After the short back-off a sampled call is taken at once.
+        exemplars.store(sampled, &span, 0, 0, 5, start + RETRY_NS);
+        let (buckets, outcomes) = exemplars.read();
+        assert_eq!(buckets[0].unwrap().trace_id, [3; 16]);
+        assert!((outcomes[0].unwrap().value - 1.0).abs() < f64::EPSILON);
     }
 }

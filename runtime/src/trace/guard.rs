@@ -120,24 +120,63 @@ impl<F: Future> Future for InSpan<'_, F> {
     }
 }
 
-/// The message of an error, formatted only if a layer records it.
+/// The message of an error, formatted only if a layer records it, and cut at 256
+/// characters.
 #[derive(Clone, Copy)]
 pub enum ErrorText<'a> {
     /// An error with `Display`.
     Display(&'a dyn Display),
-    /// An error with only `Debug`.
-    Debug(&'a dyn Debug),
     /// A fixed message.
     Static(&'static str),
 }
 
+/// Longest error message recorded on a span; longer ones are cut and end with `…`.
+pub(crate) const MAX_MESSAGE_CHARS: usize = 256;
+
+/// Passes at most `left` characters on, then drops the rest (never failing: a
+/// `Display` that returns an error makes `to_string` panic).
+struct Capped<'a, 'b> {
+    out: &'a mut std::fmt::Formatter<'b>,
+    left: usize,
+    cut: bool,
+}
+
+impl std::fmt::Write for Capped<'_, '_> {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        if self.cut {
+            return Ok(());
+        }
+        match s.char_indices().nth(self.left) {
+            None => {
+                self.left -= s.chars().count();
+                self.out.write_str(s)
+            }
+            Some((end, _)) => {
+                self.cut = true;
+                self.left = 0;
+                self.out.write_str(&s[..end])
+            }
+        }
+    }
+}
+
 impl Display for ErrorText<'_> {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut capped = Capped {
+            out: f,
+            left: MAX_MESSAGE_CHARS,
+            cut: false,
+        };
         match self {
-            ErrorText::Display(e) => e.fmt(f),
-            ErrorText::Debug(e) => write!(f, "{e:?}"),
-            ErrorText::Static(s) => f.write_str(s),
+            ErrorText::Display(e) => {
+                let _ = std::fmt::Write::write_fmt(&mut capped, format_args!("{e}"));
+            }
+            ErrorText::Static(s) => std::fmt::Write::write_str(&mut capped, s)?,
         }
+        if capped.cut {
+            f.write_str("…")?;
+        }
+        Ok(())
     }
 }
 
@@ -148,8 +187,8 @@ impl Debug for ErrorText<'_> {
 }
 
 /// Error status on the span and an `exception` event. The event is at `DEBUG`: the
-/// trace always gets it (the OpenTelemetry layer takes every level by default), while
-/// log lines at the usual `info` are not flooded by expected errors. The message is
+/// trace always gets it (the OpenTelemetry layer's filter lets it through whatever the
+/// trace level), while log lines at the usual `info` are not flooded by expected errors. The message is
 /// recorded as a `Display` value, so it is formatted only by a layer that keeps it.
 #[cold]
 #[inline(never)]
@@ -195,7 +234,8 @@ impl<'a, T, E: Display> DescribeDisplay<'a> for &&Describe<'a, Result<T, E>> {
     }
 }
 
-/// `Err(e)` with `e: Debug` only: the error's type and `Debug` form.
+/// `Err(e)` with `e: Debug` only: the error's type, no message (a `Debug` form often
+/// holds request data, and nothing secret may reach a trace by accident).
 pub trait DescribeDebug<'a> {
     #[doc(hidden)]
     fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)>;
@@ -205,7 +245,7 @@ impl<'a, T, E: Debug> DescribeDebug<'a> for &Describe<'a, Result<T, E>> {
     fn __flext_describe(&self) -> Option<(&'static str, ErrorText<'a>)> {
         match self.0 {
             Ok(_) => None,
-            Err(e) => Some((std::any::type_name::<E>(), ErrorText::Debug(e))),
+            Err(_) => Some((std::any::type_name::<E>(), ErrorText::Static(""))),
         }
     }
 }

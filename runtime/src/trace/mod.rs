@@ -28,6 +28,13 @@ pub fn current_span_id() -> Option<String> {
     exemplar::ids_of(&tracing::Span::current()).map(|(_, span, _)| hex(&span))
 }
 
+/// Wall-clock time in nanoseconds since the Unix epoch (0 before it).
+pub(crate) fn unix_nanos() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| u64::try_from(d.as_nanos()).unwrap_or(u64::MAX))
+}
+
 pub(crate) fn hex(bytes: &[u8]) -> String {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
