@@ -184,7 +184,7 @@ fn label_struct(
         #vis struct #ident<#lifetime> {
             #(
                 #[doc = #field_docs]
-                #vis #fields: &#lifetime str,
+                #vis #fields: &#lifetime ::core::primitive::str,
             )*
         }
 
@@ -193,7 +193,7 @@ fn label_struct(
             #methods
 
             #[doc(hidden)]
-            #vis const fn __flext_values(&self) -> [&#lifetime str; #arity] {
+            #vis const fn __flext_values(&self) -> [&#lifetime ::core::primitive::str; #arity] {
                 [#(self.#fields),*]
             }
         }

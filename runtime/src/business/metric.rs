@@ -179,7 +179,7 @@ impl Gauge<NoLabels> {
     #[inline]
     pub fn set(&self, value: impl Measure) {
         let value = value.to_f64();
-        check_ratio(&self.family.meta, value);
+        check_ratio(&self.family, value);
         self.cell.store(value.to_bits(), Ordering::Relaxed);
     }
 
@@ -241,7 +241,7 @@ impl<L> Info<L> {
 
     #[doc(hidden)]
     pub fn __set(&'static self, values: &[&str]) {
-        self.family.series(values);
+        self.family.series(values).info_set();
     }
 }
 
@@ -281,24 +281,28 @@ impl<L> super::Metric for Info<L> {
     }
 }
 
-/// Warns once when a `ratio` gauge is set outside 0–1: most likely a percentage.
+/// Warns once when a `ratio` gauge is set outside 0–1: most likely a percentage. After
+/// the warning, an out-of-range value costs one relaxed load: nothing is formatted,
+/// locked or allocated.
 #[inline]
-fn check_ratio(meta: &MetricMeta, value: f64) {
-    if meta.unit == Some("ratio") && !(0.0..=1.0).contains(&value) {
-        warn_ratio(meta, value);
+fn check_ratio(family: &Family, value: f64) {
+    if family.meta.unit == Some("ratio")
+        && !(0.0..=1.0).contains(&value)
+        && !family.ratio_warned.load(Ordering::Relaxed)
+    {
+        warn_ratio(family, value);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn warn_ratio(meta: &MetricMeta, value: f64) {
-    crate::diag::warn_once(
-        &format!("ratio:{}", meta.name),
-        &format!(
+fn warn_ratio(family: &Family, value: f64) {
+    if !family.ratio_warned.swap(true, Ordering::Relaxed) {
+        crate::diag::warn(&format!(
             "gauge `{}` is a ratio but was set to {value}: record ratios from 0 to 1, not percentages",
-            meta.name
-        ),
-    );
+            family.meta.name
+        ));
+    }
 }
 
 /// One series of a counter: copy it, keep it, record through it without a lookup.
@@ -333,7 +337,7 @@ impl GaugeSeries {
     #[inline]
     pub fn set(self, value: impl Measure) {
         let value = value.to_f64();
-        check_ratio(self.0.meta, value);
+        check_ratio(self.0.family, value);
         self.0.gauge_set(value);
     }
 
