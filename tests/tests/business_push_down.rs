@@ -77,6 +77,33 @@ fn an_unreachable_gateway_is_an_error_and_nothing_else_breaks() {
         Some(95.0)
     );
 
+    // A run that fails while the gateway is down: the run's error comes first, and the
+    // push's is kept with it, not lost. (Same pipeline and test: a process that pushes
+    // one pipeline's group must hold that pipeline's series only.)
+    let result = run_batch_job(
+        &config,
+        &mut OrdersTap::new(100, Some(50)),
+        &mut MemoryTarget::default(),
+        Some(&down),
+    );
+    let Err(BatchError::Run {
+        error,
+        push: Some(push),
+    }) = &result
+    else {
+        panic!("expected the run's error with the push's, got {result:?}");
+    };
+    assert!(error.to_string().contains("row 50"), "{error}");
+    assert!(
+        matches!(push, PushError::Unreachable { attempts: 3, .. }),
+        "{push:?}"
+    );
+    let message = result.unwrap_err().to_string();
+    assert!(
+        message.contains("pipeline run failed") && message.contains("cannot reach the Pushgateway"),
+        "{message}"
+    );
+
     // Once a gateway is up, pushing works.
     if let Some(gateway) = Gateway::start() {
         let up = Pushgateway::new(&gateway.base_url(), JOB).expect("gateway URL");
