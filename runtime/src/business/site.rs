@@ -93,11 +93,6 @@ impl InfoSeries {
     pub fn set(self) {
         self.0.resolved();
     }
-
-    /// Whether [`set`](Self::set) was called.
-    pub fn is_set(self) -> bool {
-        self.0.series.get().is_some()
-    }
 }
 
 impl SiteStore for InfoStore {
