@@ -285,6 +285,14 @@ fn put_replaces_post_adds_delete_removes_and_slashes_are_encoded() {
     client.delete().expect("DELETE");
     assert_eq!((alpha(), beta()), (None, None));
 
+    // The whole registry: PUT, then POST after a change.
+    client.push().expect("PUT everything");
+    assert_eq!((alpha(), beta()), (Some(3.0), Some(6.0)));
+    PUSH_ALPHA_TOTAL.inc();
+    client.push_add().expect("POST everything");
+    assert_eq!((alpha(), beta()), (Some(4.0), Some(6.0)));
+    client.delete().expect("DELETE");
+
     let err = client.push_metrics(&["push_gamma_total"]).unwrap_err();
     assert!(err.to_string().contains("push_gamma_total"), "{err}");
 
@@ -295,5 +303,5 @@ fn put_replaces_post_adds_delete_removes_and_slashes_are_encoded() {
         client.push_add_metrics(&[]),
         Err(PushError::NoMetrics)
     ));
-    assert_eq!(alpha(), Some(3.0), "the group is untouched");
+    assert_eq!(alpha(), Some(4.0), "the group is untouched");
 }

@@ -305,3 +305,105 @@ fn find(map: &Map, hash: u64, values: &[&str]) -> Option<&'static Series> {
         .find(|s| s.values.equals(values))
         .copied()
 }
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use flext_observability_naming::MetricKind;
+
+    use super::*;
+
+    fn family(name: &'static str, max_series: usize) -> &'static Family {
+        Box::leak(Box::new(Family::new(MetricMeta {
+            name,
+            help: "Test.",
+            kind: MetricKind::Counter,
+            unit: None,
+            labels: &["user"],
+            bounds: &[],
+            max_series,
+            file: file!(),
+            line: line!(),
+            module: module_path!(),
+        })))
+    }
+
+    fn values(series: &Series) -> Vec<&str> {
+        (0..series.values.len())
+            .map(|i| series.values.get(i))
+            .collect()
+    }
+
+    #[test]
+    fn concurrent_lookups_create_each_combination_once_within_the_limit() {
+        let family = family("test_concurrent_total", 50);
+        std::thread::scope(|scope| {
+            for thread in 0..8u64 {
+                scope.spawn(move || {
+                    // Each thread walks the 100 values in its own order.
+                    for i in 0..100u64 {
+                        let user = ((i * 37 + thread * 11) % 100).to_string();
+                        family.series(&[&user]).counter_add(1);
+                    }
+                });
+            }
+        });
+        let all = family.snapshot();
+        let (overflow, real): (Vec<&Series>, Vec<&Series>) =
+            all.iter().copied().partition(|s| s.is_overflow());
+        assert_eq!(real.len(), 50, "exactly the limit");
+        assert_eq!(overflow.len(), 1);
+        let distinct: HashSet<Vec<&str>> = real.iter().map(|s| values(s)).collect();
+        assert_eq!(distinct.len(), 50, "no combination twice");
+        let recorded: u64 = all.iter().map(|s| s.counter_value()).sum();
+        assert_eq!(recorded, 800, "no measurement lost");
+        assert_eq!(
+            family.overflowed.load(Ordering::Relaxed),
+            overflow[0].counter_value(),
+            "one overflow count per measurement sent there"
+        );
+        // Every real series got its 8 measurements, whichever thread created it.
+        assert!(real.iter().all(|s| s.counter_value() == 8));
+    }
+
+    #[test]
+    fn fixed_values_reuse_run_time_series_and_do_not_count_against_the_limit() {
+        let family = family("test_attach_total", 1);
+        let dynamic = family.series(&["a"]);
+        assert!(std::ptr::eq(family.attach(&["a"], None), dynamic));
+        let fixed = family.attach(&["b"], None);
+        assert!(!fixed.is_overflow(), "fixed values are not limited");
+        assert!(std::ptr::eq(family.series(&["b"]), fixed));
+        assert!(family.series(&["c"]).is_overflow());
+        assert_eq!(family.snapshot().len(), 3);
+    }
+
+    #[test]
+    fn values_with_colliding_hashes_are_distinct_series() {
+        let family = family("test_collision_total", 10);
+        let x = family.insert(42, &["x"]);
+        let y = family.insert(42, &["y"]);
+        assert!(!std::ptr::eq(x, y));
+        assert!(std::ptr::eq(family.insert(42, &["x"]), x), "found, not created");
+        let map = family.map.read().unwrap_or_else(PoisonError::into_inner);
+        assert!(std::ptr::eq(find(&map, 42, &["y"]).unwrap(), y));
+        assert!(find(&map, 42, &["z"]).is_none());
+        assert_eq!(map.dynamic, 2);
+    }
+
+    #[test]
+    fn values_are_cut_at_a_character_boundary() {
+        assert_eq!(cut_value("short"), "short");
+        let exact = "a".repeat(MAX_VALUE_LEN);
+        assert!(matches!(cut_value(&exact), Cow::Borrowed(_)));
+        let wide = "é".repeat(MAX_VALUE_LEN);
+        let cut = cut_value(&wide);
+        assert!(cut.len() <= MAX_VALUE_LEN && cut.ends_with('…'), "{}", cut.len());
+        let family = family("test_long_total", 10);
+        let long = "z".repeat(10 * MAX_VALUE_LEN);
+        let series = family.series(&[&long]);
+        assert_eq!(series.values.get(0).len(), MAX_VALUE_LEN);
+        assert!(std::ptr::eq(family.series(&[&long]), series));
+    }
+}
