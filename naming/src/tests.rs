@@ -321,7 +321,10 @@ fn info_metrics_have_no_unit() {
     assert_eq!(issues[0].part, Part::Unit);
     assert_eq!(issues[0].error.rule(), Rule::InfoUnit);
     assert!(
-        issues[0].error.to_string().contains("remove `unit = \"seconds\"`"),
+        issues[0]
+            .error
+            .to_string()
+            .contains("remove `unit = \"seconds\"`"),
         "{}",
         issues[0].error
     );

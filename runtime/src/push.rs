@@ -699,9 +699,17 @@ mod tests {
             !debug.contains("cret") && !debug.contains("user") && debug.contains("gw:9091"),
             "{debug}"
         );
-        for bad in ["http://user:pw@", "http://user:pw@/x", "http://user:pw@:9091", "http://gw:"] {
+        for bad in [
+            "http://user:pw@",
+            "http://user:pw@/x",
+            "http://user:pw@:9091",
+            "http://gw:",
+        ] {
             let err = Pushgateway::new(bad, "etl").unwrap_err().to_string();
-            assert!(err.contains("no host") && !err.contains("pw"), "{bad}: {err}");
+            assert!(
+                err.contains("no host") && !err.contains("pw"),
+                "{bad}: {err}"
+            );
         }
         assert_eq!(base64(b"user:s@cret", STANDARD), "dXNlcjpzQGNyZXQ=");
         assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
@@ -710,7 +718,10 @@ mod tests {
     #[test]
     fn pushing_no_metrics_is_an_error() {
         assert!(matches!(
-            select("# HELP a_total A.\n# TYPE a_total counter\na_total 1\n", &[]),
+            select(
+                "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n",
+                &[]
+            ),
             Err(PushError::NoMetrics)
         ));
     }

@@ -268,14 +268,20 @@ fn long_label_values_are_cut_so_memory_stays_bounded() {
     );
     let wide_kept = format!("{}…", "é".repeat((1024 - '…'.len_utf8()) / 2));
     assert_eq!(
-        sample(&text, &format!(r#"card_file_rows_total{{path="{wide_kept}"}}"#)),
+        sample(
+            &text,
+            &format!(r#"card_file_rows_total{{path="{wide_kept}"}}"#)
+        ),
         Some(1.0)
     );
     assert!(
         text.lines().all(|l| l.len() < 2048),
         "a label value was kept whole"
     );
-    assert_eq!(warnings_about("`card_file_rows_total` received a label value longer"), 1);
+    assert_eq!(
+        warnings_about("`card_file_rows_total` received a label value longer"),
+        1
+    );
 }
 
 #[test]

@@ -81,6 +81,7 @@ fn at(meta: &MetricMeta) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one install(), every issue checked
 fn install_fails_naming_both_locations_of_every_clash() {
     monitored();
     let facade_line = facade_call_sites();
@@ -163,18 +164,32 @@ fn install_fails_naming_both_locations_of_every_clash() {
     find(&[
         "business metric `clash_facade_events_total`",
         &at(CLASH_FACADE_EVENTS_TOTAL.meta()),
-        &format!("`counter!(\"clash_facade_events_total\")` at {file}:{}", facade_line - 3),
+        &format!(
+            "`counter!(\"clash_facade_events_total\")` at {file}:{}",
+            facade_line - 3
+        ),
     ]);
     find(&[
-        &format!("`gauge!(\"clash_facade_wait_seconds\")` at {file}:{}", facade_line - 2),
-        &format!("`histogram!(\"clash_facade_wait_seconds\")` at {file}:{}", facade_line - 1),
+        &format!(
+            "`gauge!(\"clash_facade_wait_seconds\")` at {file}:{}",
+            facade_line - 2
+        ),
+        &format!(
+            "`histogram!(\"clash_facade_wait_seconds\")` at {file}:{}",
+            facade_line - 1
+        ),
         "two kinds",
     ]);
     assert!(
         !texts.iter().any(|t| t.contains("clash_fine_total")),
         "{texts:?}"
     );
-    assert_eq!(texts.len(), 12, "one issue per clash:\n{}", texts.join("\n"));
+    assert_eq!(
+        texts.len(),
+        12,
+        "one issue per clash:\n{}",
+        texts.join("\n")
+    );
 
     // Rendering still works: the first declaration of each name is exported.
     let text = flext_observability::prometheus::render();

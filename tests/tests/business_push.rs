@@ -79,7 +79,12 @@ fn run_in_a_new_process(gateway: &Gateway, rows: u64, fail_at: Option<u64>) {
     let exe = std::env::current_exe().expect("test binary");
     let mut command = Command::new(exe);
     command
-        .args(["--exact", "child_process_batch_run", "--nocapture", "--test-threads=1"])
+        .args([
+            "--exact",
+            "child_process_batch_run",
+            "--nocapture",
+            "--test-threads=1",
+        ])
         .env(CHILD_ROWS, rows.to_string())
         .env("FLEXT_OBS_PUSHGATEWAY_URL", gateway.base_url())
         .env_remove(CHILD_FAIL_AT);
@@ -168,7 +173,10 @@ fn readme_promql_answers_about_runs_pushed_by_separate_processes() {
             .unwrap_or_else(|| panic!("no single value for `{}`", queries[i]))
     };
     let hours = value(0);
-    assert!((0.0..0.1).contains(&hours), "hours since the last success: {hours}");
+    assert!(
+        (0.0..0.1).contains(&hours),
+        "hours since the last success: {hours}"
+    );
     assert_eq!(value(1), 1.0, "the last run failed");
     assert_eq!(value(2), 2.0, "runs after the baseline");
     assert_eq!(value(3), 1.0, "successful runs after the baseline");
@@ -181,7 +189,10 @@ fn readme_promql_answers_about_runs_pushed_by_separate_processes() {
     };
     let written = q(&format!("etl_rows_written_total{{{group}}}"));
     assert_eq!(written, 1910.0);
-    assert_eq!(q(&format!("etl_run_duration_seconds_count{{{group}}}")), 1.0);
+    assert_eq!(
+        q(&format!("etl_run_duration_seconds_count{{{group}}}")),
+        1.0
+    );
     let seconds = q(&format!("etl_run_duration_seconds_sum{{{group}}}"));
     assert!(seconds > 0.0);
     assert_eq!(value(5), written / seconds, "throughput");
@@ -190,15 +201,21 @@ fn readme_promql_answers_about_runs_pushed_by_separate_processes() {
     // The values of the last successful run, as pushed.
     assert_eq!(q(&format!("etl_rows_read_total{{{group}}}")), 2000.0);
     assert_eq!(
-        q(&format!(r#"etl_rows_rejected_total{{{group},reason="missing_field"}}"#)),
+        q(&format!(
+            r#"etl_rows_rejected_total{{{group},reason="missing_field"}}"#
+        )),
         40.0
     );
     assert_eq!(
-        q(&format!(r#"etl_rows_rejected_total{{{group},reason="invalid_format"}}"#)),
+        q(&format!(
+            r#"etl_rows_rejected_total{{{group},reason="invalid_format"}}"#
+        )),
         50.0
     );
     assert_eq!(
-        q(&format!(r#"etl_data_quality_ratio{{{group},dimension="accuracy"}}"#)),
+        q(&format!(
+            r#"etl_data_quality_ratio{{{group},dimension="accuracy"}}"#
+        )),
         1975.0 / 2000.0
     );
     let score = q(&format!("etl_data_quality_score_ratio{{{group}}}"));
@@ -297,8 +314,13 @@ fn put_replaces_post_adds_delete_removes_and_slashes_are_encoded() {
     assert!(err.to_string().contains("push_gamma_total"), "{err}");
 
     // Choosing nothing is an error, not a PUT that empties the group.
-    client.push_metrics(&["push_alpha_total"]).expect("PUT alpha");
-    assert!(matches!(client.push_metrics(&[]), Err(PushError::NoMetrics)));
+    client
+        .push_metrics(&["push_alpha_total"])
+        .expect("PUT alpha");
+    assert!(matches!(
+        client.push_metrics(&[]),
+        Err(PushError::NoMetrics)
+    ));
     assert!(matches!(
         client.push_add_metrics(&[]),
         Err(PushError::NoMetrics)

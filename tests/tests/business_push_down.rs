@@ -10,8 +10,8 @@ use std::net::{SocketAddr, TcpListener};
 use std::thread::JoinHandle;
 use std::time::Duration;
 
-use flext_observability::{Counter, Observability, business_metric};
 use flext_observability::push::{PushError, Pushgateway};
+use flext_observability::{Counter, Observability, business_metric};
 use flext_observability_examples::etl::{
     BatchError, ETL_RUNS_TOTAL, EtlConfig, JOB, MemoryTarget, OrdersTap, run_batch_job,
 };
@@ -107,10 +107,7 @@ fn an_unreachable_gateway_is_an_error_and_nothing_else_breaks() {
         "{push:?}"
     );
     let message = result.unwrap_err().to_string();
-    assert!(
-        message.contains("pipeline run failed") && message.contains("cannot reach the Pushgateway"),
-        "{message}"
-    );
+    assert!(message.contains("failed too: cannot reach"), "{message}");
 
     // Once a gateway is up, pushing works.
     if let Some(gateway) = Gateway::start() {
@@ -209,7 +206,10 @@ fn server_errors_are_retried_and_client_errors_are_not() {
     let received = server.join().expect("server");
     assert_eq!(received.len(), 3, "two retries, then success");
     for request in &received {
-        assert_eq!(request.request_line, "POST /metrics/job/etl_pipeline HTTP/1.1");
+        assert_eq!(
+            request.request_line,
+            "POST /metrics/job/etl_pipeline HTTP/1.1"
+        );
         assert!(
             request
                 .headers
@@ -233,14 +233,21 @@ fn server_errors_are_retried_and_client_errors_are_not() {
         .retries(3)
         .backoff(Duration::from_millis(5));
     let error = gateway.push().unwrap_err();
-    assert_eq!(server.join().expect("server").len(), 1, "4xx is not retried");
+    assert_eq!(
+        server.join().expect("server").len(),
+        1,
+        "4xx is not retried"
+    );
     let PushError::Rejected { status, body, url } = &error else {
         panic!("expected Rejected, got {error:?}");
     };
     assert_eq!(*status, 400);
     assert_eq!(body, "text format parsing error in line 1");
     assert_eq!(url, &format!("http://{addr}/metrics/job/etl_pipeline"));
-    assert!(!format!("{error} {error:?}").contains("secret"), "{error:?}");
+    assert!(
+        !format!("{error} {error:?}").contains("secret"),
+        "{error:?}"
+    );
 }
 
 #[test]
@@ -251,13 +258,22 @@ fn credentials_never_show_in_unreachable_errors_or_debug_output() {
         .retries(1)
         .backoff(Duration::from_millis(5));
     let shown = format!("{gateway:?}");
-    assert!(!shown.contains("hunter2") && !shown.contains("pusher"), "{shown}");
+    assert!(
+        !shown.contains("hunter2") && !shown.contains("pusher"),
+        "{shown}"
+    );
     let error = gateway.delete().unwrap_err();
     let PushError::Unreachable { url, attempts, .. } = &error else {
         panic!("expected Unreachable, got {error:?}");
     };
     assert_eq!(*attempts, 2);
-    assert_eq!(url, &format!("http://127.0.0.1:{port}/metrics/job/etl_pipeline"));
+    assert_eq!(
+        url,
+        &format!("http://127.0.0.1:{port}/metrics/job/etl_pipeline")
+    );
     let text = format!("{error} {error:?}");
-    assert!(!text.contains("hunter2") && !text.contains("pusher"), "{text}");
+    assert!(
+        !text.contains("hunter2") && !text.contains("pusher"),
+        "{text}"
+    );
 }

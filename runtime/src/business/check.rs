@@ -178,10 +178,7 @@ fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<Cata
     for meta in declared {
         let key = family_name(meta.name, meta.kind);
         // One issue per business metric: the first facade call site is enough to find it.
-        if let Some(site) = sites
-            .iter()
-            .find(|s| family_name(s.name, s.kind) == key)
-        {
+        if let Some(site) = sites.iter().find(|s| family_name(s.name, s.kind) == key) {
             issues.push(CatalogIssue::new(format!(
                 "business metric `{}` declared at {} and `{}!(\"{}\")` at {} are one metric \
                  family `{key}`: record through the business metric, or rename one of them",

@@ -385,7 +385,10 @@ mod tests {
         let x = family.insert(42, &["x"]);
         let y = family.insert(42, &["y"]);
         assert!(!std::ptr::eq(x, y));
-        assert!(std::ptr::eq(family.insert(42, &["x"]), x), "found, not created");
+        assert!(
+            std::ptr::eq(family.insert(42, &["x"]), x),
+            "found, not created"
+        );
         let map = family.map.read().unwrap_or_else(PoisonError::into_inner);
         assert!(std::ptr::eq(find(&map, 42, &["y"]).unwrap(), y));
         assert!(find(&map, 42, &["z"]).is_none());
@@ -399,7 +402,11 @@ mod tests {
         assert!(matches!(cut_value(&exact), Cow::Borrowed(_)));
         let wide = "é".repeat(MAX_VALUE_LEN);
         let cut = cut_value(&wide);
-        assert!(cut.len() <= MAX_VALUE_LEN && cut.ends_with('…'), "{}", cut.len());
+        assert!(
+            cut.len() <= MAX_VALUE_LEN && cut.ends_with('…'),
+            "{}",
+            cut.len()
+        );
         let family = family("test_long_total", 10);
         let long = "z".repeat(10 * MAX_VALUE_LEN);
         let series = family.series(&[&long]);

@@ -50,9 +50,7 @@ impl LabelStorage for NoLabels {
     fn counter_store(storage: &'static CounterShards) -> Option<StoreRef> {
         Some(StoreRef(Store::Counters(storage)))
     }
-    fn histogram_store<const NB: usize>(
-        storage: &'static HistogramShards<NB>,
-    ) -> Option<StoreRef> {
+    fn histogram_store<const NB: usize>(storage: &'static HistogramShards<NB>) -> Option<StoreRef> {
         Some(StoreRef(Store::Histograms(storage)))
     }
 }
