@@ -4,18 +4,25 @@
 //! ```sh
 //! cargo run --example etl_pipeline                       # one run of 1000 rows, prints the metrics
 //! ETL_ROWS=50000 cargo run --example etl_pipeline
+//! ETL_FAIL_AT=500 cargo run --example etl_pipeline       # the source fails at row 500
 //! FLEXT_OBS_PUSHGATEWAY_URL=http://localhost:9091 cargo run --example etl_pipeline
 //! ```
 //!
 //! `FLEXT_OBS_PUSHGATEWAY_URL` (or `PROMETHEUS_PUSH_GATEWAY`, the Python FLEXT name) turns
-//! the push on; metrics land in the group `job="etl_pipeline", pipeline="orders"`. Scrape
-//! the Pushgateway with `honor_labels: true` and ask Prometheus, for example:
+//! the push on; metrics land in the group `job="etl_pipeline", pipeline="orders"`. Each run
+//! is a new process whose counters start from zero, so the gateway holds the latest run,
+//! not a history: `rate()` and `increase()` over its counters measure nothing. A
+//! successful run replaces the group, a failed one only `etl_runs_total`. Scrape the
+//! Pushgateway with `honor_labels: true` and ask Prometheus about runs through timestamps
+//! (the README's "Business metrics in PromQL" has the full set, tested end to end):
 //!
 //! ```text
-//! # success rate over a day
-//! sum(increase(etl_runs_total{status="success"}[1d])) / sum(increase(etl_runs_total[1d]))
-//! # rows written per second
-//! sum by (pipeline) (rate(etl_rows_written_total[1h]))
+//! # hours since the last successful run
+//! (time() - etl_last_success_timestamp_seconds{pipeline="orders"}) / 3600
+//! # success rate over the last day
+//! changes(etl_last_success_timestamp_seconds{pipeline="orders"}[1d]) / changes(push_time_seconds{job="etl_pipeline",pipeline="orders"}[1d])
+//! # throughput of the last successful run: rows written per second
+//! sum by (pipeline) (etl_rows_written_total{pipeline="orders"}) / sum by (pipeline) (etl_run_duration_seconds_sum{pipeline="orders"})
 //! ```
 
 use std::process::ExitCode;
@@ -42,6 +49,9 @@ fn main() -> ExitCode {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(1000);
+    let fail_at = std::env::var("ETL_FAIL_AT")
+        .ok()
+        .and_then(|v| v.parse().ok());
     let gateway = match Pushgateway::from_env(JOB) {
         Ok(gateway) => gateway,
         Err(e) => {
@@ -51,7 +61,7 @@ fn main() -> ExitCode {
     };
 
     let config = EtlConfig::new("orders");
-    let mut tap = OrdersTap::new(rows, None);
+    let mut tap = OrdersTap::new(rows, fail_at);
     let mut target = MemoryTarget::default();
     let result = run_batch_job(&config, &mut tap, &mut target, gateway.as_ref());
 

@@ -17,7 +17,7 @@
 //! | `etl_last_success_timestamp_seconds` | gauge | `pipeline` |
 //!
 //! [`run_batch_job`] runs the pipeline and, when a Pushgateway is configured, pushes
-//! everything at the end in one call.
+//! at the end in one call: everything after a success, the run's status after a failure.
 
 use std::collections::HashSet;
 use std::fmt;
@@ -398,12 +398,21 @@ pub fn run_pipeline(
 /// The job name the pipeline pushes under.
 pub const JOB: &str = "etl_pipeline";
 
-/// Runs the pipeline, then pushes every metric to `gateway` (grouped by pipeline) when
-/// one is given: the end of a batch job. The push happens whatever the run's outcome, so
-/// failures are visible too.
+/// Runs the pipeline, then pushes its metrics to `gateway` (grouped by pipeline) when one
+/// is given: the end of a batch job, where each run is a new process.
+///
+/// A successful run replaces the group (`PUT`): the gateway then holds that run's values.
+/// A failed run replaces only `etl_runs_total` (`POST`), so the last successful run's
+/// timestamp, rows, duration and data quality stay, next to
+/// `etl_runs_total{status="failure"}`. The README's PromQL relies on this.
+///
+/// The group is the pipeline, and the push sends every series of the process: run one
+/// pipeline per process, as batch jobs do (series of another pipeline would get this
+/// group's `pipeline` label, and the gateway rejects the duplicates).
 ///
 /// # Errors
-/// The run's error, else the push's.
+/// The run's error ([`BatchError::Run`], with the push's error if the push failed too),
+/// else the push's ([`BatchError::Push`]).
 pub fn run_batch_job(
     config: &EtlConfig,
     tap: &mut dyn Tap,
@@ -411,32 +420,62 @@ pub fn run_batch_job(
     gateway: Option<&Pushgateway>,
 ) -> Result<RunReport, BatchError> {
     let run = run_pipeline(config, tap, target);
-    if let Some(gateway) = gateway {
-        gateway
-            .clone()
-            .grouping("pipeline", &config.pipeline)
-            .push()
-            .map_err(BatchError::Push)?;
+    let pushed = match gateway {
+        Some(gateway) => {
+            let group = gateway.clone().grouping("pipeline", &config.pipeline);
+            if run.is_ok() {
+                group.push()
+            } else {
+                group.push_add_metrics(&["etl_runs_total"])
+            }
+        }
+        None => Ok(()),
+    };
+    match (run, pushed) {
+        (Ok(report), Ok(())) => Ok(report),
+        (Ok(_), Err(push)) => Err(BatchError::Push(push)),
+        (Err(error), pushed) => Err(BatchError::Run {
+            error,
+            push: pushed.err(),
+        }),
     }
-    run.map_err(BatchError::Run)
 }
 
 /// Why a batch job failed.
 #[derive(Debug)]
 pub enum BatchError {
-    /// The pipeline failed (its metrics were still pushed).
-    Run(PipelineError),
-    /// The metrics could not be pushed.
+    /// The pipeline failed.
+    Run {
+        /// Why.
+        error: PipelineError,
+        /// Why its status could not be pushed, if it could not.
+        push: Option<PushError>,
+    },
+    /// The pipeline succeeded, and its metrics could not be pushed.
     Push(PushError),
 }
 
 impl fmt::Display for BatchError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            BatchError::Run(e) => write!(f, "pipeline run failed: {e}"),
+            BatchError::Run { error, push: None } => write!(f, "pipeline run failed: {error}"),
+            BatchError::Run {
+                error,
+                push: Some(push),
+            } => write!(
+                f,
+                "pipeline run failed: {error}; pushing its status failed too: {push}"
+            ),
             BatchError::Push(e) => write!(f, "push failed: {e}"),
         }
     }
 }
 
-impl std::error::Error for BatchError {}
+impl std::error::Error for BatchError {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            BatchError::Run { error, .. } => Some(error),
+            BatchError::Push(e) => Some(e),
+        }
+    }
+}

@@ -35,10 +35,11 @@
 //! | [`Rule::ReservedSuffix`] | gauges, histograms, info | gauge `queue_count` (`_total`, `_count`, `_sum`, `_bucket`, `_created` belong to counters and histograms) |
 //! | [`Rule::InfoSuffix`] | info metrics | `build` → `build_info` |
 //! | [`Rule::InfoOnly`] | all but info | gauge `build_info` (`_info` means an info metric) |
-//! | [`Rule::UnitNotBase`] | metric, unit | `_milliseconds` → `_seconds`, `_percent` → `_ratio`, `_kilobytes` → `_bytes` |
+//! | [`Rule::UnitNotBase`] | metric, unit | `_milliseconds` → `_seconds`, `_percent` → `_ratio`, `_kilobytes` → `_bytes`, `_megabits` → `_bytes`, `_second` → `_seconds` |
 //! | [`Rule::UnitAbbreviation`] | metric | `_ms` → `_seconds` |
 //! | [`Rule::UnitUnknown`] | unit | `unit = "rows"` (counts take no unit) |
 //! | [`Rule::UnitNotSuffix`] | metric, unit | unit `seconds` on `etl_seconds_spent` → `etl_spent_seconds` |
+//! | [`Rule::InfoUnit`] | unit of an info metric | `unit = "seconds"` on `etl_timeout_info` (info metrics have no unit) |
 //! | [`Rule::HelpMissing`] | metric | no doc comment |
 //! | [`Rule::LabelReserved`] | label | `le`, `quantile` |
 //! | [`Rule::LabelDuplicate`] | label | `labels(pipeline, pipeline)` |
@@ -53,7 +54,7 @@ mod units;
 use std::fmt;
 
 pub use labels::{RUNTIME_LABELS, TARGET_LABELS, check_label_names};
-pub use metric::{Issue, MetricKind, MetricSpec, Part, check_help};
+pub use metric::{Issue, MetricKind, MetricSpec, Part, check_help, family_name};
 pub use units::{BASE_UNITS, unit_of};
 
 /// Which naming rule a name breaks.
@@ -79,7 +80,8 @@ pub enum Rule {
     InfoSuffix,
     /// A metric that is not an info metric and whose name ends in `_info`.
     InfoOnly,
-    /// A unit that is not a base unit (`milliseconds`, `percent`, `kilobytes`…).
+    /// A unit that is not a base unit (`milliseconds`, `percent`, `kilobytes`, `megabits`…),
+    /// or a base unit spelled in the singular at the end of the name (`_second`).
     UnitNotBase,
     /// An abbreviated unit (`ms`, `s`, `kb`…).
     UnitAbbreviation,
@@ -87,6 +89,8 @@ pub enum Rule {
     UnitUnknown,
     /// A unit that is not the last word of the name (before `_total`).
     UnitNotSuffix,
+    /// A unit declared on an info metric, which has none.
+    InfoUnit,
     /// No help text.
     HelpMissing,
     /// `le` or `quantile`, which the exposition formats use themselves.
@@ -239,9 +243,23 @@ pub fn validate_label_name(name: &str) -> Result<(), NameError> {
 }
 
 /// Turns any string into a valid metric name: invalid characters (including `:`) become
-/// `_`, a leading digit gets a `_` prefix. Used for names that only exist at run time.
+/// `_`, a leading digit gets a `_` prefix, and a `__` prefix, which Prometheus reserves,
+/// becomes `exported_` (as [`sanitize_label_name`] does). Used for names that only exist
+/// at run time.
+///
+/// ```
+/// use flext_observability_naming::sanitize_metric_name;
+///
+/// assert_eq!(sanitize_metric_name("http.requests-total"), "http_requests_total");
+/// assert_eq!(sanitize_metric_name("::x"), "exported_x");
+/// ```
 pub fn sanitize_metric_name(name: &str) -> String {
-    sanitize(name)
+    let s = sanitize(name);
+    if s.starts_with("__") {
+        format!("exported_{}", s.trim_start_matches('_'))
+    } else {
+        s
+    }
 }
 
 /// Turns any string into a valid label name, as [`sanitize_metric_name`] does; reserved

@@ -102,8 +102,12 @@ impl<'a> MetricSpec<'a> {
         self
     }
 
-    /// The unit of the metric: the declared one, else the base unit its name ends with.
+    /// The unit of the metric: the declared one, else the base unit its name ends with;
+    /// never one for an info metric, which `OpenMetrics` gives no unit.
     pub fn resolved_unit(&self) -> Option<&'a str> {
+        if self.kind == MetricKind::Info {
+            return None;
+        }
         self.unit.or_else(|| unit_of(self.name))
     }
 
@@ -121,7 +125,11 @@ impl<'a> MetricSpec<'a> {
             }
         };
         if let Some(unit) = self.unit
-            && let Err(error) = check_unit(self.name, self.kind, unit, name_ok)
+            && let Err(error) = if self.kind == MetricKind::Info {
+                Err(info_unit(unit))
+            } else {
+                check_unit(self.name, self.kind, unit, name_ok)
+            }
         {
             issues.push(Issue {
                 part: Part::Unit,
@@ -162,13 +170,38 @@ pub fn check_help(help: &str) -> Result<(), NameError> {
     Ok(())
 }
 
-/// The part of the name before the kind's suffix.
-fn stem(name: &str, kind: MetricKind) -> &str {
+/// The `OpenMetrics` family name of a metric: its name without the suffix its kind adds
+/// to samples (`etl_rows_total` → `etl_rows`, `build_info` → `build`). Two metrics with
+/// the same family name cannot be exposed together.
+///
+/// ```
+/// use flext_observability_naming::{MetricKind, family_name};
+///
+/// assert_eq!(family_name("etl_rows_total", MetricKind::Counter), "etl_rows");
+/// assert_eq!(family_name("etl_pipeline_info", MetricKind::Info), "etl_pipeline");
+/// assert_eq!(family_name("etl_run_duration_seconds", MetricKind::Histogram), "etl_run_duration_seconds");
+/// ```
+pub fn family_name(name: &str, kind: MetricKind) -> &str {
     match kind {
         MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
         MetricKind::Info => name.strip_suffix("_info").unwrap_or(name),
         MetricKind::Gauge | MetricKind::Histogram => name,
     }
+}
+
+/// The part of the name before the kind's suffix.
+fn stem(name: &str, kind: MetricKind) -> &str {
+    family_name(name, kind)
+}
+
+/// A unit declared on an info metric.
+fn info_unit(unit: &str) -> NameError {
+    NameError::new(
+        Rule::InfoUnit,
+        format!(
+            "an info metric has no unit (OpenMetrics allows none on it): remove `unit = \"{unit}\"`"
+        ),
+    )
 }
 
 /// `stem` + the kind's suffix.
@@ -234,69 +267,86 @@ fn check_words(name: &str, kind: MetricKind, errors: &mut Vec<NameError>) {
             );
             continue;
         }
-        match classify(word) {
-            UnitWord::NonBase { base, convert } => {
-                let fixed = rebuild(i, Some(base));
-                errors.push(
-                    NameError::new(
+        errors.extend(unit_issue(name, kind, &words, i, &rebuild));
+    }
+}
+
+/// The unit rule the word at `i` breaks, if any: not a base unit, abbreviated, singular
+/// at the end, or a unit that is not the last word.
+fn unit_issue(
+    name: &str,
+    kind: MetricKind,
+    words: &[&str],
+    i: usize,
+    rebuild: &dyn Fn(usize, Option<&str>) -> String,
+) -> Option<NameError> {
+    let word = words[i];
+    let error = match classify(word) {
+        UnitWord::NonBase { base, convert } => {
+            let fixed = rebuild(i, Some(base));
+            NameError::new(
                         Rule::UnitNotBase,
                         format!(
                             "metric name `{name}` uses the unit `{word}`: use the base unit `{base}` instead (`{fixed}`) and record values in it ({convert})"
                         ),
                     )
-                    .with_fix(fixed),
-                );
-            }
-            UnitWord::Abbreviation { base } => {
-                let fixed = rebuild(i, Some(base));
-                errors.push(
-                    NameError::new(
+                    .with_fix(fixed)
+        }
+        UnitWord::Abbreviation { base } => {
+            let fixed = rebuild(i, Some(base));
+            NameError::new(
                         Rule::UnitAbbreviation,
                         format!(
                             "metric name `{name}` abbreviates a unit as `{word}`: spell out the base unit (`{fixed}`) and record values in {base}"
                         ),
                     )
-                    .with_fix(fixed),
-                );
-            }
-            UnitWord::Base
-                if i + 1 < words.len() && words.last().is_some_and(|w| BASE_UNITS.contains(w)) =>
-            {
-                let fixed = rebuild(i, None);
-                errors.push(
-                    NameError::new(
+                    .with_fix(fixed)
+        }
+        UnitWord::Base
+            if i + 1 < words.len() && words.last().is_some_and(|w| BASE_UNITS.contains(w)) =>
+        {
+            let fixed = rebuild(i, None);
+            NameError::new(
                         Rule::UnitNotSuffix,
                         format!(
                             "metric name `{name}` has two units, `{word}` and `{}`: a name carries one unit, as its last word (`{fixed}`)",
                             words[words.len() - 1]
                         ),
                     )
-                    .with_fix(fixed),
-                );
-            }
-            UnitWord::Base if i + 1 < words.len() => {
-                let mut moved: Vec<&str> = words
-                    .iter()
-                    .enumerate()
-                    .filter(|&(j, _)| j != i)
-                    .map(|(_, w)| *w)
-                    .collect();
-                moved.push(word);
-                let fixed = with_suffix(&moved.join("_"), kind);
-                errors.push(
-                    NameError::new(
+                    .with_fix(fixed)
+        }
+        UnitWord::Base if i + 1 < words.len() => {
+            let mut moved: Vec<&str> = words
+                .iter()
+                .enumerate()
+                .filter(|&(j, _)| j != i)
+                .map(|(_, w)| *w)
+                .collect();
+            moved.push(word);
+            let fixed = with_suffix(&moved.join("_"), kind);
+            NameError::new(
                         Rule::UnitNotSuffix,
                         format!(
                             "metric name `{name}` has its unit `{word}` in the middle: the unit is the last word{}, as in `{fixed}`",
                             if kind == MetricKind::Counter { " before `_total`" } else { "" }
                         ),
                     )
-                    .with_fix(fixed),
-                );
-            }
-            UnitWord::Base | UnitWord::Singular { .. } | UnitWord::NotAUnit => {}
+                    .with_fix(fixed)
         }
-    }
+        UnitWord::Singular { base } if i + 1 == words.len() => {
+            let fixed = rebuild(i, Some(base));
+            NameError::new(
+                        Rule::UnitNotBase,
+                        format!(
+                            "metric name `{name}` ends with the singular unit `{word}`: units are plural, use `{fixed}`"
+                        ),
+                    )
+                    .with_fix(fixed)
+        }
+        // A singular unit word inside the name is usually not a unit (`second_attempt`).
+        UnitWord::Base | UnitWord::Singular { .. } | UnitWord::NotAUnit => return None,
+    };
+    Some(error)
 }
 
 fn check_kind_suffix(name: &str, kind: MetricKind, errors: &mut Vec<NameError>) {

@@ -145,6 +145,42 @@ const METRIC_RULES: &[(&str, MetricKind, Rule, Option<&str>)] = &[
         Some("etl_wait_seconds_total"),
     ),
     (
+        "etl_transfer_megabits_total",
+        Counter,
+        Rule::UnitNotBase,
+        Some("etl_transfer_bytes_total"),
+    ),
+    (
+        "etl_burned_kilocalories_total",
+        Counter,
+        Rule::UnitNotBase,
+        Some("etl_burned_joules_total"),
+    ),
+    (
+        "etl_load_kilogram",
+        Gauge,
+        Rule::UnitNotBase,
+        Some("etl_load_grams"),
+    ),
+    (
+        "etl_last_success_timestamp_second",
+        Gauge,
+        Rule::UnitNotBase,
+        Some("etl_last_success_timestamp_seconds"),
+    ),
+    (
+        "etl_sent_byte_total",
+        Counter,
+        Rule::UnitNotBase,
+        Some("etl_sent_bytes_total"),
+    ),
+    (
+        "etl_run_duration_second",
+        Histogram,
+        Rule::UnitNotBase,
+        Some("etl_run_duration_seconds"),
+    ),
+    (
         "etl_duration_ms",
         Histogram,
         Rule::UnitAbbreviation,
@@ -240,6 +276,76 @@ fn declared_units() {
 }
 
 #[test]
+fn prefixed_non_base_units_name_the_base_unit_and_both_conversions() {
+    let issues = MetricSpec::new("etl_transfer_megabits_total", Counter).check();
+    let message = issues[0].error.to_string();
+    assert!(
+        message.contains("use the base unit `bytes`")
+            && message.contains("multiply by 1e6, then divide by 8"),
+        "{message}"
+    );
+    assert_eq!(
+        MetricSpec::new("etl_payload", Gauge)
+            .unit("megabits")
+            .check()
+            .into_iter()
+            .map(|i| (i.error.rule(), i.error.fix().map(str::to_owned)))
+            .collect::<Vec<_>>(),
+        vec![(Rule::UnitNotBase, Some("bytes".to_owned()))]
+    );
+}
+
+#[test]
+fn singular_units_inside_a_name_are_ordinary_words() {
+    for name in ["etl_second_attempts_total", "etl_byte_order_checks_total"] {
+        assert_eq!(name_issues(name, Counter), vec![], "{name}");
+    }
+}
+
+#[test]
+fn info_metrics_have_no_unit() {
+    // A unit word in an info metric's name is not its unit: the encoder writes no `# UNIT`.
+    assert_eq!(unit_of("etl_timeout_seconds_info"), None);
+    assert_eq!(
+        MetricSpec::new("etl_timeout_seconds_info", Info).resolved_unit(),
+        None
+    );
+    assert_eq!(
+        MetricSpec::new("etl_timeout_seconds_info", Info).check(),
+        vec![]
+    );
+    let issues = MetricSpec::new("etl_timeout_seconds_info", Info)
+        .unit("seconds")
+        .check();
+    assert_eq!(issues.len(), 1, "{issues:?}");
+    assert_eq!(issues[0].part, Part::Unit);
+    assert_eq!(issues[0].error.rule(), Rule::InfoUnit);
+    assert!(
+        issues[0]
+            .error
+            .to_string()
+            .contains("remove `unit = \"seconds\"`"),
+        "{}",
+        issues[0].error
+    );
+    assert_eq!(
+        MetricSpec::new("etl_timeout_seconds_info", Info)
+            .unit("seconds")
+            .resolved_unit(),
+        None
+    );
+}
+
+#[test]
+fn family_names() {
+    assert_eq!(family_name("etl_rows_total", Counter), "etl_rows");
+    assert_eq!(family_name("etl_rows", Counter), "etl_rows");
+    assert_eq!(family_name("build_info", Info), "build");
+    assert_eq!(family_name("queue_depth", Gauge), "queue_depth");
+    assert_eq!(family_name("x_total", Histogram), "x_total");
+}
+
+#[test]
 fn help_text() {
     for blank in ["", "   ", "\n"] {
         let issues = MetricSpec::new("etl_rows_total", Counter)
@@ -305,12 +411,19 @@ fn syntax_only_functions_keep_their_contract() {
 
 #[test]
 fn sanitizing_gives_valid_names() {
-    for raw in ["", "9lives", "http.requests-total", "a:b", "ünï", "ok_name"] {
+    for raw in [
+        "",
+        "9lives",
+        "http.requests-total",
+        "a:b",
+        "ünï",
+        "ok_name",
+        "::x",
+        "__",
+        "_",
+    ] {
         let m = sanitize_metric_name(raw);
-        assert!(
-            validate_metric_name(&m).is_ok() || m.starts_with("__"),
-            "{raw} -> {m}"
-        );
+        assert!(validate_metric_name(&m).is_ok(), "{raw} -> {m}");
         let l = sanitize_label_name(raw);
         assert!(validate_label_name(&l).is_ok(), "{raw} -> {l}");
     }
@@ -319,6 +432,9 @@ fn sanitizing_gives_valid_names() {
         "http_requests_total"
     );
     assert_eq!(sanitize_label_name("le"), "exported_le");
+    assert_eq!(sanitize_metric_name("::x"), "exported_x");
+    assert_eq!(sanitize_metric_name("__"), "exported_");
+    assert_eq!(sanitize_metric_name("_x"), "_x");
 }
 
 /// A small deterministic generator, so the property tests need no extra crate.
@@ -414,7 +530,7 @@ fn property_syntax_agrees_with_the_pattern_and_sanitizing_always_validates() {
         );
         let sanitized = sanitize_metric_name(&name);
         assert!(
-            validate_metric_name(&sanitized).is_ok() || sanitized.starts_with("__"),
+            validate_metric_name(&sanitized).is_ok(),
             "{name:?} -> {sanitized:?}"
         );
         let label = sanitize_label_name(&name);

@@ -92,7 +92,7 @@ pub(crate) enum UnitWord {
     /// Not a base unit: the base unit to use and how to convert values.
     NonBase {
         base: &'static str,
-        convert: &'static str,
+        convert: Convert,
     },
     /// An abbreviation of a unit.
     Abbreviation {
@@ -105,26 +105,65 @@ pub(crate) enum UnitWord {
     NotAUnit,
 }
 
+/// How to convert values to the base unit: the prefix's factor, then the unit's
+/// (`megabits`: multiply by 1e6, then divide by 8).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) struct Convert {
+    prefix: Option<&'static str>,
+    unit: Option<&'static str>,
+}
+
+impl std::fmt::Display for Convert {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match (self.prefix, self.unit) {
+            (Some(prefix), Some(unit)) => write!(f, "{prefix}, then {unit}"),
+            (Some(one), None) | (None, Some(one)) => f.write_str(one),
+            (None, None) => Ok(()),
+        }
+    }
+}
+
 pub(crate) fn classify(word: &str) -> UnitWord {
     if BASE_UNITS.contains(&word) {
         return UnitWord::Base;
     }
     if let Some(&(_, base, convert)) = NON_BASE.iter().find(|(w, _, _)| *w == word) {
-        return UnitWord::NonBase { base, convert };
+        return UnitWord::NonBase {
+            base,
+            convert: Convert {
+                prefix: None,
+                unit: Some(convert),
+            },
+        };
     }
-    for &(prefix, convert) in PREFIXES {
-        if let Some(rest) = word.strip_prefix(prefix) {
-            let base = BASE_UNITS
-                .iter()
-                .chain(SINGULAR.iter().map(|(s, _)| s))
-                .find(|u| **u == rest);
-            if let Some(unit) = base {
-                let base = SINGULAR
-                    .iter()
-                    .find(|(s, _)| s == unit)
-                    .map_or(*unit, |(_, plural)| *plural);
-                return UnitWord::NonBase { base, convert };
-            }
+    // A prefix in front of any unit, base or not, as `promtool check metrics` reads it:
+    // `kilobytes` → bytes, `megabits` → bytes (via bits), `kilocalories` → joules.
+    for &(prefix, prefix_convert) in PREFIXES {
+        let Some(rest) = word.strip_prefix(prefix) else {
+            continue;
+        };
+        let base = BASE_UNITS
+            .iter()
+            .find(|u| **u == rest)
+            .copied()
+            .or_else(|| SINGULAR.iter().find(|(s, _)| *s == rest).map(|(_, p)| *p));
+        if let Some(base) = base {
+            return UnitWord::NonBase {
+                base,
+                convert: Convert {
+                    prefix: Some(prefix_convert),
+                    unit: None,
+                },
+            };
+        }
+        if let Some(&(_, base, unit_convert)) = NON_BASE.iter().find(|(w, _, _)| *w == rest) {
+            return UnitWord::NonBase {
+                base,
+                convert: Convert {
+                    prefix: Some(prefix_convert),
+                    unit: Some(unit_convert),
+                },
+            };
         }
     }
     if let Some(&(_, base)) = ABBREVIATIONS.iter().find(|(w, _)| *w == word) {
@@ -136,13 +175,14 @@ pub(crate) fn classify(word: &str) -> UnitWord {
     UnitWord::NotAUnit
 }
 
-/// The base unit a metric name ends with (before `_total` for counters, `_info` for
-/// info metrics), if any: `etl_run_duration_seconds` → `seconds`.
+/// The base unit a metric name ends with (before `_total` for counters), if any:
+/// `etl_run_duration_seconds` → `seconds`. Info metrics have no unit (`OpenMetrics` allows
+/// none on them): `etl_timeout_seconds_info` → `None`.
 pub fn unit_of(name: &str) -> Option<&'static str> {
-    let stem = name
-        .strip_suffix("_total")
-        .or_else(|| name.strip_suffix("_info"))
-        .unwrap_or(name);
+    if name.ends_with("_info") {
+        return None;
+    }
+    let stem = name.strip_suffix("_total").unwrap_or(name);
     let last = stem.rsplit('_').next()?;
     BASE_UNITS.iter().find(|u| **u == last).copied()
 }

@@ -10,10 +10,10 @@ pub use crate::trace::guard::{
 };
 
 pub use crate::business::{
-    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, Family, GaugeSeries, GaugeStore,
-    HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric, MetricKind, MetricMeta,
-    NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore, StoreRef, apply,
-    describe_facade,
+    BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, FacadeEntry, Family,
+    GaugeSeries, GaugeStore, HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric,
+    MetricKind, MetricMeta, NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore,
+    StoreRef, apply, describe_facade,
 };
 
 pub use crate::health::Kind as HealthKind;

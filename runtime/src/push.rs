@@ -24,10 +24,14 @@
 //!   [`grouping`](Pushgateway::grouping) labels. Values containing `/` (or empty) are sent
 //!   base64url-encoded with the `@base64` suffix, as the Pushgateway API requires.
 //! - Connection failures and `5xx` answers are retried with exponential backoff (3 retries
-//!   from 250 ms by default); if the gateway stays unreachable the error says so and names
-//!   the URL (credentials removed). Nothing else is affected: metrics keep being recorded
-//!   and served.
+//!   from 250 ms by default, each wait at most 30 s); if the gateway stays unreachable the
+//!   error says so and names the URL (credentials removed). Nothing else is affected:
+//!   metrics keep being recorded and served.
+//! - Credentials in the URL (`http://user:password@gateway:9091`) are sent as HTTP Basic
+//!   authentication and kept apart from the URL: errors, logs and `Debug` never show them.
 //! - The body is the Prometheus text format 0.0.4, without timestamps, ending with `\n`.
+//! - Pushing is blocking (it waits for the gateway, and between retries): in async code,
+//!   call it from `tokio::task::spawn_blocking` or a thread of its own.
 //!
 //! [`Pushgateway::from_env`] reads the gateway's URL from `FLEXT_OBS_PUSHGATEWAY_URL`, else
 //! `PROMETHEUS_PUSH_GATEWAY`, and returns `None` when neither is set, so "push when
@@ -69,6 +73,10 @@ pub enum PushError {
         /// The names not found.
         names: Vec<String>,
     },
+    /// [`push_metrics`](Pushgateway::push_metrics) or
+    /// [`push_add_metrics`](Pushgateway::push_add_metrics) was given no names: a `PUT` of
+    /// nothing would empty the group.
+    NoMetrics,
     /// The gateway could not be reached, on any attempt.
     Unreachable {
         /// The URL tried (credentials removed).
@@ -98,6 +106,9 @@ impl fmt::Display for PushError {
             PushError::InvalidGroupingKey { reason } => {
                 write!(f, "invalid Pushgateway grouping key: {reason}")
             }
+            PushError::NoMetrics => f.write_str(
+                "no metrics to push: name at least one (pushing none would empty the group; `delete()` removes it)",
+            ),
             PushError::UnknownMetrics { names } => write!(
                 f,
                 "cannot push metrics that are not registered: {} (use the exposed names, such as `etl_rows_total`)",
@@ -120,11 +131,18 @@ impl fmt::Display for PushError {
 
 impl std::error::Error for PushError {}
 
+/// Longest wait between two attempts.
+const MAX_BACKOFF: Duration = Duration::from_secs(30);
+
 /// A Pushgateway and the grouping key of this job's metrics.
+///
+/// Its `Debug` output shows the URL without credentials.
 #[derive(Clone, Debug)]
 #[must_use]
 pub struct Pushgateway {
+    /// `http://host[:port][/prefix]`, credentials removed.
     base: String,
+    credentials: Option<Credentials>,
     job: String,
     grouping: Vec<(String, String)>,
     retries: u32,
@@ -132,10 +150,22 @@ pub struct Pushgateway {
     timeout: Duration,
 }
 
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-enum Method {
-    Put,
-    Post,
+/// `user:password` from the gateway URL, percent-decoded, sent as HTTP Basic
+/// authentication. Shown as `***`.
+#[derive(Clone)]
+struct Credentials(String);
+
+impl fmt::Debug for Credentials {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str("***")
+    }
+}
+
+/// One request: the body goes with the methods that have one.
+#[derive(Clone, Copy, Debug)]
+enum Request<'a> {
+    Put(&'a str),
+    Post(&'a str),
     Delete,
 }
 
@@ -151,7 +181,7 @@ impl Pushgateway {
     }
 
     fn with_source(url: &str, job: &str, source: &str) -> Result<Pushgateway, PushError> {
-        let base = parse_url(url).map_err(|reason| PushError::InvalidUrl {
+        let (base, credentials) = parse_url(url).map_err(|reason| PushError::InvalidUrl {
             source: source.to_owned(),
             reason,
         })?;
@@ -162,6 +192,7 @@ impl Pushgateway {
         }
         Ok(Pushgateway {
             base,
+            credentials,
             job: job.to_owned(),
             grouping: Vec::new(),
             retries: 3,
@@ -209,9 +240,10 @@ impl Pushgateway {
         self
     }
 
-    /// Wait before the first retry, doubled for each next one (default 250 ms).
+    /// Wait before the first retry, doubled for each next one (default 250 ms; at most
+    /// 30 s, longer waits are cut to it).
     pub fn backoff(mut self, backoff: Duration) -> Self {
-        self.backoff = backoff;
+        self.backoff = backoff.min(MAX_BACKOFF);
         self
     }
 
@@ -259,10 +291,12 @@ impl Pushgateway {
 
     /// `PUT`: replaces every metric of the group with everything registered.
     ///
+    /// Blocking: see the [module docs](self).
+    ///
     /// # Errors
     /// See [`PushError`].
     pub fn push(&self) -> Result<(), PushError> {
-        self.send(Method::Put, Some(&render()))
+        self.send(Request::Put(&render()))
     }
 
     /// `POST`: replaces the group's metrics that have the names of the pushed ones (here:
@@ -271,16 +305,16 @@ impl Pushgateway {
     /// # Errors
     /// See [`PushError`].
     pub fn push_add(&self) -> Result<(), PushError> {
-        self.send(Method::Post, Some(&render()))
+        self.send(Request::Post(&render()))
     }
 
     /// `PUT` with the chosen metrics only, by exposed name (`etl_rows_written_total`).
     ///
     /// # Errors
-    /// [`PushError::UnknownMetrics`] when a name is not registered (nothing is pushed), and
-    /// see [`PushError`].
+    /// [`PushError::NoMetrics`] when `names` is empty and [`PushError::UnknownMetrics`]
+    /// when a name is not registered (nothing is pushed), and see [`PushError`].
     pub fn push_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Method::Put, Some(&select(&render(), names)?))
+        self.send(Request::Put(&select(&render(), names)?))
     }
 
     /// `POST` with the chosen metrics only: the group's other metrics stay.
@@ -288,7 +322,7 @@ impl Pushgateway {
     /// # Errors
     /// As [`push_metrics`](Self::push_metrics).
     pub fn push_add_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Method::Post, Some(&select(&render(), names)?))
+        self.send(Request::Post(&select(&render(), names)?))
     }
 
     /// `DELETE`: removes every metric of the group.
@@ -296,10 +330,10 @@ impl Pushgateway {
     /// # Errors
     /// See [`PushError`].
     pub fn delete(&self) -> Result<(), PushError> {
-        self.send(Method::Delete, None)
+        self.send(Request::Delete)
     }
 
-    fn send(&self, method: Method, body: Option<&str>) -> Result<(), PushError> {
+    fn send(&self, request: Request<'_>) -> Result<(), PushError> {
         let url = self.url()?;
         let shown = redact(&url);
         let agent: ureq::Agent = ureq::Agent::config_builder()
@@ -307,22 +341,38 @@ impl Pushgateway {
             .timeout_global(Some(self.timeout))
             .build()
             .into();
-        let mut wait = self.backoff;
+        let authorization = self
+            .credentials
+            .as_ref()
+            .map(|c| format!("Basic {}", base64(c.0.as_bytes(), STANDARD)));
+        let mut wait = self.backoff.min(MAX_BACKOFF);
         let attempts = self.retries.saturating_add(1);
         let mut last = String::new();
         for attempt in 1..=attempts {
-            let result = match (method, body) {
-                (Method::Put, Some(body)) => agent
-                    .put(&url)
-                    .header("Content-Type", TEXT_CONTENT_TYPE)
-                    .send(body.as_bytes()),
-                (Method::Post, Some(body)) => agent
-                    .post(&url)
-                    .header("Content-Type", TEXT_CONTENT_TYPE)
-                    .send(body.as_bytes()),
-                _ => agent.delete(&url).call(),
+            let result = match request {
+                Request::Put(body) => {
+                    let mut put = agent.put(&url).header("Content-Type", TEXT_CONTENT_TYPE);
+                    if let Some(authorization) = &authorization {
+                        put = put.header("Authorization", authorization);
+                    }
+                    put.send(body.as_bytes())
+                }
+                Request::Post(body) => {
+                    let mut post = agent.post(&url).header("Content-Type", TEXT_CONTENT_TYPE);
+                    if let Some(authorization) = &authorization {
+                        post = post.header("Authorization", authorization);
+                    }
+                    post.send(body.as_bytes())
+                }
+                Request::Delete => {
+                    let mut delete = agent.delete(&url);
+                    if let Some(authorization) = &authorization {
+                        delete = delete.header("Authorization", authorization);
+                    }
+                    delete.call()
+                }
             };
-            let retry = match result {
+            match result {
                 Ok(mut response) => {
                     let status = response.status().as_u16();
                     if (200..300).contains(&status) {
@@ -343,19 +393,15 @@ impl Pushgateway {
                         });
                     }
                     last = format!("status {status}: {text}");
-                    true
                 }
-                Err(error) => {
-                    last = redact(&error.to_string());
-                    true
-                }
-            };
-            if retry && attempt < attempts {
+                Err(error) => last = redact(&error.to_string()),
+            }
+            if attempt < attempts {
                 crate::diag::warn(&format!(
                     "push to {shown} failed (attempt {attempt} of {attempts}): {last}; retrying in {wait:?}"
                 ));
                 std::thread::sleep(wait);
-                wait = (wait * 2).min(Duration::from_secs(30));
+                wait = wait.saturating_mul(2).min(MAX_BACKOFF);
             }
         }
         Err(PushError::Unreachable {
@@ -366,8 +412,9 @@ impl Pushgateway {
     }
 }
 
-/// `http://host[:port][/prefix]` without a trailing `/`.
-fn parse_url(url: &str) -> Result<String, String> {
+/// `http://host[:port][/prefix]` without a trailing `/` and without credentials, and the
+/// credentials (`user:password@`), percent-decoded.
+fn parse_url(url: &str) -> Result<(String, Option<Credentials>), String> {
     let url = url.trim();
     let Some(rest) = url.strip_prefix("http://") else {
         return Err(if url.starts_with("https://") {
@@ -382,20 +429,55 @@ fn parse_url(url: &str) -> Result<String, String> {
             )
         });
     };
-    let host = rest.split('/').next().unwrap_or("");
-    if host.is_empty() || host.ends_with(':') {
-        return Err(format!(
-            "`{}` has no host, such as `http://localhost:9091`",
-            redact(url)
-        ));
-    }
     if rest.contains(['?', '#']) {
         return Err(format!(
             "`{}` has a query or fragment; give the base URL only",
             redact(url)
         ));
     }
-    Ok(url.trim_end_matches('/').to_owned())
+    let authority = rest.split('/').next().unwrap_or("");
+    let (credentials, rest) = match authority.rfind('@') {
+        Some(at) => (
+            Some(Credentials(percent_decode(&authority[..at]))),
+            &rest[at + 1..],
+        ),
+        None => (None, rest),
+    };
+    let host = rest.split('/').next().unwrap_or("");
+    if host.is_empty() || host.starts_with(':') || host.ends_with(':') {
+        return Err(format!(
+            "`{}` has no host, such as `http://localhost:9091`",
+            redact(url)
+        ));
+    }
+    Ok((
+        format!("http://{}", rest.trim_end_matches('/')),
+        credentials,
+    ))
+}
+
+/// `%XX` sequences decoded (invalid ones kept as they are).
+fn percent_decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        let hex = |b: u8| char::from(b).to_digit(16);
+        if bytes[i] == b'%'
+            && let (Some(hi), Some(lo)) = (
+                bytes.get(i + 1).copied().and_then(hex),
+                bytes.get(i + 2).copied().and_then(hex),
+            )
+        {
+            #[allow(clippy::cast_possible_truncation)] // two hex digits
+            out.push((hi * 16 + lo) as u8);
+            i += 3;
+        } else {
+            out.push(bytes[i]);
+            i += 1;
+        }
+    }
+    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Removes `user:password@` from a URL (and from error texts that quote it).
@@ -421,7 +503,7 @@ fn push_segment(url: &mut String, name: &str, value: &str) {
         if value.is_empty() {
             url.push('=');
         } else {
-            url.push_str(&base64url(value.as_bytes()));
+            url.push_str(&base64(value.as_bytes(), URL_SAFE));
         }
     } else {
         url.push_str(name);
@@ -442,15 +524,19 @@ fn percent_encode(out: &mut String, value: &str) {
     }
 }
 
-/// RFC 4648 base64url, with padding (the Pushgateway accepts both).
-fn base64url(bytes: &[u8]) -> String {
-    const ALPHABET: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+/// RFC 4648 base64, for HTTP Basic authentication.
+const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// RFC 4648 base64url, for grouping values (the Pushgateway accepts it with padding).
+const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// RFC 4648 base64 in `alphabet`, with padding.
+fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
     for chunk in bytes.chunks(3) {
         let n = (u32::from(chunk[0]) << 16)
             | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
             | u32::from(chunk.get(2).copied().unwrap_or(0));
-        let sextet = |shift: u32| char::from(ALPHABET[((n >> shift) & 63) as usize]);
+        let sextet = |shift: u32| char::from(alphabet[((n >> shift) & 63) as usize]);
         out.push(sextet(18));
         out.push(sextet(12));
         out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
@@ -462,6 +548,9 @@ fn base64url(bytes: &[u8]) -> String {
 /// The families of `text` (Prometheus text, one contiguous group per family) whose
 /// exposed name is in `names`.
 fn select(text: &str, names: &[&str]) -> Result<String, PushError> {
+    if names.is_empty() {
+        return Err(PushError::NoMetrics);
+    }
     let mut out = String::new();
     let mut found: Vec<&str> = Vec::new();
     let mut keep = false;
@@ -531,7 +620,7 @@ mod tests {
             ("/var/tmp", "L3Zhci90bXA="),
             ("\u{ff}\u{fe}", "w7_Dvg=="),
         ] {
-            assert_eq!(base64url(raw.as_bytes()), encoded, "{raw:?}");
+            assert_eq!(base64(raw.as_bytes(), URL_SAFE), encoded, "{raw:?}");
         }
     }
 
@@ -598,6 +687,51 @@ mod tests {
         let err =
             Pushgateway::from_env_with("etl", &env(&[(PUSHGATEWAY_URL_ENV, "gw")])).unwrap_err();
         assert!(err.to_string().contains(PUSHGATEWAY_URL_ENV), "{err}");
+    }
+
+    #[test]
+    fn credentials_stay_out_of_urls_and_debug_output() {
+        let pg = Pushgateway::new("http://user:s%40cret@gw:9091/prefix/", "etl").unwrap();
+        assert_eq!(pg.url().unwrap(), "http://gw:9091/prefix/metrics/job/etl");
+        assert_eq!(pg.credentials.as_ref().unwrap().0, "user:s@cret");
+        let debug = format!("{pg:?}");
+        assert!(
+            !debug.contains("cret") && !debug.contains("user") && debug.contains("gw:9091"),
+            "{debug}"
+        );
+        for bad in [
+            "http://user:pw@",
+            "http://user:pw@/x",
+            "http://user:pw@:9091",
+            "http://gw:",
+        ] {
+            let err = Pushgateway::new(bad, "etl").unwrap_err().to_string();
+            assert!(
+                err.contains("no host") && !err.contains("pw"),
+                "{bad}: {err}"
+            );
+        }
+        assert_eq!(base64(b"user:s@cret", STANDARD), "dXNlcjpzQGNyZXQ=");
+        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
+    }
+
+    #[test]
+    fn pushing_no_metrics_is_an_error() {
+        assert!(matches!(
+            select(
+                "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n",
+                &[]
+            ),
+            Err(PushError::NoMetrics)
+        ));
+    }
+
+    #[test]
+    fn backoff_is_capped() {
+        let pg = Pushgateway::new("http://gw:9091", "etl")
+            .unwrap()
+            .backoff(Duration::MAX);
+        assert_eq!(pg.backoff, MAX_BACKOFF);
     }
 
     #[test]

@@ -58,6 +58,15 @@ static LINT_ROWS_TOTAL: Counter;
 #[business_metric(labels(pipeline, version))]
 static LINT_PIPELINE_INFO: Info;
 
+/// Timeouts of each pipeline, for the lint check: a unit word in an info metric's name is
+/// not a unit (OpenMetrics allows none on info metrics).
+#[business_metric(labels(pipeline, mode))]
+static LINT_TIMEOUT_SECONDS_INFO: Info;
+
+/// Modes the service runs in: an info metric set only in some branches.
+#[business_metric(labels(mode))]
+static DECL_MODE_INFO: Info;
+
 /// Durations recorded for the lint check.
 #[business_metric(labels(pipeline), buckets = ["1s", "1m"])]
 static LINT_DURATION_SECONDS: Histogram;
@@ -254,6 +263,7 @@ fn promtool_and_the_openmetrics_parser_accept_everything_exposed() {
     // The `metrics` recorder is what `install()` sets up; only this test needs it.
     let _guard = flext_observability::Observability::builder()
         .without_server()
+        .histogram_buckets("decl_facade_payload_", &[256.0, 1024.0])
         .install()
         .expect("install");
     // Give every kind of series a value, facade metrics included.
@@ -268,12 +278,26 @@ fn promtool_and_the_openmetrics_parser_accept_everything_exposed() {
     }
     .set();
     LINT_DURATION_SECONDS { pipeline: "lint" }.observe(3.0);
+    series!(LINT_TIMEOUT_SECONDS_INFO {
+        pipeline: "lint",
+        mode: "strict"
+    })
+    .set();
     counter!(description: "Events seen.", "decl_facade_events_total", "pipeline" => "lint")
         .increment(1);
     gauge!(description: "Depth of the queue.", "decl_facade_queue_depth").set(3.0);
-    histogram!(description: "Payload sizes.", "decl_facade_payload_bytes", "pipeline" => "lint")
+    histogram!(description: "Payload sizes.", buckets: "decl_facade_payload_", "decl_facade_payload_bytes", "pipeline" => "lint")
         .record(512.0);
     let text = render();
+    // The builder's bounds, not the default seconds: 512 bytes is below 1024.
+    assert_eq!(
+        sample(
+            &text,
+            r#"decl_facade_payload_bytes_bucket{pipeline="lint",le="1024"}"#
+        ),
+        Some(1.0),
+        "{text}"
+    );
     for name in [
         "decl_facade_events_total",
         "decl_facade_queue_depth",
@@ -303,4 +327,34 @@ fn promtool_and_the_openmetrics_parser_accept_everything_exposed() {
         "pip install prometheus-client"
     );
     assert_eq!(parsed.code, 0, "{}\n{om}", parsed.output);
+    assert!(
+        om.contains("# TYPE lint_timeout_seconds info\n")
+            && !om.contains("# UNIT lint_timeout_seconds"),
+        "{om}"
+    );
+}
+
+#[test]
+fn an_info_call_site_is_exported_only_once_set() {
+    fn switch_mode(degraded: bool) {
+        if degraded {
+            series!(DECL_MODE_INFO { mode: "degraded" }).set();
+        } else {
+            series!(DECL_MODE_INFO { mode: "normal" }).set();
+        }
+    }
+    // Both call sites are registered before `main`; neither has run.
+    assert!(!render().contains("decl_mode_info{"));
+    switch_mode(false);
+    let text = render();
+    assert_eq!(sample(&text, r#"decl_mode_info{mode="normal"}"#), Some(1.0));
+    assert!(
+        !text.contains(r#"decl_mode_info{mode="degraded"}"#),
+        "a branch that never ran states a fact:\n{text}"
+    );
+    switch_mode(true);
+    assert_eq!(
+        sample(&render(), r#"decl_mode_info{mode="degraded"}"#),
+        Some(1.0)
+    );
 }

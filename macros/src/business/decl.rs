@@ -140,7 +140,11 @@ pub(crate) fn validate(
     if let Some(unit) = &unit_value {
         spec = spec.unit(unit);
     }
-    for issue in spec.check() {
+    let issues = spec.check();
+    // A name the rules reject may hide its unit (`_second`, `_msec`): its fix decides
+    // whether a histogram needs buckets, so that error waits for the name to be right.
+    let name_ok = !issues.iter().any(|i| i.part == Part::Name);
+    for issue in issues {
         let span = match issue.part {
             Part::Name => name_span,
             Part::Unit => options.unit.as_ref().map_or(name_span, syn::LitStr::span),
@@ -164,7 +168,7 @@ pub(crate) fn validate(
             "an info metric carries its facts as label values: add `labels(..)`, such as `labels(version)`",
         );
     }
-    let buckets = buckets(kind, unit.as_deref(), &options, &decl.ty, errors);
+    let buckets = buckets(kind, unit.as_deref(), &options, &decl.ty, name_ok, errors);
 
     let mut labels: Vec<(Ident, String)> = Vec::with_capacity(options.labels.len());
     for (ident, name) in options.labels.iter().zip(label_names) {
@@ -198,6 +202,7 @@ fn buckets(
     unit: Option<&str>,
     options: &Options,
     ty: &Type,
+    name_ok: bool,
     errors: &mut Errors,
 ) -> Option<Buckets> {
     if kind != MetricKind::Histogram {
@@ -214,7 +219,7 @@ fn buckets(
     }
     let seconds = unit == Some("seconds");
     let Some(expr) = &options.buckets else {
-        if seconds {
+        if seconds || !name_ok {
             return Some(Buckets::DefaultSeconds);
         }
         errors.error_at(

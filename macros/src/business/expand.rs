@@ -62,9 +62,13 @@ pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
         if metric.kind == MetricKind::Histogram {
             args.push(GenericArgument::Const(parse_quote!(#nb)));
         }
-        if !args.is_empty() {
-            last.arguments = PathArguments::AngleBracketed(parse_quote!(<#(#args),*>));
-        }
+        // Replaces what the user wrote (an error reported already): only the macro's
+        // arguments fit the type's bounds.
+        last.arguments = if args.is_empty() {
+            PathArguments::None
+        } else {
+            PathArguments::AngleBracketed(parse_quote!(<#(#args),*>))
+        };
     }
 
     let kind = match metric.kind {
@@ -184,7 +188,7 @@ fn label_struct(
         #vis struct #ident<#lifetime> {
             #(
                 #[doc = #field_docs]
-                #vis #fields: &#lifetime str,
+                #vis #fields: &#lifetime ::core::primitive::str,
             )*
         }
 
@@ -193,7 +197,7 @@ fn label_struct(
             #methods
 
             #[doc(hidden)]
-            #vis const fn __flext_values(&self) -> [&#lifetime str; #arity] {
+            #vis const fn __flext_values(&self) -> [&#lifetime ::core::primitive::str; #arity] {
                 [#(self.#fields),*]
             }
         }

@@ -1,8 +1,14 @@
 //! `counter!`, `gauge!`, `histogram!`: the `metrics` facade macros with the metric name
 //! and label keys checked at compile time by the naming rules.
 //!
-//! `flext_observability::counter!("etl_rows_total", "pipeline" => name)` expands to
+//! `flext_observability::counter!(description: "Rows.", "etl_rows_total", "pipeline" => name)`
+//! expands to a block that registers the call site (for start-up validation), stores the
+//! help text once, and calls
 //! `::flext_observability::__private::metrics::counter!("etl_rows_total", "pipeline" => name)`.
+//!
+//! A facade histogram gets the recorder's buckets: the default ones are durations in
+//! seconds, so a histogram whose name is not in seconds must say that its bounds come
+//! from the builder (`buckets: "prefix"`, the prefix given to `histogram_buckets`).
 
 use flext_observability_naming::{MetricKind, MetricSpec, Part, check_help};
 use proc_macro2::TokenStream;
@@ -14,7 +20,7 @@ use crate::errors::Errors;
 
 struct Input {
     krate: Option<Path>,
-    /// `target: …`, `level: …`, `description: …`: passed through.
+    /// `target: …`, `level: …` (passed through), `description: …`, `buckets: …`.
     named: Vec<(Ident, Expr)>,
     name: Expr,
     labels: Vec<(Expr, Expr)>,
@@ -107,11 +113,17 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
     }
     let name_value = name.value();
     let key_refs: Vec<&str> = keys.iter().map(String::as_str).collect();
-    for issue in MetricSpec::new(&name_value, kind).labels(&key_refs).check() {
+    let spec = MetricSpec::new(&name_value, kind).labels(&key_refs);
+    let issues = spec.check();
+    let name_ok = !issues.iter().any(|i| i.part == Part::Name);
+    for issue in issues {
         match issue.part {
             Part::Label(i) => errors.error_at(key_tokens[i], issue.error),
             _ => errors.error_at(name, issue.error),
         }
+    }
+    if name_ok {
+        check_buckets(&input, kind, name, spec.resolved_unit(), &mut errors);
     }
     match description {
         Some(description) if errors.is_empty() => generate(kind, &input, name, description),
@@ -127,23 +139,20 @@ fn generate(kind: MetricKind, input: &Input, name: &LitStr, description: &LitStr
         .unwrap_or_else(|| parse_quote!(::flext_observability));
     let private = quote!(#krate::__private);
     // `description` is handled here, once per call site, instead of by `metrics`, which
-    // would describe the metric again on every call.
+    // would describe the metric again on every call; `buckets` only exists here.
     let named = input
         .named
         .iter()
-        .filter(|(k, _)| k != "description")
+        .filter(|(k, _)| k != "description" && k != "buckets")
         .map(|(k, v)| quote!(#k: #v,));
     let labels = input.labels.iter().map(|(k, v)| quote!(, #k => #v));
     let mac = Ident::new(macro_name, proc_macro2::Span::call_site());
-    let describe = Ident::new(
-        &format!("describe_{macro_name}"),
-        proc_macro2::Span::call_site(),
-    );
     let kind = Ident::new(
         match kind {
             MetricKind::Counter => "Counter",
-            MetricKind::Gauge | MetricKind::Info => "Gauge",
+            MetricKind::Gauge => "Gauge",
             MetricKind::Histogram => "Histogram",
+            MetricKind::Info => "Info",
         },
         proc_macro2::Span::call_site(),
     );
@@ -151,15 +160,88 @@ fn generate(kind: MetricKind, input: &Input, name: &LitStr, description: &LitStr
         "FLEXT_OBSERVABILITY_DESCRIBED",
         proc_macro2::Span::mixed_site(),
     );
+    // The help text goes straight to the runtime's facade store, which keeps it even when
+    // the first call comes before `install()` (a `metrics::describe_*!` would reach the
+    // no-op recorder then, and be lost).
     quote! {
         {
+            #private::inventory::submit! {
+                #private::FacadeEntry::new(
+                    #name,
+                    #private::MetricKind::#kind,
+                    ::core::file!(),
+                    ::core::line!(),
+                )
+            }
             static #described: ::std::sync::Once = ::std::sync::Once::new();
             #described.call_once(|| {
                 #private::describe_facade(#private::MetricKind::#kind, #name, #description);
-                #private::metrics::#describe!(#name, #description);
             });
             #private::metrics::#mac!(#(#named)* #name #(#labels)*)
         }
+    }
+}
+
+/// A facade histogram not in seconds needs `buckets: "prefix"`: the recorder's default
+/// buckets are durations in seconds, so its values would all land in `+Inf`.
+fn check_buckets(
+    input: &Input,
+    kind: MetricKind,
+    name: &LitStr,
+    unit: Option<&str>,
+    errors: &mut Errors,
+) {
+    let buckets = input.named.iter().find(|(k, _)| k == "buckets");
+    if kind != MetricKind::Histogram {
+        if let Some((key, _)) = buckets {
+            errors.error_at(
+                key,
+                format!(
+                    "`buckets` applies to `histogram!`, and this is `{}!`: remove it",
+                    kind.as_str()
+                ),
+            );
+        }
+        return;
+    }
+    let name_value = name.value();
+    let Some((_, value)) = buckets else {
+        if unit != Some("seconds") {
+            let prefix = name_value
+                .rsplit_once('_')
+                .map_or(name_value.as_str(), |(stem, _)| stem);
+            errors.error_at(
+                name,
+                format!(
+                    "`histogram!(\"{name_value}\")` would get the default buckets, which are durations in seconds: \
+                     configure its bounds with `Observability::builder().histogram_buckets(\"{prefix}_\", &[..])` \
+                     and add `buckets: \"{prefix}_\"` here, or declare it with \
+                     `#[business_metric(buckets = [..])]`"
+                ),
+            );
+        }
+        return;
+    };
+    match literal(value) {
+        Some(prefix) if prefix.value().is_empty() => errors.error_at(
+            prefix,
+            "`buckets` is the name prefix given to `histogram_buckets(prefix, ..)`, and it is empty: \
+             give a prefix of the metric name",
+        ),
+        Some(prefix) if !name_value.starts_with(&prefix.value()) => errors.error_at(
+            prefix,
+            format!(
+                "`{name_value}` does not start with `{}`, so `histogram_buckets({:?}, ..)` does not apply to it: \
+                 give a prefix of the metric name",
+                prefix.value(),
+                prefix.value()
+            ),
+        ),
+        Some(_) => {}
+        None => errors.error_at(
+            value,
+            "`buckets` must be a string literal: the name prefix given to `histogram_buckets(prefix, ..)`",
+        ),
     }
 }
 
@@ -168,7 +250,7 @@ fn description<'a>(input: &'a Input, macro_name: &str, errors: &mut Errors) -> O
     let mut description = None;
     for (key, value) in &input.named {
         match key.to_string().as_str() {
-            "target" | "level" => {}
+            "target" | "level" | "buckets" => {}
             "description" => match literal(value) {
                 Some(lit) => {
                     if let Err(e) = check_help(&lit.value()) {
@@ -183,7 +265,7 @@ fn description<'a>(input: &'a Input, macro_name: &str, errors: &mut Errors) -> O
             },
             _ => errors.error_at(
                 key,
-                format!("unknown parameter `{key}` of `{macro_name}!`: expected `description`, `target` or `level`"),
+                format!("unknown parameter `{key}` of `{macro_name}!`: expected `description`, `buckets`, `target` or `level`"),
             ),
         }
     }

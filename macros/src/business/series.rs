@@ -72,7 +72,7 @@ pub(crate) fn site(krate: &Path, labels: &ExprStruct) -> TokenStream {
     let site = Ident::new("FLEXT_OBSERVABILITY_SITE", Span::mixed_site());
     quote! {
         {
-            const #values: &[&str] = &#labels.__flext_values();
+            const #values: &[&::core::primitive::str] = &#labels.__flext_values();
             static #site: #private::Site<<#ty as #private::Labels>::Store> =
                 #private::Site::new(&#path, #values);
             #private::inventory::submit! { #private::SiteEntry::new(&#site) }

@@ -2,26 +2,29 @@
 //!
 //! Each declaration was checked against the naming rules when it was compiled; what only
 //! the whole program shows is checked here: the same name declared twice (in one crate or
-//! in two), two names that are one `OpenMetrics` family (`x_total` and `x`), and names that
-//! belong to the runtime (`#[monitor]`'s families, `build_info`, its self-metrics).
+//! in two), two names that are one `OpenMetrics` family (`x_total` and `x`), names in the
+//! runtime's own namespaces ([`RESERVED_PREFIXES`], `build_info`), and names the validated
+//! `counter!`/`gauge!`/`histogram!` macros use for another metric.
 
 use std::fmt::Write as _;
 
-use flext_observability_naming::MetricKind;
+use flext_observability_naming::{MetricKind, family_name};
 
 use crate::catalog::{BUILD_INFO_NAME, CALLS, CONCURRENT, CatalogIssue, DURATION};
 use crate::monitor::MonitorStorage;
 
-use super::{MetricMeta, registry};
+use super::{FacadeEntry, MetricMeta, registry};
 
-/// The `OpenMetrics` family name: the name without the suffix its type adds.
-fn family_key(name: &str, kind: MetricKind) -> &str {
-    match kind {
-        MetricKind::Counter => name.strip_suffix("_total").unwrap_or(name),
-        MetricKind::Info => name.strip_suffix("_info").unwrap_or(name),
-        MetricKind::Gauge | MetricKind::Histogram => name,
-    }
-}
+/// Name prefixes of the runtime's own families, whether or not the feature that exports
+/// them is enabled: `#[monitor]`'s, `#[health_check]`'s, the system metrics (feature
+/// `system`), the OTLP exporter's (feature `otlp`) and the runtime's self-metrics.
+pub(crate) const RESERVED_PREFIXES: &[(&str, &str)] = &[
+    ("function_calls_", "`#[monitor]`"),
+    ("health_check_", "`#[health_check]`"),
+    ("process_", "the system metrics"),
+    ("flext_otlp_", "the OTLP exporter"),
+    ("flext_observability_", "the runtime's self-metrics"),
+];
 
 fn describe(meta: &MetricMeta) -> String {
     let mut s = meta.kind.as_str().to_owned();
@@ -68,7 +71,7 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
 
     let mut by_family: Vec<(&str, &MetricMeta)> = declared
         .iter()
-        .map(|f| (family_key(f.meta.name, f.meta.kind), &f.meta))
+        .map(|f| (family_name(f.meta.name, f.meta.kind), &f.meta))
         .collect();
     by_family.sort_by(|x, y| x.0.cmp(y.0));
     for pair in by_family.windows(2) {
@@ -92,35 +95,98 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
         format!("`{}` at {}", m.function, m.location())
     });
     for family in declared {
-        let meta = &family.meta;
-        let key = family_key(meta.name, meta.kind);
-        let monitor_family = [
-            (CALLS, MetricKind::Counter),
-            (DURATION, MetricKind::Histogram),
-            (CONCURRENT, MetricKind::Gauge),
-        ]
-        .into_iter()
-        .find(|&(name, kind)| family_key(name, kind) == key);
-        if let (Some((name, _)), Some(monitored)) = (monitor_family, &monitored) {
+        issues.extend(reserved_issue(&family.meta, monitored.as_deref()));
+    }
+    issues.extend(facade_issues(declared.iter().map(|f| &f.meta)));
+    issues
+}
+
+/// The issue of a business metric named in the runtime's namespace, if it is.
+fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<CatalogIssue> {
+    let key = family_name(meta.name, meta.kind);
+    let monitor_family = [
+        (CALLS, MetricKind::Counter),
+        (DURATION, MetricKind::Histogram),
+        (CONCURRENT, MetricKind::Gauge),
+    ]
+    .into_iter()
+    .find(|&(name, kind)| family_name(name, kind) == key);
+    if let (Some((name, _)), Some(monitored)) = (monitor_family, monitored) {
+        return Some(CatalogIssue::new(format!(
+            "business metric `{}` declared at {} clashes with the `#[monitor]` family `{name}` \
+             (monitored functions such as {monitored}): rename the business metric",
+            meta.name,
+            meta.location()
+        )));
+    }
+    if key == family_name(BUILD_INFO_NAME, MetricKind::Info) {
+        return Some(CatalogIssue::new(format!(
+            "business metric `{}` declared at {} clashes with the runtime's `{BUILD_INFO_NAME}`: \
+             rename the business metric",
+            meta.name,
+            meta.location()
+        )));
+    }
+    let (prefix, owner) = RESERVED_PREFIXES
+        .iter()
+        .find(|(prefix, _)| meta.name.starts_with(prefix))?;
+    Some(CatalogIssue::new(format!(
+        "business metric `{}` declared at {} uses the prefix `{prefix}`, which belongs to \
+         {owner}: rename it",
+        meta.name,
+        meta.location()
+    )))
+}
+
+/// Names the validated facade macros use that clash with a business metric's family, or
+/// that two facade call sites use with different kinds.
+fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<CatalogIssue> {
+    let mut sites: Vec<&FacadeEntry> = inventory::iter::<FacadeEntry>.into_iter().collect();
+    sites.sort_by(|a, b| {
+        (family_name(a.name, a.kind), a.kind.as_str(), a.file, a.line).cmp(&(
+            family_name(b.name, b.kind),
+            b.kind.as_str(),
+            b.file,
+            b.line,
+        ))
+    });
+    let mut issues = Vec::new();
+    // Sorted by family, then kind: the first site of a family and the first of another
+    // kind in it are enough to find the conflict.
+    for (i, a) in sites.iter().enumerate() {
+        let key = family_name(a.name, a.kind);
+        if i > 0 && family_name(sites[i - 1].name, sites[i - 1].kind) == key {
+            continue;
+        }
+        if let Some(b) = sites[i + 1..]
+            .iter()
+            .take_while(|b| family_name(b.name, b.kind) == key)
+            .find(|b| b.kind != a.kind)
+        {
             issues.push(CatalogIssue::new(format!(
-                "business metric `{}` declared at {} clashes with the `#[monitor]` family `{name}` \
-                 (monitored functions such as {monitored}): rename the business metric",
-                meta.name,
-                meta.location()
+                "`{}!(\"{}\")` at {} and `{}!(\"{}\")` at {} record one metric as two kinds: \
+                 use one kind, or give one of them another name",
+                a.kind.as_str(),
+                a.name,
+                a.location(),
+                b.kind.as_str(),
+                b.name,
+                b.location()
             )));
-        } else if key == family_key(BUILD_INFO_NAME, MetricKind::Info) {
+        }
+    }
+    for meta in declared {
+        let key = family_name(meta.name, meta.kind);
+        // One issue per business metric: the first facade call site is enough to find it.
+        if let Some(site) = sites.iter().find(|s| family_name(s.name, s.kind) == key) {
             issues.push(CatalogIssue::new(format!(
-                "business metric `{}` declared at {} clashes with the runtime's `{BUILD_INFO_NAME}`: \
-                 rename the business metric",
+                "business metric `{}` declared at {} and `{}!(\"{}\")` at {} are one metric \
+                 family `{key}`: record through the business metric, or rename one of them",
                 meta.name,
-                meta.location()
-            )));
-        } else if meta.name.starts_with("flext_observability_") {
-            issues.push(CatalogIssue::new(format!(
-                "business metric `{}` declared at {} uses the prefix `flext_observability_`, \
-                 which the runtime's own metrics use: rename it",
-                meta.name,
-                meta.location()
+                meta.location(),
+                site.kind.as_str(),
+                site.name,
+                site.location()
             )));
         }
     }

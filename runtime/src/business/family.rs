@@ -5,20 +5,28 @@
 //! a new combination of values allocates its series once, under the write lock. Beyond the
 //! metric's series limit, new combinations share one overflow series labelled
 //! `otel_metric_overflow="true"` (the OpenTelemetry convention), a self-metric counts
-//! them and a warning is logged once, so memory stays bounded whatever the flood.
-//! Series fixed at compile time (call sites with literal values, label-less metrics) do
-//! not count against the limit: their number is bounded by the code.
+//! the measurements sent there and a warning is logged once, so memory stays bounded
+//! whatever the flood. Label values longer than [`MAX_VALUE_LEN`] bytes are cut to it, so
+//! the bound holds for their size too. Series fixed at compile time (call sites with
+//! literal values, label-less metrics) do not count against the limit: their number is
+//! bounded by the code.
 
+use std::borrow::Cow;
 use std::cell::Cell;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
-use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
 use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL, PreHashed};
 
 use super::MetricMeta;
 use super::storage::{Series, Store, Values};
+
+/// Longest label value kept from run time, in bytes: longer ones are cut at a character
+/// boundary and end in `…`, so a metric's memory is bounded by its series limit times
+/// this, whatever the values.
+pub(crate) const MAX_VALUE_LEN: usize = 1024;
 
 /// Series limit of metrics declared without `max_series`; `install()` sets it.
 static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_SERIES_LIMIT);
@@ -90,8 +98,12 @@ pub struct Family {
     pub(crate) meta: MetricMeta,
     map: RwLock<Map>,
     overflow: OnceLock<&'static Series>,
-    /// Lookups of new label values refused because the limit was reached.
+    /// Measurements sent to the overflow series because the limit was reached.
     pub(crate) overflowed: AtomicU64,
+    /// Whether the "not a ratio" warning was given: checked before anything is formatted.
+    pub(crate) ratio_warned: AtomicBool,
+    /// Whether the "label value cut" warning was given.
+    cut_warned: AtomicBool,
 }
 
 impl Family {
@@ -105,6 +117,8 @@ impl Family {
             }),
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
+            ratio_warned: AtomicBool::new(false),
+            cut_warned: AtomicBool::new(false),
         }
     }
 
@@ -118,7 +132,11 @@ impl Family {
 
     /// The series for run-time label values (in declaration order), created if the
     /// metric has room, else the overflow series.
+    #[inline]
     pub(crate) fn series(&'static self, values: &[&str]) -> &'static Series {
+        if values.iter().any(|v| v.len() > MAX_VALUE_LEN) {
+            return self.series_of_long_values(values);
+        }
         let hash = hash_values(values.iter().copied());
         let family = std::ptr::from_ref(self) as usize;
         let slot = cache_slot(family, hash);
@@ -127,7 +145,9 @@ impl Family {
             .try_with(|cache| {
                 let entry = cache[slot].get();
                 entry.series.filter(|s| {
-                    entry.family == family && entry.hash == hash && s.values.equals(values)
+                    entry.family == family
+                        && entry.hash == hash
+                        && (s.is_overflow() || s.values.equals(values))
                 })
             })
             .ok()
@@ -141,8 +161,7 @@ impl Family {
                 Some(found) => Some(found),
                 None if map.dynamic >= self.limit() => {
                     drop(map);
-                    // Not cached: every refused lookup counts in the overflow self-metric.
-                    return self.overflow_series();
+                    Some(self.overflow_series())
                 }
                 None => None,
             }
@@ -151,16 +170,35 @@ impl Family {
             Some(series) => series,
             None => self.insert(hash, values),
         };
-        if !matches!(series.values, Values::Overflow) {
-            let _ = CACHE.try_with(|cache| {
-                cache[slot].set(CacheEntry {
-                    family,
-                    hash,
-                    series: Some(series),
-                });
+        // The overflow series is cached too (under the hash of the refused values): a
+        // flood that repeats values skips the lock. Series are never removed, so a refusal
+        // stays right as long as the limit does; the measurements sent there are counted
+        // where they are recorded.
+        let _ = CACHE.try_with(|cache| {
+            cache[slot].set(CacheEntry {
+                family,
+                hash,
+                series: Some(series),
             });
-        }
+        });
         series
+    }
+
+    /// [`series`](Self::series) for values of which one at least is longer than
+    /// [`MAX_VALUE_LEN`]: they are cut first.
+    #[cold]
+    #[inline(never)]
+    fn series_of_long_values(&'static self, values: &[&str]) -> &'static Series {
+        if !self.cut_warned.swap(true, Ordering::Relaxed) {
+            crate::diag::warn(&format!(
+                "metric `{}` received a label value longer than {MAX_VALUE_LEN} bytes; such values \
+                 are cut to {MAX_VALUE_LEN} bytes (label values should come from a small set)",
+                self.meta.name
+            ));
+        }
+        let cut: Vec<Cow<'_, str>> = values.iter().map(|v| cut_value(v)).collect();
+        let refs: Vec<&str> = cut.iter().map(AsRef::as_ref).collect();
+        self.series(&refs)
     }
 
     #[cold]
@@ -175,7 +213,7 @@ impl Family {
             return self.overflow_series();
         }
         let series: &'static Series = Box::leak(Box::new(Series {
-            meta: &self.meta,
+            family: self,
             values: Values::Owned(values.iter().map(|v| Box::from(*v)).collect()),
             store: Store::dynamic(&self.meta),
         }));
@@ -198,7 +236,7 @@ impl Family {
             return found;
         }
         let series: &'static Series = Box::leak(Box::new(Series {
-            meta: &self.meta,
+            family: self,
             values: Values::Static(values),
             store: store.unwrap_or_else(|| Store::dynamic(&self.meta)),
         }));
@@ -207,10 +245,12 @@ impl Family {
         series
     }
 
+    /// The series that collects measurements with new label values once the limit is
+    /// reached; created, and the warning logged, the first time.
     #[cold]
     #[inline(never)]
     fn overflow_series(&'static self) -> &'static Series {
-        if self.overflowed.fetch_add(1, Ordering::Relaxed) == 0 {
+        self.overflow.get_or_init(|| {
             crate::diag::warn(&format!(
                 "metric `{}` reached its limit of {} series; measurements with new label values \
                  now go to the series {{{OVERFLOW_LABEL}=\"true\"}} (raise it with \
@@ -218,10 +258,8 @@ impl Family {
                 self.meta.name,
                 self.limit()
             ));
-        }
-        self.overflow.get_or_init(|| {
             Box::leak(Box::new(Series {
-                meta: &self.meta,
+                family: self,
                 values: Values::Overflow,
                 store: Store::dynamic(&self.meta),
             }))
@@ -248,10 +286,131 @@ impl Family {
     }
 }
 
+/// `value` cut to at most [`MAX_VALUE_LEN`] bytes at a character boundary, ending in `…`.
+fn cut_value(value: &str) -> Cow<'_, str> {
+    if value.len() <= MAX_VALUE_LEN {
+        return Cow::Borrowed(value);
+    }
+    let mut end = MAX_VALUE_LEN - '…'.len_utf8();
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    Cow::Owned(format!("{}…", &value[..end]))
+}
+
 fn find(map: &Map, hash: u64, values: &[&str]) -> Option<&'static Series> {
     map.by_hash
         .get(&hash)?
         .iter()
         .find(|s| s.values.equals(values))
         .copied()
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::HashSet;
+
+    use flext_observability_naming::MetricKind;
+
+    use super::*;
+
+    fn family(name: &'static str, max_series: usize) -> &'static Family {
+        Box::leak(Box::new(Family::new(MetricMeta {
+            name,
+            help: "Test.",
+            kind: MetricKind::Counter,
+            unit: None,
+            labels: &["user"],
+            bounds: &[],
+            max_series,
+            file: file!(),
+            line: line!(),
+            module: module_path!(),
+        })))
+    }
+
+    fn values(series: &Series) -> Vec<&str> {
+        (0..series.values.len())
+            .map(|i| series.values.get(i))
+            .collect()
+    }
+
+    #[test]
+    fn concurrent_lookups_create_each_combination_once_within_the_limit() {
+        let family = family("test_concurrent_total", 50);
+        std::thread::scope(|scope| {
+            for thread in 0..8u64 {
+                scope.spawn(move || {
+                    // Each thread walks the 100 values in its own order.
+                    for i in 0..100u64 {
+                        let user = ((i * 37 + thread * 11) % 100).to_string();
+                        family.series(&[&user]).counter_add(1);
+                    }
+                });
+            }
+        });
+        let all = family.snapshot();
+        let (overflow, real): (Vec<&Series>, Vec<&Series>) =
+            all.iter().copied().partition(|s| s.is_overflow());
+        assert_eq!(real.len(), 50, "exactly the limit");
+        assert_eq!(overflow.len(), 1);
+        let distinct: HashSet<Vec<&str>> = real.iter().map(|s| values(s)).collect();
+        assert_eq!(distinct.len(), 50, "no combination twice");
+        let recorded: u64 = all.iter().map(|s| s.counter_value()).sum();
+        assert_eq!(recorded, 800, "no measurement lost");
+        assert_eq!(
+            family.overflowed.load(Ordering::Relaxed),
+            overflow[0].counter_value(),
+            "one overflow count per measurement sent there"
+        );
+        // Every real series got its 8 measurements, whichever thread created it.
+        assert!(real.iter().all(|s| s.counter_value() == 8));
+    }
+
+    #[test]
+    fn fixed_values_reuse_run_time_series_and_do_not_count_against_the_limit() {
+        let family = family("test_attach_total", 1);
+        let dynamic = family.series(&["a"]);
+        assert!(std::ptr::eq(family.attach(&["a"], None), dynamic));
+        let fixed = family.attach(&["b"], None);
+        assert!(!fixed.is_overflow(), "fixed values are not limited");
+        assert!(std::ptr::eq(family.series(&["b"]), fixed));
+        assert!(family.series(&["c"]).is_overflow());
+        assert_eq!(family.snapshot().len(), 3);
+    }
+
+    #[test]
+    fn values_with_colliding_hashes_are_distinct_series() {
+        let family = family("test_collision_total", 10);
+        let x = family.insert(42, &["x"]);
+        let y = family.insert(42, &["y"]);
+        assert!(!std::ptr::eq(x, y));
+        assert!(
+            std::ptr::eq(family.insert(42, &["x"]), x),
+            "found, not created"
+        );
+        let map = family.map.read().unwrap_or_else(PoisonError::into_inner);
+        assert!(std::ptr::eq(find(&map, 42, &["y"]).unwrap(), y));
+        assert!(find(&map, 42, &["z"]).is_none());
+        assert_eq!(map.dynamic, 2);
+    }
+
+    #[test]
+    fn values_are_cut_at_a_character_boundary() {
+        assert_eq!(cut_value("short"), "short");
+        let exact = "a".repeat(MAX_VALUE_LEN);
+        assert!(matches!(cut_value(&exact), Cow::Borrowed(_)));
+        let wide = "é".repeat(MAX_VALUE_LEN);
+        let cut = cut_value(&wide);
+        assert!(
+            cut.len() <= MAX_VALUE_LEN && cut.ends_with('…'),
+            "{}",
+            cut.len()
+        );
+        let family = family("test_long_total", 10);
+        let long = "z".repeat(10 * MAX_VALUE_LEN);
+        let series = family.series(&[&long]);
+        assert_eq!(series.values.get(0).len(), MAX_VALUE_LEN);
+        assert!(std::ptr::eq(family.series(&[&long]), series));
+    }
 }

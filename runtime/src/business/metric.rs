@@ -12,6 +12,60 @@ use super::storage::{CounterShards, HistogramShards, Series, Store, StoreRef, ad
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct NoLabels;
 
+/// What the static of a counter or histogram holds besides its facts, by label type: the
+/// per-thread storage of its one series without labels, and nothing with labels (their
+/// series live at their call sites and in the metric's map).
+pub trait LabelStorage: 'static {
+    #[doc(hidden)]
+    type Counter: ConstNew + Sync;
+    #[doc(hidden)]
+    type Histogram<const NB: usize>: ConstNew + Sync;
+    #[doc(hidden)]
+    fn counter_store(storage: &'static Self::Counter) -> Option<StoreRef>;
+    #[doc(hidden)]
+    fn histogram_store<const NB: usize>(storage: &'static Self::Histogram<NB>) -> Option<StoreRef>;
+}
+
+/// A value a `static` can start with.
+pub trait ConstNew {
+    #[doc(hidden)]
+    const NEW: Self;
+}
+
+impl ConstNew for () {
+    const NEW: Self = ();
+}
+
+impl ConstNew for CounterShards {
+    const NEW: Self = CounterShards::new();
+}
+
+impl<const NB: usize> ConstNew for HistogramShards<NB> {
+    const NEW: Self = HistogramShards::new();
+}
+
+impl LabelStorage for NoLabels {
+    type Counter = CounterShards;
+    type Histogram<const NB: usize> = HistogramShards<NB>;
+    fn counter_store(storage: &'static CounterShards) -> Option<StoreRef> {
+        Some(StoreRef(Store::Counters(storage)))
+    }
+    fn histogram_store<const NB: usize>(storage: &'static HistogramShards<NB>) -> Option<StoreRef> {
+        Some(StoreRef(Store::Histograms(storage)))
+    }
+}
+
+impl<T: super::Labels + 'static> LabelStorage for T {
+    type Counter = ();
+    type Histogram<const NB: usize> = ();
+    fn counter_store((): &'static ()) -> Option<StoreRef> {
+        None
+    }
+    fn histogram_store<const NB: usize>((): &'static ()) -> Option<StoreRef> {
+        None
+    }
+}
+
 /// A value a counter can count: any unsigned integer.
 pub trait Count: Copy {
     /// The value as `u64`.
@@ -68,9 +122,9 @@ impl Measure for Duration {
 ///
 /// Without labels, record through the static: `ETL_RUNS_TOTAL.inc()`. With labels, through
 /// the label struct of the same name: `ETL_ROWS_TOTAL { pipeline: "orders" }.inc_by(10)`.
-pub struct Counter<L = NoLabels> {
+pub struct Counter<L: LabelStorage = NoLabels> {
     family: Family,
-    shards: CounterShards,
+    shards: L::Counter,
     _labels: PhantomData<fn(L)>,
 }
 
@@ -84,9 +138,9 @@ pub struct Gauge<L = NoLabels> {
 
 /// A histogram declared with [`#[business_metric]`](macro@crate::business_metric); `NB` is
 /// the number of bucket bounds plus one, filled in by the macro.
-pub struct Histogram<L = NoLabels, const NB: usize = 1> {
+pub struct Histogram<L: LabelStorage = NoLabels, const NB: usize = 1> {
     family: Family,
-    shards: HistogramShards<NB>,
+    shards: L::Histogram<NB>,
     _labels: PhantomData<fn(L)>,
 }
 
@@ -98,8 +152,8 @@ pub struct Info<L> {
 }
 
 macro_rules! common {
-    ($ty:ident $(, $nb:ident)?) => {
-        impl<L $(, const $nb: usize)?> std::fmt::Debug for $ty<L $(, $nb)?> {
+    ($ty:ident $(: $bound:ident)? $(, $nb:ident)?) => {
+        impl<L $(: $bound)? $(, const $nb: usize)?> std::fmt::Debug for $ty<L $(, $nb)?> {
             fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
                 f.debug_struct(stringify!($ty))
                     .field("name", &self.family.meta.name)
@@ -107,7 +161,7 @@ macro_rules! common {
             }
         }
 
-        impl<L $(, const $nb: usize)?> $ty<L $(, $nb)?> {
+        impl<L $(: $bound)? $(, const $nb: usize)?> $ty<L $(, $nb)?> {
             /// The metric's compile-time facts.
             pub fn meta(&self) -> &MetricMeta {
                 &self.family.meta
@@ -116,17 +170,17 @@ macro_rules! common {
     };
 }
 
-common!(Counter);
+common!(Counter: LabelStorage);
 common!(Gauge);
-common!(Histogram, NB);
+common!(Histogram: LabelStorage, NB);
 common!(Info);
 
-impl<L> Counter<L> {
+impl<L: LabelStorage> Counter<L> {
     #[doc(hidden)]
     pub const fn __declare(meta: MetricMeta) -> Self {
         Counter {
             family: Family::new(meta),
-            shards: CounterShards::new(),
+            shards: <L::Counter as ConstNew>::NEW,
             _labels: PhantomData,
         }
     }
@@ -179,7 +233,7 @@ impl Gauge<NoLabels> {
     #[inline]
     pub fn set(&self, value: impl Measure) {
         let value = value.to_f64();
-        check_ratio(&self.family.meta, value);
+        check_ratio(&self.family, value);
         self.cell.store(value.to_bits(), Ordering::Relaxed);
     }
 
@@ -201,7 +255,7 @@ impl Gauge<NoLabels> {
     }
 }
 
-impl<L, const NB: usize> Histogram<L, NB> {
+impl<L: LabelStorage, const NB: usize> Histogram<L, NB> {
     #[doc(hidden)]
     pub const fn __declare(meta: MetricMeta) -> Self {
         assert!(
@@ -210,7 +264,7 @@ impl<L, const NB: usize> Histogram<L, NB> {
         );
         Histogram {
             family: Family::new(meta),
-            shards: HistogramShards::new(),
+            shards: <L::Histogram<NB> as ConstNew>::NEW,
             _labels: PhantomData,
         }
     }
@@ -241,16 +295,16 @@ impl<L> Info<L> {
 
     #[doc(hidden)]
     pub fn __set(&'static self, values: &[&str]) {
-        self.family.series(values);
+        self.family.series(values).info_set();
     }
 }
 
-impl<L> super::Metric for Counter<L> {
+impl<L: LabelStorage> super::Metric for Counter<L> {
     fn family(&'static self) -> &'static Family {
         &self.family
     }
     fn inline_store(&'static self) -> Option<StoreRef> {
-        Some(StoreRef(Store::Counters(&self.shards)))
+        L::counter_store(&self.shards)
     }
 }
 
@@ -263,12 +317,12 @@ impl<L> super::Metric for Gauge<L> {
     }
 }
 
-impl<L, const NB: usize> super::Metric for Histogram<L, NB> {
+impl<L: LabelStorage, const NB: usize> super::Metric for Histogram<L, NB> {
     fn family(&'static self) -> &'static Family {
         &self.family
     }
     fn inline_store(&'static self) -> Option<StoreRef> {
-        Some(StoreRef(Store::Histograms(&self.shards)))
+        L::histogram_store(&self.shards)
     }
 }
 
@@ -281,24 +335,28 @@ impl<L> super::Metric for Info<L> {
     }
 }
 
-/// Warns once when a `ratio` gauge is set outside 0–1: most likely a percentage.
+/// Warns once when a `ratio` gauge is set outside 0–1: most likely a percentage. After
+/// the warning, an out-of-range value costs one relaxed load: nothing is formatted,
+/// locked or allocated.
 #[inline]
-fn check_ratio(meta: &MetricMeta, value: f64) {
-    if meta.unit == Some("ratio") && !(0.0..=1.0).contains(&value) {
-        warn_ratio(meta, value);
+fn check_ratio(family: &Family, value: f64) {
+    if family.meta.unit == Some("ratio")
+        && !(0.0..=1.0).contains(&value)
+        && !family.ratio_warned.load(Ordering::Relaxed)
+    {
+        warn_ratio(family, value);
     }
 }
 
 #[cold]
 #[inline(never)]
-fn warn_ratio(meta: &MetricMeta, value: f64) {
-    crate::diag::warn_once(
-        &format!("ratio:{}", meta.name),
-        &format!(
+fn warn_ratio(family: &Family, value: f64) {
+    if !family.ratio_warned.swap(true, Ordering::Relaxed) {
+        crate::diag::warn(&format!(
             "gauge `{}` is a ratio but was set to {value}: record ratios from 0 to 1, not percentages",
-            meta.name
-        ),
-    );
+            family.meta.name
+        ));
+    }
 }
 
 /// One series of a counter: copy it, keep it, record through it without a lookup.
@@ -333,7 +391,7 @@ impl GaugeSeries {
     #[inline]
     pub fn set(self, value: impl Measure) {
         let value = value.to_f64();
-        check_ratio(self.0.meta, value);
+        check_ratio(self.0.family, value);
         self.0.gauge_set(value);
     }
 
@@ -374,5 +432,29 @@ impl HistogramSeries {
     /// Sum of the observations so far.
     pub fn sum(self) -> f64 {
         self.0.histogram_snapshot().1
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// Stands for a label struct `#[business_metric(labels(..))]` generates.
+    struct Pipeline;
+
+    impl super::super::Labels for Pipeline {
+        type Store = CounterShards;
+    }
+
+    #[test]
+    fn only_label_less_statics_carry_per_thread_storage() {
+        // Labelled metrics keep their series elsewhere: their statics hold the facts only.
+        assert!(std::mem::size_of::<Counter<Pipeline>>() < 1024);
+        assert!(std::mem::size_of::<Histogram<Pipeline, 12>>() < 1024);
+        assert!(std::mem::size_of::<Counter>() >= std::mem::size_of::<CounterShards>());
+        assert!(
+            std::mem::size_of::<Histogram<NoLabels, 12>>()
+                >= std::mem::size_of::<HistogramShards<12>>()
+        );
     }
 }

@@ -87,6 +87,34 @@ pub fn describe_facade(kind: MetricKind, name: &str, help: &str) {
     crate::facade::FACADE.describe(name, kind, None, help);
 }
 
+/// What `inventory` collects for each call site of the validated `counter!`, `gauge!` and
+/// `histogram!` macros, so start-up validation sees the names they use.
+#[derive(Debug)]
+pub struct FacadeEntry {
+    pub(crate) name: &'static str,
+    pub(crate) kind: MetricKind,
+    pub(crate) file: &'static str,
+    pub(crate) line: u32,
+}
+
+impl FacadeEntry {
+    /// A call site recording `name` as a `kind`.
+    pub const fn new(name: &'static str, kind: MetricKind, file: &'static str, line: u32) -> Self {
+        FacadeEntry {
+            name,
+            kind,
+            file,
+            line,
+        }
+    }
+
+    pub(crate) fn location(&self) -> String {
+        format!("{}:{}", self.file, self.line)
+    }
+}
+
+inventory::collect!(FacadeEntry);
+
 /// A declared business metric, type-erased.
 pub trait Metric: Sync {
     #[doc(hidden)]
@@ -150,7 +178,7 @@ pub(crate) fn registry() -> &'static Registry {
             exported.push(family);
         }
         for site in inventory::iter::<SiteEntry> {
-            site.0.attach();
+            site.0.attach_at_startup();
         }
         Registry {
             declared: declared.into_iter().map(|(_, f)| f).collect(),

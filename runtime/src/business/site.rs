@@ -6,6 +6,9 @@
 //! plus the single-writer slot update of `#[monitor]`. If a series with the same values
 //! exists already (created from run-time values), the site records into that one, so a
 //! combination of values is never exposed twice.
+//!
+//! Info sites are the exception: for an info metric, a series that exists says its facts
+//! hold, so an info site is attached by its `set()` only, never at start-up.
 
 use std::sync::OnceLock;
 
@@ -20,10 +23,13 @@ pub trait SiteStore: Sync + Sized + 'static {
     type Handle: Copy;
     #[doc(hidden)]
     const NEW: Self;
+    /// Whether the site's series exists from start-up, at zero (all kinds but info).
+    #[doc(hidden)]
+    const EAGER: bool = true;
     #[doc(hidden)]
     fn store(&'static self) -> Option<StoreRef>;
     #[doc(hidden)]
-    fn handle(series: &'static Series) -> Self::Handle;
+    fn handle(site: &'static Site<Self>) -> Self::Handle;
 }
 
 impl SiteStore for CounterShards {
@@ -33,8 +39,8 @@ impl SiteStore for CounterShards {
         Some(StoreRef(Store::Counters(self)))
     }
     #[inline]
-    fn handle(series: &'static Series) -> CounterSeries {
-        CounterSeries(series)
+    fn handle(site: &'static Site<Self>) -> CounterSeries {
+        CounterSeries(site.resolved())
     }
 }
 
@@ -45,8 +51,8 @@ impl<const NB: usize> SiteStore for HistogramShards<NB> {
         Some(StoreRef(Store::Histograms(self)))
     }
     #[inline]
-    fn handle(series: &'static Series) -> HistogramSeries {
-        HistogramSeries(series)
+    fn handle(site: &'static Site<Self>) -> HistogramSeries {
+        HistogramSeries(site.resolved())
     }
 }
 
@@ -61,32 +67,43 @@ impl SiteStore for GaugeStore {
         None
     }
     #[inline]
-    fn handle(series: &'static Series) -> GaugeSeries {
-        GaugeSeries(series)
+    fn handle(site: &'static Site<Self>) -> GaugeSeries {
+        GaugeSeries(site.resolved())
     }
 }
 
-/// An info call site: attaching it is setting it.
+/// An info call site: attaching it is setting it, so only [`InfoSeries::set`] does.
 #[derive(Debug)]
 pub struct InfoStore;
 
-/// The series of an info metric at a call site: it exists from the first use on.
-#[derive(Clone, Copy, Debug)]
-pub struct InfoSeries(#[allow(dead_code)] &'static Series);
+/// The series of an info metric at a call site: exported from its first
+/// [`set`](InfoSeries::set) on, and not before (an info series that exists states facts).
+#[derive(Clone, Copy)]
+pub struct InfoSeries(&'static Site<InfoStore>);
+
+impl std::fmt::Debug for InfoSeries {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_tuple("InfoSeries").field(self.0).finish()
+    }
+}
 
 impl InfoSeries {
-    /// Sets the info series (it is set as soon as the call site is first used).
-    pub fn set(self) {}
+    /// Sets the info series (value 1): it is exported from now on.
+    #[inline]
+    pub fn set(self) {
+        self.0.resolved();
+    }
 }
 
 impl SiteStore for InfoStore {
     type Handle = InfoSeries;
     const NEW: Self = InfoStore;
+    const EAGER: bool = false;
     fn store(&'static self) -> Option<StoreRef> {
         None
     }
-    fn handle(series: &'static Series) -> InfoSeries {
-        InfoSeries(series)
+    fn handle(site: &'static Site<Self>) -> InfoSeries {
+        InfoSeries(site)
     }
 }
 
@@ -126,11 +143,16 @@ impl<S: SiteStore> Site<S> {
     /// The site's series.
     #[inline]
     pub fn series(&'static self) -> S::Handle {
-        let series = match self.series.get() {
+        S::handle(self)
+    }
+
+    /// The site's series, attached to its metric on first use.
+    #[inline]
+    fn resolved(&'static self) -> &'static Series {
+        match self.series.get() {
             Some(series) => series,
             None => self.resolve(),
-        };
-        S::handle(series)
+        }
     }
 
     #[cold]
@@ -145,13 +167,17 @@ impl<S: SiteStore> Site<S> {
 
 /// Type-erased site, for the catalogue.
 pub trait SiteDyn: Sync {
+    /// Attaches the site's series at start-up, unless it is an info site (see
+    /// [`SiteStore::EAGER`]).
     #[doc(hidden)]
-    fn attach(&'static self);
+    fn attach_at_startup(&'static self);
 }
 
 impl<S: SiteStore> SiteDyn for Site<S> {
-    fn attach(&'static self) {
-        self.resolve();
+    fn attach_at_startup(&'static self) {
+        if S::EAGER {
+            self.resolve();
+        }
     }
 }
 

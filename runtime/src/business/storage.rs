@@ -13,6 +13,7 @@ pub(crate) use crate::dynamic::add_f64;
 use crate::slot::{SLOTS, Slot, shards_in_use};
 
 use super::MetricMeta;
+use super::family::Family;
 
 #[repr(C, align(128))]
 #[derive(Debug)]
@@ -205,7 +206,8 @@ impl Store {
     }
 }
 
-/// What the label values of a series are.
+/// What the label values of a series are. Values from run time are at most
+/// [`MAX_VALUE_LEN`](super::family::MAX_VALUE_LEN) bytes each.
 pub(crate) enum Values {
     Static(&'static [&'static str]),
     Owned(Box<[Box<str>]>),
@@ -238,7 +240,7 @@ impl Values {
 /// One series of a business metric. Created once, never freed: the number of series is
 /// capped, so this is bounded memory, and handles can be plain `&'static` references.
 pub struct Series {
-    pub(crate) meta: &'static MetricMeta,
+    pub(crate) family: &'static Family,
     pub(crate) values: Values,
     pub(crate) store: Store,
 }
@@ -247,19 +249,39 @@ impl std::fmt::Debug for Series {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         let values: Vec<&str> = (0..self.values.len()).map(|i| self.values.get(i)).collect();
         f.debug_struct("Series")
-            .field("metric", &self.meta.name)
+            .field("metric", &self.meta().name)
             .field("values", &values)
             .finish_non_exhaustive()
     }
 }
 
 impl Series {
+    /// The facts of the series' metric.
+    #[inline]
+    pub(crate) fn meta(&self) -> &'static MetricMeta {
+        &self.family.meta
+    }
+
+    pub(crate) fn is_overflow(&self) -> bool {
+        matches!(self.values, Values::Overflow)
+    }
+
+    /// Counts a measurement in the overflow self-metric when this is the overflow series.
+    /// Only run-time storage can be the overflow series: the static paths never get here.
+    #[inline]
+    fn count_if_overflow(&self) {
+        if self.is_overflow() {
+            self.family.overflowed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
     #[inline]
     pub(crate) fn counter_add(&self, n: u64) {
         match &self.store {
             Store::Counters(shards) => shards.add(n),
             Store::Counter(cell) => {
                 cell.fetch_add(n, Ordering::Relaxed);
+                self.count_if_overflow();
             }
             _ => {}
         }
@@ -277,6 +299,7 @@ impl Series {
     pub(crate) fn gauge_set(&self, value: f64) {
         if let Some(cell) = self.gauge_cell() {
             cell.store(value.to_bits(), Ordering::Relaxed);
+            self.count_if_overflow();
         }
     }
 
@@ -284,6 +307,7 @@ impl Series {
     pub(crate) fn gauge_add(&self, delta: f64) {
         if let Some(cell) = self.gauge_cell() {
             add_f64(cell, delta);
+            self.count_if_overflow();
         }
     }
 
@@ -304,17 +328,26 @@ impl Series {
     #[inline]
     pub(crate) fn observe(&self, value: f64) {
         match &self.store {
-            Store::Histograms(shards) => shards.observe(self.meta.bounds, value),
-            Store::Histogram(h) => h.observe(self.meta.bounds, value),
+            Store::Histograms(shards) => shards.observe(self.meta().bounds, value),
+            Store::Histogram(h) => {
+                h.observe(self.meta().bounds, value);
+                self.count_if_overflow();
+            }
             _ => {}
         }
+    }
+
+    /// Sets an info series: it exists, which is all there is to it.
+    #[inline]
+    pub(crate) fn info_set(&self) {
+        self.count_if_overflow();
     }
 
     pub(crate) fn histogram_snapshot(&self) -> (Vec<u64>, f64) {
         match &self.store {
             Store::Histograms(shards) => shards.snapshot(),
             Store::Histogram(h) => h.snapshot(),
-            _ => (vec![0; self.meta.bounds.len() + 1], 0.0),
+            _ => (vec![0; self.meta().bounds.len() + 1], 0.0),
         }
     }
 }

@@ -17,8 +17,10 @@ fn main() {
     gauge!(description: "Rows waiting.", "etl_waiting_rows").set(3.0);
     gauge!(target: "etl", level: metrics::Level::DEBUG, description: "Rows waiting.", "etl_waiting_rows")
         .increment(1.0);
-    histogram!(description: "Payload sizes.", "etl_payload_bytes", "pipeline" => pipeline)
+    // Not in seconds: its bounds come from `histogram_buckets("etl_payload_", ..)`.
+    histogram!(description: "Payload sizes.", buckets: "etl_payload_", "etl_payload_bytes", "pipeline" => pipeline)
         .record(512.0);
+    histogram!(description: "Load time.", "etl_load_duration_seconds").record(0.5);
     let kept = counter!(crate = ::flext_observability, description: "Kept.", "etl_kept_total");
     kept.increment(1);
 }

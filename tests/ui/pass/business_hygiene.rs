@@ -16,6 +16,7 @@ struct Vec;
 struct usize;
 struct bool;
 struct f64;
+struct str;
 
 /// Runs.
 #[business_metric(labels(pipeline, status))]
@@ -36,7 +37,7 @@ static HYGIENE_LEVEL_RATIO: Gauge;
     HYGIENE_LEVEL_RATIO.set(|level| *level),
 )]
 #[allow(non_snake_case)]
-fn shadowed(name: &str, flext_guard: u32, flext_ret: u32, flext_success: u32) -> ::core::primitive::f64 {
+fn shadowed(name: &::core::primitive::str, flext_guard: u32, flext_ret: u32, flext_success: u32) -> ::core::primitive::f64 {
     let FLEXT_OBSERVABILITY_SITE = flext_guard + flext_ret + flext_success;
     let _ = FLEXT_OBSERVABILITY_SITE;
     0.5
