@@ -178,6 +178,12 @@ fn builtin_sources() -> [&'static dyn Source; 3] {
 
 /// Feeds every family of every source to `out`, merged by name, in name order.
 pub(crate) fn collect(out: &mut dyn Encoder) {
+    collect_filtered(&|_| true, out);
+}
+
+/// [`collect`], keeping only the families whose sample name (`x_total`, `y_seconds`)
+/// `keep` accepts; returns the names of the families written.
+pub(crate) fn collect_filtered(keep: &dyn Fn(&str) -> bool, out: &mut dyn Encoder) -> Vec<String> {
     let extra = EXTRA_SOURCES
         .read()
         .unwrap_or_else(PoisonError::into_inner)
@@ -222,12 +228,18 @@ pub(crate) fn collect(out: &mut dyn Encoder) {
             families.insert(key, (desc, vec![index]));
         }
     }
+    let mut written = Vec::new();
     for (desc, contributors) in families.values() {
+        if !keep(&desc.name) {
+            continue;
+        }
         out.family(desc);
         for &index in contributors {
             snapshots[index].encode(&desc.name, out);
         }
+        written.push(desc.name.to_string());
     }
+    written
 }
 
 fn collision(desc: &FamilyDesc<'_>, owner: &str) {

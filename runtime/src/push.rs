@@ -314,7 +314,7 @@ impl Pushgateway {
     /// [`PushError::NoMetrics`] when `names` is empty and [`PushError::UnknownMetrics`]
     /// when a name is not registered (nothing is pushed), and see [`PushError`].
     pub fn push_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Request::Put(&select(&render(), names)?))
+        self.send(Request::Put(&select(names)?))
     }
 
     /// `POST` with the chosen metrics only: the group's other metrics stay.
@@ -322,7 +322,7 @@ impl Pushgateway {
     /// # Errors
     /// As [`push_metrics`](Self::push_metrics).
     pub fn push_add_metrics(&self, names: &[&str]) -> Result<(), PushError> {
-        self.send(Request::Post(&select(&render(), names)?))
+        self.send(Request::Post(&select(names)?))
     }
 
     /// `DELETE`: removes every metric of the group.
@@ -545,42 +545,20 @@ fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
     out
 }
 
-/// The families of `text` (Prometheus text, one contiguous group per family) whose
-/// exposed name is in `names`.
-fn select(text: &str, names: &[&str]) -> Result<String, PushError> {
+/// The families whose exposed name is in `names`, in text format 0.0.4; an error
+/// naming those that are not registered.
+fn select(names: &[&str]) -> Result<String, PushError> {
     if names.is_empty() {
         return Err(PushError::NoMetrics);
     }
-    let mut out = String::new();
-    let mut found: Vec<&str> = Vec::new();
-    let mut keep = false;
-    let mut current = "";
-    for line in text.lines() {
-        let family = line
-            .strip_prefix("# HELP ")
-            .or_else(|| line.strip_prefix("# TYPE "))
-            .and_then(|rest| rest.split(' ').next());
-        if let Some(family) = family
-            && family != current
-        {
-            current = family;
-            keep = names.contains(&family);
-            if keep {
-                found.push(family);
-            }
-        }
-        if keep {
-            out.push_str(line);
-            out.push('\n');
-        }
-    }
+    let (text, written) = crate::prometheus::render_filtered(&|name| names.contains(&name));
     let missing: Vec<String> = names
         .iter()
-        .filter(|n| !found.contains(n))
+        .filter(|n| !written.iter().any(|w| w == *n))
         .map(|n| (*n).to_owned())
         .collect();
     if missing.is_empty() {
-        Ok(out)
+        Ok(text)
     } else {
         Err(PushError::UnknownMetrics { names: missing })
     }
@@ -717,13 +695,7 @@ mod tests {
 
     #[test]
     fn pushing_no_metrics_is_an_error() {
-        assert!(matches!(
-            select(
-                "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n",
-                &[]
-            ),
-            Err(PushError::NoMetrics)
-        ));
+        assert!(matches!(select(&[]), Err(PushError::NoMetrics)));
     }
 
     #[test]
@@ -742,15 +714,10 @@ mod tests {
     }
 
     #[test]
-    fn selecting_families() {
-        let text = "# HELP a_total A.\n# TYPE a_total counter\na_total 1\n# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 2\nb{x=\"2\"} 3\n";
-        assert_eq!(
-            select(text, &["b"]).unwrap(),
-            "# HELP b B.\n# TYPE b gauge\nb{x=\"1\"} 2\nb{x=\"2\"} 3\n"
-        );
+    fn selecting_families_names_what_is_missing() {
         assert!(matches!(
-            select(text, &["b", "c"]),
-            Err(PushError::UnknownMetrics { names }) if names == ["c"]
+            select(&["no_such_metric_total"]),
+            Err(PushError::UnknownMetrics { names }) if names == ["no_such_metric_total"]
         ));
     }
 }

@@ -39,6 +39,15 @@ fn render_with(openmetrics: bool) -> String {
     out
 }
 
+/// The families whose sample names `keep` accepts, in text format 0.0.4, and the names
+/// of the families written.
+#[cfg_attr(not(feature = "push"), allow(dead_code))] // the Pushgateway's chosen metrics
+pub(crate) fn render_filtered(keep: &dyn Fn(&str) -> bool) -> (String, Vec<String>) {
+    let mut encoder = text::TextEncoder::new(false, 4096);
+    let written = crate::collect::collect_filtered(keep, &mut encoder);
+    (encoder.finish(), written)
+}
+
 /// Everything registered, in Prometheus text format 0.0.4.
 pub fn render() -> String {
     render_with(false)
