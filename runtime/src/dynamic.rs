@@ -5,42 +5,16 @@
 //! (the OpenTelemetry convention), a self-metric counts them, and a warning is logged
 //! once per family. Memory stays bounded whatever the flood of label values.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, OnceLock, PoisonError, RwLock};
 
-use crate::collect::{Encoder, FamilyDesc, HistogramValue, Kind, Value};
+use crate::model::MetricType;
 
 /// Default cap on the series of one family.
 pub(crate) const DEFAULT_SERIES_LIMIT: usize = 2000;
 
 pub(crate) const OVERFLOW_LABEL: &str = "otel_metric_overflow";
-
-/// Self-metric: registrations of new series refused, per metric, because of its limit.
-pub(crate) const OVERFLOWS: &str = "flext_observability_series_overflows_total";
-
-/// The family of [`OVERFLOWS`], when any metric of a source overflowed.
-pub(crate) fn overflows_desc(any: bool) -> Option<FamilyDesc<'static>> {
-    any.then(|| {
-        FamilyDesc::fixed(
-            OVERFLOWS,
-            "Times a new label set was routed to the overflow series because its metric reached its series limit.",
-            Kind::Counter,
-            None,
-        )
-    })
-}
-
-/// The series of [`OVERFLOWS`]: `(metric, refused)` pairs, zeros left out.
-pub(crate) fn encode_overflows<'a>(
-    counts: impl Iterator<Item = (&'a str, u64)>,
-    out: &mut dyn Encoder,
-) {
-    for (metric, refused) in counts.filter(|&(_, n)| n > 0) {
-        out.counter(&[("metric", metric)], Value::Int(refused));
-    }
-}
 
 /// A hasher for keys that are already hashes: hashing them again would be wasted work.
 #[derive(Default)]
@@ -74,10 +48,10 @@ pub(crate) enum Cell {
 
 #[derive(Debug)]
 pub(crate) struct HistogramCell {
-    bounds: Arc<[f64]>,
-    counts: Box<[AtomicU64]>,
+    pub(crate) bounds: Arc<[f64]>,
+    pub(crate) counts: Box<[AtomicU64]>,
     /// `f64` bits.
-    sum: AtomicU64,
+    pub(crate) sum: AtomicU64,
 }
 
 impl HistogramCell {
@@ -112,13 +86,13 @@ pub(crate) fn add_f64(cell: &AtomicU64, delta: f64) {
 }
 
 impl Cell {
-    fn new(kind: Kind, bounds: Option<&Arc<[f64]>>) -> Cell {
+    fn new(kind: MetricType, bounds: Option<&Arc<[f64]>>) -> Cell {
         match kind {
-            Kind::Counter => Cell::Counter(AtomicU64::new(0)),
-            Kind::Histogram => Cell::Histogram(HistogramCell::new(
+            MetricType::Counter => Cell::Counter(AtomicU64::new(0)),
+            MetricType::Histogram => Cell::Histogram(HistogramCell::new(
                 bounds.cloned().unwrap_or_else(|| Arc::from(&[][..])),
             )),
-            Kind::Gauge | Kind::Info => Cell::Gauge(AtomicU64::new(0f64.to_bits())),
+            MetricType::Gauge | MetricType::Info => Cell::Gauge(AtomicU64::new(0f64.to_bits())),
         }
     }
 
@@ -157,13 +131,13 @@ impl Cell {
 #[derive(Debug)]
 pub(crate) struct Family {
     pub(crate) name: String,
-    pub(crate) kind: Kind,
-    help: RwLock<String>,
-    unit: RwLock<Option<String>>,
+    pub(crate) kind: MetricType,
+    pub(crate) help: RwLock<String>,
+    pub(crate) unit: RwLock<Option<String>>,
     bounds: Option<Arc<[f64]>>,
     limit: usize,
-    series: RwLock<BTreeMap<LabelSet, Arc<Cell>>>,
-    overflow: OnceLock<Arc<Cell>>,
+    pub(crate) series: RwLock<BTreeMap<LabelSet, Arc<Cell>>>,
+    pub(crate) overflow: OnceLock<Arc<Cell>>,
     /// Times a new label set landed in the overflow series.
     pub(crate) overflowed: AtomicU64,
     /// Whether a use with another kind was reported already.
@@ -171,7 +145,12 @@ pub(crate) struct Family {
 }
 
 impl Family {
-    pub(crate) fn new(name: String, kind: Kind, bounds: Option<Arc<[f64]>>, limit: usize) -> Self {
+    pub(crate) fn new(
+        name: String,
+        kind: MetricType,
+        bounds: Option<Arc<[f64]>>,
+        limit: usize,
+    ) -> Self {
         Family {
             name,
             kind,
@@ -234,69 +213,5 @@ impl Family {
         self.overflow
             .get_or_init(|| Arc::new(Cell::new(self.kind, self.bounds.as_ref())))
             .clone()
-    }
-
-    pub(crate) fn desc(&self) -> FamilyDesc<'static> {
-        FamilyDesc {
-            name: Cow::Owned(self.name.clone()),
-            help: Cow::Owned(
-                self.help
-                    .read()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .clone(),
-            ),
-            kind: self.kind,
-            unit: self
-                .unit
-                .read()
-                .unwrap_or_else(PoisonError::into_inner)
-                .clone()
-                .map(Cow::Owned),
-        }
-    }
-
-    pub(crate) fn encode(&self, out: &mut dyn Encoder) {
-        let series = self.series.read().unwrap_or_else(PoisonError::into_inner);
-        let mut scratch: Vec<(&str, &str)> = Vec::new();
-        for (labels, cell) in series.iter() {
-            scratch.clear();
-            scratch.extend(labels.iter().map(|(k, v)| (k.as_str(), v.as_str())));
-            encode_cell(out, &scratch, cell);
-        }
-        if let Some(cell) = self.overflow.get() {
-            encode_cell(out, &[(OVERFLOW_LABEL, "true")], cell);
-        }
-    }
-}
-
-fn encode_cell(out: &mut dyn Encoder, labels: &[(&str, &str)], cell: &Cell) {
-    match cell {
-        Cell::Counter(c) => out.counter(labels, Value::Int(c.load(Ordering::Relaxed))),
-        Cell::Gauge(g) => out.gauge(
-            labels,
-            Value::Float(f64::from_bits(g.load(Ordering::Relaxed))),
-        ),
-        Cell::Histogram(h) => {
-            // On the stack for the usual bucket counts: no allocation per series.
-            let mut inline = [0u64; 32];
-            let mut heap = Vec::new();
-            let counts: &mut [u64] = if h.counts.len() <= inline.len() {
-                &mut inline[..h.counts.len()]
-            } else {
-                heap.resize(h.counts.len(), 0);
-                &mut heap
-            };
-            for (count, cell) in counts.iter_mut().zip(h.counts.iter()) {
-                *count = cell.load(Ordering::Relaxed);
-            }
-            out.histogram(
-                labels,
-                &HistogramValue {
-                    bounds: &h.bounds,
-                    counts,
-                    sum: f64::from_bits(h.sum.load(Ordering::Relaxed)),
-                },
-            );
-        }
     }
 }

@@ -1,7 +1,25 @@
 use std::fmt;
 use std::net::SocketAddr;
 
-use crate::catalog::CatalogIssue;
+/// A problem found in what was registered (a function monitored twice, a business
+/// metric that clashes with another, a health check without its resource), naming
+/// every source location involved.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StartupIssue {
+    message: String,
+}
+
+impl StartupIssue {
+    pub(crate) fn new(message: String) -> Self {
+        StartupIssue { message }
+    }
+}
+
+impl fmt::Display for StartupIssue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.message)
+    }
+}
 
 /// Why [`install`](crate::ObservabilityBuilder::install) refused to start.
 #[derive(Debug)]
@@ -16,7 +34,7 @@ pub enum Error {
     },
     /// What was registered is inconsistent (for example the same metric twice); every
     /// issue names the source locations involved.
-    Catalog(Vec<CatalogIssue>),
+    Catalog(Vec<StartupIssue>),
     /// The embedded server could not listen.
     Bind {
         /// The address it tried.

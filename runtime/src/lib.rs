@@ -134,42 +134,50 @@
 
 #![cfg_attr(docsrs, feature(doc_cfg))]
 
-mod business;
-mod catalog;
+// Layers, bottom to top (ARCHITECTURE.md; `.ci/layers` checks that imports only go
+// down). Foundation: no storage, no registry.
 mod clock;
-mod collect;
-mod config;
 mod diag;
-mod dynamic;
 mod error;
-mod facade;
-pub mod health;
-mod install;
-#[cfg(any(feature = "server", feature = "logs"))]
 mod json;
-#[cfg(feature = "logs")]
-#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
-pub mod logs;
+mod model;
+mod percent;
+#[cfg(feature = "server")]
+mod routes;
+mod settings;
+mod slot;
+mod span_ids;
+// Storage: what the hot path writes.
+mod business;
+mod dynamic;
+mod exemplar;
+mod facade;
+mod identity;
 mod monitor;
-#[cfg(feature = "otlp")]
-mod otlp;
+// Catalogue and the read path.
+mod catalog;
+mod collect;
+// Sources and exposition.
+mod overflow;
 #[cfg(all(feature = "system", target_os = "linux"))]
 mod process;
 pub mod prometheus;
-#[cfg(feature = "otlp")]
-#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
-pub mod propagation;
-#[cfg(feature = "push")]
-#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
-pub mod push;
+// Subsystems and surfaces.
+pub mod health;
+#[cfg(feature = "logs")]
+#[cfg_attr(docsrs, doc(cfg(feature = "logs")))]
+pub mod logs;
 #[cfg(feature = "server")]
 mod server;
 #[cfg(not(feature = "server"))]
 #[path = "server_off.rs"]
 mod server;
-mod slot;
-mod telemetry;
 pub mod trace;
+// Start-up: the integration API, the builder, the guard.
+mod install;
+mod integration;
+// Optional capabilities, one folder each.
+mod integrations;
 
 #[doc(hidden)]
 #[path = "private.rs"]
@@ -179,13 +187,15 @@ pub use business::{
     Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info,
     InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,
 };
-pub use catalog::CatalogIssue;
-pub use config::DEFAULT_LISTEN;
-pub use error::Error;
-pub use install::{Observability, ObservabilityBuilder, ObservabilityGuard};
-pub use monitor::Outcome;
+pub use error::{Error, StartupIssue};
+pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
 #[cfg(feature = "otlp")]
-pub use otlp::{OtlpProtocol, Propagation, Sampler};
+#[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
+pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
+#[cfg(feature = "push")]
+#[cfg_attr(docsrs, doc(cfg(feature = "push")))]
+pub use integrations::push;
+pub use model::DEFAULT_BUCKETS;
 
 #[doc = include_str!("../docs/monitor.md")]
 pub use flext_observability_macros::monitor;
@@ -201,10 +211,3 @@ pub use flext_observability_macros::series;
 
 #[doc = include_str!("../docs/facade_macros.md")]
 pub use flext_observability_macros::{counter, gauge, histogram};
-
-/// Default bucket bounds of duration histograms, in seconds: 10 µs to 10 s, including
-/// every threshold autometrics' latency objectives use.
-pub const DEFAULT_BUCKETS: &[f64] = &[
-    0.000_01, 0.000_025, 0.000_05, 0.000_1, 0.000_25, 0.000_5, 0.001, 0.002_5, 0.005, 0.01, 0.025,
-    0.05, 0.075, 0.1, 0.25, 0.5, 0.75, 1.0, 2.5, 5.0, 7.5, 10.0,
-];

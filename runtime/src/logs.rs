@@ -47,8 +47,8 @@ use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::{Context, SubscriberExt};
 use tracing_subscriber::registry::{LookupSpan, Registry};
 
-use crate::Error;
-use crate::config::EnvLookup;
+use crate::error::Error;
+use crate::settings::{self, EnvLookup, Policy};
 
 /// How log lines are written.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -120,22 +120,19 @@ pub(crate) struct LogSettings {
     pub(crate) format: Option<LogFormat>,
     pub(crate) writer: Option<LogWriter>,
     pub(crate) install: Option<bool>,
-    pub(crate) trace_level: Option<String>,
 }
 
 /// Resolved log settings.
 #[derive(Debug)]
 pub(crate) struct LogConfig {
     pub(crate) filter: Targets,
-    pub(crate) trace_filter: Targets,
     pub(crate) format: LogFormat,
     pub(crate) writer: LogWriter,
     pub(crate) install: bool,
-    #[cfg(feature = "otlp")]
-    pub(crate) correlation_header: http::HeaderName,
 }
 
-fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
+/// A level (`info`) or a `target=level` list (`warn,orders=debug`).
+pub(crate) fn parse_targets(source: &str, value: &str) -> Result<Targets, Error> {
     let parts: Vec<&str> = value
         .split(',')
         .map(str::trim)
@@ -173,78 +170,33 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         (None, Some(level)) => parse_targets("LOG_LEVEL", &level)?,
         (None, None) => parse_targets("LOG_LEVEL", "info")?,
     };
-    let trace_filter = match &settings.trace_level {
-        Some(level) => parse_targets("trace_level", level)?,
-        None => parse_targets("trace_level", "info")?,
-    };
-    let format = match (settings.format, env("LOG_FORMAT")) {
-        (Some(f), _) => f,
-        (None, Some(v)) => match v.trim().to_ascii_lowercase().as_str() {
-            "json" => LogFormat::Json,
-            "text" | "" => LogFormat::Text,
-            _ => {
-                return Err(Error::config(
-                    "LOG_FORMAT",
-                    format!("`{v}` is not `json` or `text`"),
-                ));
+    let from_env = match settings.format {
+        Some(_) => None,
+        None => settings::read(env, "LOG_FORMAT", Policy::Strict, |v| {
+            match v.to_ascii_lowercase().as_str() {
+                "json" => Ok(LogFormat::Json),
+                "text" => Ok(LogFormat::Text),
+                _ => Err(format!("`{v}` is not `json` or `text`")),
             }
-        },
-        (None, None) => LogFormat::Text,
-    };
-    // Read by propagation only, so only with it; parsed once, here.
-    #[cfg(feature = "otlp")]
-    let correlation_header = match env("LOG_CORRELATION_ID_HEADER") {
-        Some(h) => http::HeaderName::from_bytes(h.trim().as_bytes()).map_err(|_| {
-            Error::config(
-                "LOG_CORRELATION_ID_HEADER",
-                format!("`{h}` is not a header name"),
-            )
         })?,
-        None => http::HeaderName::from_static("x-correlation-id"),
     };
+    let (format, _) = settings::pick(
+        settings.format,
+        "log_format",
+        from_env,
+        "LOG_FORMAT",
+        LogFormat::Text,
+    );
     Ok(LogConfig {
         filter,
-        trace_filter,
         format,
         writer: settings.writer.unwrap_or(LogWriter::Stdout),
         install: settings.install.unwrap_or(true),
-        #[cfg(feature = "otlp")]
-        correlation_header,
     })
 }
 
-type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
-
-/// The filter of the OpenTelemetry layer: the trace level, plus the `exception` events
-/// `#[monitor]` emits at `DEBUG` into its failed spans (they belong in the trace, not in
-/// `info` log lines).
-struct TraceFilter(Targets);
-
-impl TraceFilter {
-    fn allows(&self, meta: &Metadata<'_>) -> bool {
-        self.0.would_enable(meta.target(), meta.level())
-            || (meta.is_event()
-                && meta.target() == "flext_observability"
-                && meta.name() == "exception")
-    }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for TraceFilter {
-    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
-        self.allows(meta)
-    }
-    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.allows(meta) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
-    }
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0)
-            .map(|l| l.max(LevelFilter::DEBUG))
-    }
-}
+/// A layer of the subscriber `install()` sets.
+pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
 /// The filter of the JSON layer: the log level, plus every span that declares a
 /// `correlation_id` field, so its id reaches the lines of events inside it whatever the
@@ -257,7 +209,7 @@ impl JsonFilter {
             || (meta.is_span()
                 && meta
                     .fields()
-                    .field(crate::trace::CORRELATION_FIELD)
+                    .field(crate::span_ids::CORRELATION_FIELD)
                     .is_some())
     }
 }
@@ -278,19 +230,20 @@ impl<S> tracing_subscriber::layer::Filter<S> for JsonFilter {
     }
 }
 
-/// Installs the global subscriber; when one is already set, says so once and keeps it.
-/// Returns whether the OpenTelemetry layer `otel` is now part of the global subscriber.
-pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) -> bool {
-    #[cfg(feature = "otlp")]
-    crate::propagation::set_correlation_header(config.correlation_header.clone());
+/// Installs the global subscriber: the layers integrations contributed (stacked in the
+/// order given) and one log layer. When a subscriber is already set, says so once and
+/// keeps it. Returns whether the contributed layers are now part of the global
+/// subscriber.
+pub(crate) fn install_subscriber(config: LogConfig, contributed: Vec<BoxedLayer>) -> bool {
     if !config.install {
         return false;
     }
-    let with_otel = otel.is_some();
     // Layers are stacked, not boxed in a `Vec`: a `Vec` of layers does not forward
-    // `on_register_dispatch`, which the JSON layer needs to read OpenTelemetry ids.
-    let base = tracing_subscriber::registry()
-        .with(otel.map(|l| l.with_filter(TraceFilter(config.trace_filter))));
+    // `on_register_dispatch`, which the JSON layer needs to read span ids.
+    let stacked = contributed
+        .into_iter()
+        .reduce(|below, above| Box::new(below.and_then(above)));
+    let base = tracing_subscriber::registry().with(stacked);
     let result = match config.format {
         LogFormat::Json => tracing::subscriber::set_global_default(
             base.with(JsonLayer::new(config.writer).with_filter(JsonFilter(config.filter))),
@@ -311,7 +264,7 @@ pub(crate) fn install_subscriber(config: LogConfig, otel: Option<BoxedLayer>) ->
         );
         return false;
     }
-    with_otel
+    true
 }
 
 /// The `correlation_id` field of a span, kept in its extensions.
@@ -336,12 +289,12 @@ struct CorrelationVisitor(Option<String>);
 
 impl Visit for CorrelationVisitor {
     fn record_str(&mut self, field: &Field, value: &str) {
-        if field.name() == crate::trace::CORRELATION_FIELD {
+        if field.name() == crate::span_ids::CORRELATION_FIELD {
             self.0 = Some(value.to_owned());
         }
     }
     fn record_debug(&mut self, field: &Field, value: &dyn std::fmt::Debug) {
-        if field.name() == crate::trace::CORRELATION_FIELD {
+        if field.name() == crate::span_ids::CORRELATION_FIELD {
             self.0 = Some(format!("{value:?}"));
         }
     }
@@ -419,7 +372,7 @@ where
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, S>) {
         if attrs
             .fields()
-            .field(crate::trace::CORRELATION_FIELD)
+            .field(crate::span_ids::CORRELATION_FIELD)
             .is_none()
         {
             return;
@@ -491,19 +444,17 @@ where
                     break;
                 }
             }
-            #[cfg(feature = "otlp")]
-            if let Some(dispatch) = &dispatch
-                && let Some(cx) = crate::otlp::context_of(&span.id(), dispatch)
-            {
-                if let Some((trace_id, span_id)) = crate::otlp::ids_of_context(&cx) {
+            if let Some(dispatch) = &dispatch {
+                let (ids, baggage) = crate::span_ids::log_context_of(&span.id(), dispatch);
+                if let Some((trace_id, span_id)) = ids {
                     line.push_str(",\"trace_id\":\"");
-                    line.push_str(&crate::trace::hex(&trace_id));
+                    line.push_str(&crate::span_ids::hex(&trace_id));
                     line.push_str("\",\"span_id\":\"");
-                    line.push_str(&crate::trace::hex(&span_id));
+                    line.push_str(&crate::span_ids::hex(&span_id));
                     line.push('"');
                 }
                 if correlation.is_none() {
-                    correlation = crate::otlp::baggage_value(&cx, crate::trace::CORRELATION_FIELD);
+                    correlation = baggage;
                 }
             }
         }
@@ -551,9 +502,6 @@ mod tests {
         let c = resolve(LogSettings::default(), &env).unwrap();
         assert!(c.filter.would_enable("Orders", &tracing::Level::DEBUG));
         assert!(!c.filter.would_enable("orders", &tracing::Level::DEBUG));
-        // Spans reach OpenTelemetry from `info` by default (not the clients' `trace`).
-        assert!(c.trace_filter.would_enable("h2", &tracing::Level::INFO));
-        assert!(!c.trace_filter.would_enable("h2", &tracing::Level::DEBUG));
         let bad = |k: &str| (k == "LOG_LEVEL").then(|| "loud".to_owned());
         match resolve(LogSettings::default(), &bad) {
             Err(Error::Config { source, .. }) => assert_eq!(source, "LOG_LEVEL"),

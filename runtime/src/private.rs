@@ -13,25 +13,26 @@ pub use crate::business::{
     BusinessEntry, CallGuard, Count, CounterSeries, CounterShards, FacadeEntry, Family,
     GaugeSeries, GaugeStore, HistogramSeries, HistogramShards, InfoStore, Labels, Measure, Metric,
     MetricKind, MetricMeta, NoLabels, OkAny, OkResult, Series, Site, SiteDyn, SiteEntry, SiteStore,
-    StoreRef, apply, describe_facade,
+    StoreRef, apply,
 };
+pub use crate::facade::store::describe_facade;
 
 pub use crate::health::Kind as HealthKind;
 pub use crate::health::registry::{
     BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
     check_future, cloned, into_health,
 };
-pub use crate::monitor::{
+pub use crate::monitor::site::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, SiteCounters, ViaAny, ViaResult,
     outcome_from,
 };
 
 /// Default duration bucket bounds in seconds.
-pub const DEFAULT_BOUNDS: &[f64] = crate::DEFAULT_BUCKETS;
+pub const DEFAULT_BOUNDS: &[f64] = crate::model::DEFAULT_BUCKETS;
 /// [`DEFAULT_BOUNDS`] in nanoseconds.
-pub const DEFAULT_BOUNDS_NS: &[u64] = &to_nanos::<{ crate::DEFAULT_BUCKETS.len() }>();
+pub const DEFAULT_BOUNDS_NS: &[u64] = &to_nanos::<{ crate::model::DEFAULT_BUCKETS.len() }>();
 /// Storage width of the default buckets (bounds plus the overflow bucket).
-pub const DEFAULT_NB: usize = crate::DEFAULT_BUCKETS.len() + 1;
+pub const DEFAULT_NB: usize = crate::model::DEFAULT_BUCKETS.len() + 1;
 
 const fn to_nanos<const N: usize>() -> [u64; N] {
     let mut out = [0u64; N];
@@ -40,7 +41,7 @@ const fn to_nanos<const N: usize>() -> [u64; N] {
         #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss)]
         // bounds are positive seconds
         {
-            out[i] = (crate::DEFAULT_BUCKETS[i] * 1e9 + 0.5) as u64;
+            out[i] = (crate::model::DEFAULT_BUCKETS[i] * 1e9 + 0.5) as u64;
         }
         i += 1;
     }

@@ -8,18 +8,37 @@
 //! every architecture Rust targets in practice (the Go client assumes the same).
 
 use std::path::Path;
-use std::sync::atomic::Ordering;
+use std::sync::atomic::{AtomicBool, Ordering};
 
-use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source, Value};
+use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
+use crate::model::{FamilyDesc, MetricType, Value};
 
 const USER_HZ: f64 = 100.0;
 
+/// Whether the process metrics are exported (set per installation).
+static ENABLED: AtomicBool = AtomicBool::new(false);
+
+/// Turns the `process_*` metrics on or off.
+pub(crate) fn set_enabled(on: bool) {
+    ENABLED.store(on, Ordering::Release);
+}
+
+/// Whether the `process_*` metrics are on.
+#[cfg(test)]
+pub(crate) fn enabled() -> bool {
+    ENABLED.load(Ordering::Acquire)
+}
+
 /// Reads `/proc/self` at every scrape while process metrics are on.
-pub(crate) struct ProcessSource;
+struct ProcessSource;
+
+static PROCESS_SOURCE: ProcessSource = ProcessSource;
+
+inventory::submit!(SourceEntry::new(40, &PROCESS_SOURCE));
 
 impl Source for ProcessSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        let stats = if crate::health::metrics::PROCESS_METRICS.load(Ordering::Acquire) {
+        let stats = if ENABLED.load(Ordering::Acquire) {
             ProcessStats::read(Path::new("/proc/self"), Path::new("/proc/stat"))
         } else {
             None
@@ -111,31 +130,31 @@ impl Snapshot for View {
             FamilyDesc::fixed(
                 CPU,
                 "Total user and system CPU time spent in seconds.",
-                Kind::Counter,
+                MetricType::Counter,
                 Some("seconds"),
             ),
             FamilyDesc::fixed(
                 RESIDENT,
                 "Resident memory size in bytes.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 Some("bytes"),
             ),
             FamilyDesc::fixed(
                 VIRTUAL,
                 "Virtual memory size in bytes.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 Some("bytes"),
             ),
             FamilyDesc::fixed(
                 START,
                 "Start time of the process since unix epoch in seconds.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 Some("seconds"),
             ),
             FamilyDesc::fixed(
                 THREADS,
                 "Number of OS threads in the process.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 None,
             ),
         ];
@@ -143,7 +162,7 @@ impl Snapshot for View {
             out.push(FamilyDesc::fixed(
                 OPEN_FDS,
                 "Number of open file descriptors.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 None,
             ));
         }
@@ -151,7 +170,7 @@ impl Snapshot for View {
             out.push(FamilyDesc::fixed(
                 MAX_FDS,
                 "Maximum number of open file descriptors.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 None,
             ));
         }

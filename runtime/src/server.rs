@@ -1,4 +1,5 @@
-//! The embedded HTTP server: `/metrics`, and the health routes of `health::http`.
+//! The embedded HTTP server: it answers the routes registered in [`crate::routes`]
+//! (`/metrics`, the health probes, an integration's pages) and names none of them.
 //!
 //! It runs on its own thread with its own single-threaded Tokio runtime, so it works from
 //! a plain `main`, inside any Tokio runtime, and keeps answering when the application's
@@ -17,8 +18,8 @@ use hyper::service::service_fn;
 use hyper_util::rt::{TokioIo, TokioTimer};
 use tokio::sync::oneshot;
 
-use crate::Error;
-use crate::prometheus::Format;
+use crate::error::Error;
+use crate::routes::{self, Reply, RouteRequest};
 
 /// How long a client may take to send its request headers.
 const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
@@ -27,10 +28,11 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
 /// Connections served at once; beyond, new ones are closed at once (probes and scrapers
 /// retry), so a flood of clients cannot exhaust memory or descriptors.
 const MAX_CONNECTIONS: usize = 512;
-/// Renders of `/metrics` at once: each builds the whole exposition in memory.
-static RENDERS: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
+/// Heavy routes (a `/metrics` render, a page) answered at once, each on the blocking
+/// pool: each builds its whole body in memory.
+static HEAVY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-pub(crate) type Body = Full<Bytes>;
+type Body = Full<Bytes>;
 
 pub(crate) struct Server {
     local_addr: SocketAddr,
@@ -128,7 +130,7 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
         tokio::select! {
             _ = &mut shutdown => break,
             accepted = listener.accept() => {
-                let Ok((stream, _)) = accepted else {
+                let Ok((stream, peer)) = accepted else {
                     // Out of descriptors and the like: back off instead of spinning.
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
@@ -141,7 +143,10 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
-                    .serve_connection(TokioIo::new(stream), service_fn(handle));
+                    .serve_connection(
+                        TokioIo::new(stream),
+                        service_fn(move |req| handle(req, Some(peer))),
+                    );
                 let conn = graceful.watch(conn);
                 tokio::spawn(async move {
                     let _ = conn.await;
@@ -154,64 +159,58 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
     let _ = tokio::time::timeout(DRAIN_TIMEOUT, graceful.shutdown()).await;
 }
 
-async fn handle(req: Request<Incoming>) -> Result<Response<Body>, Infallible> {
-    let path = req.uri().path();
-    let response = match path {
-        "/metrics" => match *req.method() {
-            Method::GET | Method::HEAD => metrics(&req).await,
-            _ => method_not_allowed(),
-        },
-        _ => match crate::health::http::route(path) {
-            Some(route) => match *req.method() {
-                Method::GET | Method::HEAD => crate::health::http::respond(&req, &route),
-                _ => method_not_allowed(),
-            },
-            None => text(StatusCode::NOT_FOUND, "not found\n"),
-        },
+async fn handle(
+    req: Request<Incoming>,
+    peer: Option<SocketAddr>,
+) -> Result<Response<Body>, Infallible> {
+    let Some(route) = routes::find(req.uri().path()) else {
+        return Ok(into_response(Reply::text(
+            StatusCode::NOT_FOUND,
+            "not found\n",
+        )));
     };
-    Ok(response)
+    if !matches!(*req.method(), Method::GET | Method::HEAD) {
+        return Ok(into_response(
+            Reply::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
+                .header(header::ALLOW, HeaderValue::from_static("GET, HEAD")),
+        ));
+    }
+    let (parts, _body) = req.into_parts();
+    let request = RouteRequest {
+        path: parts.uri.path().to_owned(),
+        query: parts.uri.query().map(str::to_owned),
+        headers: parts.headers,
+        peer,
+    };
+    if !route.heavy {
+        return Ok(into_response((route.respond)(&request)));
+    }
+    // A scrape flood queues here instead of rendering many multi-megabyte copies at once.
+    let Ok(_permit) = HEAVY.acquire().await else {
+        return Ok(into_response(Reply::text(
+            StatusCode::SERVICE_UNAVAILABLE,
+            "shutting down\n",
+        )));
+    };
+    let respond = route.respond;
+    let reply = match tokio::task::spawn_blocking(move || respond(&request)).await {
+        Ok(reply) => reply,
+        Err(_) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
+    };
+    Ok(into_response(reply))
 }
 
-async fn metrics(req: &Request<Incoming>) -> Response<Body> {
-    let accept = req
-        .headers()
-        .get(header::ACCEPT)
-        .and_then(|v| v.to_str().ok());
-    let format = Format::negotiate(accept);
-    // A scrape flood queues here instead of rendering many multi-megabyte copies at once.
-    let Ok(_permit) = RENDERS.acquire().await else {
-        return text(StatusCode::SERVICE_UNAVAILABLE, "shutting down\n");
-    };
-    let Ok(body) = tokio::task::spawn_blocking(move || format.render()).await else {
-        return text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n");
-    };
-    // The whole body also for HEAD: hyper sends no body then, but the `Content-Length`
-    // GET would have.
-    let mut response = Response::new(Full::new(Bytes::from(body)));
+/// The one place a reply becomes HTTP.
+fn into_response(reply: Reply) -> Response<Body> {
+    let mut response = Response::new(Full::new(reply.body));
+    *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     headers.insert(
         header::CONTENT_TYPE,
-        HeaderValue::from_static(format.content_type()),
+        HeaderValue::from_static(reply.content_type),
     );
-    headers.insert(header::VARY, HeaderValue::from_static("Accept"));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    response
-}
-
-pub(crate) fn text(status: StatusCode, body: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from_static(body.as_bytes())));
-    *response.status_mut() = status;
-    response.headers_mut().insert(
-        header::CONTENT_TYPE,
-        HeaderValue::from_static("text/plain; charset=utf-8"),
-    );
-    response
-}
-
-fn method_not_allowed() -> Response<Body> {
-    let mut response = text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n");
-    response
-        .headers_mut()
-        .insert(header::ALLOW, HeaderValue::from_static("GET, HEAD"));
+    for (name, value) in reply.headers {
+        headers.insert(name, value);
+    }
     response
 }

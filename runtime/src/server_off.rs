@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use crate::Error;
+use crate::error::Error;
 
 #[derive(Debug)]
 pub(crate) enum Server {}

@@ -10,10 +10,13 @@ use std::fmt::Write as _;
 
 use flext_observability_naming::{MetricKind, family_name};
 
-use crate::catalog::{BUILD_INFO_NAME, CALLS, CONCURRENT, CatalogIssue, DURATION};
-use crate::monitor::MonitorStorage;
+use crate::error::StartupIssue;
+use crate::monitor::names::{BUILD_INFO, CALLS, CONCURRENT, DURATION};
+use crate::monitor::site::MonitorStorage;
 
-use super::{FacadeEntry, MetricMeta, registry};
+use super::erased::FacadeEntry;
+use super::meta::MetricMeta;
+use super::registry::registry;
 
 /// Name prefixes of the runtime's own families, whether or not the feature that exports
 /// them is enabled: `#[monitor]`'s, `#[health_check]`'s, the system metrics (feature
@@ -40,7 +43,7 @@ fn describe(meta: &MetricMeta) -> String {
 }
 
 /// Every problem with the declared business metrics, given the monitored functions.
-pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<CatalogIssue> {
+pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<StartupIssue> {
     let declared = &registry().declared;
     let mut issues = Vec::new();
 
@@ -60,7 +63,7 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
                 b.location()
             )
         };
-        issues.push(CatalogIssue::new(format!(
+        issues.push(StartupIssue::new(format!(
             "business metric `{}` is declared twice, at {} and at {}{conflict}: declare it once \
              (a `pub static` other crates use), or give one of them another name",
             a.name,
@@ -77,7 +80,7 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
     for pair in by_family.windows(2) {
         let ((ka, a), (kb, b)) = (pair[0], pair[1]);
         if ka == kb && a.name != b.name {
-            issues.push(CatalogIssue::new(format!(
+            issues.push(StartupIssue::new(format!(
                 "business metrics `{}` ({}, at {}) and `{}` ({}, at {}) are one OpenMetrics \
                  family `{ka}`: rename one of them",
                 a.name,
@@ -102,7 +105,7 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<Ca
 }
 
 /// The issue of a business metric named in the runtime's namespace, if it is.
-fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<CatalogIssue> {
+fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<StartupIssue> {
     let key = family_name(meta.name, meta.kind);
     let monitor_family = [
         (CALLS, MetricKind::Counter),
@@ -112,16 +115,16 @@ fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<CatalogI
     .into_iter()
     .find(|&(name, kind)| family_name(name, kind) == key);
     if let (Some((name, _)), Some(monitored)) = (monitor_family, monitored) {
-        return Some(CatalogIssue::new(format!(
+        return Some(StartupIssue::new(format!(
             "business metric `{}` declared at {} clashes with the `#[monitor]` family `{name}` \
              (monitored functions such as {monitored}): rename the business metric",
             meta.name,
             meta.location()
         )));
     }
-    if key == family_name(BUILD_INFO_NAME, MetricKind::Info) {
-        return Some(CatalogIssue::new(format!(
-            "business metric `{}` declared at {} clashes with the runtime's `{BUILD_INFO_NAME}`: \
+    if key == family_name(BUILD_INFO, MetricKind::Info) {
+        return Some(StartupIssue::new(format!(
+            "business metric `{}` declared at {} clashes with the runtime's `{BUILD_INFO}`: \
              rename the business metric",
             meta.name,
             meta.location()
@@ -130,7 +133,7 @@ fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<CatalogI
     let (prefix, owner) = RESERVED_PREFIXES
         .iter()
         .find(|(prefix, _)| meta.name.starts_with(prefix))?;
-    Some(CatalogIssue::new(format!(
+    Some(StartupIssue::new(format!(
         "business metric `{}` declared at {} uses the prefix `{prefix}`, which belongs to \
          {owner}: rename it",
         meta.name,
@@ -140,7 +143,7 @@ fn reserved_issue(meta: &MetricMeta, monitored: Option<&str>) -> Option<CatalogI
 
 /// Names the validated facade macros use that clash with a business metric's family, or
 /// that two facade call sites use with different kinds.
-fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<CatalogIssue> {
+fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<StartupIssue> {
     let mut sites: Vec<&FacadeEntry> = inventory::iter::<FacadeEntry>.into_iter().collect();
     sites.sort_by(|a, b| {
         (family_name(a.name, a.kind), a.kind.as_str(), a.file, a.line).cmp(&(
@@ -163,7 +166,7 @@ fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<Cata
             .take_while(|b| family_name(b.name, b.kind) == key)
             .find(|b| b.kind != a.kind)
         {
-            issues.push(CatalogIssue::new(format!(
+            issues.push(StartupIssue::new(format!(
                 "`{}!(\"{}\")` at {} and `{}!(\"{}\")` at {} record one metric as two kinds: \
                  use one kind, or give one of them another name",
                 a.kind.as_str(),
@@ -179,7 +182,7 @@ fn facade_issues<'a>(declared: impl Iterator<Item = &'a MetricMeta>) -> Vec<Cata
         let key = family_name(meta.name, meta.kind);
         // One issue per business metric: the first facade call site is enough to find it.
         if let Some(site) = sites.iter().find(|s| family_name(s.name, s.kind) == key) {
-            issues.push(CatalogIssue::new(format!(
+            issues.push(StartupIssue::new(format!(
                 "business metric `{}` declared at {} and `{}!(\"{}\")` at {} are one metric \
                  family `{key}`: record through the business metric, or rename one of them",
                 meta.name,

@@ -20,8 +20,8 @@ use std::sync::{OnceLock, PoisonError, RwLock};
 
 use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL, PreHashed};
 
-use super::MetricMeta;
-use super::storage::{Series, Store, Values};
+use super::meta::MetricMeta;
+use super::storage::{Store, add_f64};
 
 /// Longest label value kept from run time, in bytes: longer ones are cut at a character
 /// boundary and end in `…`, so a metric's memory is bounded by its series limit times
@@ -304,6 +304,152 @@ fn find(map: &Map, hash: u64, values: &[&str]) -> Option<&'static Series> {
         .iter()
         .find(|s| s.values.equals(values))
         .copied()
+}
+
+/// What the label values of a series are. Values from run time are at most
+/// [`MAX_VALUE_LEN`] bytes each.
+pub(crate) enum Values {
+    Static(&'static [&'static str]),
+    Owned(Box<[Box<str>]>),
+    /// The series that collects measurements beyond the series limit.
+    Overflow,
+}
+
+impl Values {
+    pub(crate) fn get(&self, i: usize) -> &str {
+        match self {
+            Values::Static(v) => v[i],
+            Values::Owned(v) => &v[i],
+            Values::Overflow => "",
+        }
+    }
+
+    pub(crate) fn len(&self) -> usize {
+        match self {
+            Values::Static(v) => v.len(),
+            Values::Owned(v) => v.len(),
+            Values::Overflow => 0,
+        }
+    }
+
+    pub(crate) fn equals(&self, other: &[&str]) -> bool {
+        self.len() == other.len() && other.iter().enumerate().all(|(i, v)| self.get(i) == *v)
+    }
+}
+
+/// One series of a business metric. Created once, never freed: the number of series is
+/// capped, so this is bounded memory, and handles can be plain `&'static` references.
+pub struct Series {
+    pub(crate) family: &'static Family,
+    pub(crate) values: Values,
+    pub(crate) store: Store,
+}
+
+impl std::fmt::Debug for Series {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let values: Vec<&str> = (0..self.values.len()).map(|i| self.values.get(i)).collect();
+        f.debug_struct("Series")
+            .field("metric", &self.meta().name)
+            .field("values", &values)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Series {
+    /// The facts of the series' metric.
+    #[inline]
+    pub(crate) fn meta(&self) -> &'static MetricMeta {
+        &self.family.meta
+    }
+
+    pub(crate) fn is_overflow(&self) -> bool {
+        matches!(self.values, Values::Overflow)
+    }
+
+    /// Counts a measurement in the overflow self-metric when this is the overflow series.
+    /// Only run-time storage can be the overflow series: the static paths never get here.
+    #[inline]
+    fn count_if_overflow(&self) {
+        if self.is_overflow() {
+            self.family.overflowed.fetch_add(1, Ordering::Relaxed);
+        }
+    }
+
+    #[inline]
+    pub(crate) fn counter_add(&self, n: u64) {
+        match &self.store {
+            Store::Counters(shards) => shards.add(n),
+            Store::Counter(cell) => {
+                cell.fetch_add(n, Ordering::Relaxed);
+                self.count_if_overflow();
+            }
+            _ => {}
+        }
+    }
+
+    pub(crate) fn counter_value(&self) -> u64 {
+        match &self.store {
+            Store::Counters(shards) => shards.sum(),
+            Store::Counter(cell) => cell.load(Ordering::Relaxed),
+            _ => 0,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn gauge_set(&self, value: f64) {
+        if let Some(cell) = self.gauge_cell() {
+            cell.store(value.to_bits(), Ordering::Relaxed);
+            self.count_if_overflow();
+        }
+    }
+
+    #[inline]
+    pub(crate) fn gauge_add(&self, delta: f64) {
+        if let Some(cell) = self.gauge_cell() {
+            add_f64(cell, delta);
+            self.count_if_overflow();
+        }
+    }
+
+    pub(crate) fn gauge_value(&self) -> f64 {
+        self.gauge_cell()
+            .map_or(0.0, |cell| f64::from_bits(cell.load(Ordering::Relaxed)))
+    }
+
+    #[inline]
+    fn gauge_cell(&self) -> Option<&AtomicU64> {
+        match &self.store {
+            Store::Gauge(cell) => Some(cell),
+            Store::GaugeCell(cell) => Some(cell),
+            _ => None,
+        }
+    }
+
+    #[inline]
+    pub(crate) fn observe(&self, value: f64) {
+        match &self.store {
+            Store::Histograms(shards) => shards.observe(self.meta().bounds, value),
+            Store::Histogram(h) => {
+                h.observe(self.meta().bounds, value);
+                self.count_if_overflow();
+            }
+            _ => {}
+        }
+    }
+
+    /// Sets an info series: it exists, which is all there is to it.
+    #[inline]
+    pub(crate) fn info_set(&self) {
+        self.count_if_overflow();
+    }
+
+    pub(crate) fn histogram_snapshot(&self) -> (Vec<u64>, f64) {
+        match &self.store {
+            Store::Histograms(shards) => shards.snapshot(),
+            Store::Histogram(h) => h.snapshot(),
+            _ => (vec![0; self.meta().bounds.len() + 1], 0.0),
+        }
+    }
 }
 
 #[cfg(test)]

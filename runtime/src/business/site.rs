@@ -12,10 +12,10 @@
 
 use std::sync::OnceLock;
 
-use super::Metric;
-use super::family::Family;
-use super::metric::{CounterSeries, GaugeSeries, HistogramSeries};
-use super::storage::{CounterShards, HistogramShards, Series, Store, StoreRef};
+use super::erased::Metric;
+use super::family::{Family, Series};
+use super::handle::{CounterSeries, GaugeSeries, HistogramSeries};
+use super::storage::{CounterShards, HistogramShards, Store, StoreRef};
 
 /// Storage a call site owns, by metric kind.
 pub trait SiteStore: Sync + Sized + 'static {

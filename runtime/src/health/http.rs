@@ -15,18 +15,27 @@ use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::Instant;
 
-use bytes::Bytes;
-use http::{HeaderValue, Request, Response, StatusCode, header};
-use http_body_util::Full;
+use http::{HeaderValue, StatusCode, header};
 
 use super::report::{Probe, Status};
 use super::settings::Exposure;
 use super::state::{self, CheckState, HealthSnapshot, Line, Verdict, Why};
 use crate::json;
-use crate::server::Body;
+use crate::routes::{Reply, Route as ServerRoute, RouteEntry, RouteRequest};
 
 const HEALTH_JSON: &str = "application/health+json";
 const TEXT: &str = "text/plain; charset=utf-8";
+
+static HEALTH_ROUTES: ServerRoute = ServerRoute {
+    matches: |path| route(path).is_some(),
+    respond,
+    heavy: false,
+};
+
+inventory::submit!(RouteEntry {
+    order: 10,
+    route: &HEALTH_ROUTES,
+});
 
 /// A health route.
 #[derive(Debug, PartialEq, Eq)]
@@ -91,21 +100,21 @@ fn parse_query(query: Option<&str>) -> Query {
 /// matches nothing) instead of another one.
 fn decoded(raw: &str) -> Cow<'_, str> {
     if raw.contains('%') {
-        crate::config::decode_percent(raw).map_or(Cow::Borrowed(raw), Cow::Owned)
+        crate::percent::decode(raw).map_or(Cow::Borrowed(raw), Cow::Owned)
     } else {
         Cow::Borrowed(raw)
     }
 }
 
 /// Whether the request may see details: configured for everyone, or the bearer token.
-fn authorized<B>(req: &Request<B>, exposure: &Exposure) -> bool {
+fn authorized(req: &RouteRequest, exposure: &Exposure) -> bool {
     if exposure.show_details {
         return true;
     }
     let Some(token) = &exposure.token else {
         return false;
     };
-    let Some(value) = req.headers().get(header::AUTHORIZATION) else {
+    let Some(value) = req.headers.get(header::AUTHORIZATION) else {
         return false;
     };
     let value = value.as_bytes();
@@ -127,18 +136,21 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
 }
 
 /// Answers a health route.
-pub(crate) fn respond<B>(req: &Request<B>, route: &Route<'_>) -> Response<Body> {
+fn respond(req: &RouteRequest) -> Reply {
+    let Some(route) = route(&req.path) else {
+        return Reply::text(StatusCode::NOT_FOUND, "not found\n");
+    };
     let Some(snapshot) = state::snapshot() else {
         return plain(
             StatusCode::SERVICE_UNAVAILABLE,
             "health checks are not running\n".into(),
         );
     };
-    let query = parse_query(req.uri().query());
+    let query = parse_query(req.query.as_deref());
     let exclude: Vec<&str> = query.exclude.iter().map(String::as_str).collect();
     let details = authorized(req, &snapshot.exposure);
     let now = Instant::now();
-    match *route {
+    match route {
         Route::Probe(probe) => {
             if probe == Probe::Readiness {
                 state::mark_probed();
@@ -187,7 +199,7 @@ fn named(
     exclude: &[&str],
     details: bool,
     now: Instant,
-) -> Response<Body> {
+) -> Reply {
     if let Some(check) = snapshot.check(name) {
         // One component: its own status, whatever its criticality.
         let (status, why) = check.effective(now);
@@ -308,7 +320,7 @@ fn write_line(out: &mut String, line: &Line<'_>, details: bool) {
     out.push('\n');
 }
 
-fn json_response(verdict: &Verdict<'_>, details: bool) -> Response<Body> {
+fn json_response(verdict: &Verdict<'_>, details: bool) -> Reply {
     let mut out = String::with_capacity(128 + 256 * verdict.lines.len());
     out.push('{');
     let mut first = true;
@@ -406,26 +418,22 @@ fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
     out.push('}');
 }
 
-fn plain(status: StatusCode, body: String) -> Response<Body> {
+fn plain(status: StatusCode, body: String) -> Reply {
     body_response(status, body, TEXT)
 }
 
 /// Every health response: the body is given for `HEAD` too, so hyper writes the
 /// `Content-Length` a `GET` would get (it never sends a body in answer to `HEAD`).
-fn body_response(status: StatusCode, body: String, content_type: &'static str) -> Response<Body> {
-    let mut response = Response::new(Full::new(Bytes::from(body)));
-    *response.status_mut() = status;
-    let headers = response.headers_mut();
-    headers.insert(header::CONTENT_TYPE, HeaderValue::from_static(content_type));
-    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-store"));
-    // Every health answer may change with the bearer token (reasons and outputs shown or
-    // withheld), the plain-text probes too: caches must key on it.
-    headers.insert(header::VARY, HeaderValue::from_static("Authorization"));
-    headers.insert(
-        header::X_CONTENT_TYPE_OPTIONS,
-        HeaderValue::from_static("nosniff"),
-    );
-    response
+fn body_response(status: StatusCode, body: String, content_type: &'static str) -> Reply {
+    Reply::new(status, content_type, body)
+        .header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
+        // Every health answer may change with the bearer token (reasons and outputs shown
+        // or withheld), the plain-text probes too: caches must key on it.
+        .header(header::VARY, HeaderValue::from_static("Authorization"))
+        .header(
+            header::X_CONTENT_TYPE_OPTIONS,
+            HeaderValue::from_static("nosniff"),
+        )
 }
 
 #[cfg(test)]
@@ -470,11 +478,16 @@ mod tests {
             token: Some("s3cret".into()),
         };
         let req = |auth: Option<&str>| {
-            let mut b = Request::builder().uri("/health");
+            let mut headers = http::HeaderMap::new();
             if let Some(a) = auth {
-                b = b.header("authorization", a);
+                headers.insert(header::AUTHORIZATION, HeaderValue::from_str(a).unwrap());
             }
-            b.body(()).unwrap()
+            RouteRequest {
+                path: "/health".into(),
+                query: None,
+                headers,
+                peer: None,
+            }
         };
         assert!(authorized(&req(Some("Bearer s3cret")), &exposure));
         assert!(authorized(&req(Some("bearer s3cret")), &exposure));

@@ -8,13 +8,13 @@
 //! | `health_check_last_success_timestamp_seconds` | gauge, 0 before the first success | `check` |
 //! | `health_check_abandoned_runs` | gauge: sync runs past their timeout still holding a thread | `check` |
 
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use super::report::Status;
 use super::state::{self, DURATION_BOUNDS, HealthSnapshot, RunOutcome};
-use crate::collect::{self, Encoder, FamilyDesc, HistogramValue, Kind, Snapshot, Source, Value};
+use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
+use crate::model::{FamilyDesc, HistogramValue, MetricType, Value};
 
 const STATUS: &str = "health_check_status";
 const RUNS: &str = "health_check_runs_total";
@@ -22,22 +22,12 @@ const DURATION: &str = "health_check_duration_seconds";
 const LAST_SUCCESS: &str = "health_check_last_success_timestamp_seconds";
 const ABANDONED: &str = "health_check_abandoned_runs";
 
-/// Whether the process metrics source should encode anything (set per installation).
-pub(crate) static PROCESS_METRICS: AtomicBool = AtomicBool::new(false);
-
-/// Registers the health (and, with feature `system`, process) sources once per process;
-/// they read whatever is installed at scrape time.
-pub(crate) fn register(process_metrics: bool) {
-    static REGISTERED: OnceLock<()> = OnceLock::new();
-    PROCESS_METRICS.store(process_metrics, Ordering::Release);
-    REGISTERED.get_or_init(|| {
-        collect::register_source(Arc::new(HealthSource));
-        #[cfg(all(feature = "system", target_os = "linux"))]
-        collect::register_source(Arc::new(crate::process::ProcessSource));
-    });
-}
-
 struct HealthSource;
+
+static HEALTH_SOURCE: HealthSource = HealthSource;
+
+// Reads whatever is installed at scrape time: nothing before `install()`.
+inventory::submit!(SourceEntry::new(30, &HEALTH_SOURCE));
 
 struct View {
     snapshot: Arc<HealthSnapshot>,
@@ -72,31 +62,31 @@ impl Snapshot for View {
             FamilyDesc::fixed(
                 STATUS,
                 "Status of each health check: 1 for its current status, 0 for the others.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 None,
             ),
             FamilyDesc::fixed(
                 RUNS,
                 "Runs of each health check, by outcome.",
-                Kind::Counter,
+                MetricType::Counter,
                 None,
             ),
             FamilyDesc::fixed(
                 DURATION,
                 "Duration of health check runs.",
-                Kind::Histogram,
+                MetricType::Histogram,
                 Some("seconds"),
             ),
             FamilyDesc::fixed(
                 LAST_SUCCESS,
                 "When each health check last passed, in seconds since the epoch (0: never).",
-                Kind::Gauge,
+                MetricType::Gauge,
                 Some("seconds"),
             ),
             FamilyDesc::fixed(
                 ABANDONED,
                 "Sync health check runs past their timeout that still hold a thread.",
-                Kind::Gauge,
+                MetricType::Gauge,
                 None,
             ),
         ]

@@ -58,8 +58,8 @@ pub use state::{CheckState, HealthSnapshot, snapshot};
 
 pub(crate) use settings::Settings;
 
-use crate::Error;
-use crate::config::EnvLookup;
+use crate::error::Error;
+use crate::settings::EnvLookup;
 
 /// The validated health settings, before anything starts.
 #[derive(Debug)]
@@ -82,7 +82,8 @@ impl Health {
     pub(crate) fn start(prepared: Prepared) -> Result<Health, Error> {
         let config = prepared.0;
         let drain_delay = config.drain_delay;
-        metrics::register(config.process_metrics);
+        #[cfg(all(feature = "system", target_os = "linux"))]
+        crate::process::set_enabled(config.process_metrics);
         let runner = runner::Runner::start(config)?;
         Ok(Health {
             runner,
@@ -111,30 +112,29 @@ impl Health {
 impl Drop for Health {
     fn drop(&mut self) {
         self.runner.stop();
-        metrics::PROCESS_METRICS.store(false, std::sync::atomic::Ordering::Release);
+        #[cfg(all(feature = "system", target_os = "linux"))]
+        crate::process::set_enabled(false);
     }
 }
 
 #[cfg(test)]
 mod tests {
-    use std::sync::atomic::Ordering;
-
     use super::*;
 
     /// `install()` can fail after the health runner started: dropping it then must undo
     /// what starting it did, as `stop` does.
-    #[cfg(feature = "system")]
+    #[cfg(all(feature = "system", target_os = "linux"))]
     #[test]
     fn dropping_health_resets_process_metrics() {
         let builder = crate::Observability::builder()
             .system_checks(false)
             .process_metrics(true);
-        let prepared = prepare(builder.health, &crate::config::test_env(&[])).unwrap();
+        let prepared = prepare(builder.health, &crate::settings::test_env(&[])).unwrap();
         let health = Health::start(prepared).unwrap();
-        assert!(metrics::PROCESS_METRICS.load(Ordering::Acquire));
+        assert!(crate::process::enabled());
         assert!(state::snapshot().is_some());
         drop(health);
-        assert!(!metrics::PROCESS_METRICS.load(Ordering::Acquire));
+        assert!(!crate::process::enabled());
         assert!(state::snapshot().is_none());
     }
 }

@@ -9,7 +9,7 @@ use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use super::report::{HealthReport, IntoHealth, Kind};
-use crate::catalog::CatalogIssue;
+use crate::error::StartupIssue;
 
 /// Compile-time facts about one `#[health_check]` function.
 #[derive(Debug)]
@@ -76,12 +76,12 @@ pub(crate) fn registered() -> &'static [&'static HealthCheckMeta] {
 }
 
 /// Duplicate names, and groups named like a check (`/health/<name>` would be ambiguous).
-pub(crate) fn issues() -> Vec<CatalogIssue> {
+pub(crate) fn issues() -> Vec<StartupIssue> {
     let all = registered();
     let mut issues = Vec::new();
     for pair in all.windows(2) {
         if pair[0].name == pair[1].name {
-            issues.push(CatalogIssue::new(format!(
+            issues.push(StartupIssue::new(format!(
                 "health check `{}` is registered twice, at {} and at {}: give one of them \
                  another name with `#[health_check(name = \"…\")]`",
                 pair[0].name,
@@ -93,7 +93,7 @@ pub(crate) fn issues() -> Vec<CatalogIssue> {
     for meta in all {
         for group in meta.groups {
             if let Some(check) = all.iter().find(|c| c.name == *group) {
-                issues.push(CatalogIssue::new(format!(
+                issues.push(StartupIssue::new(format!(
                     "health check group `{group}` (at {}) has the name of the health check at \
                      {}: `/health/{group}` would be ambiguous; rename the group or the check",
                     meta.location(),

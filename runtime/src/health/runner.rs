@@ -23,7 +23,7 @@ use super::registry::{CheckFuture, Work};
 use super::report::{HealthReport, Kind, Status};
 use super::settings::{CheckDef, CheckInfo, Config, Exposure};
 use super::state::{self, CheckState, DURATION_BOUNDS, HealthSnapshot, LastRun, RunOutcome};
-use crate::Error;
+use crate::error::Error;
 
 /// Async check runs are spread over this many worker threads, so one check that blocks
 /// its thread does not stall the others.

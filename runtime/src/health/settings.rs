@@ -4,12 +4,10 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use flext_observability_naming::duration::BareNumber;
-
 use super::registry::{self, HealthCheckMeta, Missing, Resources, Work};
 use super::report::Kind;
-use crate::config::EnvLookup;
-use crate::{Error, ObservabilityBuilder};
+use crate::error::Error;
+use crate::settings::{self, EnvLookup, Policy};
 
 /// `HEALTH_CHECK_INTERVAL` default.
 pub(crate) const DEFAULT_INTERVAL: Duration = Duration::from_secs(30);
@@ -27,16 +25,16 @@ pub(crate) const DEFAULT_DRAIN_DELAY: Duration = Duration::from_secs(5);
 /// What the builder collected.
 #[derive(Default)]
 pub(crate) struct Settings {
-    interval: Option<Duration>,
-    timeout: Option<Duration>,
-    concurrency: Option<usize>,
-    thresholds: Option<(u32, u32)>,
-    resources: Resources,
-    show_details: bool,
-    token: Option<String>,
-    drain_delay: Option<Duration>,
-    system_checks: Option<bool>,
-    process_metrics: Option<bool>,
+    pub(crate) interval: Option<Duration>,
+    pub(crate) timeout: Option<Duration>,
+    pub(crate) concurrency: Option<usize>,
+    pub(crate) thresholds: Option<(u32, u32)>,
+    pub(crate) resources: Resources,
+    pub(crate) show_details: bool,
+    pub(crate) token: Option<String>,
+    pub(crate) drain_delay: Option<Duration>,
+    pub(crate) system_checks: Option<bool>,
+    pub(crate) process_metrics: Option<bool>,
     #[cfg(feature = "system")]
     pub(crate) system: super::system::SystemSettings,
 }
@@ -108,6 +106,7 @@ pub(crate) struct Config {
     pub(crate) exposure: Exposure,
     pub(crate) drain_delay: Duration,
     pub(crate) checks: Vec<CheckDef>,
+    #[cfg_attr(not(all(feature = "system", target_os = "linux")), allow(dead_code))]
     pub(crate) process_metrics: bool,
 }
 
@@ -119,113 +118,6 @@ impl std::fmt::Debug for Config {
             .field("drain_delay", &self.drain_delay)
             .field("checks", &self.checks.len())
             .finish_non_exhaustive()
-    }
-}
-
-/// Health checks (`#[health_check]`) and probes.
-impl ObservabilityBuilder {
-    /// How often checks without their own `interval` run. Default: `HEALTH_CHECK_INTERVAL`
-    /// (`30s`, `500ms`, `1m30s`, or plain seconds), else 30 s. Runs get ±10 % jitter.
-    ///
-    /// A check with its own `timeout` longer than this interval (and no `interval` of its
-    /// own) makes [`install`](Self::install) fail with [`Error::Config`] naming this
-    /// setting and the check.
-    pub fn health_check_interval(mut self, interval: Duration) -> Self {
-        self.health.interval = Some(interval);
-        self
-    }
-
-    /// How long a check without its own `timeout` may run before it counts as failed and
-    /// its future is dropped. Default: `HEALTH_CHECK_TIMEOUT` (same grammar as
-    /// `HEALTH_CHECK_INTERVAL`), else 10 s; never more than the check's interval (a
-    /// default longer than the default interval is an error, a default longer than a
-    /// check's own `interval` is shortened to it).
-    pub fn health_check_timeout(mut self, timeout: Duration) -> Self {
-        self.health.timeout = Some(timeout);
-        self
-    }
-
-    /// How many checks may run at once (default 8); due checks beyond wait their turn.
-    pub fn health_check_concurrency(mut self, limit: usize) -> Self {
-        self.health.concurrency = Some(limit);
-        self
-    }
-
-    /// Consecutive failures before a passing check is reported failing, and consecutive
-    /// successes before a failing one is reported passing again, for checks without
-    /// their own `failure_threshold` / `success_threshold`. Default `(1, 1)`: Kubernetes
-    /// and load balancers apply their own thresholds on top.
-    pub fn health_check_thresholds(mut self, failure: u32, success: u32) -> Self {
-        self.health.thresholds = Some((failure, success));
-        self
-    }
-
-    /// Makes `value` available to health checks that take a `&T` or a `T` (cloned per
-    /// run) parameter: a connection pool, a client, a configuration. One value per type.
-    ///
-    /// ```standalone_crate
-    /// use flext_observability::{Observability, health_check};
-    ///
-    /// #[derive(Clone)]
-    /// struct Pool { url: String }
-    ///
-    /// #[health_check]
-    /// fn database(pool: &Pool) -> Result<(), String> {
-    ///     if pool.url.is_empty() { Err("no database configured".into()) } else { Ok(()) }
-    /// }
-    ///
-    /// let guard = Observability::builder()
-    ///     .without_server()
-    ///     .resource(Pool { url: "postgres://db".into() })
-    ///     .install()
-    ///     .unwrap();
-    /// # drop(guard);
-    /// ```
-    ///
-    /// A check whose parameter type was not registered makes
-    /// [`install`](Self::install) fail with [`Error::Config`] naming the type and the check.
-    pub fn resource<T: Send + Sync + 'static>(mut self, value: T) -> Self {
-        self.health.resources.insert(value);
-        self
-    }
-
-    /// Shows every caller the outputs, observed values and details of checks, and logs
-    /// what failing checks returned (and their panic messages). Default: withheld (names
-    /// and statuses only, in probes and logs), unless the request carries the
-    /// [`health_token`](Self::health_token).
-    pub fn health_details(mut self, show: bool) -> Self {
-        self.health.show_details = show;
-        self
-    }
-
-    /// Shows the details of checks to requests with `Authorization: Bearer <token>`
-    /// (compared in constant time). The token is never logged or printed.
-    pub fn health_token(mut self, token: impl Into<String>) -> Self {
-        self.health.token = Some(token.into());
-        self
-    }
-
-    /// How long readiness reports "shutting down" before the server stops when the guard
-    /// is dropped, so load balancers stop sending traffic first. Default 5 s, applied only
-    /// when a readiness probe (`/readyz`, `/health`) was served since start-up; dropping
-    /// the guard blocks the dropping thread that long.
-    pub fn drain_delay(mut self, delay: Duration) -> Self {
-        self.health.drain_delay = Some(delay);
-        self
-    }
-
-    /// Whether the built-in CPU, memory and disk checks run (feature `system`; default
-    /// on with the feature, no effect without it).
-    pub fn system_checks(mut self, enabled: bool) -> Self {
-        self.health.system_checks = Some(enabled);
-        self
-    }
-
-    /// Whether the standard `process_*` metrics are exported (feature `system`, Linux;
-    /// default on with the feature, no effect without it).
-    pub fn process_metrics(mut self, enabled: bool) -> Self {
-        self.health.process_metrics = Some(enabled);
-        self
     }
 }
 
@@ -434,22 +326,11 @@ fn duration_setting(
     default: Duration,
     env: EnvLookup<'_>,
 ) -> Result<(Duration, &'static str), Error> {
-    if let Some(value) = code {
-        return Ok((value, method));
-    }
-    match env(variable) {
-        Some(text) => parse_duration(&text)
-            .map(|d| (d, variable))
-            .map_err(|reason| Error::config(variable, reason)),
-        None => Ok((default, variable)),
-    }
-}
-
-/// `30s`, `250ms`, `1m30s`, `1 s 500 ms`, `1h`, `500us`, or plain (fractional) seconds:
-/// the grammar of the macros' attributes, plus bare numbers as seconds.
-pub(crate) fn parse_duration(text: &str) -> Result<Duration, String> {
-    flext_observability_naming::duration::parse_duration(text, BareNumber::Seconds)
-        .map_err(|e| e.to_string())
+    let from_env = match code {
+        Some(_) => None,
+        None => settings::read(env, variable, Policy::Strict, settings::duration)?,
+    };
+    Ok(settings::pick(code, method, from_env, variable, default))
 }
 
 fn check_token(token: &str) -> Result<(), Error> {
@@ -471,22 +352,37 @@ fn check_token(token: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
-    use crate::config::test_env as env;
+    use crate::settings::test_env as env;
 
     #[test]
     fn durations() {
-        assert_eq!(parse_duration("30").unwrap(), Duration::from_secs(30));
-        assert_eq!(parse_duration("1.5").unwrap(), Duration::from_millis(1500));
-        assert_eq!(parse_duration("250ms").unwrap(), Duration::from_millis(250));
-        assert_eq!(parse_duration("1m30s").unwrap(), Duration::from_secs(90));
-        assert!(parse_duration("").is_err());
-        assert!(parse_duration("-1").is_err());
-        assert!(parse_duration("10 parsecs").is_err());
-        assert!(parse_duration("ms").is_err());
+        assert_eq!(
+            crate::settings::duration("30").unwrap(),
+            Duration::from_secs(30)
+        );
+        assert_eq!(
+            crate::settings::duration("1.5").unwrap(),
+            Duration::from_millis(1500)
+        );
+        assert_eq!(
+            crate::settings::duration("250ms").unwrap(),
+            Duration::from_millis(250)
+        );
+        assert_eq!(
+            crate::settings::duration("1m30s").unwrap(),
+            Duration::from_secs(90)
+        );
+        assert!(crate::settings::duration("").is_err());
+        assert!(crate::settings::duration("-1").is_err());
+        assert!(crate::settings::duration("10 parsecs").is_err());
+        assert!(crate::settings::duration("ms").is_err());
         // One grammar with the macros: spaces between numbers and units, no signs.
-        assert_eq!(parse_duration("1 s").unwrap(), Duration::from_secs(1));
-        assert!(parse_duration("+1").is_err());
-        assert!(parse_duration("inf").is_err());
+        assert_eq!(
+            crate::settings::duration("1 s").unwrap(),
+            Duration::from_secs(1)
+        );
+        assert!(crate::settings::duration("+1").is_err());
+        assert!(crate::settings::duration("inf").is_err());
     }
 
     #[test]

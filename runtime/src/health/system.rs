@@ -19,8 +19,8 @@ use super::cgroup::Cgroup;
 use super::registry::Work;
 use super::report::{HealthReport, Kind, Status};
 use super::settings::{CheckDef, CheckInfo};
-use crate::config::EnvLookup;
-use crate::{Error, ObservabilityBuilder};
+use crate::error::Error;
+use crate::settings::EnvLookup;
 
 /// Default warn levels, in percent: `CPU_THRESHOLD_PERCENT`, `MEMORY_THRESHOLD_PERCENT`,
 /// `DISK_THRESHOLD_PERCENT`.
@@ -35,47 +35,10 @@ const MIN_TIMEOUT: Duration = Duration::from_secs(1);
 /// Levels set in code.
 #[derive(Debug, Default)]
 pub(crate) struct SystemSettings {
-    cpu: Option<(f64, f64)>,
-    memory: Option<(f64, f64)>,
-    disk: Option<(f64, f64)>,
-    disk_path: Option<PathBuf>,
-}
-
-/// Built-in system checks (feature `system`).
-impl ObservabilityBuilder {
-    /// CPU usage, in percent of what the process may use, at which `cpu:utilization` is
-    /// degraded (`warn`) and failing (`fail`). Default: `CPU_THRESHOLD_PERCENT` (80) as the
-    /// warn level, the fail level halfway from it to 100.
-    #[cfg_attr(docsrs, doc(cfg(feature = "system")))]
-    pub fn cpu_threshold_percent(mut self, warn: f64, fail: f64) -> Self {
-        self.health.system.cpu = Some((warn, fail));
-        self
-    }
-
-    /// Memory levels of `memory:utilization`, as for
-    /// [`cpu_threshold_percent`](Self::cpu_threshold_percent). Default:
-    /// `MEMORY_THRESHOLD_PERCENT` (85).
-    #[cfg_attr(docsrs, doc(cfg(feature = "system")))]
-    pub fn memory_threshold_percent(mut self, warn: f64, fail: f64) -> Self {
-        self.health.system.memory = Some((warn, fail));
-        self
-    }
-
-    /// Disk levels of `disk:utilization`, as for
-    /// [`cpu_threshold_percent`](Self::cpu_threshold_percent). Default:
-    /// `DISK_THRESHOLD_PERCENT` (90).
-    #[cfg_attr(docsrs, doc(cfg(feature = "system")))]
-    pub fn disk_threshold_percent(mut self, warn: f64, fail: f64) -> Self {
-        self.health.system.disk = Some((warn, fail));
-        self
-    }
-
-    /// The filesystem `disk:utilization` watches: the one holding `path`. Default `/`.
-    #[cfg_attr(docsrs, doc(cfg(feature = "system")))]
-    pub fn disk_check_path(mut self, path: impl Into<PathBuf>) -> Self {
-        self.health.system.disk_path = Some(path.into());
-        self
-    }
+    pub(crate) cpu: Option<(f64, f64)>,
+    pub(crate) memory: Option<(f64, f64)>,
+    pub(crate) disk: Option<(f64, f64)>,
+    pub(crate) disk_path: Option<PathBuf>,
 }
 
 /// Warn and fail levels, in percent.

@@ -1,6 +1,8 @@
 //! Prometheus text format 0.0.4 and OpenMetrics 1.0 text, written by one encoder.
 
-use crate::collect::{Encoder, Exemplar, FamilyDesc, HistogramValue, Kind, Labels, Value};
+use crate::collect::Encoder;
+use crate::exemplar::Exemplar;
+use crate::model::{FamilyDesc, HistogramValue, Labels, MetricType, Value};
 
 use super::format::{go_float, push_f64, push_help, push_label_value, push_u64};
 
@@ -98,9 +100,9 @@ fn push_exemplar(out: &mut String, exemplar: Option<&Exemplar>) {
         return;
     };
     out.push_str(" # {trace_id=\"");
-    out.push_str(&crate::trace::hex(&e.trace_id));
+    out.push_str(&crate::span_ids::hex(&e.trace_id));
     out.push_str("\",span_id=\"");
-    out.push_str(&crate::trace::hex(&e.span_id));
+    out.push_str(&crate::span_ids::hex(&e.span_id));
     out.push_str("\"} ");
     push_f64(out, e.value);
     out.push(' ');
@@ -156,7 +158,7 @@ impl Encoder for TextEncoder {
             self.out.push_str(&desc.name);
             self.out.push(' ');
             self.out.push_str(match desc.kind {
-                Kind::Info => "gauge",
+                MetricType::Info => "gauge",
                 kind => kind.as_str(),
             });
             self.out.push('\n');

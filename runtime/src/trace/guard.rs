@@ -8,7 +8,25 @@ use std::task::{Context, Poll};
 use tracing::Span;
 use tracing::span::EnteredSpan;
 
-use crate::monitor::{Guard, Outcome};
+use crate::monitor::site::{Guard, MonitorSite, Outcome};
+
+impl<const NB: usize> MonitorSite<NB> {
+    /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
+    #[inline(always)]
+    pub fn start_span(
+        &'static self,
+        span: tracing::Span,
+    ) -> SpanGuard<NB, tracing::span::EnteredSpan> {
+        let span = span.entered();
+        SpanGuard::new(self.start(), span)
+    }
+
+    /// [`start`](Self::start) with `span` entered at each poll of the body (async calls).
+    #[inline(always)]
+    pub fn start_span_async(&'static self, span: tracing::Span) -> SpanGuard<NB, tracing::Span> {
+        SpanGuard::new(self.start(), span)
+    }
+}
 
 /// A span held for the whole call: entered for a sync call, entered at each poll for an
 /// async one.

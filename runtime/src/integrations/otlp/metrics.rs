@@ -14,8 +14,10 @@ use opentelemetry_proto::tonic::metrics::v1::{
 };
 use opentelemetry_proto::tonic::resource::v1::Resource;
 
-use crate::catalog::{CALLS, CONCURRENT, DURATION};
-use crate::collect::{Encoder, Exemplar, FamilyDesc, HistogramValue, Kind, Labels, Value};
+use crate::collect::Encoder;
+use crate::exemplar::Exemplar;
+use crate::model::{FamilyDesc, HistogramValue, Labels, MetricType, Value};
+use crate::monitor::names::{CALLS, CONCURRENT, DURATION};
 
 pub(crate) struct OtlpEncoder {
     start_nanos: u64,
@@ -83,7 +85,7 @@ fn otel_name(desc: &FamilyDesc<'_>) -> (String, String) {
         CONCURRENT => ("function.calls.concurrent".into(), "{call}".into()),
         name => {
             let name = match desc.kind {
-                Kind::Counter => name.strip_suffix("_total").unwrap_or(name),
+                MetricType::Counter => name.strip_suffix("_total").unwrap_or(name),
                 _ => name,
             };
             let unit = match desc.unit.as_deref() {
@@ -161,15 +163,15 @@ impl Encoder for OtlpEncoder {
     fn family(&mut self, desc: &FamilyDesc<'_>) {
         let (name, unit) = otel_name(desc);
         let data = match desc.kind {
-            Kind::Counter => metric::Data::Sum(Sum {
+            MetricType::Counter => metric::Data::Sum(Sum {
                 data_points: Vec::new(),
                 aggregation_temporality: CUMULATIVE,
                 is_monotonic: true,
             }),
-            Kind::Gauge | Kind::Info => metric::Data::Gauge(Gauge {
+            MetricType::Gauge | MetricType::Info => metric::Data::Gauge(Gauge {
                 data_points: Vec::new(),
             }),
-            Kind::Histogram => metric::Data::Histogram(Histogram {
+            MetricType::Histogram => metric::Data::Histogram(Histogram {
                 data_points: Vec::new(),
                 aggregation_temporality: CUMULATIVE,
             }),
@@ -243,7 +245,7 @@ impl Encoder for OtlpEncoder {
 mod tests {
     #[test]
     fn process_start_is_in_the_past() {
-        let now = crate::trace::unix_nanos();
+        let now = crate::clock::unix_nanos();
         if let Some(start) = super::process_start_unix_nanos() {
             // Boot time has a one-second resolution.
             assert!(start <= now + 1_000_000_000, "{start} > {now}");

@@ -1,27 +1,14 @@
-//! Settings: code over environment over defaults. Every invalid value is an error that
-//! names its environment variable or builder method.
+//! The core settings `install()` resolves itself: where the embedded server listens and
+//! the service's name. Every invalid value is an error that names its environment
+//! variable or builder method.
 
 use std::net::{IpAddr, Ipv4Addr, SocketAddr, ToSocketAddrs};
 
-use crate::Error;
+use crate::error::Error;
+use crate::settings::{self, EnvLookup};
 
 /// Default address of the embedded server: loopback, the OpenTelemetry Prometheus port.
 pub const DEFAULT_LISTEN: SocketAddr = SocketAddr::new(IpAddr::V4(Ipv4Addr::LOCALHOST), 9464);
-
-/// Reads one environment variable. Tests pass a map instead of the process environment.
-pub(crate) type EnvLookup<'a> = &'a dyn Fn(&str) -> Option<String>;
-
-/// The process environment. An empty (or blank) value counts as unset, as the
-/// OpenTelemetry specification requires for its variables: `OTEL_SERVICE_NAME=` in a
-/// deployment template must not turn anything off or fail `install()`.
-pub(crate) fn process_env(name: &str) -> Option<String> {
-    set(std::env::var(name).ok())
-}
-
-/// `None` for an absent or blank value.
-fn set(value: Option<String>) -> Option<String> {
-    value.filter(|v| !v.trim().is_empty())
-}
 
 /// Where the embedded server listens, as given in code.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -119,7 +106,7 @@ pub(crate) fn resolve_service_name(
     }
     // The specification puts `OTEL_SERVICE_NAME` first (the OpenTelemetry SDK does not).
     if let Some(attrs) = env("OTEL_RESOURCE_ATTRIBUTES")
-        && let Some((_, name)) = parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &attrs)?
+        && let Some((_, name)) = settings::pairs("OTEL_RESOURCE_ATTRIBUTES", &attrs)?
             .into_iter()
             .rev()
             .find(|(k, _)| k == "service.name")
@@ -135,6 +122,19 @@ pub(crate) fn resolve_service_name(
         ))
 }
 
+/// The request header that carries a correlation id: `LOG_CORRELATION_ID_HEADER`, else
+/// `X-Correlation-ID`.
+pub(crate) fn resolve_correlation_header(env: EnvLookup<'_>) -> Result<String, Error> {
+    match env("LOG_CORRELATION_ID_HEADER") {
+        Some(name) if crate::span_ids::is_header_name(name.trim()) => Ok(name.trim().to_owned()),
+        Some(name) => Err(Error::config(
+            "LOG_CORRELATION_ID_HEADER",
+            format!("`{name}` is not a header name"),
+        )),
+        None => Ok(crate::span_ids::DEFAULT_CORRELATION_HEADER.to_owned()),
+    }
+}
+
 fn non_empty(source: &str, value: &str) -> Result<String, Error> {
     let value = value.trim();
     if value.is_empty() {
@@ -144,112 +144,11 @@ fn non_empty(source: &str, value: &str) -> Result<String, Error> {
     }
 }
 
-/// Decodes `%XX` escapes (W3C baggage octets, as `OTEL_RESOURCE_ATTRIBUTES` and
-/// `OTEL_EXPORTER_OTLP_HEADERS` values use).
-pub(crate) fn percent_decode(source: &str, value: &str) -> Result<String, Error> {
-    decode_percent(value).map_err(|reason| Error::config(source, reason))
-}
-
-/// The one percent decoder (settings here, URL paths and queries in `health::http`):
-/// every `%` must be followed by exactly two hex digits, and the result must be UTF-8.
-pub(crate) fn decode_percent(value: &str) -> Result<String, &'static str> {
-    // Digit by digit: `u8::from_str_radix` would also take a sign (`%+f`).
-    fn hex(digit: u8) -> Option<u8> {
-        char::from(digit)
-            .to_digit(16)
-            .and_then(|d| u8::try_from(d).ok())
-    }
-    let bytes = value.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            let byte = match bytes.get(i + 1..i + 3) {
-                Some(&[high, low]) => hex(high).zip(hex(low)).map(|(h, l)| h << 4 | l),
-                _ => None,
-            }
-            .ok_or("a `%` is not followed by two hex digits")?;
-            out.push(byte);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8(out).map_err(|_| "percent-decoding gives invalid UTF-8")
-}
-
-/// `key1=value1,key2=value2`, values percent-decoded. Errors never quote the value (it
-/// may be a secret).
-pub(crate) fn parse_pairs(source: &str, value: &str) -> Result<Vec<(String, String)>, Error> {
-    let mut out = Vec::new();
-    for (n, item) in value.split(',').enumerate() {
-        if item.trim().is_empty() {
-            continue;
-        }
-        let Some((k, v)) = item.split_once('=') else {
-            return Err(Error::config(
-                source,
-                format!("entry {} is not `key=value`", n + 1),
-            ));
-        };
-        let k = k.trim();
-        if k.is_empty() {
-            return Err(Error::config(
-                source,
-                format!("entry {} has an empty key", n + 1),
-            ));
-        }
-        out.push((
-            percent_decode(source, k)?,
-            percent_decode(source, v.trim())?,
-        ));
-    }
-    Ok(out)
-}
-
-/// Checks bucket bounds given in code: finite, strictly increasing, not empty. Facade
-/// histograms may record any value, so negative bounds are allowed.
-pub(crate) fn check_bounds(source: &str, bounds: &[f64]) -> Result<(), Error> {
-    if bounds.is_empty() {
-        return Err(Error::config(source, "the bucket list is empty"));
-    }
-    for (i, &b) in bounds.iter().enumerate() {
-        if !b.is_finite() {
-            return Err(Error::config(
-                source,
-                format!("bucket bound {b} is not finite"),
-            ));
-        }
-        if i > 0 && b <= bounds[i - 1] {
-            return Err(Error::config(
-                source,
-                format!(
-                    "bucket bounds must increase strictly: {} then {b}",
-                    bounds[i - 1]
-                ),
-            ));
-        }
-    }
-    Ok(())
-}
-
-/// An environment made of `pairs`, for tests that must not touch the process's.
-#[cfg(test)]
-pub(crate) fn test_env(pairs: &[(&str, &str)]) -> impl Fn(&str) -> Option<String> {
-    let map: std::collections::HashMap<String, String> = pairs
-        .iter()
-        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
-        .collect();
-    // Empty counts as unset, like `process_env`.
-    move |k| set(map.get(k).cloned())
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
 
-    use crate::config::test_env as env;
+    use crate::settings::test_env as env;
 
     #[test]
     fn listen_precedence_and_errors() {
@@ -311,50 +210,5 @@ mod tests {
                 .to_string()
                 .contains("service_name")
         );
-    }
-
-    #[test]
-    fn empty_variables_are_unset() {
-        assert_eq!(set(Some(String::new())), None);
-        assert_eq!(set(Some(" \t".into())), None);
-        assert_eq!(set(Some(" x ".into())).as_deref(), Some(" x "));
-        let e = env(&[("FLEXT_OBS_LISTEN", ""), ("PROMETHEUS_PORT", "9100")]);
-        assert_eq!(e("FLEXT_OBS_LISTEN"), None);
-        assert_eq!(
-            resolve_listen(None, &e).unwrap(),
-            Some("127.0.0.1:9100".parse().unwrap())
-        );
-    }
-
-    #[test]
-    fn percent_decoding() {
-        assert_eq!(
-            percent_decode("s", "a%20b%2Cc%3a%C3%A9").unwrap(),
-            "a b,c:\u{e9}"
-        );
-        assert_eq!(percent_decode("s", "plain+text").unwrap(), "plain+text");
-        for bad in ["%+f", "%-1", "%+1", "a%2", "%", "%zz", "%%41", "%1 "] {
-            let err = percent_decode("OTEL_RESOURCE_ATTRIBUTES", bad)
-                .unwrap_err()
-                .to_string();
-            assert!(
-                err.contains("OTEL_RESOURCE_ATTRIBUTES") && err.contains("two hex digits"),
-                "{bad}: {err}"
-            );
-        }
-        assert!(
-            percent_decode("s", "%FF")
-                .unwrap_err()
-                .to_string()
-                .contains("UTF-8")
-        );
-    }
-
-    #[test]
-    fn bounds() {
-        assert!(check_bounds("b", &[0.1, 1.0]).is_ok());
-        assert!(check_bounds("b", &[]).is_err());
-        assert!(check_bounds("b", &[1.0, 0.1]).is_err());
-        assert!(check_bounds("b", &[f64::NAN]).is_err());
     }
 }

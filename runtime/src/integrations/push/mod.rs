@@ -44,8 +44,8 @@ use std::time::Duration;
 
 use flext_observability_naming::validate_label_name;
 
-use crate::config::{EnvLookup, process_env};
 use crate::prometheus::{TEXT_CONTENT_TYPE, render};
+use crate::settings::{EnvLookup, process_env};
 
 /// Environment variable with the Pushgateway URL.
 pub const PUSHGATEWAY_URL_ENV: &str = "FLEXT_OBS_PUSHGATEWAY_URL";
@@ -438,7 +438,7 @@ fn parse_url(url: &str) -> Result<(String, Option<Credentials>), String> {
     let authority = rest.split('/').next().unwrap_or("");
     let (credentials, rest) = match authority.rfind('@') {
         Some(at) => (
-            Some(Credentials(percent_decode(&authority[..at]))),
+            Some(Credentials(crate::percent::decode_lossy(&authority[..at]))),
             &rest[at + 1..],
         ),
         None => (None, rest),
@@ -454,30 +454,6 @@ fn parse_url(url: &str) -> Result<(String, Option<Credentials>), String> {
         format!("http://{}", rest.trim_end_matches('/')),
         credentials,
     ))
-}
-
-/// `%XX` sequences decoded (invalid ones kept as they are).
-fn percent_decode(text: &str) -> String {
-    let bytes = text.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        let hex = |b: u8| char::from(b).to_digit(16);
-        if bytes[i] == b'%'
-            && let (Some(hi), Some(lo)) = (
-                bytes.get(i + 1).copied().and_then(hex),
-                bytes.get(i + 2).copied().and_then(hex),
-            )
-        {
-            #[allow(clippy::cast_possible_truncation)] // two hex digits
-            out.push((hi * 16 + lo) as u8);
-            i += 3;
-        } else {
-            out.push(bytes[i]);
-            i += 1;
-        }
-    }
-    String::from_utf8_lossy(&out).into_owned()
 }
 
 /// Removes `user:password@` from a URL (and from error texts that quote it).
@@ -508,19 +484,7 @@ fn push_segment(url: &mut String, name: &str, value: &str) {
     } else {
         url.push_str(name);
         url.push('/');
-        percent_encode(url, value);
-    }
-}
-
-fn percent_encode(out: &mut String, value: &str) {
-    for b in value.bytes() {
-        if b.is_ascii_alphanumeric() || b"-._~".contains(&b) {
-            out.push(b as char);
-        } else {
-            out.push('%');
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b >> 4)]));
-            out.push(char::from(b"0123456789ABCDEF"[usize::from(b & 15)]));
-        }
+        crate::percent::encode_into(url, value);
     }
 }
 
@@ -690,7 +654,6 @@ mod tests {
             );
         }
         assert_eq!(base64(b"user:s@cret", STANDARD), "dXNlcjpzQGNyZXQ=");
-        assert_eq!(percent_decode("a%2Fb%zz%4"), "a/b%zz%4");
     }
 
     #[test]

@@ -4,7 +4,8 @@
 use std::borrow::Cow;
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source, Value};
+use crate::collect::{Encoder, Snapshot, Source};
+use crate::model::{FamilyDesc, MetricType, Value};
 
 pub(crate) const EXPORTED: &str = "flext_otlp_exported_total";
 pub(crate) const DROPPED: &str = "flext_otlp_dropped_total";
@@ -57,7 +58,7 @@ impl Snapshot for StatsView {
             FamilyDesc {
                 name: Cow::Borrowed(EXPORTED),
                 help: Cow::Borrowed("Spans and metric data points the OTLP exporter delivered."),
-                kind: Kind::Counter,
+                kind: MetricType::Counter,
                 unit: None,
             },
             FamilyDesc {
@@ -65,7 +66,7 @@ impl Snapshot for StatsView {
                 help: Cow::Borrowed(
                     "Spans and metric data points the OTLP exporter dropped, by reason (queue_full: the collector is slower than the application; export_failed: the collector refused or was unreachable).",
                 ),
-                kind: Kind::Counter,
+                kind: MetricType::Counter,
                 unit: None,
             },
         ]

@@ -1,40 +1,20 @@
-//! OpenTelemetry: the tracer provider behind `tracing-opentelemetry`, OTLP export of
-//! traces and metrics, trace ids for logs and exemplars (feature `otlp`).
-//!
-//! The pipeline owns a small Tokio runtime (one worker thread) that drives both
-//! exporters, so it works the same from a plain `main` and inside any Tokio runtime, and
-//! shutting it down never waits on the caller's runtime. Monitored calls never wait for
-//! the collector: spans go through a bounded queue, metrics are read from the same
-//! storage as `/metrics` on a timer.
-//!
-//! The runtime's threads have no `tracing` subscriber: the HTTP/2 and HTTP clients
-//! create spans of their own, which would otherwise be exported, each export creating
-//! spans for the next batch.
-
-pub(crate) mod config;
-mod metrics;
-mod stats;
-mod traces;
-mod transport;
-
 use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
 use opentelemetry::KeyValue;
-use opentelemetry::trace::{TraceContextExt, TracerProvider as _};
+use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
 use opentelemetry_sdk::Resource;
 use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
 use tracing_subscriber::registry::Registry;
 
-use config::OtlpConfig;
-pub use config::{OtlpProtocol, Propagation, Sampler};
-use stats::{STATS, StatsSource, add};
-
-use crate::Error;
+use super::config::{OtlpConfig, Sampler};
+use super::stats::{STATS, StatsSource, add};
+use super::{metrics, traces, transport};
+use crate::clock::unix_nanos;
 use crate::collect::{self, Source};
-use crate::trace::unix_nanos;
+use crate::error::Error;
 
 /// The OpenTelemetry layer of the subscriber.
 pub(crate) type OtelLayer =
@@ -82,33 +62,10 @@ fn sdk_sampler(s: Sampler) -> SdkSampler {
     }
 }
 
-/// Trace id, span id and sampled flag of a `tracing` span, through its OpenTelemetry
-/// context.
-pub(crate) fn span_ids(span: &tracing::Span) -> Option<([u8; 16], [u8; 8], bool)> {
-    use tracing_opentelemetry::OpenTelemetrySpanExt;
-    let cx = span.context();
-    let sc = cx.span().span_context().clone();
-    sc.is_valid().then(|| {
-        (
-            sc.trace_id().to_bytes(),
-            sc.span_id().to_bytes(),
-            sc.is_sampled(),
-        )
-    })
-}
-
-/// The OpenTelemetry context of the span `id` in `dispatch` (for log lines).
-pub(crate) fn context_of(
-    id: &tracing::span::Id,
-    dispatch: &tracing::Dispatch,
-) -> Option<opentelemetry::Context> {
-    tracing_opentelemetry::get_otel_context(id, dispatch)
-}
-
 /// Starts the provider (and the exporters that are configured). Returns the pipeline and
 /// the layer to put in the subscriber, or no layer when `OTEL_SDK_DISABLED` is set.
 pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>), Error> {
-    crate::propagation::configure(&config.propagators);
+    super::propagation::configure(&config.propagators);
     let mut pipeline = Pipeline {
         runtime: None,
         provider: None,
@@ -185,12 +142,6 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
     Ok((pipeline, Some(layer)))
 }
 
-/// Marks the OpenTelemetry layer as part of the global subscriber: trace ids can be
-/// looked up for exemplars. Without the layer the lookup would only cost time.
-pub(crate) fn layer_installed() {
-    crate::trace::set_trace_ids(span_ids);
-}
-
 async fn metrics_loop(
     transport: transport::Transport,
     resource: Vec<opentelemetry_proto::tonic::common::v1::KeyValue>,
@@ -234,7 +185,7 @@ async fn export_metrics(
     // Reading the storage is CPU work: keep it off the runtime's only worker.
     let collected = tokio::task::spawn_blocking(move || {
         let mut encoder = metrics::OtlpEncoder::new(start, unix_nanos());
-        collect::collect(&mut encoder);
+        collect::collect_registered(&|_| true, &mut encoder);
         let points = encoder.points;
         (encoder.finish(&resource), points)
     })
@@ -298,18 +249,4 @@ impl Drop for Pipeline {
     fn drop(&mut self) {
         self.stop();
     }
-}
-
-/// Keeps a context's baggage readable by the log layer.
-pub(crate) fn baggage_value(cx: &opentelemetry::Context, key: &str) -> Option<String> {
-    use opentelemetry::baggage::BaggageExt;
-    cx.baggage().get(key).map(|v| v.as_str().to_owned())
-}
-
-/// Trace and span ids of a context, if valid.
-pub(crate) fn ids_of_context(cx: &opentelemetry::Context) -> Option<([u8; 16], [u8; 8])> {
-    let span = cx.span();
-    let sc = span.span_context();
-    sc.is_valid()
-        .then(|| (sc.trace_id().to_bytes(), sc.span_id().to_bytes()))
 }

@@ -7,9 +7,8 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock;
+use crate::exemplar::{Exemplar, Exemplars};
 use crate::slot::{SLOTS, Slot};
-use crate::trace::guard::SpanGuard;
-use crate::trace::{Exemplar, Exemplars};
 
 /// How a monitored call ended.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -56,6 +55,7 @@ pub struct MonitorMeta {
 }
 
 impl MonitorMeta {
+    /// `file:line` of the function.
     pub(crate) fn location(&self) -> String {
         format!("{}:{}", self.file, self.line)
     }
@@ -138,22 +138,6 @@ impl<const NB: usize> MonitorSite<NB> {
             bounds_ns,
             counters,
         }
-    }
-
-    /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
-    #[inline(always)]
-    pub fn start_span(
-        &'static self,
-        span: tracing::Span,
-    ) -> SpanGuard<NB, tracing::span::EnteredSpan> {
-        let span = span.entered();
-        SpanGuard::new(self.start(), span)
-    }
-
-    /// [`start`](Self::start) with `span` entered at each poll of the body (async calls).
-    #[inline(always)]
-    pub fn start_span_async(&'static self, span: tracing::Span) -> SpanGuard<NB, tracing::Span> {
-        SpanGuard::new(self.start(), span)
     }
 
     /// Marks a call as started and reads the clock.

@@ -37,13 +37,12 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry_propagator_b3::{B3Encoding, Propagator as B3Propagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-pub use crate::otlp::Propagation;
+pub use super::config::Propagation;
 
 /// Baggage key that carries the correlation id.
 pub const CORRELATION_BAGGAGE_KEY: &str = "correlation_id";
 
 static INSTALLED: RwLock<Option<Arc<Propagator>>> = RwLock::new(None);
-static CORRELATION_HEADER: RwLock<Option<http::HeaderName>> = RwLock::new(None);
 
 /// Propagation formats in order. Extracting, the first trace format (W3C trace
 /// context, B3) that finds a valid context in the headers wins, and the baggage is kept
@@ -177,12 +176,12 @@ impl RemoteContext {
 
     /// The trace id, 32 lowercase hex digits.
     pub fn trace_id(&self) -> Option<String> {
-        crate::otlp::ids_of_context(&self.cx).map(|(t, _)| crate::trace::hex(&t))
+        super::context::ids_of_context(&self.cx).map(|(t, _)| crate::span_ids::hex(&t))
     }
 
     /// The caller's span id, 16 lowercase hex digits.
     pub fn span_id(&self) -> Option<String> {
-        crate::otlp::ids_of_context(&self.cx).map(|(_, s)| crate::trace::hex(&s))
+        super::context::ids_of_context(&self.cx).map(|(_, s)| crate::span_ids::hex(&s))
     }
 
     /// Whether the caller sampled the trace.
@@ -192,7 +191,7 @@ impl RemoteContext {
 
     /// A baggage entry.
     pub fn baggage(&self, key: &str) -> Option<String> {
-        crate::otlp::baggage_value(&self.cx, key)
+        super::context::baggage_value(&self.cx, key)
     }
 
     /// The correlation id (its header, or the `correlation_id` baggage entry).
@@ -217,19 +216,10 @@ pub(crate) fn configure(formats: &[Propagation]) {
     opentelemetry::global::set_text_map_propagator(global.inner);
 }
 
-/// Sets the correlation-id header (`LOG_CORRELATION_ID_HEADER`).
-pub(crate) fn set_correlation_header(name: http::HeaderName) {
-    *CORRELATION_HEADER
-        .write()
-        .unwrap_or_else(PoisonError::into_inner) = Some(name);
-}
-
 fn correlation_header() -> http::HeaderName {
-    CORRELATION_HEADER
-        .read()
-        .unwrap_or_else(PoisonError::into_inner)
-        .clone()
-        .unwrap_or_else(|| http::HeaderName::from_static("x-correlation-id"))
+    // `install()` checked the name; the default otherwise.
+    http::HeaderName::from_bytes(crate::span_ids::correlation_header().as_bytes())
+        .unwrap_or_else(|_| http::HeaderName::from_static("x-correlation-id"))
 }
 
 fn installed() -> Arc<Propagator> {

@@ -6,34 +6,16 @@
 //! on the disabled path.
 
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Mutex, OnceLock, PoisonError};
+use std::sync::{Mutex, PoisonError};
 
 use tracing::Span;
+
+use crate::span_ids::{self, IdsOfSpan};
 
 /// Smallest gap between two exemplars of one bucket.
 const INTERVAL_NS: u64 = 100_000_000;
 /// Gap before the next lookup when the last call's trace was not sampled.
 const RETRY_NS: u64 = INTERVAL_NS / 10;
-
-/// Looks up the (trace id, span id, sampled) of a span; installed by the OpenTelemetry
-/// layer.
-pub(crate) type TraceIds = fn(&Span) -> Option<([u8; 16], [u8; 8], bool)>;
-
-static TRACE_IDS: OnceLock<TraceIds> = OnceLock::new();
-
-/// Installs the trace-id lookup (once per process; the first one stays). Called only
-/// when the OpenTelemetry layer is in the global subscriber.
-#[allow(dead_code)] // set by the `otlp` feature
-pub(crate) fn set_trace_ids(f: TraceIds) {
-    let _ = TRACE_IDS.set(f);
-}
-
-pub(crate) fn ids_of(span: &Span) -> Option<([u8; 16], [u8; 8], bool)> {
-    if span.is_disabled() {
-        return None;
-    }
-    (TRACE_IDS.get()?)(span)
-}
 
 /// One exemplar: the trace that produced an observation.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -78,7 +60,7 @@ impl<const NB: usize> Exemplars<NB> {
     /// Offers a call that ended at raw clock time `end` in `bucket`.
     #[inline(always)]
     pub(crate) fn offer(&self, span: &Span, bucket: usize, outcome: usize, nanos: u64, end: u64) {
-        let Some(lookup) = TRACE_IDS.get() else {
+        let Some(lookup) = span_ids::lookup() else {
             return;
         };
         // Scaled only when exemplars can be taken at all.
@@ -88,14 +70,14 @@ impl<const NB: usize> Exemplars<NB> {
         {
             return;
         }
-        self.store(*lookup, span, bucket, outcome, nanos, now_ns);
+        self.store(lookup, span, bucket, outcome, nanos, now_ns);
     }
 
     #[cold]
     #[inline(never)]
     fn store(
         &self,
-        lookup: TraceIds,
+        lookup: IdsOfSpan,
         span: &Span,
         bucket: usize,
         outcome: usize,
@@ -138,7 +120,7 @@ impl<const NB: usize> Exemplars<NB> {
             trace_id,
             span_id,
             value: nanos as f64 / 1e9,
-            unix_nanos: super::unix_nanos(),
+            unix_nanos: crate::clock::unix_nanos(),
         };
         // A scrape holding the lock is never waited for: this exemplar is skipped.
         if let Ok(mut cells) = self.cells.try_lock() {

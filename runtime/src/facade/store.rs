@@ -1,22 +1,16 @@
-//! The `metrics` crate recorder: `metrics::counter!`, `gauge!` and `histogram!` written
-//! anywhere in the process land in the same exposition as `#[monitor]`.
-//!
-//! Names are made valid (`http.requests` → `http_requests`), counters gain `_total`, and
-//! each family is capped in series (see [`crate::dynamic`]).
+//! The facade's storage and the recorder that writes it: one capped family per exposed
+//! name, found through an index of registered keys.
 
 use std::collections::{BTreeMap, HashMap};
 use std::hash::BuildHasherDefault;
 use std::sync::atomic::Ordering;
 use std::sync::{Arc, PoisonError, RwLock};
 
-use flext_observability_naming::{sanitize_label_name, sanitize_metric_name};
+use flext_observability_naming::{MetricKind, sanitize_label_name, sanitize_metric_name};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use crate::collect::{Encoder, FamilyDesc, Kind, Snapshot, Source};
-use crate::dynamic::{
-    Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet, OVERFLOWS, PreHashed, encode_overflows,
-    overflows_desc,
-};
+use crate::dynamic::{Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet, PreHashed};
+use crate::model::MetricType;
 
 /// Families beyond this number are not created (their measurements are dropped, once
 /// reported), so a flood of distinct metric names cannot exhaust memory either.
@@ -46,7 +40,7 @@ type Index = HashMap<Key, Arc<Cell>, BuildHasherDefault<PreHashed>>;
 pub(crate) struct FacadeStore {
     /// Registered keys of real (non-overflow) series: the fast path of `counter!()`.
     index: RwLock<Index>,
-    families: RwLock<BTreeMap<String, Arc<Family>>>,
+    pub(crate) families: RwLock<BTreeMap<String, Arc<Family>>>,
     /// Descriptions given before the first registration, by exposed name.
     described: RwLock<BTreeMap<String, (String, Option<&'static str>)>>,
     config: RwLock<Option<BucketConfig>>,
@@ -59,9 +53,9 @@ pub(crate) static FACADE: FacadeStore = FacadeStore {
     config: RwLock::new(None),
 };
 
-fn exposed_name(raw: &str, kind: Kind) -> String {
+fn exposed_name(raw: &str, kind: MetricType) -> String {
     let mut name = sanitize_metric_name(raw);
-    if kind == Kind::Counter && !name.ends_with("_total") {
+    if kind == MetricType::Counter && !name.ends_with("_total") {
         name.push_str("_total");
     }
     name
@@ -85,13 +79,13 @@ impl FacadeStore {
             .unwrap_or_else(PoisonError::into_inner)
             .clone()
             .unwrap_or_else(|| BucketConfig {
-                default: Arc::from(crate::DEFAULT_BUCKETS),
+                default: Arc::from(crate::model::DEFAULT_BUCKETS),
                 by_prefix: Vec::new(),
                 series_limit: DEFAULT_SERIES_LIMIT,
             })
     }
 
-    pub(crate) fn describe(&self, raw: &str, kind: Kind, unit: Option<Unit>, help: &str) {
+    pub(crate) fn describe(&self, raw: &str, kind: MetricType, unit: Option<Unit>, help: &str) {
         let name = exposed_name(raw, kind);
         let unit = unit.and_then(unit_suffix);
         // Families, then descriptions: the order `family()` takes them in, and holding the
@@ -120,7 +114,7 @@ impl FacadeStore {
 
     /// The storage of `key`; `None` when its measurements cannot be exported (too many
     /// metric names, or the name is used with another kind).
-    pub(crate) fn cell(&self, key: &Key, kind: Kind) -> Option<Arc<Cell>> {
+    pub(crate) fn cell(&self, key: &Key, kind: MetricType) -> Option<Arc<Cell>> {
         if let Some(cell) = self
             .index
             .read()
@@ -133,7 +127,7 @@ impl FacadeStore {
     }
 
     #[cold]
-    fn register(&self, key: &Key, kind: Kind) -> Option<Arc<Cell>> {
+    fn register(&self, key: &Key, kind: MetricType) -> Option<Arc<Cell>> {
         let name = exposed_name(key.name(), kind);
         let family = self.family(&name, kind)?;
         if family.kind != kind {
@@ -163,7 +157,7 @@ impl FacadeStore {
         Some(cell)
     }
 
-    fn family(&self, name: &str, kind: Kind) -> Option<Arc<Family>> {
+    fn family(&self, name: &str, kind: MetricType) -> Option<Arc<Family>> {
         if let Some(f) = self
             .families
             .read()
@@ -190,7 +184,7 @@ impl FacadeStore {
             );
             return None;
         }
-        let bounds = (kind == Kind::Histogram).then(|| config.bounds_for(name));
+        let bounds = (kind == MetricType::Histogram).then(|| config.bounds_for(name));
         let family = Arc::new(Family::new(
             name.to_owned(),
             kind,
@@ -243,78 +237,39 @@ pub(crate) struct FacadeRecorder;
 
 impl metrics::Recorder for FacadeRecorder {
     fn describe_counter(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        FACADE.describe(key.as_str(), Kind::Counter, unit, &description);
+        FACADE.describe(key.as_str(), MetricType::Counter, unit, &description);
     }
     fn describe_gauge(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        FACADE.describe(key.as_str(), Kind::Gauge, unit, &description);
+        FACADE.describe(key.as_str(), MetricType::Gauge, unit, &description);
     }
     fn describe_histogram(&self, key: KeyName, unit: Option<Unit>, description: SharedString) {
-        FACADE.describe(key.as_str(), Kind::Histogram, unit, &description);
+        FACADE.describe(key.as_str(), MetricType::Histogram, unit, &description);
     }
     fn register_counter(&self, key: &Key, _: &Metadata<'_>) -> Counter {
         FACADE
-            .cell(key, Kind::Counter)
+            .cell(key, MetricType::Counter)
             .map_or_else(Counter::noop, Counter::from_arc)
     }
     fn register_gauge(&self, key: &Key, _: &Metadata<'_>) -> Gauge {
         FACADE
-            .cell(key, Kind::Gauge)
+            .cell(key, MetricType::Gauge)
             .map_or_else(Gauge::noop, Gauge::from_arc)
     }
     fn register_histogram(&self, key: &Key, _: &Metadata<'_>) -> Histogram {
         FACADE
-            .cell(key, Kind::Histogram)
+            .cell(key, MetricType::Histogram)
             .map_or_else(Histogram::noop, Histogram::from_arc)
     }
 }
 
-pub(crate) struct FacadeSource;
-
-pub(crate) static FACADE_SOURCE: FacadeSource = FacadeSource;
-
-struct FacadeView {
-    families: Vec<Arc<Family>>,
-}
-
-impl Source for FacadeSource {
-    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
-        let families = FACADE
-            .families
-            .read()
-            .unwrap_or_else(PoisonError::into_inner)
-            .values()
-            .cloned()
-            .collect();
-        Box::new(FacadeView { families })
-    }
-}
-
-impl Snapshot for FacadeView {
-    fn families(&self) -> Vec<FamilyDesc<'_>> {
-        let mut out: Vec<FamilyDesc<'_>> = self.families.iter().map(|f| f.desc()).collect();
-        out.extend(overflows_desc(
-            self.families
-                .iter()
-                .any(|f| f.overflowed.load(Ordering::Relaxed) > 0),
-        ));
-        out
-    }
-
-    fn encode(&self, family: &str, out: &mut dyn Encoder) {
-        if family == OVERFLOWS {
-            let counts = self
-                .families
-                .iter()
-                .map(|f| (f.name.as_str(), f.overflowed.load(Ordering::Relaxed)));
-            encode_overflows(counts, out);
-            return;
-        }
-        // Families come out of a name-ordered map.
-        if let Ok(i) = self
-            .families
-            .binary_search_by(|f| f.name.as_str().cmp(family))
-        {
-            self.families[i].encode(out);
-        }
-    }
+/// Stores the help text of a metric recorded through the `metrics` facade, whether or not
+/// the recorder is installed yet. The validated `counter!`, `gauge!` and `histogram!`
+/// macros call it once per call site.
+pub fn describe_facade(kind: MetricKind, name: &str, help: &str) {
+    let kind = match kind {
+        MetricKind::Counter => MetricType::Counter,
+        MetricKind::Gauge | MetricKind::Info => MetricType::Gauge,
+        MetricKind::Histogram => MetricType::Histogram,
+    };
+    FACADE.describe(name, kind, None, help);
 }

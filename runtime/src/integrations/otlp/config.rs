@@ -10,8 +10,8 @@
 
 use std::time::Duration;
 
-use crate::Error;
-use crate::config::{EnvLookup, parse_pairs};
+use crate::error::Error;
+use crate::settings::{self, EnvLookup};
 
 /// The OTLP transport.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,6 +103,8 @@ pub(crate) struct OtlpSettings {
     pub(crate) resource: Vec<(String, String)>,
     pub(crate) disabled: Option<bool>,
     pub(crate) queue_size: Option<usize>,
+    /// Which spans reach OpenTelemetry (`trace_level(..)`).
+    pub(crate) trace_level: Option<String>,
 }
 
 /// Where and how one signal is sent.
@@ -142,40 +144,20 @@ const MAX_DURATION: Duration = Duration::from_hours(24);
 /// allocated up front).
 const MAX_QUEUE_SIZE: usize = 1 << 20;
 
-/// An unusable `OTEL_*` value: as the specification asks, a warning and the default.
-/// These variables are often set cluster-wide for other SDKs; one of them must not take
-/// `/metrics` and the health probes down with `install()`. (Endpoints and headers stay
-/// errors: falling back would send data elsewhere, or without its credentials.)
-fn ignored(var: &str, value: &str, reason: &str) {
-    crate::diag::warn_once(
-        &format!("otel-env-{var}"),
-        &format!("{var}=`{value}` is ignored ({reason}); the default is used"),
-    );
-}
+// An unusable `OTEL_*` value is ignored with a warning and the default applies
+// (`settings::Policy::Lenient`), as the specification asks: these variables are often
+// set cluster-wide for other SDKs, and one of them must not take `/metrics` and the
+// health probes down with `install()`. (Endpoints and headers stay errors: falling back
+// would send data elsewhere, or without its credentials.)
 
-/// `true` or `false`; anything else is ignored (`false`).
+/// `true` or `false`; anything else is ignored.
 fn bool_var(env: EnvLookup<'_>, name: &str) -> Option<bool> {
-    let v = env(name)?;
-    match v.trim().to_ascii_lowercase().as_str() {
-        "true" => Some(true),
-        "false" => Some(false),
-        _ => {
-            ignored(name, &v, "not `true` or `false`");
-            None
-        }
-    }
+    settings::read_lenient(env, name, settings::boolean)
 }
 
 /// A positive number of milliseconds, clamped to [`MAX_DURATION`].
 fn millis_var(env: EnvLookup<'_>, name: &str) -> Option<Duration> {
-    let v = env(name)?;
-    match v.trim().parse::<u64>() {
-        Ok(ms) if ms > 0 => Some(Duration::from_millis(ms).min(MAX_DURATION)),
-        _ => {
-            ignored(name, &v, "not a positive number of milliseconds");
-            None
-        }
-    }
+    settings::read_lenient(env, name, settings::millis).map(|d| d.min(MAX_DURATION))
 }
 
 /// A duration given in code: positive, clamped to [`MAX_DURATION`].
@@ -188,14 +170,7 @@ fn code_duration(source: &str, d: Duration) -> Result<Duration, Error> {
 }
 
 fn count_var(env: EnvLookup<'_>, name: &str) -> Option<usize> {
-    let v = env(name)?;
-    match v.trim().parse::<usize>() {
-        Ok(n) if n > 0 => Some(n),
-        _ => {
-            ignored(name, &v, "not a positive number");
-            None
-        }
-    }
+    settings::read_lenient(env, name, settings::positive)
 }
 
 /// Exporter names of `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`: whether OTLP
@@ -211,7 +186,7 @@ fn exporter_var(env: EnvLookup<'_>, name: &str, allowed: &[&str]) -> Option<bool
             known = true;
             otlp |= item == "otlp";
         } else {
-            ignored(
+            settings::ignored(
                 name,
                 &value,
                 &format!("unsupported exporter `{item}`: use {}", allowed.join(", ")),
@@ -229,7 +204,7 @@ fn protocol_var(env: EnvLookup<'_>, name: &str) -> Option<OtlpProtocol> {
         "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
         "http/json" => {
             // OTLP/HTTP receivers take protobuf on the same path.
-            ignored(
+            settings::ignored(
                 name,
                 &v,
                 "`http/json` is not supported, `http/protobuf` is sent",
@@ -237,7 +212,7 @@ fn protocol_var(env: EnvLookup<'_>, name: &str) -> Option<OtlpProtocol> {
             None
         }
         _ => {
-            ignored(name, &v, "not `grpc` or `http/protobuf`");
+            settings::ignored(name, &v, "not `grpc` or `http/protobuf`");
             None
         }
     }
@@ -324,11 +299,11 @@ fn signal(
     };
     let header_var = format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS");
     let mut headers = match env(&header_var) {
-        Some(v) => header_map(&header_var, &parse_pairs(&header_var, &v)?)?,
+        Some(v) => header_map(&header_var, &settings::pairs(&header_var, &v)?)?,
         None => match env("OTEL_EXPORTER_OTLP_HEADERS") {
             Some(v) => header_map(
                 "OTEL_EXPORTER_OTLP_HEADERS",
-                &parse_pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
+                &settings::pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
             )?,
             None => http::HeaderMap::new(),
         },
@@ -353,7 +328,7 @@ fn signal(
         if let Some(v) = env(&var)
             && !v.trim().eq_ignore_ascii_case("none")
         {
-            ignored(
+            settings::ignored(
                 &var,
                 &v,
                 "compression is not supported, requests are sent uncompressed",
@@ -379,7 +354,7 @@ fn parse_sampler(env: EnvLookup<'_>) -> Sampler {
         match v.trim().parse::<f64>() {
             Ok(r) if (0.0..=1.0).contains(&r) => r,
             _ => {
-                ignored("OTEL_TRACES_SAMPLER_ARG", &v, "not a ratio between 0 and 1");
+                settings::ignored("OTEL_TRACES_SAMPLER_ARG", &v, "not a ratio between 0 and 1");
                 1.0
             }
         }
@@ -392,7 +367,7 @@ fn parse_sampler(env: EnvLookup<'_>) -> Sampler {
         "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
         "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()),
         _ => {
-            ignored(
+            settings::ignored(
                 "OTEL_TRACES_SAMPLER",
                 &name,
                 "unsupported sampler: use always_on, always_off, traceidratio, \
@@ -423,7 +398,7 @@ pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Vec<Propagation> {
                 continue;
             }
             other => {
-                ignored(
+                settings::ignored(
                     "OTEL_PROPAGATORS",
                     &value,
                     &format!(
@@ -459,7 +434,7 @@ fn resource(
         resource.push(("service.version".to_owned(), v.to_owned()));
     }
     let from_env = match env("OTEL_RESOURCE_ATTRIBUTES") {
-        Some(v) => parse_pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
+        Some(v) => settings::pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
         None => Vec::new(),
     };
     for (k, v) in from_env
@@ -581,7 +556,7 @@ pub(crate) fn resolve(
 mod tests {
     use super::*;
 
-    use crate::config::test_env as env;
+    use crate::settings::test_env as env;
 
     fn resolve_env(pairs: &[(&str, &str)]) -> Result<OtlpConfig, Error> {
         resolve(&OtlpSettings::default(), &env(pairs), "svc", None)

@@ -1,0 +1,8 @@
+//! Optional capabilities, one folder each, behind their features. Each reaches the core
+//! only through the internal API described in [`crate::integration`]; the core names
+//! none of them. Adding one is a folder, a feature, a `mod` line here and a re-export.
+
+#[cfg(feature = "otlp")]
+pub(crate) mod otlp;
+#[cfg(feature = "push")]
+pub mod push;

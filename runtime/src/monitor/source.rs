@@ -1,0 +1,138 @@
+//! The `function_calls_*` families and `build_info`, read from every monitored
+//! function's storage.
+
+use std::borrow::Cow;
+
+use super::names::{BUILD_INFO, CALLS, CONCURRENT, DURATION};
+use super::site::{MonitorSnapshot, MonitorStorage, Outcome};
+use crate::catalog;
+use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
+use crate::identity::{self, BuildInfo};
+use crate::model::{FamilyDesc, HistogramValue, MetricType, Value};
+
+struct MonitorSource;
+
+static MONITOR_SOURCE: MonitorSource = MonitorSource;
+
+// First of all sources: the autometrics families keep their names whatever else is
+// registered.
+inventory::submit!(SourceEntry::new(0, &MONITOR_SOURCE));
+
+struct MonitorView {
+    sites: Vec<(&'static dyn MonitorStorage, MonitorSnapshot)>,
+    build_info: Option<BuildInfo>,
+}
+
+impl Source for MonitorSource {
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        let sites = catalog::catalog()
+            .monitors
+            .iter()
+            .map(|&site| (site, site.snapshot().0))
+            .collect();
+        let build_info = identity::build_info().or_else(catalog::default_build_info);
+        Box::new(MonitorView { sites, build_info })
+    }
+}
+
+impl Snapshot for MonitorView {
+    fn families(&self) -> Vec<FamilyDesc<'_>> {
+        let mut out = Vec::new();
+        if !self.sites.is_empty() {
+            out.push(FamilyDesc {
+                name: Cow::Borrowed(CALLS),
+                help: Cow::Borrowed("Calls of instrumented functions, by result."),
+                kind: MetricType::Counter,
+                unit: None,
+            });
+            out.push(FamilyDesc {
+                name: Cow::Borrowed(DURATION),
+                help: Cow::Borrowed("Duration of calls of instrumented functions."),
+                kind: MetricType::Histogram,
+                unit: Some(Cow::Borrowed("seconds")),
+            });
+            out.push(FamilyDesc {
+                name: Cow::Borrowed(CONCURRENT),
+                help: Cow::Borrowed("Calls of instrumented functions in progress."),
+                kind: MetricType::Gauge,
+                unit: None,
+            });
+        }
+        if self.build_info.is_some() {
+            out.push(FamilyDesc {
+                name: Cow::Borrowed(BUILD_INFO),
+                help: Cow::Borrowed("Build of the instrumented service."),
+                kind: MetricType::Info,
+                unit: None,
+            });
+        }
+        out
+    }
+
+    fn encode(&self, family: &str, out: &mut dyn Encoder) {
+        match family {
+            CALLS => {
+                for (site, snap) in &self.sites {
+                    let m = site.meta();
+                    for outcome in Outcome::ALL {
+                        let (result, error) = outcome_labels(outcome);
+                        out.counter_exemplar(
+                            &[
+                                ("function", m.function),
+                                ("module", m.module),
+                                ("result", result),
+                                ("error", error),
+                            ],
+                            Value::Int(snap.outcomes[outcome as usize]),
+                            snap.outcome_exemplars[outcome as usize].as_ref(),
+                        );
+                    }
+                }
+            }
+            DURATION => {
+                for (site, snap) in &self.sites {
+                    let m = site.meta();
+                    out.histogram_exemplars(
+                        &[("function", m.function), ("module", m.module)],
+                        &HistogramValue {
+                            bounds: m.bounds,
+                            counts: &snap.buckets,
+                            sum: snap.sum_ns as f64 / 1e9,
+                        },
+                        &snap.bucket_exemplars,
+                    );
+                }
+            }
+            CONCURRENT => {
+                for (site, snap) in &self.sites {
+                    let m = site.meta();
+                    out.gauge(
+                        &[("function", m.function), ("module", m.module)],
+                        Value::Int(snap.in_flight),
+                    );
+                }
+            }
+            BUILD_INFO => {
+                if let Some(info) = &self.build_info {
+                    out.info(&[
+                        ("crate", &info.crate_name),
+                        ("version", &info.version),
+                        ("service_name", &info.service_name),
+                    ]);
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// `result` and `error` label values of an outcome. Panics count as errors (so error
+/// ratios include them) and carry `error="panic"` to tell them apart.
+fn outcome_labels(outcome: Outcome) -> (&'static str, &'static str) {
+    match outcome {
+        Outcome::Ok => ("ok", ""),
+        Outcome::Error => ("error", ""),
+        Outcome::Panic => ("error", "panic"),
+        Outcome::Cancelled => ("cancelled", ""),
+    }
+}
