@@ -58,8 +58,8 @@ impl Format {
         }
     }
 
-    /// Renders everything registered in this format.
-    pub fn render(self) -> String {
+    /// Renders everything registered in this format ([`render`] or [`render_openmetrics`]).
+    pub(crate) fn render(self) -> String {
         render_with(self == Format::OpenMetrics)
     }
 
