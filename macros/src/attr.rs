@@ -1,12 +1,24 @@
-//! What every attribute's option parser shares: `crate = path`, and unknown options
-//! (reported with a suggestion, their value skipped so parsing goes on).
+//! What every macro's option parser shares: `crate = path` and the crate generated code
+//! names without it, and unknown options (reported with a suggestion, their value
+//! skipped so parsing goes on).
 
 use proc_macro2::TokenStream;
+use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
-use syn::{Expr, LitStr, Path, Token};
+use syn::{Expr, LitStr, Path, Token, parse_quote};
 
 use crate::errors::{Errors, did_you_mean};
+
+/// The facade crate, as `crate = path` gives it or at its own name.
+pub(crate) fn crate_or_default(krate: Option<Path>) -> Path {
+    krate.unwrap_or_else(|| parse_quote!(::flext_observability))
+}
+
+/// `krate::__private`: everything generated code refers to lives there.
+pub(crate) fn private(krate: &Path) -> TokenStream {
+    quote!(#krate::__private)
+}
 
 /// `crate = path` or `crate = "path"`.
 pub(crate) fn crate_path(value: ParseStream<'_>) -> syn::Result<Path> {
