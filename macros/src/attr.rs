@@ -1,12 +1,53 @@
-//! What every attribute's option parser shares: `crate = path`, and unknown options
-//! (reported with a suggestion, their value skipped so parsing goes on).
+//! What every macro's option parser shares: the loop over `key = value` options,
+//! duplicate and unknown keys (reported with a suggestion, their value skipped so
+//! parsing goes on), and `crate = path` with the crate generated code names without it.
 
 use proc_macro2::TokenStream;
+use quote::quote;
 use syn::meta::ParseNestedMeta;
 use syn::parse::ParseStream;
-use syn::{Expr, LitStr, Path, Token};
+use syn::{Expr, LitStr, Path, Token, parse_quote};
 
 use crate::errors::{Errors, did_you_mean};
+
+/// The facade crate, as `crate = path` gives it or at its own name.
+pub(crate) fn crate_or_default(krate: Option<Path>) -> Path {
+    krate.unwrap_or_else(|| parse_quote!(::flext_observability))
+}
+
+/// `krate::__private`: everything generated code refers to lives there.
+pub(crate) fn private(krate: &Path) -> TokenStream {
+    quote!(#krate::__private)
+}
+
+/// Parses `key = value`, `key(…)` and bare `key` options, handing each to `option` with
+/// its key (empty for a path that is not one identifier). A syntax error ends parsing
+/// and is recorded.
+pub(crate) fn parse_options(
+    args: TokenStream,
+    errors: &mut Errors,
+    mut option: impl FnMut(&str, &ParseNestedMeta<'_>, &mut Errors) -> syn::Result<()>,
+) {
+    let parser = syn::meta::parser(|meta| option(&option_key(&meta), &meta, errors));
+    if let Err(e) = syn::parse::Parser::parse2(parser, args) {
+        errors.push(e);
+    }
+}
+
+fn option_key(meta: &ParseNestedMeta<'_>) -> String {
+    meta.path
+        .get_ident()
+        .map(ToString::to_string)
+        .unwrap_or_default()
+}
+
+/// Reports an option given `again`, on its key; `hint` ends the message.
+pub(crate) fn duplicate(meta: &ParseNestedMeta<'_>, again: bool, hint: &str, errors: &mut Errors) {
+    if again {
+        let key = option_key(meta);
+        errors.error_at(&meta.path, format!("duplicate `{key}` option{hint}"));
+    }
+}
 
 /// `crate = path` or `crate = "path"`.
 pub(crate) fn crate_path(value: ParseStream<'_>) -> syn::Result<Path> {

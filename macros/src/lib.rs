@@ -7,6 +7,7 @@ mod attr;
 mod business;
 mod duration;
 mod errors;
+mod function;
 mod health_check;
 mod monitor;
 mod numbers;

@@ -1,12 +1,13 @@
 //! `#[business_metric]` on a declaration: `static NAME: Counter;` parsed, validated
-//! against the naming rules, then expanded by [`super::expand`].
+//! against the naming rules, then expanded by [`super::expand`](mod@super::expand).
 
 use flext_observability_naming::{MetricKind, MetricSpec, Part};
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
-use syn::{Attribute, Expr, Ident, Path, Token, Type, TypePath, Visibility, parse_quote};
+use syn::{Attribute, Expr, Ident, Path, Token, Type, TypePath, Visibility};
 
+use crate::attr::crate_or_default;
 use crate::errors::Errors;
 use crate::numbers::parse_bounds;
 
@@ -182,10 +183,7 @@ pub(crate) fn validate(
         .and_then(|l| l.base10_parse::<usize>().ok())
         .unwrap_or(0);
     Some(Metric {
-        krate: options
-            .krate
-            .clone()
-            .unwrap_or_else(|| parse_quote!(::flext_observability)),
+        krate: crate_or_default(options.krate.clone()),
         kind,
         type_path,
         name,

@@ -27,10 +27,11 @@ use quote::{quote, quote_spanned};
 use syn::{GenericArgument, PathArguments, Type, parse_quote};
 
 use super::decl::{Buckets, Declaration, Metric};
+use crate::attr::private;
 
 pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
     let krate = &metric.krate;
-    let private = quote!(#krate::__private);
+    let private = private(krate);
     let Declaration {
         attrs, vis, ident, ..
     } = decl;

@@ -14,8 +14,9 @@ use flext_observability_naming::{MetricKind, MetricSpec, Part, check_help};
 use proc_macro2::TokenStream;
 use quote::quote;
 use syn::parse::{Parse, ParseStream};
-use syn::{Expr, Ident, LitStr, Path, Token, parse_quote};
+use syn::{Expr, Ident, LitStr, Path, Token};
 
+use crate::attr::{crate_or_default, private};
 use crate::errors::Errors;
 
 struct Input {
@@ -133,11 +134,7 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
 
 fn generate(kind: MetricKind, input: &Input, name: &LitStr, description: &LitStr) -> TokenStream {
     let macro_name = kind.as_str();
-    let krate: Path = input
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::flext_observability));
-    let private = quote!(#krate::__private);
+    let private = private(&crate_or_default(input.krate.clone()));
     // `description` is handled here, once per call site, instead of by `metrics`, which
     // would describe the metric again on every call; `buckets` only exists here.
     let named = input

@@ -10,8 +10,8 @@ mod series;
 
 use proc_macro2::TokenStream;
 
-use crate::errors::Errors;
-use crate::monitor::FnParts;
+use crate::errors::{Errors, finish};
+use crate::function::FnParts;
 
 pub(crate) use facade::expand as facade;
 pub(crate) use series::expand as series;
@@ -32,16 +32,14 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         return out;
     }
     if let Ok(function) = syn::parse2::<FnParts>(input.clone()) {
-        return func::expand(args, function, input);
+        return func::expand(args, &function, input);
     }
     let span = item_keyword_span(&input);
     errors.error_span(
         span,
         "`#[business_metric]` applies to a declaration (`static ETL_ROWS_TOTAL: Counter;`) or to a function",
     );
-    let mut out = errors.into_compile_errors();
-    out.extend(input);
-    out
+    finish(errors, TokenStream::new(), input)
 }
 
 /// The span of an item's keyword (`struct`, `enum`, …) for "does not apply here" errors:

@@ -3,10 +3,10 @@
 
 use proc_macro2::TokenStream;
 use syn::ext::IdentExt;
-use syn::parse::Parser;
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
 
+use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 
 const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series` or `crate`";
@@ -28,24 +28,14 @@ pub(crate) struct Options {
 /// Parses attribute arguments, recording every problem in `errors`.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let duplicate = |set: bool, errors: &mut Errors| {
-            if set {
-                errors.error_at(&meta.path, format!("duplicate `{key}` option: keep one"));
-            }
-        };
-        match key.as_str() {
+    parse_options(args, errors, |key, meta, errors| {
+        match key {
             "labels" => {
                 let content;
                 syn::parenthesized!(content in meta.input);
                 let idents: Punctuated<Ident, Token![,]> =
                     content.parse_terminated(Ident::parse_any, Token![,])?;
-                duplicate(options.labels_key.is_some(), errors);
+                duplicate(meta, options.labels_key.is_some(), ": keep one", errors);
                 if idents.is_empty() {
                     errors.error_at(
                         &meta.path,
@@ -57,22 +47,22 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
             }
             "unit" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                duplicate(options.unit.is_some(), errors);
+                duplicate(meta, options.unit.is_some(), ": keep one", errors);
                 options.unit = Some(lit);
             }
             "buckets" => {
                 let expr: Expr = meta.value()?.parse()?;
-                duplicate(options.buckets.is_some(), errors);
+                duplicate(meta, options.buckets.is_some(), ": keep one", errors);
                 options.buckets = Some(expr);
             }
             "name" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                duplicate(options.name.is_some(), errors);
+                duplicate(meta, options.name.is_some(), ": keep one", errors);
                 options.name = Some(lit);
             }
             "max_series" => {
                 let lit: LitInt = meta.value()?.parse()?;
-                duplicate(options.max_series.is_some(), errors);
+                duplicate(meta, options.max_series.is_some(), ": keep one", errors);
                 match lit.base10_parse::<usize>() {
                     Ok(0) => errors.error_at(
                         &lit,
@@ -85,18 +75,15 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
             }
             "crate" => {
                 let path = crate::attr::crate_path(meta.value()?)?;
-                duplicate(options.krate.is_some(), errors);
+                duplicate(meta, options.krate.is_some(), ": keep one", errors);
                 options.krate = Some(path);
             }
             _ => {
-                crate::attr::unknown_option(&meta, errors, "business_metric", KEYS, KNOWN)?;
+                crate::attr::unknown_option(meta, errors, "business_metric", KEYS, KNOWN)?;
             }
         }
         Ok(())
     });
-    if let Err(e) = parser.parse2(args) {
-        errors.push(e);
-    }
     options
 }
 

@@ -15,6 +15,7 @@ use quote::quote;
 use syn::parse::{Parse, ParseStream};
 use syn::{Expr, ExprStruct, Ident, Path, PathArguments, Token, parse_quote};
 
+use crate::attr::{crate_or_default, private};
 use crate::errors::Errors;
 
 struct Input {
@@ -65,7 +66,7 @@ pub(crate) fn static_labels_type(path: &Path) -> Path {
 
 /// The block that declares a call site's static storage and returns its series handle.
 pub(crate) fn site(krate: &Path, labels: &ExprStruct) -> TokenStream {
-    let private = quote!(#krate::__private);
+    let private = private(krate);
     let path = &labels.path;
     let ty = static_labels_type(path);
     let values = Ident::new("FLEXT_OBSERVABILITY_VALUES", Span::mixed_site());
@@ -110,8 +111,5 @@ pub(crate) fn expand(input: TokenStream) -> TokenStream {
     if !errors.is_empty() {
         return errors.into_compile_errors();
     }
-    let krate = input
-        .krate
-        .unwrap_or_else(|| parse_quote!(::flext_observability));
-    site(&krate, labels)
+    site(&crate_or_default(input.krate), labels)
 }

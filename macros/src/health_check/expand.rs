@@ -22,13 +22,11 @@ use syn::spanned::Spanned;
 use syn::{FnArg, ReturnType, Signature, Type, parse_quote};
 
 use super::options::{DurationOption, Kind, Options};
+use crate::attr::{crate_or_default, private};
+use crate::function::erase_lifetimes;
 
 pub(crate) fn registration(sig: &Signature, options: &Options, name: &str) -> TokenStream {
-    let krate: syn::Path = options
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::flext_observability));
-    let private = quote!(#krate::__private);
+    let private = private(&crate_or_default(options.krate.clone()));
     let span = sig.ident.span();
     let resources = syn::Ident::new("resources", Span::mixed_site());
     let missing = syn::Ident::new("missing", Span::mixed_site());
@@ -194,52 +192,4 @@ fn optional_duration(option: Option<&DurationOption>) -> TokenStream {
     // validated: positive and far below u64::MAX nanoseconds
     let nanos = (duration.seconds * 1e9).round() as u64;
     quote!(::core::option::Option::Some(::core::time::Duration::from_nanos(#nanos)))
-}
-
-/// The type with every named lifetime replaced by `'_`: the generated code names
-/// parameter and return types outside the function, where its lifetimes do not exist.
-fn erase_lifetimes(ty: &Type) -> Type {
-    let mut ty = ty.clone();
-    erase_in(&mut ty);
-    ty
-}
-
-fn erase_lifetime(lifetime: &mut syn::Lifetime) {
-    if lifetime.ident != "static" {
-        *lifetime = syn::Lifetime::new("'_", lifetime.span());
-    }
-}
-
-fn erase_in(ty: &mut Type) {
-    match ty {
-        Type::Reference(r) => {
-            if let Some(lifetime) = &mut r.lifetime {
-                erase_lifetime(lifetime);
-            }
-            erase_in(&mut r.elem);
-        }
-        Type::Array(a) => erase_in(&mut a.elem),
-        Type::Group(g) => erase_in(&mut g.elem),
-        Type::Paren(p) => erase_in(&mut p.elem),
-        Type::Ptr(p) => erase_in(&mut p.elem),
-        Type::Slice(s) => erase_in(&mut s.elem),
-        Type::Tuple(t) => t.elems.iter_mut().for_each(erase_in),
-        Type::Path(p) => {
-            if let Some(q) = &mut p.qself {
-                erase_in(&mut q.ty);
-            }
-            for segment in &mut p.path.segments {
-                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
-                    for arg in &mut args.args {
-                        match arg {
-                            syn::GenericArgument::Type(t) => erase_in(t),
-                            syn::GenericArgument::Lifetime(l) => erase_lifetime(l),
-                            _ => {}
-                        }
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
 }

@@ -10,7 +10,7 @@ use syn::Item;
 use syn::ext::IdentExt;
 
 use crate::errors::{Errors, finish, item_keyword};
-use crate::monitor::FnParts;
+use crate::function::FnParts;
 
 pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
     let mut errors = Errors::default();

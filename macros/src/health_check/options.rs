@@ -2,9 +2,10 @@
 //! Semantic rules (ranges, names, combinations) are in `validate.rs`.
 
 use proc_macro2::{Span, TokenStream};
-use syn::parse::{ParseStream, Parser};
+use syn::parse::ParseStream;
 use syn::{Expr, Ident, Lit, LitBool, LitInt, LitStr, Path, Token};
 
+use crate::attr::{duplicate, parse_options};
 use crate::duration::parse_seconds;
 use crate::errors::{Errors, did_you_mean};
 
@@ -59,13 +60,8 @@ pub(crate) struct Options {
 /// Parses attribute arguments, recording every problem in `errors`.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let set = match key.as_str() {
+    parse_options(args, errors, |key, meta, errors| {
+        let set = match key {
             "name" => {
                 let lit: LitStr = meta.value()?.parse()?;
                 options.name.replace(lit).is_some()
@@ -119,18 +115,13 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 options.krate.replace(path).is_some()
             }
             _ => {
-                crate::attr::unknown_option(&meta, errors, "health_check", KEYS, KNOWN)?;
+                crate::attr::unknown_option(meta, errors, "health_check", KEYS, KNOWN)?;
                 false
             }
         };
-        if set {
-            errors.error_at(&meta.path, format!("duplicate `{key}` option"));
-        }
+        duplicate(meta, set, "", errors);
         Ok(())
     });
-    if let Err(e) = parser.parse2(args) {
-        errors.push(e);
-    }
     options
 }
 

@@ -4,11 +4,21 @@ use syn::{FnArg, GenericParam, ReturnType, Signature, Type};
 
 use super::options::Options;
 use crate::errors::Errors;
+use crate::function::{Refusals, refuse};
 
 /// Shortest interval the runtime accepts (it would otherwise keep a core busy).
 const MIN_INTERVAL: f64 = 0.010;
 /// Shortest timeout.
 const MIN_TIMEOUT: f64 = 0.001;
+
+const REFUSALS: Refusals = Refusals {
+    const_fn: None,
+    unsafe_fn: Some(
+        "a health check cannot be an `unsafe fn`: the runner cannot uphold its safety \
+         contract; make it safe and use `unsafe` inside",
+    ),
+    variadic: "a health check cannot be C-variadic",
+};
 
 pub(crate) fn options(options: &Options, errors: &mut Errors) {
     if let Some(name) = &options.name {
@@ -90,16 +100,7 @@ fn durations(options: &Options, errors: &mut Errors) {
 /// Signatures the runner can call: a free function, sync or async, no type parameters,
 /// parameters it can supply by type, and a return value it can read.
 pub(crate) fn signature(sig: &Signature, errors: &mut Errors) {
-    if let syn::Safety::Unsafe(unsafety) = &sig.safety {
-        errors.error_at(
-            unsafety,
-            "a health check cannot be an `unsafe fn`: the runner cannot uphold its safety \
-             contract; make it safe and use `unsafe` inside",
-        );
-    }
-    if let Some(variadic) = &sig.variadic {
-        errors.error_at(variadic, "a health check cannot be C-variadic");
-    }
+    refuse(sig, &REFUSALS, errors);
     for param in &sig.generics.params {
         match param {
             GenericParam::Lifetime(_) => {}

@@ -24,13 +24,15 @@
 //! through `guard.run(…)`, and `finish` becomes `finish_traced(outcome, describe)`, where
 //! `describe` gives the error's type and message only for an error in an enabled span.
 
-use proc_macro2::{Group, Span, TokenStream};
+use proc_macro2::{Span, TokenStream};
 use quote::{ToTokens, quote, quote_spanned};
 use syn::ext::IdentExt;
-use syn::{Block, Expr, Ident, ReturnType, Stmt, Type, parse_quote, parse_quote_spanned};
+use syn::{Block, Expr, Ident, ImplItem, Stmt};
 
-use super::FnParts;
 use super::options::{Field, Options, Sigil};
+use super::{ImplBlock, Method};
+use crate::attr::{crate_or_default, private};
+use crate::function::{FnParts, arg_names};
 
 /// How a call starts: without a span, or with one entered for the whole call (sync) or
 /// at each poll (async).
@@ -41,12 +43,25 @@ enum Start {
     Async,
 }
 
-pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> TokenStream {
-    let krate: syn::Path = options
-        .krate
-        .clone()
-        .unwrap_or_else(|| parse_quote!(::flext_observability));
-    let private = quote!(#krate::__private);
+/// The block with every method to instrument rewritten.
+pub(crate) fn impl_block(block: ImplBlock) -> TokenStream {
+    let ImplBlock { mut item, items } = block;
+    item.items = items
+        .into_iter()
+        .map(|method| match method {
+            Method::AsWritten(item) => item,
+            Method::Instrumented {
+                function,
+                options,
+                label,
+            } => ImplItem::Verbatim(self::function(&function, &options, &label)),
+        })
+        .collect();
+    item.into_token_stream()
+}
+
+pub(crate) fn function(function: &FnParts, options: &Options, label: &str) -> TokenStream {
+    let private = private(&crate_or_default(options.krate.clone()));
     let span = function.sig.ident.span();
     let guard = Ident::new("flext_guard", Span::mixed_site());
     let ret = Ident::new("flext_ret", Span::mixed_site());
@@ -56,9 +71,10 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         .span_enabled()
         .then(|| span_expr(&private, options, label, &function.sig, span));
     let traced = span_expr.is_some();
+    let async_trait = async_trait_future(&function.body);
     let mode = match (
         &span_expr,
-        function.sig.asyncness.is_some() || async_trait_future(&function.body).is_some(),
+        function.sig.asyncness.is_some() || async_trait.is_some(),
     ) {
         (None, _) => Start::Metrics,
         (Some(_), false) => Start::Sync,
@@ -76,78 +92,56 @@ pub(crate) fn function(function: FnParts, options: &Options, label: &str) -> Tok
         quote!(finish(#classify))
     };
 
-    let FnParts {
-        attrs,
-        vis,
-        defaultness,
-        sig,
-        inner: inner_attrs,
-        body,
-    } = function;
-
-    let is_unsafe = matches!(sig.safety, syn::Safety::Unsafe(_));
-    let inner = if is_unsafe {
-        quote!({ unsafe #body })
-    } else {
-        body.to_token_stream()
-    };
-    let never = matches!(&sig.output, ReturnType::Type(_, ty) if matches!(**ty, Type::Never(_)));
-    let ret_ty = return_annotation(&sig.output);
-    let turbofish = ret_ty.as_ref().map(|ty| quote!(::<#ty, _>));
-
-    let instrumented = if never {
-        // Never returns: only a panic can end it, and the guard's drop records that.
-        quote! {
-            let #guard = #start;
-            #[allow(unused_unsafe)]
-            #private::call(move || -> ! #inner)
-        }
-    } else if sig.asyncness.is_some() {
-        let future = quote!(#private::future #turbofish (async move #inner));
-        let future = if traced {
-            quote!(#guard.run(#future))
-        } else {
-            future
-        };
-        quote! {
-            let #guard = #start;
-            #[allow(unused_unsafe)]
-            let #ret = #future.await;
-            #guard.#finish;
-            #ret
-        }
-    } else if let Some((boxing, future_body)) = async_trait_future(&body) {
-        let future = quote!(async move #future_body);
-        let future = if traced {
-            quote!(#guard.run(#future))
-        } else {
-            quote!((#future))
-        };
-        quote! {
-            #boxing(async move {
+    let is_async = function.sig.asyncness.is_some();
+    function.rewrap(&private, |body| {
+        if body.returns_never() {
+            // Never returns: only a panic can end it, and the guard's drop records that.
+            let call = body.call();
+            quote! {
                 let #guard = #start;
+                #[allow(unused_unsafe)]
+                #call
+            }
+        } else if is_async {
+            let future = body.future();
+            let future = if traced {
+                quote!(#guard.run(#future))
+            } else {
+                future
+            };
+            quote! {
+                let #guard = #start;
+                #[allow(unused_unsafe)]
                 let #ret = #future.await;
                 #guard.#finish;
                 #ret
-            })
+            }
+        } else if let Some((boxing, future_body)) = async_trait {
+            let future = quote!(async move #future_body);
+            let future = if traced {
+                quote!(#guard.run(#future))
+            } else {
+                quote!((#future))
+            };
+            quote! {
+                #boxing(async move {
+                    let #guard = #start;
+                    let #ret = #future.await;
+                    #guard.#finish;
+                    #ret
+                })
+            }
+        } else {
+            let call = body.call();
+            quote! {
+                let #guard = #start;
+                #[allow(unused_unsafe)]
+                let #ret = #call;
+                #guard.#finish;
+                #ret
+            }
         }
-    } else {
-        quote! {
-            let #guard = #start;
-            #[allow(unused_unsafe)]
-            let #ret = #private::call #turbofish (move || #inner);
-            #guard.#finish;
-            #ret
-        }
-    };
-    let body = Group::new(
-        proc_macro2::Delimiter::Brace,
-        quote!(#(#inner_attrs)* #instrumented),
-    );
-    quote! {
-        #(#attrs)*
-        #vis #defaultness #sig #body
-    }
+    })
 }
 
 /// A block that declares the function's statics, registers them, and starts a call.
@@ -256,7 +250,7 @@ fn span_expr(
             .iter()
             .flat_map(|(_, names)| names.iter().map(|n| n.unraw().to_string()))
             .collect();
-        for arg in super::arg_names(sig) {
+        for arg in arg_names(sig) {
             let name = arg.unraw().to_string();
             if skipped.contains(&name) || explicit.contains(&name) {
                 continue;
@@ -300,57 +294,9 @@ fn span_expr(
     }
 }
 
-/// The declared return type with every `impl Trait` replaced by `_`, for a `let`
-/// annotation; `None` for `!`, which cannot annotate a binding on stable Rust.
-fn return_annotation(output: &ReturnType) -> Option<Type> {
-    match output {
-        ReturnType::Default => Some(parse_quote!(())),
-        ReturnType::Type(_, ty) => {
-            if matches!(**ty, Type::Never(_)) {
-                None
-            } else {
-                let mut ty = (**ty).clone();
-                erase_impl_trait(&mut ty);
-                Some(ty)
-            }
-        }
-    }
-}
-
-fn erase_impl_trait(ty: &mut Type) {
-    match ty {
-        Type::ImplTrait(it) => {
-            let span = syn::spanned::Spanned::span(&*it);
-            *ty = parse_quote_spanned!(span=> _);
-        }
-        Type::Array(a) => erase_impl_trait(&mut a.elem),
-        Type::Group(g) => erase_impl_trait(&mut g.elem),
-        Type::Paren(p) => erase_impl_trait(&mut p.elem),
-        Type::Ptr(p) => erase_impl_trait(&mut p.elem),
-        Type::Reference(r) => erase_impl_trait(&mut r.elem),
-        Type::Slice(s) => erase_impl_trait(&mut s.elem),
-        Type::Tuple(t) => t.elems.iter_mut().for_each(erase_impl_trait),
-        Type::Path(p) => {
-            if let Some(q) = &mut p.qself {
-                erase_impl_trait(&mut q.ty);
-            }
-            for segment in &mut p.path.segments {
-                if let syn::PathArguments::AngleBracketed(args) = &mut segment.arguments {
-                    for arg in &mut args.args {
-                        if let syn::GenericArgument::Type(t) = arg {
-                            erase_impl_trait(t);
-                        }
-                    }
-                }
-            }
-        }
-        _ => {}
-    }
-}
-
 /// Recognises the body `#[async_trait]` produces, `Box::pin(async move { … })`, and
 /// returns the boxing call and the future's block.
-fn async_trait_future(body: &Group) -> Option<(TokenStream, Block)> {
+fn async_trait_future(body: &proc_macro2::Group) -> Option<(TokenStream, Block)> {
     let stmts = syn::parse::Parser::parse2(Block::parse_within, body.stream()).ok()?;
     let [Stmt::Expr(Expr::Call(call), None)] = stmts.as_slice() else {
         return None;

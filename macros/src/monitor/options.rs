@@ -2,10 +2,11 @@
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
-use syn::parse::{Parse, ParseStream, Parser};
+use syn::parse::{Parse, ParseStream};
 use syn::punctuated::Punctuated;
 use syn::{Expr, Ident, LitBool, LitStr, Path, Token};
 
+use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 use crate::numbers::{Bounds, parse_bounds};
 
@@ -171,21 +172,11 @@ fn level_of(lit: &LitStr) -> Option<&'static str> {
 /// Parses attribute arguments, recording every problem in `errors`.
 pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
     let mut options = Options::default();
-    let parser = syn::meta::parser(|meta| {
-        let key = meta
-            .path
-            .get_ident()
-            .map(ToString::to_string)
-            .unwrap_or_default();
-        let duplicate = |set: bool, errors: &mut Errors| {
-            if set {
-                errors.error_at(&meta.path, format!("duplicate `{key}` option"));
-            }
-        };
-        match key.as_str() {
+    parse_options(args, errors, |key, meta, errors| {
+        match key {
             "name" => {
                 let lit: LitStr = meta.value()?.parse()?;
-                duplicate(options.name.is_some(), errors);
+                duplicate(meta, options.name.is_some(), "", errors);
                 if lit.value().trim().is_empty() {
                     errors.error_at(&lit, "`name` must not be empty");
                 }
@@ -193,36 +184,33 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
             }
             "buckets" => {
                 let expr: Expr = meta.value()?.parse()?;
-                duplicate(options.buckets.is_some(), errors);
+                duplicate(meta, options.buckets.is_some(), "", errors);
                 options.buckets = parse_bounds(&expr, errors);
             }
             "ok_if" => {
                 let expr: Expr = meta.value()?.parse()?;
-                duplicate(options.ok_if.is_some(), errors);
+                duplicate(meta, options.ok_if.is_some(), "", errors);
                 options.ok_if = Some(expr);
             }
             "error_if" => {
                 let expr: Expr = meta.value()?.parse()?;
-                duplicate(options.error_if.is_some(), errors);
+                duplicate(meta, options.error_if.is_some(), "", errors);
                 options.error_if = Some(expr);
             }
             "crate" => {
                 let path = crate::attr::crate_path(meta.value()?)?;
-                duplicate(options.krate.is_some(), errors);
+                duplicate(meta, options.krate.is_some(), "", errors);
                 options.krate = Some(path);
             }
             "skip" | "level" | "span" | "args" | "fields" => {
-                span_option(&key, &meta, &mut options, errors)?;
+                span_option(key, meta, &mut options, errors)?;
             }
             _ => {
-                crate::attr::unknown_option(&meta, errors, "monitor", KEYS, KNOWN)?;
+                crate::attr::unknown_option(meta, errors, "monitor", KEYS, KNOWN)?;
             }
         }
         Ok(())
     });
-    if let Err(e) = parser.parse2(args) {
-        errors.push(e);
-    }
     if let (Some(_), Some(error_if)) = (&options.ok_if, &options.error_if) {
         errors.error_at(
             error_if,
@@ -239,30 +227,25 @@ fn span_option(
     options: &mut Options,
     errors: &mut Errors,
 ) -> syn::Result<()> {
-    let duplicate = |set: bool, errors: &mut Errors| {
-        if set {
-            errors.error_at(&meta.path, format!("duplicate `{key}` option"));
-        }
-    };
     match key {
         "skip" if meta.input.peek(syn::token::Paren) => {
             let content;
             syn::parenthesized!(content in meta.input);
             let names =
                 Punctuated::<Ident, Token![,]>::parse_terminated_with(&content, Ident::parse_any)?;
-            duplicate(options.skip_args.is_some(), errors);
+            duplicate(meta, options.skip_args.is_some(), "", errors);
             options.skip_args = Some((
                 meta.path.segments[0].ident.span(),
                 names.into_iter().collect(),
             ));
         }
         "skip" => {
-            duplicate(options.skip.is_some(), errors);
+            duplicate(meta, options.skip.is_some(), "", errors);
             options.skip = Some(meta.path.segments[0].ident.span());
         }
         "level" => {
             let lit: LitStr = meta.value()?.parse()?;
-            duplicate(options.level.is_some(), errors);
+            duplicate(meta, options.level.is_some(), "", errors);
             match level_of(&lit) {
                 Some(level) => options.level = Some(LevelOpt { level }),
                 None => errors.error_at(
@@ -273,7 +256,7 @@ fn span_option(
         }
         "span" => {
             let expr: Expr = meta.value()?.parse()?;
-            duplicate(options.span.is_some(), errors);
+            duplicate(meta, options.span.is_some(), "", errors);
             match expr {
                     Expr::Lit(syn::ExprLit {
                         lit: syn::Lit::Bool(lit),
@@ -286,14 +269,14 @@ fn span_option(
                 }
         }
         "args" => {
-            duplicate(options.args.is_some(), errors);
+            duplicate(meta, options.args.is_some(), "", errors);
             options.args = Some(meta.path.segments[0].ident.span());
         }
         "fields" => {
             let content;
             syn::parenthesized!(content in meta.input);
             let fields = Punctuated::<Field, Token![,]>::parse_terminated(&content)?;
-            duplicate(options.fields.is_some(), errors);
+            duplicate(meta, options.fields.is_some(), "", errors);
             options.fields = Some((
                 meta.path.segments[0].ident.span(),
                 fields.into_iter().collect(),
