@@ -77,3 +77,63 @@ pub fn display_field<T: core::fmt::Display>(
 ) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
     tracing::field::display(value)
 }
+
+/// The fields of every `#[monitor]` span without `args` or `fields(..)`, in order: the
+/// OpenTelemetry code attributes, then the error attributes recorded on failure.
+pub const SPAN_FIELDS: &[&str] = &[
+    "code.function",
+    "code.namespace",
+    "code.filepath",
+    "code.lineno",
+    "otel.status_code",
+    "otel.status_description",
+    "error.type",
+];
+
+/// The span of a monitored call whose fields are [`SPAN_FIELDS`]: what
+/// `tracing::span!` does, with the values taken from `meta`, so that each monitored
+/// function carries only its statics and this call (compile time). While no subscriber
+/// wants it, it costs the level comparison (a constant and one atomic load) and, past
+/// it, the callsite's cached interest.
+#[inline(always)]
+pub fn monitor_span(
+    callsite: &'static tracing::callsite::DefaultCallsite,
+    level: tracing::Level,
+    meta: &'static MonitorMeta,
+) -> tracing::Span {
+    if level <= tracing::level_filters::STATIC_MAX_LEVEL
+        && level <= tracing::level_filters::LevelFilter::current()
+    {
+        let interest = callsite.interest();
+        if !interest.is_never() {
+            return new_monitor_span(callsite, interest, meta);
+        }
+    }
+    tracing::Span::none()
+}
+
+#[inline(never)]
+fn new_monitor_span(
+    callsite: &'static tracing::callsite::DefaultCallsite,
+    interest: tracing::subscriber::Interest,
+    meta: &'static MonitorMeta,
+) -> tracing::Span {
+    use tracing::callsite::Callsite as _;
+    let metadata = callsite.metadata();
+    if !(interest.is_always() || tracing::dispatcher::get_default(|d| d.enabled(metadata))) {
+        return tracing::Span::none();
+    }
+    let fields = metadata.fields();
+    let mut field = fields.iter();
+    let mut next = || field.next().expect("the callsite has SPAN_FIELDS");
+    let (function, namespace, filepath, lineno) = (next(), next(), next(), next());
+    tracing::Span::new(
+        metadata,
+        &fields.value_set(&[
+            (&function, Some(&meta.function as &dyn tracing::Value)),
+            (&namespace, Some(&meta.module as &dyn tracing::Value)),
+            (&filepath, Some(&meta.file as &dyn tracing::Value)),
+            (&lineno, Some(&meta.line as &dyn tracing::Value)),
+        ]),
+    )
+}

@@ -83,7 +83,7 @@ pub(crate) fn function(function: &FnParts, options: &Options, label: &str) -> To
     let start = start_call(&private, options, label, span, span_expr.as_ref(), mode);
     let finish = if traced {
         // Error details are computed only for an error inside an enabled span.
-        quote!(finish_traced(#classify, || {
+        quote!(finish_traced(#classify, &|| {
             #[allow(unused_imports)]
             use #private::{DescribeAny as _, DescribeDebug as _, DescribeDisplay as _};
             (&&&#private::Describe(&#ret)).__flext_describe()
@@ -153,6 +153,42 @@ fn start_call(
     span_expr: Option<&TokenStream>,
     mode: Start,
 ) -> TokenStream {
+    // The usual span (no `args`, no `fields`): its callsite statics sit beside the
+    // counters and one shared function builds it (see `__private::monitor_span`).
+    let lean = options.args.is_none() && options.fields.as_ref().is_none_or(|(_, f)| f.is_empty());
+    let lean_expr;
+    let (span_statics, span_expr) = match span_expr {
+        Some(_) if lean => {
+            let level = Ident::new(options.level.as_ref().map_or("INFO", |l| l.level), span);
+            lean_expr = quote_spanned! {span=>
+                #private::monitor_span(
+                    &FLEXT_OBSERVABILITY_CALLSITE,
+                    #private::tracing::Level::#level,
+                    &FLEXT_OBSERVABILITY_META,
+                )
+            };
+            let statics = quote_spanned! {span=>
+                static FLEXT_OBSERVABILITY_CALLSITE: #private::tracing::callsite::DefaultCallsite =
+                    #private::tracing::callsite::DefaultCallsite::new(&FLEXT_OBSERVABILITY_SPAN);
+                static FLEXT_OBSERVABILITY_SPAN: #private::tracing::Metadata<'static> =
+                    #private::tracing::Metadata::new(
+                        #label,
+                        ::core::module_path!(),
+                        #private::tracing::Level::#level,
+                        ::core::option::Option::Some(::core::file!()),
+                        ::core::option::Option::Some(::core::line!()),
+                        ::core::option::Option::Some(::core::module_path!()),
+                        #private::tracing::field::FieldSet::new(
+                            #private::SPAN_FIELDS,
+                            #private::tracing::callsite::Identifier(&FLEXT_OBSERVABILITY_CALLSITE),
+                        ),
+                        #private::tracing::metadata::Kind::SPAN,
+                    );
+            };
+            (statics, Some(&lean_expr))
+        }
+        other => (TokenStream::new(), other),
+    };
     let started = match (mode, span_expr) {
         (Start::Sync, Some(s)) => quote_spanned!(span=> FLEXT_OBSERVABILITY_SITE.start_span(#s)),
         (Start::Async, Some(s)) => {
@@ -206,6 +242,7 @@ fn start_call(
             #private::inventory::submit! {
                 #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
             }
+            #span_statics
             #started
         }
     };

@@ -96,24 +96,38 @@ impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
 
     /// Records the call; on an error, marks the span and emits an `exception` event
     /// described by `describe` (only called then).
+    ///
+    /// `describe` is a trait object so that the enabled path is compiled once per
+    /// storage width rather than once per monitored function (compile time).
     #[inline(always)]
     pub fn finish_traced<'e>(
         self,
         outcome: Outcome,
-        describe: impl FnOnce() -> Option<(&'static str, ErrorText<'e>)>,
+        describe: &dyn Fn() -> Option<(&'static str, ErrorText<'e>)>,
     ) {
         let SpanGuard { guard, mut span } = self;
         span.armed = false;
-        let s = span.span.span();
-        if s.is_disabled() {
+        if span.span.span().is_disabled() {
             guard.finish(outcome);
         } else {
-            if outcome == Outcome::Error {
-                mark_error(s, describe());
-            }
-            guard.finish_in_span(outcome, s);
+            finish_in_enabled_span(guard, span.span.span(), outcome, describe);
         }
     }
+}
+
+/// The end of a call whose span a subscriber records: out of line, it costs far more
+/// than a call anyway.
+#[inline(never)]
+fn finish_in_enabled_span<'e, const NB: usize>(
+    guard: Guard<NB>,
+    span: &Span,
+    outcome: Outcome,
+    describe: &dyn Fn() -> Option<(&'static str, ErrorText<'e>)>,
+) {
+    if outcome == Outcome::Error {
+        mark_error(span, describe());
+    }
+    guard.finish_in_span(outcome, span);
 }
 
 /// A future polled inside a span (like `tracing::Instrument`, without cloning the span).
