@@ -17,9 +17,9 @@ use std::time::Instant;
 
 use http::{HeaderValue, StatusCode, header};
 
+use super::model::Exposure;
 use super::report::{Probe, Status};
-use super::settings::Exposure;
-use super::state::{self, CheckState, HealthSnapshot, Line, Verdict, Why};
+use super::state::{self, CheckState, Line, Verdict, Why};
 use crate::json;
 use crate::routes::{Reply, Route as ServerRoute, RouteEntry, RouteRequest};
 
@@ -148,33 +148,27 @@ fn respond(req: &RouteRequest) -> Reply {
     };
     let query = parse_query(req.query.as_deref());
     let exclude: Vec<&str> = query.exclude.iter().map(String::as_str).collect();
-    let details = authorized(req, &snapshot.exposure);
+    let details = authorized(req, snapshot.exposure());
     let now = Instant::now();
     match route {
         Route::Probe(probe) => {
             if probe == Probe::Readiness {
                 state::mark_probed();
             }
-            let verdict = state::evaluate(&snapshot, probe, &exclude, now);
+            let verdict = snapshot.verdict(probe, &exclude, now);
             let body = probe_text(probe, &verdict, query.verbose, details);
-            plain(code(verdict.status), body)
+            plain(code(verdict.status()), body)
         }
         Route::ProbeCheck(probe, name) => {
             let name = decoded(name);
             let name: &str = &name;
-            let Some(check) = snapshot.check(name).filter(|c| probe.includes(c.kind())) else {
+            let Some(line) = snapshot.probe_check(probe, name, now) else {
                 return plain(
                     StatusCode::NOT_FOUND,
                     format!("no {} check named `{name}`\n", probe.as_str()),
                 );
             };
-            let (status, why) = check.effective(now);
-            let line = Line {
-                check,
-                status,
-                why,
-                excluded: false,
-            };
+            let status = line.status();
             let body = if status.is_available() {
                 "ok\n".to_owned()
             } else {
@@ -186,58 +180,20 @@ fn respond(req: &RouteRequest) -> Reply {
         }
         Route::Health => {
             state::mark_probed();
-            let verdict = state::evaluate(&snapshot, Probe::All, &exclude, now);
+            let verdict = snapshot.verdict(Probe::All, &exclude, now);
             json_response(&verdict, details)
         }
-        Route::HealthNamed(name) => named(&snapshot, &decoded(name), &exclude, details, now),
+        Route::HealthNamed(name) => {
+            let name = decoded(name);
+            match snapshot.named(&name, &exclude, now) {
+                Some(verdict) => json_response(&verdict, details),
+                None => plain(
+                    StatusCode::NOT_FOUND,
+                    format!("no health check or group named `{name}`\n"),
+                ),
+            }
+        }
     }
-}
-
-fn named(
-    snapshot: &HealthSnapshot,
-    name: &str,
-    exclude: &[&str],
-    details: bool,
-    now: Instant,
-) -> Reply {
-    if let Some(check) = snapshot.check(name) {
-        // One component: its own status, whatever its criticality.
-        let (status, why) = check.effective(now);
-        let verdict = Verdict {
-            status: if why == Why::Pending {
-                Status::Unknown
-            } else {
-                status
-            },
-            lines: vec![Line {
-                check,
-                status,
-                why,
-                excluded: false,
-            }],
-            draining: false,
-            unknown_excludes: Vec::new(),
-        };
-        return json_response(&verdict, details);
-    }
-    if snapshot
-        .checks
-        .iter()
-        .any(|c| c.groups().any(|g| g == name))
-    {
-        let verdict = state::evaluate_selected(
-            snapshot,
-            Probe::All,
-            |c| c.groups().any(|g| g == name),
-            exclude,
-            now,
-        );
-        return json_response(&verdict, details);
-    }
-    plain(
-        StatusCode::NOT_FOUND,
-        format!("no health check or group named `{name}`\n"),
-    )
 }
 
 fn code(status: Status) -> StatusCode {
@@ -250,24 +206,24 @@ fn code(status: Status) -> StatusCode {
 
 /// kube-apiserver's format: `ok`, or one line per check and a verdict.
 fn probe_text(probe: Probe, verdict: &Verdict<'_>, verbose: bool, details: bool) -> String {
-    let ok = verdict.status.is_available();
+    let ok = verdict.status().is_available();
     if ok && !verbose {
         return "ok\n".to_owned();
     }
-    let mut out = String::with_capacity(64 * (verdict.lines.len() + 2));
-    for line in &verdict.lines {
+    let mut out = String::with_capacity(64 * (verdict.lines().len() + 2));
+    for line in verdict.lines() {
         write_line(&mut out, line, details);
     }
     if matches!(probe, Probe::Readiness) {
-        out.push_str(if verdict.draining {
+        out.push_str(if verdict.draining() {
             "[-]shutdown failed: shutting down\n"
         } else {
             "[+]shutdown ok\n"
         });
     }
-    if !verdict.unknown_excludes.is_empty() {
+    if !verdict.unknown_excludes().is_empty() {
         let names: Vec<String> = verdict
-            .unknown_excludes
+            .unknown_excludes()
             .iter()
             .map(|n| format!("{n:?}"))
             .collect();
@@ -287,26 +243,27 @@ fn probe_text(probe: Probe, verdict: &Verdict<'_>, verbose: bool, details: bool)
 }
 
 fn write_line(out: &mut String, line: &Line<'_>, details: bool) {
-    let name = line.check.name();
-    if line.excluded {
+    let name = line.check().name();
+    if line.excluded() {
         let _ = writeln!(out, "[+]{name} excluded: ok");
         return;
     }
-    let mark = if line.status.is_available() { '+' } else { '-' };
+    let status = line.status();
+    let mark = if status.is_available() { '+' } else { '-' };
     let _ = write!(out, "[{mark}]{name} ");
-    match line.why {
+    match line.why() {
         Why::Pending => out.push_str("pending: no result yet"),
         Why::Stale(age) => {
             let _ = write!(out, "unknown: the latest result is {age:.0?} old");
         }
         Why::Result | Why::Started => {
-            out.push_str(match line.status {
+            out.push_str(match status {
                 Status::Healthy => "ok",
                 Status::Degraded => "degraded",
                 Status::Unhealthy | Status::Unknown => "failed",
             });
-            if line.status != Status::Healthy {
-                match line.check.report().and_then(|r| r.output_text()) {
+            if status != Status::Healthy {
+                match line.check().report().and_then(|r| r.output_text()) {
                     Some(text) if details => {
                         out.push_str(": ");
                         // One line per check, whatever the output holds.
@@ -321,34 +278,34 @@ fn write_line(out: &mut String, line: &Line<'_>, details: bool) {
 }
 
 fn json_response(verdict: &Verdict<'_>, details: bool) -> Reply {
-    let mut out = String::with_capacity(128 + 256 * verdict.lines.len());
+    let mut out = String::with_capacity(128 + 256 * verdict.lines().len());
     out.push('{');
     let mut first = true;
     json::key(&mut out, &mut first, "status");
-    json::string(&mut out, verdict.status.as_ietf());
-    if verdict.draining {
+    json::string(&mut out, verdict.status().as_ietf());
+    if verdict.draining() {
         json::key(&mut out, &mut first, "output");
         json::string(&mut out, "shutting down");
     }
     json::key(&mut out, &mut first, "checks");
     out.push('{');
     let mut first_check = true;
-    for line in verdict.lines.iter().filter(|l| !l.excluded) {
-        json::key(&mut out, &mut first_check, line.check.name());
+    for line in verdict.lines().iter().filter(|l| !l.excluded()) {
+        json::key(&mut out, &mut first_check, line.check().name());
         out.push('[');
         check_json(&mut out, line, details);
         out.push(']');
     }
     out.push_str("}}");
-    body_response(code(verdict.status), out, HEALTH_JSON)
+    body_response(code(verdict.status()), out, HEALTH_JSON)
 }
 
 fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
-    let check: &CheckState = line.check;
+    let check: &CheckState = line.check();
     out.push('{');
     let mut first = true;
     json::key(out, &mut first, "status");
-    json::string(out, line.status.as_ietf());
+    json::string(out, line.status().as_ietf());
     if !details {
         out.push('}');
         return;
@@ -377,7 +334,7 @@ fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
         json::key(out, &mut first, "duration");
         json::number(out, duration.as_secs_f64());
     }
-    let output = match line.why {
+    let output = match line.why() {
         Why::Pending => Some("no result yet".to_owned()),
         Why::Stale(age) => Some(format!("the latest result is {age:.0?} old")),
         Why::Result | Why::Started => check
@@ -407,9 +364,9 @@ fn check_json(out: &mut String, line: &Line<'_>, details: bool) {
             out.push('}');
         }
     }
-    if check.consecutive_failures > 0 {
+    if check.consecutive_failures() > 0 {
         json::key(out, &mut first, "consecutiveFailures");
-        json::number(out, f64::from(check.consecutive_failures));
+        json::number(out, f64::from(check.consecutive_failures()));
     }
     if let Some(success) = check.last_success() {
         json::key(out, &mut first, "lastSuccess");

@@ -12,9 +12,9 @@ use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};
 
 use super::report::Status;
-use super::state::{self, DURATION_BOUNDS, HealthSnapshot, RunOutcome};
+use super::state::{self, HealthSnapshot, RunOutcome};
 use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
-use crate::model::{FamilyDesc, HistogramValue, MetricType, Value};
+use crate::model::{FamilyDesc, MetricType, Value};
 
 const STATUS: &str = "health_check_status";
 const RUNS: &str = "health_check_runs_total";
@@ -37,7 +37,7 @@ struct View {
 impl Source for HealthSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         match state::snapshot() {
-            Some(snapshot) if !snapshot.checks.is_empty() => Box::new(View {
+            Some(snapshot) if !snapshot.checks().is_empty() => Box::new(View {
                 snapshot,
                 now: Instant::now(),
             }),
@@ -93,7 +93,7 @@ impl Snapshot for View {
     }
 
     fn encode(&self, family: &str, out: &mut dyn Encoder) {
-        for check in &self.snapshot.checks {
+        for check in self.snapshot.checks() {
             let name = check.name();
             match family {
                 STATUS => {
@@ -115,18 +115,11 @@ impl Snapshot for View {
                     for outcome in RunOutcome::ALL {
                         out.counter(
                             &[("check", name), ("outcome", outcome.as_str())],
-                            Value::Int(check.runs[outcome as usize]),
+                            Value::Int(check.runs(outcome)),
                         );
                     }
                 }
-                DURATION => out.histogram(
-                    &[("check", name)],
-                    &HistogramValue {
-                        bounds: DURATION_BOUNDS,
-                        counts: &check.buckets,
-                        sum: check.duration_sum,
-                    },
-                ),
+                DURATION => out.histogram(&[("check", name)], &check.durations()),
                 LAST_SUCCESS => {
                     let seconds = check
                         .last_success()
@@ -134,7 +127,10 @@ impl Snapshot for View {
                         .map_or(0.0, |d| d.as_secs_f64());
                     out.gauge(&[("check", name)], Value::Float(seconds));
                 }
-                ABANDONED => out.gauge(&[("check", name)], Value::Int(check.abandoned.into())),
+                ABANDONED => out.gauge(
+                    &[("check", name)],
+                    Value::Int(check.abandoned_runs().into()),
+                ),
                 _ => return,
             }
         }

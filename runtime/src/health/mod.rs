@@ -43,6 +43,7 @@ mod cgroup;
 pub(crate) mod http;
 
 pub(crate) mod metrics;
+mod model;
 pub(crate) mod registry;
 mod report;
 mod runner;
@@ -119,6 +120,8 @@ impl Drop for Health {
 
 #[cfg(test)]
 mod tests {
+    // The one test needs process metrics, which exist on Linux with `system` only.
+    #[cfg(all(feature = "system", target_os = "linux"))]
     use super::*;
 
     /// `install()` can fail after the health runner started: dropping it then must undo

@@ -4,8 +4,8 @@
 use std::sync::Arc;
 use std::time::Duration;
 
-use super::registry::{self, HealthCheckMeta, Missing, Resources, Work};
-use super::report::Kind;
+use super::model::{CheckDef, CheckInfo, Exposure};
+use super::registry::{self, HealthCheckMeta, Missing, Resources};
 use crate::error::Error;
 use crate::settings::{self, EnvLookup, Policy};
 
@@ -53,51 +53,6 @@ impl std::fmt::Debug for Settings {
             .field("drain_delay", &self.drain_delay)
             .finish_non_exhaustive()
     }
-}
-
-/// Who may see outputs, observed values and details of checks.
-#[derive(Clone, Default)]
-pub(crate) struct Exposure {
-    pub(crate) show_details: bool,
-    pub(crate) token: Option<String>,
-}
-
-impl std::fmt::Debug for Exposure {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Exposure")
-            .field("show_details", &self.show_details)
-            .field("token", &self.token.as_ref().map(|_| "<redacted>"))
-            .finish()
-    }
-}
-
-/// Everything about one check the runner and the surfaces need; fixed at start-up.
-#[derive(Debug)]
-pub(crate) struct CheckInfo {
-    pub(crate) name: String,
-    pub(crate) kind: Kind,
-    pub(crate) critical: bool,
-    pub(crate) groups: Vec<String>,
-    pub(crate) interval: Duration,
-    pub(crate) timeout: Duration,
-    pub(crate) failure_threshold: u32,
-    pub(crate) success_threshold: u32,
-    pub(crate) blocking: bool,
-    /// `file:line` of a `#[health_check]`; `None` for built-in checks.
-    pub(crate) location: Option<String>,
-}
-
-impl CheckInfo {
-    /// A result older than this is no longer believed.
-    pub(crate) fn stale_after(&self) -> Duration {
-        self.interval * 3 + self.timeout
-    }
-}
-
-/// A check ready for the runner.
-pub(crate) struct CheckDef {
-    pub(crate) info: Arc<CheckInfo>,
-    pub(crate) work: Work,
 }
 
 /// The resolved settings.
@@ -352,6 +307,7 @@ fn check_token(token: &str) -> Result<(), Error> {
 mod tests {
     use super::*;
 
+    use crate::health::Kind;
     use crate::settings::test_env as env;
 
     #[test]

@@ -16,9 +16,9 @@ use std::time::{Duration, Instant};
 use sysinfo::{DiskRefreshKind, Disks, MemoryRefreshKind, System};
 
 use super::cgroup::Cgroup;
+use super::model::{CheckDef, CheckInfo};
 use super::registry::Work;
 use super::report::{HealthReport, Kind, Status};
-use super::settings::{CheckDef, CheckInfo};
 use crate::error::Error;
 use crate::settings::EnvLookup;
 

@@ -1,98 +1,19 @@
-//! The background runner: one scheduler thread that never runs user code, and a private
-//! Tokio runtime whose workers and blocking pool run the checks.
-//!
-//! The scheduler keeps every deadline itself, so a check that blocks a worker thread, a
-//! saturated application runtime or a hung dependency cannot delay a timeout, a result
-//! or a probe: a timed-out async check has its future dropped (task aborted); a timed-out
-//! sync check cannot be stopped, so it is reported, counted, and not started again until
-//! it returns. Panics are caught and reported as failures.
+//! The scheduler: when each check runs, how many run at once, and what happens when a run
+//! passes its deadline. It runs no user code and keeps every deadline itself; results go
+//! to the state machine, and each change is published as a new snapshot.
 
-use std::any::Any;
-use std::future::Future;
-use std::panic::{AssertUnwindSafe, catch_unwind};
-use std::pin::Pin;
 use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
-use std::task::{Context, Poll};
 use std::time::{Duration, Instant, SystemTime};
 
 use tokio::task::AbortHandle;
-use tracing::Instrument as _;
 
-use super::registry::{CheckFuture, Work};
-use super::report::{HealthReport, Kind, Status};
-use super::settings::{CheckDef, CheckInfo, Config, Exposure};
-use super::state::{self, CheckState, DURATION_BOUNDS, HealthSnapshot, LastRun, RunOutcome};
-use crate::error::Error;
-
-/// Async check runs are spread over this many worker threads, so one check that blocks
-/// its thread does not stall the others.
-const WORKERS: usize = 2;
-
-enum Msg {
-    Done(Done),
-    Stop,
-}
-
-struct Done {
-    check: usize,
-    run: u64,
-    result: Result<HealthReport, String>,
-    /// Time spent in the check itself.
-    elapsed: Duration,
-}
-
-/// Handle held by the guard; dropping it stops the runner.
-pub(crate) struct Runner {
-    tx: mpsc::Sender<Msg>,
-    thread: Option<std::thread::JoinHandle<()>>,
-}
-
-impl std::fmt::Debug for Runner {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Runner").finish_non_exhaustive()
-    }
-}
-
-impl Runner {
-    /// Publishes a snapshot with every check pending, then starts the first runs.
-    pub(crate) fn start(config: Config) -> Result<Runner, Error> {
-        let blocking = config.checks.iter().filter(|c| c.info.blocking).count();
-        let runtime = tokio::runtime::Builder::new_multi_thread()
-            .worker_threads(WORKERS)
-            // Runs in progress plus one abandoned run per sync check at most.
-            .max_blocking_threads(config.concurrency + blocking + 1)
-            .thread_name("flext-obs-check")
-            .enable_all()
-            .build()
-            .map_err(Error::Spawn)?;
-        let (tx, rx) = mpsc::channel();
-        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx, Box::new(state::publish));
-        scheduler.publish();
-        let thread = std::thread::Builder::new()
-            .name("flext-obs-health".into())
-            .spawn(move || scheduler.run())
-            .map_err(Error::Spawn)?;
-        Ok(Runner {
-            tx,
-            thread: Some(thread),
-        })
-    }
-
-    pub(crate) fn stop(&mut self) {
-        let _ = self.tx.send(Msg::Stop);
-        if let Some(thread) = self.thread.take() {
-            let _ = thread.join();
-        }
-        state::clear();
-    }
-}
-
-impl Drop for Runner {
-    fn drop(&mut self) {
-        self.stop();
-    }
-}
+use super::execute::{self, Done, Msg};
+use super::log;
+use crate::health::model::{CheckDef, Exposure};
+use crate::health::report::HealthReport;
+use crate::health::settings::Config;
+use crate::health::state::{CheckState, HealthSnapshot, RunOutcome};
 
 struct Running {
     run: u64,
@@ -110,10 +31,11 @@ struct Slot {
     running: Option<Running>,
 }
 
-/// Where snapshots go: [`state::publish`], or a test's own place.
-type Sink = Box<dyn Fn(HealthSnapshot) + Send>;
+/// Where snapshots go: [`state::publish`](crate::health::state::publish), or a test's own
+/// place.
+pub(super) type Sink = Box<dyn Fn(HealthSnapshot) + Send>;
 
-struct Scheduler {
+pub(super) struct Scheduler {
     slots: Vec<Slot>,
     states: Vec<CheckState>,
     exposure: Arc<Exposure>,
@@ -139,7 +61,7 @@ impl Drop for Scheduler {
 }
 
 impl Scheduler {
-    fn new(
+    pub(super) fn new(
         config: Config,
         runtime: tokio::runtime::Runtime,
         tx: mpsc::Sender<Msg>,
@@ -181,7 +103,7 @@ impl Scheduler {
         }
     }
 
-    fn run(mut self) {
+    pub(super) fn run(mut self) {
         loop {
             let now = Instant::now();
             self.expire(now);
@@ -211,11 +133,11 @@ impl Scheduler {
         }
     }
 
-    fn publish(&self) {
-        (self.sink)(HealthSnapshot {
-            checks: self.states.clone(),
-            exposure: Arc::clone(&self.exposure),
-        });
+    pub(super) fn publish(&self) {
+        (self.sink)(HealthSnapshot::new(
+            self.states.clone(),
+            Arc::clone(&self.exposure),
+        ));
     }
 
     /// The next deadline, or due run that could start.
@@ -263,14 +185,8 @@ impl Scheduler {
                     let next = now + self.jittered(info.interval);
                     self.slots[index].next_due = Some(next);
                 }
-                self.states[index].abandoned = 1;
-                crate::diag::warn(&format!(
-                    "health check `{}`{} is still running after its {timeout:?} timeout; a \
-                     sync check cannot be stopped, so it is reported as timed out and not run \
-                     again until it returns",
-                    info.name,
-                    at(&info)
-                ));
+                self.states[index].run_abandoned();
+                log::abandoned(&info);
             }
             let report = HealthReport::unhealthy(format!("timed out after {timeout:?}"));
             self.record(index, RunOutcome::Timeout, report, Some(timeout), now);
@@ -328,48 +244,11 @@ impl Scheduler {
         let run = self.next_run;
         self.next_run += 1;
         let slot = &mut self.slots[index];
-        let info = &slot.def.info;
-        let tx = self.tx.clone();
-        let span =
-            tracing::info_span!("health_check", check = %info.name, kind = info.kind.as_str());
-        let abort = match &slot.def.work {
-            Work::Async(make) => {
-                let make = Arc::clone(make);
-                let task = async move {
-                    let started = Instant::now();
-                    let result = match catch_unwind(AssertUnwindSafe(|| make())) {
-                        Ok(future) => CatchUnwind(future).await,
-                        Err(payload) => Err(payload),
-                    };
-                    let _ = tx.send(Msg::Done(Done {
-                        check: index,
-                        run,
-                        result: result.map_err(|payload| panic_message(&*payload)),
-                        elapsed: started.elapsed(),
-                    }));
-                };
-                Some(runtime.spawn(task.instrument(span)).abort_handle())
-            }
-            Work::Blocking(call) => {
-                let call = Arc::clone(call);
-                runtime.spawn_blocking(move || {
-                    let _entered = span.enter();
-                    let started = Instant::now();
-                    let result = catch_unwind(AssertUnwindSafe(|| call()));
-                    let _ = tx.send(Msg::Done(Done {
-                        check: index,
-                        run,
-                        result: result.map_err(|payload| panic_message(&*payload)),
-                        elapsed: started.elapsed(),
-                    }));
-                });
-                None
-            }
-        };
+        let abort = execute::spawn(runtime, &slot.def, index, run, self.tx.clone());
         slot.running = Some(Running {
             run,
             started: now,
-            deadline: now + info.timeout,
+            deadline: now + slot.def.info.timeout,
             abort,
             timed_out: false,
         });
@@ -388,31 +267,20 @@ impl Scheduler {
         if running.timed_out {
             // An abandoned sync run came back: it was counted as a timeout already.
             slot.running = None;
-            self.states[done.check].abandoned = 0;
+            self.states[done.check].abandoned_run_returned();
             self.dirty = true;
-            crate::diag::warn(&format!(
-                "health check `{}` returned {:.1?} after it started, past its {:?} timeout",
-                slot.def.info.name, done.elapsed, slot.def.info.timeout
-            ));
+            log::returned_late(&slot.def.info, done.elapsed);
             return;
         }
         slot.running = None;
         self.active -= 1;
-        let (outcome, report) = match done.result {
-            Ok(report) => match report.status() {
-                Status::Healthy | Status::Degraded => (RunOutcome::Ok, report),
-                Status::Unhealthy | Status::Unknown => (RunOutcome::Failed, report),
-            },
-            Err(message) => (
-                RunOutcome::Panic,
-                HealthReport::unhealthy(format!("panicked: {message}")),
-            ),
-        };
-        self.record(done.check, outcome, report, Some(done.elapsed), now);
+        let (index, elapsed) = (done.check, done.elapsed);
+        let (outcome, report) = done.outcome();
+        self.record(index, outcome, report, Some(elapsed), now);
     }
 
-    /// Counts a run and moves the reported status through the thresholds. `duration` is
-    /// `None` for a report that an abandoned run is still going: counted, not observed.
+    /// Reports a result to the check's state, logs the change it makes, and stops
+    /// scheduling a startup check the state latched.
     fn record(
         &mut self,
         index: usize,
@@ -422,163 +290,30 @@ impl Scheduler {
         now: Instant,
     ) {
         let state = &mut self.states[index];
-        let info = Arc::clone(&state.info);
-        let time = SystemTime::now();
-        state.runs[outcome as usize] += 1;
-        if let Some(duration) = duration {
-            let seconds = duration.as_secs_f64();
-            let bucket = DURATION_BOUNDS.iter().filter(|b| **b < seconds).count();
-            state.buckets[bucket] += 1;
-            state.duration_sum += seconds;
+        if let Some(change) = state.record(outcome, report, duration, now) {
+            log::transition(&change, self.exposure.show_details);
         }
-
-        let raw = report.status();
-        let passing = matches!(raw, Status::Healthy | Status::Degraded);
-        // Saturating: a check failing every second for 136 years must not panic the
-        // scheduler in a debug build.
-        if passing {
-            state.last_success = Some(time);
-            state.consecutive_successes = state.consecutive_successes.saturating_add(1);
-            state.consecutive_failures = 0;
-        } else {
-            state.consecutive_failures = state.consecutive_failures.saturating_add(1);
-            state.consecutive_successes = 0;
-        }
-        let before = state.reported;
-        state.reported = Some(match before {
-            None => raw,
-            Some(previous) => {
-                let was_passing = matches!(previous, Status::Healthy | Status::Degraded);
-                if was_passing == passing
-                    || (passing && state.consecutive_successes >= info.success_threshold)
-                    || (!passing && state.consecutive_failures >= info.failure_threshold)
-                {
-                    raw
-                } else {
-                    previous
-                }
-            }
-        });
-        if info.kind == Kind::Startup && passing && state.reported == Some(raw) {
-            state.latched = true;
+        if self.states[index].latched() {
             self.slots[index].next_due = None;
         }
-        let output = report.output_text().unwrap_or("").to_owned();
-        state.last = Some(LastRun {
-            report,
-            time,
-            duration,
-        });
-        state.completed_at = Some(now);
         self.dirty = true;
-
-        let after = state.reported;
-        if after != before {
-            let change = Transition {
-                name: &info.name,
-                before,
-                after: after.unwrap_or(raw),
-                outcome,
-                output: &output,
-            };
-            change.log(self.exposure.show_details);
-        }
     }
 }
-
-/// ` (file:line)` of a `#[health_check]`, empty for built-in checks.
-fn at(info: &CheckInfo) -> String {
-    info.location
-        .as_ref()
-        .map(|l| format!(" ({l})"))
-        .unwrap_or_default()
-}
-
-/// A change of a check's reported status, for the log.
-struct Transition<'a> {
-    name: &'a str,
-    before: Option<Status>,
-    after: Status,
-    outcome: RunOutcome,
-    /// What the check returned (or the panic message): the application's text, which may
-    /// hold a connection string or a host name.
-    output: &'a str,
-}
-
-impl Transition<'_> {
-    fn log(&self, show_details: bool) {
-        let failing = matches!(self.after, Status::Unhealthy | Status::Unknown);
-        if failing {
-            crate::diag::warn(&self.message(show_details));
-        } else {
-            let from = self.before.map_or("pending", Status::as_str);
-            tracing::info!(target: "flext_observability", check = self.name, from, to = self.after.as_str(), "health check recovered");
-        }
-    }
-
-    /// The warning for a failing check. The check's own output goes to the log only
-    /// when details are shown to everyone (`health_details(true)`): logs often travel
-    /// further than the probes, and the probes withhold it by default. Timeouts are
-    /// described by the runner itself, so their text is always safe.
-    fn message(&self, show_details: bool) -> String {
-        let Transition {
-            name,
-            after,
-            outcome,
-            output,
-            ..
-        } = *self;
-        let from = self.before.map_or("pending", Status::as_str);
-        let reason = match outcome {
-            RunOutcome::Timeout => output.to_owned(),
-            _ if show_details => match outcome {
-                RunOutcome::Panic => output.to_owned(),
-                _ if output.is_empty() => "no output".to_owned(),
-                _ => format!("returned: {output}"),
-            },
-            RunOutcome::Panic => {
-                "panicked (message withheld; `health_details(true)` logs it)".to_owned()
-            }
-            RunOutcome::Ok | RunOutcome::Failed => {
-                "returned a failure (output withheld; `health_details(true)` logs it)".to_owned()
-            }
-        };
-        format!("health check `{name}` is {after} (was {from}): {reason}")
-    }
-}
-
-/// Polls a boxed future, catching panics.
-struct CatchUnwind(CheckFuture);
-
-impl Future for CatchUnwind {
-    type Output = Result<HealthReport, Box<dyn Any + Send>>;
-
-    fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
-        let inner = &mut self.0;
-        match catch_unwind(AssertUnwindSafe(|| inner.as_mut().poll(cx))) {
-            Ok(Poll::Ready(report)) => Poll::Ready(Ok(report)),
-            Ok(Poll::Pending) => Poll::Pending,
-            Err(payload) => Poll::Ready(Err(payload)),
-        }
-    }
-}
-
-fn panic_message(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_owned()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a panic without a message".to_owned()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use std::sync::Mutex;
 
     use super::*;
-    use crate::health::settings::CheckInfo;
+    use crate::health::model::CheckInfo;
+    use crate::health::registry::{CheckFuture, Work};
+    use crate::health::report::{Kind, Status};
+    use crate::health::state::Why;
+    use execute::WORKERS;
+
+    /// Runs by outcome, in [`RunOutcome::ALL`] order.
+    fn runs(state: &CheckState) -> [u64; 4] {
+        RunOutcome::ALL.map(|outcome| state.runs(outcome))
+    }
 
     fn info(name: &str, blocking: bool) -> CheckInfo {
         CheckInfo {
@@ -664,14 +399,13 @@ mod tests {
         assert_eq!(scheduler.active, 0, "every run came back");
         let published = published.lock().unwrap();
         let check = &published.as_ref().expect("published").checks()[0];
-        assert_eq!(check.runs, [20, 0, 0, 0]);
+        assert_eq!(runs(check), [20, 0, 0, 0]);
+        assert_eq!(check.durations().count(), 20, "one observation per run");
         assert_eq!(
-            check.buckets.iter().sum::<u64>(),
-            20,
-            "one observation per run"
+            check.effective(Instant::now()),
+            (Status::Healthy, Why::Result)
         );
-        assert_eq!(check.reported, Some(Status::Healthy));
-        assert_eq!(check.consecutive_successes, 20);
+        assert_eq!(check.consecutive_successes(), 20);
         assert!(check.duration().is_some() && check.last_success().is_some());
     }
 
@@ -737,8 +471,8 @@ mod tests {
         // Due again (as jitter can make it) while the run is within its 10 s timeout.
         scheduler.slots[0].next_due = Some(start + Duration::from_secs(1));
         scheduler.start_due(start + Duration::from_secs(2));
-        assert_eq!(scheduler.states[0].runs, [0; 4], "nothing is recorded");
-        assert!(scheduler.states[0].last.is_none());
+        assert_eq!(runs(&scheduler.states[0]), [0; 4], "nothing is recorded");
+        assert!(scheduler.states[0].report().is_none());
         assert_eq!(scheduler.active, 1);
         // Its deadline, not the passed due time, is what the scheduler waits for.
         assert_eq!(scheduler.next_wake(), Some(start + Duration::from_secs(10)));
@@ -748,7 +482,7 @@ mod tests {
             panic!("no result");
         };
         scheduler.complete(done);
-        assert_eq!(scheduler.states[0].runs, [1, 0, 0, 0]);
+        assert_eq!(runs(&scheduler.states[0]), [1, 0, 0, 0]);
     }
 
     #[test]
@@ -760,15 +494,15 @@ mod tests {
         let deadline = start + Duration::from_secs(10);
         scheduler.expire(deadline);
         let state = &scheduler.states[0];
-        assert_eq!(state.runs[RunOutcome::Timeout as usize], 1);
-        assert_eq!(state.buckets.iter().sum::<u64>(), 1, "the timed-out run");
-        assert!((state.duration_sum - 10.0).abs() < 1e-9);
-        assert_eq!(state.abandoned, 1);
+        assert_eq!(state.runs(RunOutcome::Timeout), 1);
+        assert_eq!(state.durations().count(), 1, "the timed-out run");
+        assert!((state.durations().sum - 10.0).abs() < 1e-9);
+        assert_eq!(state.abandoned_runs(), 1);
         // Reported again one interval (±10 %) after the timeout, not at once.
         let next = scheduler.slots[0].next_due.unwrap();
         assert!(next >= deadline + Duration::from_mins(54), "{next:?}");
         scheduler.start_due(deadline);
-        assert_eq!(scheduler.states[0].runs[RunOutcome::Timeout as usize], 1);
+        assert_eq!(scheduler.states[0].runs(RunOutcome::Timeout), 1);
 
         for _ in 0..3 {
             let due = scheduler.slots[0].next_due.unwrap();
@@ -777,13 +511,13 @@ mod tests {
         scheduler.publish_if_dirty();
         let published = published.lock().unwrap();
         let state = &published.as_ref().unwrap().checks()[0];
-        assert_eq!(state.runs[RunOutcome::Timeout as usize], 4);
+        assert_eq!(state.runs(RunOutcome::Timeout), 4);
         assert_eq!(
-            state.buckets.iter().sum::<u64>(),
+            state.durations().count(),
             1,
             "\"still running\" reports add no observation"
         );
-        assert!((state.duration_sum - 10.0).abs() < 1e-9);
+        assert!((state.durations().sum - 10.0).abs() < 1e-9);
         assert_eq!(state.duration(), None);
         assert!(
             state
@@ -792,96 +526,8 @@ mod tests {
                 .unwrap()
                 .starts_with("the previous run is still running")
         );
-        assert_eq!(state.consecutive_failures, 4);
+        assert_eq!(state.consecutive_failures(), 4);
         drop(release);
-    }
-
-    #[test]
-    fn thresholds_smooth_flapping() {
-        const PASS: bool = true;
-        const FAIL: bool = false;
-        let mut config = config(Work::Blocking(Arc::new(HealthReport::healthy)), true);
-        config.checks[0].info = Arc::new(CheckInfo {
-            failure_threshold: 3,
-            success_threshold: 2,
-            ..info("flapping", true)
-        });
-        let (mut scheduler, _) = scheduler(config);
-        let results = [
-            PASS, FAIL, FAIL, FAIL, PASS, PASS, FAIL, PASS, FAIL, PASS, FAIL, PASS,
-        ];
-        // What readiness says before each run: pending before the first result, then
-        // failing only from the third failure in a row, passing again from the second
-        // success in a row.
-        let healthy = Some(Status::Healthy);
-        let unhealthy = Some(Status::Unhealthy);
-        let expected = [
-            None, healthy, healthy, healthy, unhealthy, unhealthy, healthy, healthy, healthy,
-            healthy, healthy, healthy,
-        ];
-        let mut seen = Vec::new();
-        let now = Instant::now();
-        for pass in results {
-            seen.push(scheduler.states[0].reported);
-            let (outcome, report) = if pass {
-                (RunOutcome::Ok, HealthReport::healthy())
-            } else {
-                (RunOutcome::Failed, HealthReport::unhealthy("flap"))
-            };
-            scheduler.record(0, outcome, report, Some(Duration::from_millis(1)), now);
-        }
-        assert_eq!(seen, expected);
-        assert_eq!(scheduler.states[0].reported, healthy);
-        assert_eq!(scheduler.states[0].runs, [6, 6, 0, 0]);
-    }
-
-    #[test]
-    fn consecutive_counts_saturate() {
-        let (mut scheduler, _) = scheduler(config(
-            Work::Blocking(Arc::new(HealthReport::healthy)),
-            true,
-        ));
-        let now = Instant::now();
-        scheduler.states[0].consecutive_failures = u32::MAX;
-        let failed = HealthReport::unhealthy("down");
-        scheduler.record(0, RunOutcome::Failed, failed, None, now);
-        assert_eq!(scheduler.states[0].consecutive_failures, u32::MAX);
-        scheduler.states[0].consecutive_successes = u32::MAX;
-        scheduler.states[0].consecutive_failures = 0;
-        scheduler.record(0, RunOutcome::Ok, HealthReport::healthy(), None, now);
-        assert_eq!(scheduler.states[0].consecutive_successes, u32::MAX);
-    }
-
-    #[test]
-    fn logs_withhold_outputs_unless_details_are_shown() {
-        let secret = "postgres://app:hunter2@db:5432";
-        let change = |outcome, output| Transition {
-            name: "database",
-            before: Some(Status::Healthy),
-            after: Status::Unhealthy,
-            outcome,
-            output,
-        };
-        let failed = change(RunOutcome::Failed, secret);
-        let withheld = failed.message(false);
-        assert_eq!(
-            withheld,
-            "health check `database` is unhealthy (was healthy): returned a failure (output \
-             withheld; `health_details(true)` logs it)"
-        );
-        assert!(
-            failed
-                .message(true)
-                .ends_with(&format!("returned: {secret}"))
-        );
-        let panic_text = format!("panicked: cannot reach {secret}");
-        let panicked = change(RunOutcome::Panic, &panic_text);
-        assert!(!panicked.message(false).contains("hunter2"));
-        assert!(panicked.message(false).contains("panicked"));
-        assert!(panicked.message(true).contains(secret));
-        // The runner's own words are always shown.
-        let timeout = change(RunOutcome::Timeout, "timed out after 250ms");
-        assert!(timeout.message(false).ends_with(": timed out after 250ms"));
     }
 
     /// `cargo test --release -p flext-observability --lib scheduling_overhead -- --ignored --nocapture`

@@ -1,0 +1,69 @@
+//! The background runner: one scheduler thread that never runs user code, and a private
+//! Tokio runtime whose workers and blocking pool run the checks.
+//!
+//! The scheduler keeps every deadline itself, so a check that blocks a worker thread, a
+//! saturated application runtime or a hung dependency cannot delay a timeout, a result
+//! or a probe: a timed-out async check has its future dropped (task aborted); a timed-out
+//! sync check cannot be stopped, so it is reported, counted, and not started again until
+//! it returns. Panics are caught and reported as failures.
+//!
+//! The runner decides when runs happen and how they end; what a result means (thresholds,
+//! the start-up latch, staleness, verdicts) is the state machine's, in
+//! [`state`](super::state), to which every result is reported.
+
+mod execute;
+mod log;
+mod scheduler;
+
+use std::sync::mpsc;
+
+use super::settings::Config;
+use super::state;
+use crate::error::Error;
+use execute::Msg;
+use scheduler::Scheduler;
+
+/// Handle held by the guard; dropping it stops the runner.
+pub(crate) struct Runner {
+    tx: mpsc::Sender<Msg>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl std::fmt::Debug for Runner {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Runner").finish_non_exhaustive()
+    }
+}
+
+impl Runner {
+    /// Publishes a snapshot with every check pending, then starts the first runs.
+    pub(crate) fn start(config: Config) -> Result<Runner, Error> {
+        let blocking = config.checks.iter().filter(|c| c.info.blocking).count();
+        let runtime = execute::runtime(config.concurrency, blocking)?;
+        let (tx, rx) = mpsc::channel();
+        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx, Box::new(state::publish));
+        scheduler.publish();
+        let thread = std::thread::Builder::new()
+            .name("flext-obs-health".into())
+            .spawn(move || scheduler.run())
+            .map_err(Error::Spawn)?;
+        Ok(Runner {
+            tx,
+            thread: Some(thread),
+        })
+    }
+
+    pub(crate) fn stop(&mut self) {
+        let _ = self.tx.send(Msg::Stop);
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+        state::clear();
+    }
+}
+
+impl Drop for Runner {
+    fn drop(&mut self) {
+        self.stop();
+    }
+}
