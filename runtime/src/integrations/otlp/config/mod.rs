@@ -7,86 +7,21 @@
 //! `service.name` from `OTEL_SERVICE_NAME` wins over `OTEL_RESOURCE_ATTRIBUTES`, values
 //! there are percent-decoded, and `OTEL_PROPAGATORS`, `OTEL_TRACES_EXPORTER`,
 //! `OTEL_METRICS_EXPORTER` and `OTEL_SDK_DISABLED` are honoured.
+//!
+//! Here: what the builder set, what is resolved, and the order of the sources. The
+//! lenient `OTEL_*` readers are in `environment`, the endpoint and header rules in
+//! `endpoint`, the resource attributes in `resource`.
+
+mod endpoint;
+mod environment;
+mod resource;
 
 use std::time::Duration;
 
+use self::endpoint::{HeaderPairs, Headers};
+pub use self::environment::{OtlpProtocol, Propagation, Sampler};
 use crate::error::Error;
-use crate::settings::{self, EnvLookup};
-
-/// The OTLP transport.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum OtlpProtocol {
-    /// OTLP/gRPC (default port 4317).
-    Grpc,
-    /// OTLP/HTTP with protobuf bodies (default port 4318; the specification's default).
-    HttpProtobuf,
-}
-
-/// Which traces are recorded (`OTEL_TRACES_SAMPLER` / `OTEL_TRACES_SAMPLER_ARG`).
-#[derive(Clone, Copy, Debug, PartialEq)]
-#[non_exhaustive]
-pub enum Sampler {
-    /// Every trace (`always_on`).
-    AlwaysOn,
-    /// No trace (`always_off`).
-    AlwaysOff,
-    /// This fraction of traces, by trace id (`traceidratio`).
-    TraceIdRatio(f64),
-    /// The parent's decision; root spans always (`parentbased_always_on`, the default).
-    ParentBasedAlwaysOn,
-    /// The parent's decision; root spans never (`parentbased_always_off`).
-    ParentBasedAlwaysOff,
-    /// The parent's decision; root spans by ratio (`parentbased_traceidratio`).
-    ParentBasedTraceIdRatio(f64),
-}
-
-/// A context propagation format (`OTEL_PROPAGATORS`).
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-#[non_exhaustive]
-pub enum Propagation {
-    /// W3C `traceparent` / `tracestate` (`tracecontext`).
-    TraceContext,
-    /// W3C `baggage` (`baggage`).
-    Baggage,
-    /// Zipkin B3, one `b3` header (`b3`).
-    B3Single,
-    /// Zipkin B3, `X-B3-*` headers (`b3multi`).
-    B3Multi,
-}
-
-/// Printed in place of a header value: values are often credentials.
-struct Redacted;
-
-impl std::fmt::Debug for Redacted {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str("<redacted>")
-    }
-}
-
-/// Headers given in code, in order; `Debug` shows their names only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct HeaderPairs(pub(crate) Vec<(String, String)>);
-
-impl std::fmt::Debug for HeaderPairs {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.0.iter().map(|(k, _)| (k, Redacted)))
-            .finish()
-    }
-}
-
-/// The validated headers of one signal; `Debug` shows their names only.
-#[derive(Clone, Default, PartialEq, Eq)]
-pub(crate) struct Headers(pub(crate) http::HeaderMap);
-
-impl std::fmt::Debug for Headers {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_map()
-            .entries(self.0.keys().map(|k| (k, Redacted)))
-            .finish()
-    }
-}
+use crate::settings::EnvLookup;
 
 /// What the builder set in code; `None` means "environment, then default".
 #[derive(Clone, Debug, Default)]
@@ -144,322 +79,49 @@ const MAX_DURATION: Duration = Duration::from_hours(24);
 /// allocated up front).
 const MAX_QUEUE_SIZE: usize = 1 << 20;
 
-// An unusable `OTEL_*` value is ignored with a warning and the default applies
-// (`settings::Policy::Lenient`), as the specification asks: these variables are often
-// set cluster-wide for other SDKs, and one of them must not take `/metrics` and the
-// health probes down with `install()`. (Endpoints and headers stay errors: falling back
-// would send data elsewhere, or without its credentials.)
-
-/// `true` or `false`; anything else is ignored.
-fn bool_var(env: EnvLookup<'_>, name: &str) -> Option<bool> {
-    settings::read_lenient(env, name, settings::boolean)
-}
-
-/// A positive number of milliseconds, clamped to [`MAX_DURATION`].
-fn millis_var(env: EnvLookup<'_>, name: &str) -> Option<Duration> {
-    settings::read_lenient(env, name, settings::millis).map(|d| d.min(MAX_DURATION))
-}
-
-/// A duration given in code: positive, clamped to [`MAX_DURATION`].
-fn code_duration(source: &str, d: Duration) -> Result<Duration, Error> {
+/// A duration given in code, which must be positive.
+fn positive(source: &str, d: Duration) -> Result<Duration, Error> {
     if d.is_zero() {
         Err(Error::config(source, "must be positive"))
     } else {
-        Ok(d.min(MAX_DURATION))
+        Ok(d)
     }
 }
 
-fn count_var(env: EnvLookup<'_>, name: &str) -> Option<usize> {
-    settings::read_lenient(env, name, settings::positive)
+/// A positive number of milliseconds from `name`, clamped to [`MAX_DURATION`].
+fn clamped_millis(env: EnvLookup<'_>, name: &str) -> Option<Duration> {
+    environment::millis_var(env, name).map(|d| d.min(MAX_DURATION))
 }
 
-/// Exporter names of `OTEL_TRACES_EXPORTER` / `OTEL_METRICS_EXPORTER`: whether OTLP
-/// export is asked for; `None` when the variable is unset or names no exporter known
-/// here (unknown names are ignored with a warning).
-fn exporter_var(env: EnvLookup<'_>, name: &str, allowed: &[&str]) -> Option<bool> {
-    let value = env(name)?;
-    let mut known = false;
-    let mut otlp = false;
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let item = item.to_ascii_lowercase();
-        if allowed.contains(&item.as_str()) {
-            known = true;
-            otlp |= item == "otlp";
-        } else {
-            settings::ignored(
-                name,
-                &value,
-                &format!("unsupported exporter `{item}`: use {}", allowed.join(", ")),
-            );
-        }
-    }
-    known.then_some(otlp)
-}
-
-/// `OTEL_EXPORTER_OTLP_PROTOCOL` and its per-signal form.
-fn protocol_var(env: EnvLookup<'_>, name: &str) -> Option<OtlpProtocol> {
-    let v = env(name)?;
-    match v.trim().to_ascii_lowercase().as_str() {
-        "grpc" => Some(OtlpProtocol::Grpc),
-        "http/protobuf" => Some(OtlpProtocol::HttpProtobuf),
-        "http/json" => {
-            // OTLP/HTTP receivers take protobuf on the same path.
-            settings::ignored(
-                name,
-                &v,
-                "`http/json` is not supported, `http/protobuf` is sent",
-            );
-            None
-        }
-        _ => {
-            settings::ignored(name, &v, "not `grpc` or `http/protobuf`");
-            None
-        }
-    }
-}
-
-fn check_endpoint(source: &str, value: &str) -> Result<http::Uri, Error> {
-    let uri: http::Uri = value
-        .trim()
-        .parse()
-        .map_err(|_| Error::config(source, format!("`{value}` is not a URL")))?;
-    match uri.scheme_str() {
-        Some("http") => {}
-        Some("https") => {
-            // Never downgraded to cleartext behind the user's back.
-            return Err(Error::config(
-                source,
-                "TLS (`https`) is not supported by the built-in transport: use `http://` to a local collector or sidecar, which can forward over TLS",
-            ));
-        }
-        _ => {
-            return Err(Error::config(
-                source,
-                format!("`{value}` must start with `http://`"),
-            ));
-        }
-    }
-    if uri.authority().is_none() {
-        return Err(Error::config(source, format!("`{value}` has no host")));
-    }
-    Ok(uri)
-}
-
-/// Validates header names and values once, into the map the transport sends.
-fn header_map(source: &str, pairs: &[(String, String)]) -> Result<http::HeaderMap, Error> {
-    let mut map = http::HeaderMap::new();
-    for (k, v) in pairs {
-        let name = http::HeaderName::from_bytes(k.trim().as_bytes())
-            .map_err(|_| Error::config(source, format!("`{k}` is not a header name")))?;
-        // The value is never quoted: it may be a secret.
-        let value = http::HeaderValue::from_str(v)
-            .map_err(|_| Error::config(source, format!("header `{k}` has an invalid value")))?;
-        map.insert(name, value);
-    }
-    Ok(map)
-}
-
+/// Where and how the signal `upper` (`TRACES`, `METRICS`) is sent; `path` is appended
+/// to base URLs for HTTP.
 fn signal(
     settings: &OtlpSettings,
     env: EnvLookup<'_>,
     upper: &str,
     path: &str,
 ) -> Result<SignalConfig, Error> {
+    let per_signal = format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL");
     let protocol = settings
         .protocol
-        .or_else(|| protocol_var(env, &format!("OTEL_EXPORTER_OTLP_{upper}_PROTOCOL")))
-        .or_else(|| protocol_var(env, "OTEL_EXPORTER_OTLP_PROTOCOL"))
+        .or_else(|| environment::protocol_var(env, &per_signal))
+        .or_else(|| environment::protocol_var(env, "OTEL_EXPORTER_OTLP_PROTOCOL"))
         .unwrap_or(OtlpProtocol::HttpProtobuf);
-    let base = |source: &str, url: &str| -> Result<http::Uri, Error> {
-        let uri = check_endpoint(source, url)?;
-        Ok(match protocol {
-            OtlpProtocol::HttpProtobuf => {
-                let joined = format!("{}/{path}", url.trim().trim_end_matches('/'));
-                joined
-                    .parse()
-                    .map_err(|_| Error::config(source, format!("`{url}` is not a base URL")))?
-            }
-            OtlpProtocol::Grpc => uri,
-        })
-    };
-    let per_signal = format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT");
-    let endpoint = if let Some(url) = &settings.endpoint {
-        base("otlp_endpoint", url)?
-    } else if let Some(url) = env(&per_signal) {
-        // Per-signal endpoints are used as given.
-        check_endpoint(&per_signal, &url)?
-    } else if let Some(url) = env("OTEL_EXPORTER_OTLP_ENDPOINT") {
-        base("OTEL_EXPORTER_OTLP_ENDPOINT", &url)?
-    } else {
-        http::Uri::from_static(match protocol {
-            OtlpProtocol::HttpProtobuf if upper == "TRACES" => "http://localhost:4318/v1/traces",
-            OtlpProtocol::HttpProtobuf => "http://localhost:4318/v1/metrics",
-            OtlpProtocol::Grpc => "http://localhost:4317",
-        })
-    };
-    let header_var = format!("OTEL_EXPORTER_OTLP_{upper}_HEADERS");
-    let mut headers = match env(&header_var) {
-        Some(v) => header_map(&header_var, &settings::pairs(&header_var, &v)?)?,
-        None => match env("OTEL_EXPORTER_OTLP_HEADERS") {
-            Some(v) => header_map(
-                "OTEL_EXPORTER_OTLP_HEADERS",
-                &settings::pairs("OTEL_EXPORTER_OTLP_HEADERS", &v)?,
-            )?,
-            None => http::HeaderMap::new(),
-        },
-    };
-    // Headers given in code replace same-named ones from the environment.
-    for (name, value) in header_map("otlp_header", &settings.headers.0)? {
-        if let Some(name) = name {
-            headers.insert(name, value);
-        }
-    }
-    let timeout_var = format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT");
+    let endpoint = endpoint::endpoint(settings.endpoint.as_deref(), env, protocol, upper, path)?;
+    let headers = endpoint::headers(&settings.headers, env, upper)?;
     let timeout = match settings.timeout {
-        Some(t) => code_duration("otlp_timeout", t)?,
-        None => millis_var(env, &timeout_var)
-            .or_else(|| millis_var(env, "OTEL_EXPORTER_OTLP_TIMEOUT"))
+        Some(t) => positive("otlp_timeout", t)?.min(MAX_DURATION),
+        None => clamped_millis(env, &format!("OTEL_EXPORTER_OTLP_{upper}_TIMEOUT"))
+            .or_else(|| clamped_millis(env, "OTEL_EXPORTER_OTLP_TIMEOUT"))
             .unwrap_or(DEFAULT_TIMEOUT),
     };
-    for var in [
-        format!("OTEL_EXPORTER_OTLP_{upper}_COMPRESSION"),
-        "OTEL_EXPORTER_OTLP_COMPRESSION".to_owned(),
-    ] {
-        if let Some(v) = env(&var)
-            && !v.trim().eq_ignore_ascii_case("none")
-        {
-            settings::ignored(
-                &var,
-                &v,
-                "compression is not supported, requests are sent uncompressed",
-            );
-        }
-    }
+    environment::warn_compression(env, upper);
     Ok(SignalConfig {
         protocol,
         endpoint,
-        headers: Headers(headers),
+        headers,
         timeout,
     })
-}
-
-fn parse_sampler(env: EnvLookup<'_>) -> Sampler {
-    let Some(name) = env("OTEL_TRACES_SAMPLER") else {
-        return Sampler::ParentBasedAlwaysOn;
-    };
-    let ratio = || -> f64 {
-        let Some(v) = env("OTEL_TRACES_SAMPLER_ARG") else {
-            return 1.0;
-        };
-        match v.trim().parse::<f64>() {
-            Ok(r) if (0.0..=1.0).contains(&r) => r,
-            _ => {
-                settings::ignored("OTEL_TRACES_SAMPLER_ARG", &v, "not a ratio between 0 and 1");
-                1.0
-            }
-        }
-    };
-    match name.trim().to_ascii_lowercase().as_str() {
-        "always_on" => Sampler::AlwaysOn,
-        "always_off" => Sampler::AlwaysOff,
-        "traceidratio" => Sampler::TraceIdRatio(ratio()),
-        "parentbased_always_on" => Sampler::ParentBasedAlwaysOn,
-        "parentbased_always_off" => Sampler::ParentBasedAlwaysOff,
-        "parentbased_traceidratio" => Sampler::ParentBasedTraceIdRatio(ratio()),
-        _ => {
-            settings::ignored(
-                "OTEL_TRACES_SAMPLER",
-                &name,
-                "unsupported sampler: use always_on, always_off, traceidratio, \
-                 parentbased_always_on, parentbased_always_off or parentbased_traceidratio",
-            );
-            Sampler::ParentBasedAlwaysOn
-        }
-    }
-}
-
-/// `OTEL_PROPAGATORS` (default `tracecontext,baggage`); unknown names are ignored with a
-/// warning.
-pub(crate) fn parse_propagators(env: EnvLookup<'_>) -> Vec<Propagation> {
-    let default = || vec![Propagation::TraceContext, Propagation::Baggage];
-    let Some(value) = env("OTEL_PROPAGATORS") else {
-        return default();
-    };
-    let mut out = Vec::new();
-    let mut none = false;
-    for item in value.split(',').map(str::trim).filter(|s| !s.is_empty()) {
-        let p = match item.to_ascii_lowercase().as_str() {
-            "tracecontext" => Propagation::TraceContext,
-            "baggage" => Propagation::Baggage,
-            "b3" => Propagation::B3Single,
-            "b3multi" => Propagation::B3Multi,
-            "none" => {
-                none = true;
-                continue;
-            }
-            other => {
-                settings::ignored(
-                    "OTEL_PROPAGATORS",
-                    &value,
-                    &format!(
-                        "unsupported propagator `{other}`: use tracecontext, baggage, b3, b3multi or none"
-                    ),
-                );
-                continue;
-            }
-        };
-        if !out.contains(&p) {
-            out.push(p);
-        }
-    }
-    // Only unknown names: as if unset.
-    if out.is_empty() && !none {
-        default()
-    } else {
-        out
-    }
-}
-
-/// Resource attributes: `service.name` (resolved with its own precedence) first, then
-/// `service.version` (when known in code it wins over the other sources),
-/// `OTEL_RESOURCE_ATTRIBUTES`, the builder's, the SDK's own.
-fn resource(
-    settings: &OtlpSettings,
-    env: EnvLookup<'_>,
-    service_name: &str,
-    service_version: Option<&str>,
-) -> Result<Vec<(String, String)>, Error> {
-    let mut resource = vec![("service.name".to_owned(), service_name.to_owned())];
-    if let Some(v) = service_version {
-        resource.push(("service.version".to_owned(), v.to_owned()));
-    }
-    let from_env = match env("OTEL_RESOURCE_ATTRIBUTES") {
-        Some(v) => settings::pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
-        None => Vec::new(),
-    };
-    for (k, v) in from_env
-        .into_iter()
-        .chain(settings.resource.iter().cloned())
-    {
-        // `service.name` was resolved with its own precedence, and the version known in
-        // code (the one `build_info` reports) wins too, so both agree; otherwise later
-        // entries win.
-        if k == "service.name" || (k == "service.version" && service_version.is_some()) {
-            continue;
-        }
-        resource.retain(|(key, _)| *key != k);
-        resource.push((k, v));
-    }
-    for (k, v) in [
-        ("telemetry.sdk.name", "flext-observability"),
-        ("telemetry.sdk.language", "rust"),
-        ("telemetry.sdk.version", env!("CARGO_PKG_VERSION")),
-    ] {
-        if !resource.iter().any(|(key, _)| key == k) {
-            resource.push((k.to_owned(), v.to_owned()));
-        }
-    }
-    Ok(resource)
 }
 
 /// Resolves every OTLP setting. `service_name` is already resolved (builder, then
@@ -472,28 +134,23 @@ pub(crate) fn resolve(
 ) -> Result<OtlpConfig, Error> {
     let disabled = settings
         .disabled
-        .or_else(|| bool_var(env, "OTEL_SDK_DISABLED"))
+        .or_else(|| environment::bool_var(env, "OTEL_SDK_DISABLED"))
         .unwrap_or(false);
-    let traces_var = exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"]);
-    let metrics_var = exporter_var(
+    let traces_var = environment::exporter_var(env, "OTEL_TRACES_EXPORTER", &["otlp", "none"]);
+    let metrics_var = environment::exporter_var(
         env,
         "OTEL_METRICS_EXPORTER",
         &["otlp", "prometheus", "none"],
     );
     // Export is opt-in: an endpoint (in code or environment) or an explicit exporter.
-    let endpoint_given = |upper: &str| {
-        settings.endpoint.is_some()
-            || env("OTEL_EXPORTER_OTLP_ENDPOINT").is_some()
-            || env(&format!("OTEL_EXPORTER_OTLP_{upper}_ENDPOINT")).is_some()
-    };
     let want_traces = settings
         .traces
         .or(traces_var)
-        .unwrap_or_else(|| endpoint_given("TRACES"));
+        .unwrap_or_else(|| endpoint::given(settings.endpoint.is_some(), env, "TRACES"));
     let want_metrics = settings
         .metrics
         .or(metrics_var)
-        .unwrap_or_else(|| endpoint_given("METRICS"));
+        .unwrap_or_else(|| endpoint::given(settings.endpoint.is_some(), env, "METRICS"));
     let traces = if want_traces && !disabled {
         Some(signal(settings, env, "TRACES", "v1/traces")?)
     } else {
@@ -505,8 +162,10 @@ pub(crate) fn resolve(
         None
     };
     let metric_interval = match settings.metric_interval {
-        Some(d) => code_duration("metric_export_interval", d)?,
-        None => millis_var(env, "OTEL_METRIC_EXPORT_INTERVAL").unwrap_or(DEFAULT_METRIC_INTERVAL),
+        Some(d) => positive("metric_export_interval", d)?.min(MAX_DURATION),
+        None => {
+            clamped_millis(env, "OTEL_METRIC_EXPORT_INTERVAL").unwrap_or(DEFAULT_METRIC_INTERVAL)
+        }
     };
     let sampler = match settings.sampler {
         Some(s) => {
@@ -520,24 +179,24 @@ pub(crate) fn resolve(
             }
             s
         }
-        None => parse_sampler(env),
+        None => environment::sampler(env),
     };
     let propagators = match &settings.propagators {
         Some(p) => p.clone(),
-        None => parse_propagators(env),
+        None => environment::propagators(env),
     };
-    let resource = resource(settings, env, service_name, service_version)?;
+    let resource = resource::attributes(&settings.resource, env, service_name, service_version)?;
     let queue_size = match settings.queue_size {
         Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
         Some(n) => n,
-        None => count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE").unwrap_or(2048),
+        None => environment::count_var(env, "OTEL_BSP_MAX_QUEUE_SIZE").unwrap_or(2048),
     }
     .min(MAX_QUEUE_SIZE);
-    let batch_size = count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
+    let batch_size = environment::count_var(env, "OTEL_BSP_MAX_EXPORT_BATCH_SIZE")
         .unwrap_or(512)
         .min(queue_size);
     let schedule_delay =
-        millis_var(env, "OTEL_BSP_SCHEDULE_DELAY").unwrap_or(DEFAULT_SCHEDULE_DELAY);
+        clamped_millis(env, "OTEL_BSP_SCHEDULE_DELAY").unwrap_or(DEFAULT_SCHEDULE_DELAY);
     Ok(OtlpConfig {
         disabled,
         traces,
@@ -653,21 +312,6 @@ mod tests {
     }
 
     #[test]
-    fn resource_rules() {
-        let c = resolve_env(&[(
-            "OTEL_RESOURCE_ATTRIBUTES",
-            "service.name=ignored,deployment.environment=prod%2Deu,team=a%2Cb",
-        )])
-        .unwrap();
-        assert_eq!(c.resource[0], ("service.name".into(), "svc".into()));
-        assert!(
-            c.resource
-                .contains(&("deployment.environment".into(), "prod-eu".into()))
-        );
-        assert!(c.resource.contains(&("team".into(), "a,b".into())));
-    }
-
-    #[test]
     fn empty_variables_count_as_unset() {
         let c = resolve_env(&[
             ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
@@ -780,26 +424,6 @@ mod tests {
     }
 
     #[test]
-    fn the_version_known_in_code_wins() {
-        let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.version=9.9,team=a")]);
-        let c = resolve(&OtlpSettings::default(), &e, "svc", Some("2.0")).unwrap();
-        let versions: Vec<_> = c
-            .resource
-            .iter()
-            .filter(|(k, _)| k == "service.version")
-            .collect();
-        assert_eq!(
-            versions,
-            [&("service.version".to_owned(), "2.0".to_owned())]
-        );
-        let c = resolve(&OtlpSettings::default(), &e, "svc", None).unwrap();
-        assert!(
-            c.resource
-                .contains(&("service.version".to_owned(), "9.9".to_owned()))
-        );
-    }
-
-    #[test]
     fn invalid_values_name_their_variable() {
         // Endpoints and headers: falling back would send data elsewhere or without its
         // credentials.
@@ -872,15 +496,6 @@ mod tests {
                 "{var}"
             );
         }
-        // Known names next to an unknown one are kept.
-        let c = resolve_env(&[("OTEL_PROPAGATORS", "jaeger,b3")]).unwrap();
-        assert_eq!(c.propagators, vec![Propagation::B3Single]);
-        let c = resolve_env(&[
-            ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
-            ("OTEL_TRACES_EXPORTER", "zipkin,none"),
-        ])
-        .unwrap();
-        assert!(c.traces.is_none());
         // Builder values stay errors.
         let settings = OtlpSettings {
             sampler: Some(Sampler::TraceIdRatio(1.5)),
