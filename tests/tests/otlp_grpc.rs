@@ -238,10 +238,12 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     }
     assert_eq!(receiver.refused(), 2);
 
-    // Several metric exports and span batches later, the collector still saw no span but
-    // ours: the exporter's own (h2 `Connection`, `FramedWrite::flush`, ...) never
-    // reach it, so an idle service sends nothing.
-    std::thread::sleep(Duration::from_secs(1));
+    // Several metric exports later, the collector still saw no span but ours: the
+    // exporter's own (h2 `Connection`, `FramedWrite::flush`, ...) never reach it, so an
+    // idle service sends nothing.
+    let exports = receiver.with(|r| r.metrics.len());
+    let later = receiver.wait(wait, |r| (r.metrics.len() >= exports + 5).then_some(()));
+    assert!(later.is_some(), "metric exports go on every 200 ms");
     let names = receiver.span_names();
     let foreign: std::collections::BTreeSet<_> = names
         .iter()
