@@ -1,7 +1,7 @@
-//! Helpers shared by the integration tests: a plain HTTP client, and real Prometheus
-
+//! Helpers shared by the integration tests: a plain HTTP client, real Prometheus
 //! components (Prometheus, Pushgateway, Alertmanager, promtool) and the Python
-//! OpenMetrics parser, started on loopback.
+//! OpenMetrics parser started on loopback, a real OTLP receiver, and child processes
+//! for what shows once per process. `tests/README.md` says which test uses which.
 //!
 //! When a component is missing the test prints a loud `SKIPPED` banner and returns;
 //! with `FLEXT_OBS_REQUIRE_E2E=1` (set by `.ci/run`) it fails instead.
@@ -9,6 +9,7 @@
 #![allow(missing_debug_implementations)] // test helpers, never printed
 #![allow(clippy::missing_panics_doc, clippy::missing_errors_doc)] // test helpers: errors are test failures
 
+pub mod child;
 pub mod http;
 pub mod otlp;
 pub mod servers;

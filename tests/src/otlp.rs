@@ -1,8 +1,9 @@
 //! A real OTLP receiver on loopback, built from `opentelemetry-proto`: the gRPC
 //! `TraceService`/`MetricsService` served by tonic, and OTLP/HTTP (`POST /v1/traces`,
 //! `POST /v1/metrics`, protobuf bodies) served by a small HTTP/1.1 loop. Everything it
-//! receives is kept for the test to inspect. [`Receiver::fail_next`] makes it refuse
-//! requests the way an overloaded collector does (HTTP 503, gRPC `UNAVAILABLE`).
+//! receives is kept for the test to inspect, and every request stored wakes the tests
+//! waiting on it ([`Receiver::wait`]). [`Receiver::fail_next`] makes it refuse requests
+//! the way an overloaded collector does (HTTP 503, gRPC `UNAVAILABLE`).
 //!
 //! Its threads have no `tracing` subscriber: the server's own HTTP/2 spans would
 //! otherwise reach the exporter of the process under test.
@@ -10,8 +11,8 @@
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
-use std::time::Duration;
+use std::sync::{Arc, Condvar, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
 
 use opentelemetry_proto::tonic::collector::metrics::v1::metrics_service_server::{
     MetricsService, MetricsServiceServer,
@@ -43,7 +44,22 @@ pub struct Received {
 }
 
 #[derive(Clone, Default)]
-struct Store(Arc<Mutex<Received>>, Arc<Failing>);
+struct Store(Arc<Shared>);
+
+#[derive(Default)]
+struct Shared {
+    state: Mutex<State>,
+    /// Signalled on every change of `state`.
+    changed: Condvar,
+    failing: Failing,
+}
+
+#[derive(Default)]
+struct State {
+    received: Received,
+    /// OTLP/HTTP connections accepted and not yet closed.
+    open_http: usize,
+}
 
 /// Requests still to refuse, and requests refused so far.
 #[derive(Default)]
@@ -55,17 +71,63 @@ struct Failing {
 impl Store {
     /// Whether to refuse this request (and count it).
     fn refuse(&self) -> bool {
-        let refuse = self
-            .1
+        let failing = &self.0.failing;
+        let refuse = failing
             .next
             .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| n.checked_sub(1))
             .is_ok();
         if refuse {
-            self.1.refused.fetch_add(1, Ordering::AcqRel);
+            failing.refused.fetch_add(1, Ordering::AcqRel);
         }
         refuse
     }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        self.0.state.lock().unwrap()
+    }
+
+    /// Changes the state and wakes every waiter.
+    fn update<T>(&self, f: impl FnOnce(&mut State) -> T) -> T {
+        let out = f(&mut self.lock());
+        self.0.changed.notify_all();
+        out
+    }
+
+    /// Waits until `f` finds something in the state, rechecking on every change.
+    fn wait<T>(&self, timeout: Duration, mut f: impl FnMut(&State) -> Option<T>) -> Option<T> {
+        let deadline = Instant::now() + timeout;
+        let mut state = self.lock();
+        loop {
+            if let Some(found) = f(&state) {
+                return Some(found);
+            }
+            let left = deadline.saturating_duration_since(Instant::now());
+            if left.is_zero() {
+                return None;
+            }
+            state = self.0.changed.wait_timeout(state, left).unwrap().0;
+        }
+    }
 }
+
+/// Counts one OTLP/HTTP connection from its acceptance until its handler ends.
+struct OpenConnection(Store);
+
+impl OpenConnection {
+    fn accept(store: &Store) -> OpenConnection {
+        store.update(|s| s.open_http += 1);
+        OpenConnection(store.clone())
+    }
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.0.update(|s| s.open_http -= 1);
+    }
+}
+
+/// The path of the request [`Receiver::settle`] sends; answered, never stored.
+const SETTLE_PATH: &str = "/settle";
 
 /// Attributes as (key, value) strings.
 pub type Attributes = Vec<(String, String)>;
@@ -130,9 +192,10 @@ impl TraceService for Store {
             return Err(tonic::Status::unavailable("refused by the test"));
         }
         let headers = metadata(request.metadata());
-        let mut r = self.0.lock().unwrap();
-        r.headers.push(headers);
-        r.traces.push(request.into_inner());
+        self.update(|s| {
+            s.received.headers.push(headers);
+            s.received.traces.push(request.into_inner());
+        });
         Ok(tonic::Response::new(ExportTraceServiceResponse::default()))
     }
 }
@@ -147,9 +210,10 @@ impl MetricsService for Store {
             return Err(tonic::Status::unavailable("refused by the test"));
         }
         let headers = metadata(request.metadata());
-        let mut r = self.0.lock().unwrap();
-        r.headers.push(headers);
-        r.metrics.push(request.into_inner());
+        self.update(|s| {
+            s.received.headers.push(headers);
+            s.received.metrics.push(request.into_inner());
+        });
         Ok(tonic::Response::new(ExportMetricsServiceResponse::default()))
     }
 }
@@ -210,8 +274,12 @@ impl Receiver {
         let s = store.clone();
         std::thread::spawn(move || {
             for stream in http_listener.incoming().flatten() {
-                let s = s.clone();
-                std::thread::spawn(move || serve_http(stream, &s));
+                // Counted here, in the order of arrival: see `settle`.
+                let open = OpenConnection::accept(&s);
+                std::thread::spawn(move || {
+                    serve_http(stream, &open.0);
+                    drop(open);
+                });
             }
         });
         Receiver {
@@ -235,12 +303,12 @@ impl Receiver {
 
     /// Refuses the next `n` export requests (HTTP 503, gRPC `UNAVAILABLE`).
     pub fn fail_next(&self, n: usize) {
-        self.store.1.next.store(n, Ordering::Release);
+        self.store.0.failing.next.store(n, Ordering::Release);
     }
 
     /// Requests refused so far.
     pub fn refused(&self) -> usize {
-        self.store.1.refused.load(Ordering::Acquire)
+        self.store.0.failing.refused.load(Ordering::Acquire)
     }
 
     /// Names of every span received so far.
@@ -249,31 +317,12 @@ impl Receiver {
     }
 
     pub fn with<T>(&self, f: impl FnOnce(&Received) -> T) -> T {
-        f(&self.store.0.lock().unwrap())
+        f(&self.store.lock().received)
     }
 
     /// Every span received so far, with its resource.
     pub fn spans(&self) -> Vec<ReceivedSpan> {
-        self.with(|r| {
-            r.traces
-                .iter()
-                .flat_map(|req| &req.resource_spans)
-                .flat_map(|rs| {
-                    let resource = rs
-                        .resource
-                        .as_ref()
-                        .map(|r| pairs(&r.attributes))
-                        .unwrap_or_default();
-                    rs.scope_spans
-                        .iter()
-                        .flat_map(|ss| &ss.spans)
-                        .map(move |span| ReceivedSpan {
-                            span: span.clone(),
-                            resource: resource.clone(),
-                        })
-                })
-                .collect()
-        })
+        self.with(spans_of)
     }
 
     /// The metrics of the last metrics request, with its resource attributes.
@@ -295,14 +344,81 @@ impl Receiver {
         })
     }
 
+    /// Waits until `f` finds something in what was received, for at most `timeout`;
+    /// `f` runs again on every request stored, so the wait ends with the request that
+    /// satisfies it.
+    pub fn wait<T>(
+        &self,
+        timeout: Duration,
+        mut f: impl FnMut(&Received) -> Option<T>,
+    ) -> Option<T> {
+        self.store.wait(timeout, |s| f(&s.received))
+    }
+
     /// Waits until `f` finds something in the spans received.
     pub fn wait_spans<T>(
         &self,
         timeout: Duration,
         mut f: impl FnMut(&[ReceivedSpan]) -> Option<T>,
     ) -> Option<T> {
-        crate::eventually(timeout, || f(&self.spans()))
+        self.wait(timeout, |r| f(&spans_of(r)))
     }
+
+    /// Once the processes that exported over OTLP/HTTP have exited: waits until every
+    /// request they sent has been stored (or, cut short, dropped), so that what was not
+    /// received never will be. Panics after `timeout`.
+    ///
+    /// The listener accepts connections in their order of arrival, so once a connection
+    /// made now is answered, every earlier one has been accepted and counted; the peers
+    /// are gone, so each handler ends when it has read what its peer sent.
+    pub fn settle(&self, timeout: Duration) {
+        let mut marker = TcpStream::connect(self.http).expect("connect to the receiver");
+        marker
+            .set_read_timeout(Some(timeout))
+            .expect("a read timeout");
+        write!(
+            marker,
+            "POST {SETTLE_PATH} HTTP/1.1\r\ncontent-length: 0\r\n\r\n"
+        )
+        .expect("send to the receiver");
+        let mut status = String::new();
+        BufReader::new(&marker)
+            .read_line(&mut status)
+            .expect("the receiver answers");
+        assert!(status.starts_with("HTTP/1.1 204"), "{status}");
+        drop(marker);
+        let settled = self
+            .store
+            .wait(timeout, |s| (s.open_http == 0).then_some(()));
+        let open = self.store.lock().open_http;
+        assert!(
+            settled.is_some(),
+            "{open} OTLP/HTTP connections still open after {timeout:?}: has the exporting process exited?"
+        );
+    }
+}
+
+/// Every span in `received`, with its resource.
+fn spans_of(received: &Received) -> Vec<ReceivedSpan> {
+    received
+        .traces
+        .iter()
+        .flat_map(|req| &req.resource_spans)
+        .flat_map(|rs| {
+            let resource = rs
+                .resource
+                .as_ref()
+                .map(|r| pairs(&r.attributes))
+                .unwrap_or_default();
+            rs.scope_spans
+                .iter()
+                .flat_map(|ss| &ss.spans)
+                .map(move |span| ReceivedSpan {
+                    span: span.clone(),
+                    resource: resource.clone(),
+                })
+        })
+        .collect()
 }
 
 impl Drop for Receiver {
@@ -349,6 +465,13 @@ fn serve_http(stream: TcpStream, store: &Store) {
         if reader.read_exact(&mut body).is_err() {
             return;
         }
+        if path == SETTLE_PATH {
+            let response = "HTTP/1.1 204 No Content\r\n\r\n";
+            if writer.write_all(response.as_bytes()).is_err() {
+                return;
+            }
+            continue;
+        }
         if store.refuse() {
             let response = "HTTP/1.1 503 Service Unavailable\r\ncontent-length: 0\r\n\r\n";
             if writer.write_all(response.as_bytes()).is_err() {
@@ -356,8 +479,8 @@ fn serve_http(stream: TcpStream, store: &Store) {
             }
             continue;
         }
-        let ok = {
-            let mut r = store.0.lock().unwrap();
+        let ok = store.update(|s| {
+            let r = &mut s.received;
             let decoded = match path.as_str() {
                 "/v1/traces" => ExportTraceServiceRequest::decode(body.as_slice())
                     .map(|m| r.traces.push(m))
@@ -371,7 +494,7 @@ fn serve_http(stream: TcpStream, store: &Store) {
                 r.headers.push(headers);
             }
             decoded
-        };
+        });
         let status = if ok { "200 OK" } else { "400 Bad Request" };
         let response = format!(
             "HTTP/1.1 {status}\r\ncontent-type: application/x-protobuf\r\ncontent-length: 0\r\n\r\n"
@@ -382,22 +505,61 @@ fn serve_http(stream: TcpStream, store: &Store) {
     }
 }
 
-/// A collector that accepts connections and never answers: the worst case for an
-/// exporter (every export runs into its timeout).
+/// A collector that accepts connections, reads what it is sent and never answers: the
+/// worst case for an exporter (every export runs into its timeout).
 pub struct Blackhole {
     pub addr: SocketAddr,
+    received: Arc<AtomicUsize>,
 }
 
 impl Blackhole {
     pub fn start() -> Blackhole {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind");
         let addr = listener.local_addr().unwrap();
+        let received = Arc::new(AtomicUsize::new(0));
+        let counted = Arc::clone(&received);
         std::thread::spawn(move || {
-            let mut held = Vec::new();
-            for stream in listener.incoming().flatten() {
-                held.push(stream);
+            for mut stream in listener.incoming().flatten() {
+                let counted = Arc::clone(&counted);
+                // Holds the connection open until the peer closes it.
+                std::thread::spawn(move || {
+                    let mut buf = [0; 16 * 1024];
+                    while let Ok(n @ 1..) = stream.read(&mut buf) {
+                        counted.fetch_add(n, Ordering::AcqRel);
+                    }
+                });
             }
         });
-        Blackhole { addr }
+        Blackhole { addr, received }
+    }
+
+    /// Bytes received so far: above zero once an export is under way (and hanging).
+    pub fn received(&self) -> usize {
+        self.received.load(Ordering::Acquire)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A sender that writes whole requests and leaves without reading an answer, as an
+    /// exporting process that exits does: `settle` returns only once they are stored.
+    #[test]
+    fn settle_waits_for_requests_whose_sender_is_gone() {
+        let receiver = Receiver::start();
+        let body = ExportMetricsServiceRequest::default().encode_to_vec();
+        for _ in 0..3 {
+            let mut sender = TcpStream::connect(receiver.http).unwrap();
+            write!(
+                sender,
+                "POST /v1/metrics HTTP/1.1\r\ncontent-length: {}\r\n\r\n",
+                body.len()
+            )
+            .unwrap();
+            sender.write_all(&body).unwrap();
+        }
+        receiver.settle(Duration::from_secs(30));
+        assert_eq!(receiver.with(|r| r.metrics.len()), 3);
     }
 }

@@ -6,7 +6,6 @@
 
 #![allow(clippy::float_cmp)] // samples are exact values read back as f64
 
-use std::process::Command;
 use std::time::Duration;
 
 use flext_observability::push::{PushError, Pushgateway};
@@ -14,6 +13,7 @@ use flext_observability::{Counter, business_metric};
 use flext_observability_examples::etl::{
     BatchError, EtlConfig, JOB, MemoryTarget, OrdersTap, run_batch_job,
 };
+use flext_observability_tests::child::{self, Child};
 use flext_observability_tests::servers::{Prometheus, Pushgateway as Gateway, Target};
 use flext_observability_tests::{http, require, tools};
 
@@ -38,15 +38,15 @@ fn gateway_value(gateway: &Gateway, metric: &str, labels: &[&str]) -> Option<f64
         .map(|v| v.parse().expect("a number"))
 }
 
-/// The body of one batch run in a process of its own, as the example runs: started by
-/// [`readme_promql_answers_about_runs_pushed_by_separate_processes`] through this test
-/// binary, and a no-op otherwise.
+/// The body of one batch run in a process of its own, as the example runs.
 #[test]
+#[ignore = "child process of `readme_promql_answers_about_runs_pushed_by_separate_processes`, which runs it"]
 fn child_process_batch_run() {
-    let Ok(rows) = std::env::var(CHILD_ROWS) else {
-        return;
-    };
-    let rows: u64 = rows.parse().expect("row count");
+    child::enter("child_process_batch_run");
+    let rows: u64 = std::env::var(CHILD_ROWS)
+        .expect("the parent sets the row count")
+        .parse()
+        .expect("row count");
     let fail_at: Option<u64> = std::env::var(CHILD_FAIL_AT)
         .ok()
         .map(|v| v.parse().expect("row number"));
@@ -70,34 +70,19 @@ fn child_process_batch_run() {
     }
 }
 
-const CHILD_ROWS: &str = "FLEXT_TEST_CHILD_BATCH_ROWS";
-const CHILD_FAIL_AT: &str = "FLEXT_TEST_CHILD_BATCH_FAIL_AT";
+const CHILD_ROWS: &str = "FLEXT_OBS_TEST_BATCH_ROWS";
+const CHILD_FAIL_AT: &str = "FLEXT_OBS_TEST_BATCH_FAIL_AT";
 
 /// Runs [`child_process_batch_run`] in a new process: fresh counters, as each run of the
 /// example has.
 fn run_in_a_new_process(gateway: &Gateway, rows: u64, fail_at: Option<u64>) {
-    let exe = std::env::current_exe().expect("test binary");
-    let mut command = Command::new(exe);
-    command
-        .args([
-            "--exact",
-            "child_process_batch_run",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD_ROWS, rows.to_string())
-        .env("FLEXT_OBS_PUSHGATEWAY_URL", gateway.base_url())
-        .env_remove(CHILD_FAIL_AT);
+    let mut process = Child::new("child_process_batch_run")
+        .env(CHILD_ROWS, &rows.to_string())
+        .env("FLEXT_OBS_PUSHGATEWAY_URL", &gateway.base_url());
     if let Some(row) = fail_at {
-        command.env(CHILD_FAIL_AT, row.to_string());
+        process = process.env(CHILD_FAIL_AT, &row.to_string());
     }
-    let output = command.output().expect("run the child process");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    assert!(
-        output.status.success() && stdout.contains("test child_process_batch_run ... ok"),
-        "child run failed:\n{stdout}\n{}",
-        String::from_utf8_lossy(&output.stderr)
-    );
+    process.run();
 }
 
 /// The PromQL queries of the README's "Business metrics in PromQL" section, as written.

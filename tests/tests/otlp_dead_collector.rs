@@ -105,6 +105,8 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
 
     // With an export timeout of a minute, a final flush could wait out that minute (and
     // one per signal, in turn). Shutting down waits a few seconds in total instead.
+    // A collector of its own: whatever it receives was sent by this installation.
+    let collector = Blackhole::start();
     let guard = Observability::builder()
         .without_server()
         .otlp_endpoint(format!("http://{}", collector.addr))
@@ -116,7 +118,10 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
         work(i);
     }
     // An export is under way (and hanging) when the guard is dropped.
-    std::thread::sleep(Duration::from_millis(300));
+    let sending = eventually(Duration::from_secs(30), || {
+        (collector.received() > 0).then_some(())
+    });
+    assert!(sending.is_some(), "an export reached the dead collector");
     let started = Instant::now();
     drop(guard);
     let took = started.elapsed();

@@ -220,15 +220,23 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     });
     assert!(headers_ok, "every export carries the configured header");
 
-    // The exporter counts what it delivered on /metrics.
+    // The exporter counts what it delivered on /metrics, once the collector's answer is
+    // back: that can be a moment after the receiver stored the spans.
     let addr = guard.local_addr().unwrap();
-    let text = flext_observability_tests::http::get(&format!("http://{addr}/metrics"))
-        .unwrap()
-        .body;
-    let exported =
-        flext_observability_tests::sample(&text, r#"flext_otlp_exported_total{signal="traces"}"#)
-            .unwrap();
-    assert!(exported >= 12.0, "{exported}");
+    let scrape = || {
+        flext_observability_tests::http::get(&format!("http://{addr}/metrics"))
+            .unwrap()
+            .body
+    };
+    let exported = |text: &str| {
+        flext_observability_tests::sample(text, r#"flext_otlp_exported_total{signal="traces"}"#)
+            .unwrap()
+    };
+    let text = flext_observability_tests::eventually(wait, || {
+        let text = scrape();
+        (exported(&text) >= 12.0).then_some(text)
+    })
+    .unwrap_or_else(|| panic!("{} spans counted as exported", exported(&scrape())));
     for signal in ["traces", "metrics"] {
         let failed = flext_observability_tests::sample(
             &text,
@@ -238,10 +246,12 @@ fn grpc_traces_and_metrics_reach_the_collector() {
     }
     assert_eq!(receiver.refused(), 2);
 
-    // Several metric exports and span batches later, the collector still saw no span but
-    // ours: the exporter's own (h2 `Connection`, `FramedWrite::flush`, ...) never
-    // reach it, so an idle service sends nothing.
-    std::thread::sleep(Duration::from_secs(1));
+    // Several metric exports later, the collector still saw no span but ours: the
+    // exporter's own (h2 `Connection`, `FramedWrite::flush`, ...) never reach it, so an
+    // idle service sends nothing.
+    let exports = receiver.with(|r| r.metrics.len());
+    let later = receiver.wait(wait, |r| (r.metrics.len() >= exports + 5).then_some(()));
+    assert!(later.is_some(), "metric exports go on every 200 ms");
     let names = receiver.span_names();
     let foreign: std::collections::BTreeSet<_> = names
         .iter()
