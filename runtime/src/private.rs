@@ -106,7 +106,7 @@ pub fn monitor_span(
     {
         let interest = callsite.interest();
         if !interest.is_never() {
-            return new_monitor_span(callsite, interest, meta);
+            return new_monitor_span(callsite, &interest, meta);
         }
     }
     tracing::Span::none()
@@ -115,7 +115,7 @@ pub fn monitor_span(
 #[inline(never)]
 fn new_monitor_span(
     callsite: &'static tracing::callsite::DefaultCallsite,
-    interest: tracing::subscriber::Interest,
+    interest: &tracing::subscriber::Interest,
     meta: &'static MonitorMeta,
 ) -> tracing::Span {
     use tracing::callsite::Callsite as _;

@@ -59,6 +59,7 @@ impl Format {
     }
 
     /// Renders everything registered in this format ([`render`] or [`render_openmetrics`]).
+    #[cfg_attr(not(feature = "server"), allow(dead_code))] // the `/metrics` route's
     pub(crate) fn render(self) -> String {
         render_with(self == Format::OpenMetrics)
     }

@@ -37,7 +37,7 @@ use opentelemetry::trace::TraceContextExt;
 use opentelemetry_propagator_b3::{B3Encoding, Propagator as B3Propagator};
 use opentelemetry_sdk::propagation::{BaggagePropagator, TraceContextPropagator};
 
-pub use super::config::Propagation;
+use super::config::Propagation;
 
 /// Baggage key that carries the correlation id.
 pub const CORRELATION_BAGGAGE_KEY: &str = "correlation_id";
