@@ -34,10 +34,16 @@ pub(crate) fn catalog() -> &'static Catalog {
 }
 
 fn build() -> Catalog {
-    let mut sites: Vec<&'static dyn MonitorStorage> = inventory::iter::<MonitorEntry>
-        .into_iter()
-        .map(|e| e.site)
-        .collect();
+    build_from(
+        inventory::iter::<MonitorEntry>
+            .into_iter()
+            .map(|e| e.site)
+            .collect(),
+    )
+}
+
+/// The catalogue of `sites`, in any order.
+fn build_from(mut sites: Vec<&'static dyn MonitorStorage>) -> Catalog {
     sites.sort_by(|a, b| {
         let (a, b) = (a.meta(), b.meta());
         (a.function, a.module, a.file, a.line).cmp(&(b.function, b.module, b.file, b.line))
@@ -93,4 +99,72 @@ pub(crate) fn default_build_info() -> Option<BuildInfo> {
         version: chosen.version.to_owned(),
         service_name: String::new(),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::site::{MonitorMeta, MonitorSite, SiteCounters};
+
+    const fn meta(function: &'static str, module: &'static str, line: u32) -> MonitorMeta {
+        MonitorMeta {
+            function,
+            module,
+            file: "src/lib.rs",
+            line,
+            bounds: &[1.0],
+            bounds_ns: &[1_000_000_000],
+            crate_name: if line < 100 { "orders" } else { "billing" },
+            crate_version: "1.0.0",
+        }
+    }
+
+    static COUNTERS: [SiteCounters<2>; 4] = [const { SiteCounters::new() }; 4];
+    static A: MonitorMeta = meta("load", "orders::db", 10);
+    static B: MonitorMeta = meta("load", "orders::db", 20);
+    static C: MonitorMeta = meta("load", "orders::cache", 30);
+    static D: MonitorMeta = meta("charge", "billing", 110);
+    static SITES: [MonitorSite<2>; 4] = [
+        MonitorSite::new(&A, &COUNTERS[0]),
+        MonitorSite::new(&B, &COUNTERS[1]),
+        MonitorSite::new(&C, &COUNTERS[2]),
+        MonitorSite::new(&D, &COUNTERS[3]),
+    ];
+
+    #[test]
+    fn sorted_deduplicated_and_duplicates_name_both_locations() {
+        let catalog = build_from(vec![&SITES[1], &SITES[3], &SITES[0], &SITES[2]]);
+        let names: Vec<(&str, &str, u32)> = catalog
+            .monitors
+            .iter()
+            .map(|s| (s.meta().function, s.meta().module, s.meta().line))
+            .collect();
+        assert_eq!(
+            names,
+            [
+                ("charge", "billing", 110),
+                ("load", "orders::cache", 30),
+                ("load", "orders::db", 10),
+            ]
+        );
+        assert_eq!(catalog.issues.len(), 1);
+        let issue = catalog.issues[0].to_string();
+        assert!(
+            issue.contains("src/lib.rs:10") && issue.contains("src/lib.rs:20"),
+            "{issue}"
+        );
+        assert_eq!(
+            catalog.crates,
+            [
+                CrateInfo {
+                    name: "billing",
+                    version: "1.0.0"
+                },
+                CrateInfo {
+                    name: "orders",
+                    version: "1.0.0"
+                },
+            ]
+        );
+    }
 }

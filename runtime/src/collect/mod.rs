@@ -13,6 +13,8 @@
 mod merge;
 mod registry;
 mod source;
+#[cfg(test)]
+pub(crate) mod testing;
 
 pub(crate) use merge::collect;
 pub(crate) use registry::{SourceEntry, registered};

@@ -345,3 +345,56 @@ pub fn outcome_from(is_error: bool) -> Outcome {
         Outcome::Ok
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    static META: MonitorMeta = MonitorMeta {
+        function: "work",
+        module: "tests",
+        file: "src/lib.rs",
+        line: 1,
+        bounds: &[0.001, 1.0],
+        bounds_ns: &[1_000_000, 1_000_000_000],
+        crate_name: "tests",
+        crate_version: "0.0.0",
+    };
+    static COUNTERS: SiteCounters<3> = SiteCounters::new();
+    static SITE: MonitorSite<3> = MonitorSite::new(&META, &COUNTERS);
+
+    #[test]
+    fn calls_are_counted_by_outcome_bucket_and_in_flight() {
+        let running = SITE.start();
+        let snap = SITE.snapshot().0;
+        assert_eq!(snap.in_flight, 1);
+        running.finish(Outcome::Ok);
+        SITE.start().finish(Outcome::Error);
+        // Dropped unfinished outside a panic: a cancelled future.
+        drop(SITE.start());
+        // Unwinding through the call: a panic.
+        let panicked = std::thread::spawn(|| {
+            let _guard = SITE.start();
+            panic!("boom");
+        })
+        .join();
+        assert!(panicked.is_err());
+        let snap = SITE.snapshot().0;
+        assert_eq!(snap.outcomes, [1, 1, 1, 1]);
+        assert_eq!(snap.in_flight, 0);
+        // Four quick calls: all in the first bucket, none above the last bound.
+        assert_eq!(snap.buckets.iter().sum::<u64>(), 4);
+        assert_eq!(snap.buckets[2], 0);
+        assert!(snap.sum_ns < 4_000_000_000);
+        assert!(snap.bucket_exemplars.iter().all(Option::is_none));
+    }
+
+    #[test]
+    fn outcomes_of_results() {
+        use super::{ViaAny as _, ViaResult as _};
+        assert_eq!((&Ok::<u8, ()>(1)).__flext_outcome(), Outcome::Ok);
+        assert_eq!((&Err::<u8, ()>(())).__flext_outcome(), Outcome::Error);
+        assert_eq!((&7u8).__flext_outcome(), Outcome::Ok);
+        assert_eq!(outcome_from(true), Outcome::Error);
+    }
+}

@@ -136,3 +136,78 @@ fn outcome_labels(outcome: Outcome) -> (&'static str, &'static str) {
         Outcome::Cancelled => ("cancelled", ""),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::collect::testing::Recorder;
+    use crate::monitor::site::{MonitorMeta, MonitorSite, SiteCounters};
+
+    static META: MonitorMeta = MonitorMeta {
+        function: "Cart::add",
+        module: "shop",
+        file: "src/cart.rs",
+        line: 7,
+        bounds: &[0.5],
+        bounds_ns: &[500_000_000],
+        crate_name: "shop",
+        crate_version: "2.0.0",
+    };
+    static COUNTERS: SiteCounters<2> = SiteCounters::new();
+    static SITE: MonitorSite<2> = MonitorSite::new(&META, &COUNTERS);
+
+    #[test]
+    fn families_and_series_of_a_site() {
+        SITE.start().finish(Outcome::Ok);
+        SITE.start().finish(Outcome::Ok);
+        drop(SITE.start());
+        let view = MonitorView {
+            sites: vec![(&SITE, SITE.snapshot().0)],
+            build_info: Some(BuildInfo {
+                crate_name: "shop".into(),
+                version: "2.0.0".into(),
+                service_name: "checkout".into(),
+            }),
+        };
+        let names: Vec<String> = view.families().iter().map(|f| f.name.to_string()).collect();
+        assert_eq!(names, [CALLS, DURATION, CONCURRENT, BUILD_INFO]);
+        let mut out = Recorder::default();
+        for name in &names {
+            view.encode(name, &mut out);
+        }
+        let lines = out.0;
+        let calls = |result: &str, error: &str| {
+            format!(
+                r#"counter [("function", "Cart::add"), ("module", "shop"), ("result", "{result}"), ("error", "{error}")]"#
+            )
+        };
+        assert!(
+            lines.contains(&format!("{} Int(2)", calls("ok", ""))),
+            "{lines:#?}"
+        );
+        assert!(lines.contains(&format!("{} Int(0)", calls("error", ""))));
+        assert!(lines.contains(&format!("{} Int(0)", calls("error", "panic"))));
+        assert!(lines.contains(&format!("{} Int(1)", calls("cancelled", ""))));
+        assert!(lines.contains(
+            &r#"histogram [("function", "Cart::add"), ("module", "shop")] 3"#.to_owned()
+        ));
+        assert!(lines.contains(
+            &r#"gauge [("function", "Cart::add"), ("module", "shop")] Int(0)"#.to_owned()
+        ));
+        assert!(
+            lines.contains(
+                &r#"info [("crate", "shop"), ("version", "2.0.0"), ("service_name", "checkout")]"#
+                    .to_owned()
+            )
+        );
+    }
+
+    #[test]
+    fn no_site_no_function_families() {
+        let view = MonitorView {
+            sites: Vec::new(),
+            build_info: None,
+        };
+        assert!(view.families().is_empty());
+    }
+}

@@ -254,3 +254,147 @@ impl Encoder for TextEncoder {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use std::borrow::Cow;
+
+    use super::*;
+
+    fn desc(
+        name: &'static str,
+        kind: MetricType,
+        unit: Option<&'static str>,
+    ) -> FamilyDesc<'static> {
+        FamilyDesc {
+            name: Cow::Borrowed(name),
+            help: Cow::Borrowed("Help with a \\ and a\nnewline."),
+            kind,
+            unit: unit.map(Cow::Borrowed),
+        }
+    }
+
+    const EXEMPLAR: Exemplar = Exemplar {
+        trace_id: [0xab; 16],
+        span_id: [0x01; 8],
+        value: 0.25,
+        unix_nanos: 1_700_000_000_042_000_000,
+    };
+
+    /// Every kind of family through one encoder, as the merge drives it.
+    fn encode(openmetrics: bool) -> String {
+        let mut e = TextEncoder::new(openmetrics, 0);
+        e.family(&desc("jobs_total", MetricType::Counter, None));
+        e.counter_exemplar(
+            &[("queue", "a\"b\\c\nd"), ("empty", "")],
+            Value::Int(3),
+            Some(&EXEMPLAR),
+        );
+        e.counter(&[], Value::Int(0));
+        e.family(&desc(
+            "temperature_celsius",
+            MetricType::Gauge,
+            Some("celsius"),
+        ));
+        e.gauge(&[("room", "x")], Value::Float(-1.5));
+        e.family(&desc(
+            "wait_seconds",
+            MetricType::Histogram,
+            Some("seconds"),
+        ));
+        e.histogram_exemplars(
+            &[("q", "1")],
+            &HistogramValue {
+                bounds: &[0.1, 1.0],
+                counts: &[1, 0, 2],
+                sum: 7.5,
+            },
+            &[None, Some(EXEMPLAR), None],
+        );
+        e.histogram(
+            &[],
+            &HistogramValue {
+                bounds: &[0.1, 1.0],
+                counts: &[0, 0, 0],
+                sum: 0.0,
+            },
+        );
+        e.family(&desc("build_info", MetricType::Info, None));
+        e.info(&[("version", "1.2")]);
+        e.finish()
+    }
+
+    #[test]
+    fn text_format() {
+        assert_eq!(
+            encode(false),
+            "# HELP jobs_total Help with a \\\\ and a\\nnewline.\n\
+             # TYPE jobs_total counter\n\
+             jobs_total{queue=\"a\\\"b\\\\c\\nd\"} 3\n\
+             jobs_total 0\n\
+             # HELP temperature_celsius Help with a \\\\ and a\\nnewline.\n\
+             # TYPE temperature_celsius gauge\n\
+             temperature_celsius{room=\"x\"} -1.5\n\
+             # HELP wait_seconds Help with a \\\\ and a\\nnewline.\n\
+             # TYPE wait_seconds histogram\n\
+             wait_seconds_bucket{q=\"1\",le=\"0.1\"} 1\n\
+             wait_seconds_bucket{q=\"1\",le=\"1\"} 1\n\
+             wait_seconds_bucket{q=\"1\",le=\"+Inf\"} 3\n\
+             wait_seconds_sum{q=\"1\"} 7.5\n\
+             wait_seconds_count{q=\"1\"} 3\n\
+             wait_seconds_bucket{le=\"0.1\"} 0\n\
+             wait_seconds_bucket{le=\"1\"} 0\n\
+             wait_seconds_bucket{le=\"+Inf\"} 0\n\
+             wait_seconds_sum 0\n\
+             wait_seconds_count 0\n\
+             # HELP build_info Help with a \\\\ and a\\nnewline.\n\
+             # TYPE build_info gauge\n\
+             build_info{version=\"1.2\"} 1\n"
+        );
+    }
+
+    #[test]
+    fn openmetrics_format() {
+        let trace = "abababababababababababababababab";
+        assert_eq!(
+            encode(true),
+            format!(
+                "# TYPE jobs counter\n\
+                 # HELP jobs Help with a \\\\ and a\\nnewline.\n\
+                 jobs_total{{queue=\"a\\\"b\\\\c\\nd\"}} 3 # {{trace_id=\"{trace}\",span_id=\"0101010101010101\"}} 0.25 1700000000.042\n\
+                 jobs_total 0\n\
+                 # TYPE temperature_celsius gauge\n\
+                 # UNIT temperature_celsius celsius\n\
+                 # HELP temperature_celsius Help with a \\\\ and a\\nnewline.\n\
+                 temperature_celsius{{room=\"x\"}} -1.5\n\
+                 # TYPE wait_seconds histogram\n\
+                 # UNIT wait_seconds seconds\n\
+                 # HELP wait_seconds Help with a \\\\ and a\\nnewline.\n\
+                 wait_seconds_bucket{{q=\"1\",le=\"0.1\"}} 1\n\
+                 wait_seconds_bucket{{q=\"1\",le=\"1\"}} 1 # {{trace_id=\"{trace}\",span_id=\"0101010101010101\"}} 0.25 1700000000.042\n\
+                 wait_seconds_bucket{{q=\"1\",le=\"+Inf\"}} 3\n\
+                 wait_seconds_sum{{q=\"1\"}} 7.5\n\
+                 wait_seconds_count{{q=\"1\"}} 3\n\
+                 wait_seconds_bucket{{le=\"0.1\"}} 0\n\
+                 wait_seconds_bucket{{le=\"1\"}} 0\n\
+                 wait_seconds_bucket{{le=\"+Inf\"}} 0\n\
+                 wait_seconds_sum 0\n\
+                 wait_seconds_count 0\n\
+                 # TYPE build info\n\
+                 # HELP build Help with a \\\\ and a\\nnewline.\n\
+                 build_info{{version=\"1.2\"}} 1\n\
+                 # EOF\n"
+            )
+        );
+    }
+
+    #[test]
+    fn le_strings_are_reformatted_only_when_bounds_change() {
+        let mut e = TextEncoder::new(false, 0);
+        e.le_strings(&[0.5, 2.0]);
+        assert_eq!(e.le, ["0.5", "2"]);
+        e.le_strings(&[0.5, 2.0]);
+        e.le_strings(&[1e-5]);
+        assert_eq!(e.le, ["1e-05"]);
+    }
+}
