@@ -392,8 +392,8 @@ mod tests {
     #[test]
     fn outcomes_of_results() {
         use super::{ViaAny as _, ViaResult as _};
-        assert_eq!((&Ok::<u8, ()>(1)).__flext_outcome(), Outcome::Ok);
-        assert_eq!((&Err::<u8, ()>(())).__flext_outcome(), Outcome::Error);
+        assert_eq!(Ok::<u8, ()>(1).__flext_outcome(), Outcome::Ok);
+        assert_eq!(Err::<u8, ()>(()).__flext_outcome(), Outcome::Error);
         assert_eq!((&7u8).__flext_outcome(), Outcome::Ok);
         assert_eq!(outcome_from(true), Outcome::Error);
     }
