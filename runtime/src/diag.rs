@@ -26,3 +26,14 @@ pub(crate) fn warn(message: &str) {
         eprintln!("flext-observability: warning: {message}");
     }
 }
+
+/// Says what the runtime is doing when it makes the program wait (a shutdown drain):
+/// through `tracing` at `INFO` when a subscriber is installed, on standard error
+/// otherwise.
+pub(crate) fn notice(message: &str) {
+    if tracing::dispatcher::has_been_set() {
+        tracing::info!(target: "flext_observability", "{message}");
+    } else {
+        eprintln!("flext-observability: {message}");
+    }
+}

@@ -22,7 +22,10 @@ impl fmt::Display for StartupIssue {
 }
 
 /// Why [`install`](crate::ObservabilityBuilder::install) refused to start.
-#[derive(Debug)]
+///
+/// `Debug` prints what `Display` says, hint included, as `anyhow` does: `main` returning
+/// `Result<(), Box<dyn Error>>` prints the error with `Debug`, and that is the line users
+/// read. The alternate form (`{:#?}`) shows the fields.
 #[non_exhaustive]
 pub enum Error {
     /// A setting is invalid. `source` names the environment variable or builder method.
@@ -81,6 +84,30 @@ impl fmt::Display for Error {
                 "another `metrics` recorder is already installed; call `.metrics_recorder(false)` to keep it",
             ),
             Error::Spawn(error) => write!(f, "cannot start a background thread: {error}"),
+        }
+    }
+}
+
+impl fmt::Debug for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if !f.alternate() {
+            return fmt::Display::fmt(self, f);
+        }
+        match self {
+            Error::Config { source, reason } => f
+                .debug_struct("Config")
+                .field("source", source)
+                .field("reason", reason)
+                .finish(),
+            Error::Catalog(issues) => f.debug_tuple("Catalog").field(issues).finish(),
+            Error::Bind { addr, error } => f
+                .debug_struct("Bind")
+                .field("addr", addr)
+                .field("error", error)
+                .finish(),
+            Error::AlreadyInstalled => f.write_str("AlreadyInstalled"),
+            Error::RecorderTaken => f.write_str("RecorderTaken"),
+            Error::Spawn(error) => f.debug_tuple("Spawn").field(error).finish(),
         }
     }
 }

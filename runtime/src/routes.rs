@@ -17,8 +17,7 @@ pub(crate) struct RouteRequest {
     pub(crate) path: String,
     pub(crate) query: Option<String>,
     pub(crate) headers: HeaderMap,
-    /// The client's address, when known.
-    #[allow(dead_code)] // for pages that answer loopback clients only
+    /// The client's address, when known (pages that show more to local clients).
     pub(crate) peer: Option<SocketAddr>,
 }
 

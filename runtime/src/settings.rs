@@ -91,6 +91,23 @@ pub(crate) fn read_lenient<T>(
     read(env, name, Policy::Lenient, parse).unwrap_or(None)
 }
 
+/// The value given in code, else the variable's, read as [`read`] does.
+///
+/// # Errors
+/// As [`read`], only when there is no value in code.
+pub(crate) fn code_or_read<T>(
+    code: Option<T>,
+    env: EnvLookup<'_>,
+    name: &str,
+    policy: Policy,
+    parse: impl FnOnce(&str) -> Result<T, String>,
+) -> Result<Option<T>, Error> {
+    match code {
+        Some(value) => Ok(Some(value)),
+        None => read(env, name, policy, parse),
+    }
+}
+
 /// Warns once that `name=value` is ignored.
 pub(crate) fn ignored(name: &str, value: &str, reason: &str) {
     crate::diag::warn_once(

@@ -74,7 +74,17 @@ impl Child {
 
     /// Runs the child to its end and returns what it printed (stdout, then stderr).
     /// Panics, with that output, unless exactly this one test ran and passed.
-    pub fn run(mut self) -> String {
+    pub fn run(self) -> String {
+        self.finish(true)
+    }
+
+    /// Runs a child that must fail (a test returning `Err`, as a `main` returning
+    /// `Result` would): returns what it printed; panics unless it ran and failed.
+    pub fn run_failing(self) -> String {
+        self.finish(false)
+    }
+
+    fn finish(mut self, succeed: bool) -> String {
         let out = self
             .command
             .output()
@@ -88,9 +98,10 @@ impl Child {
             "no ignored test named `{}` in this binary:\n{output}",
             self.name
         );
-        assert!(
+        assert_eq!(
             out.status.success(),
-            "the child process `{}` failed ({}):\n{output}",
+            succeed,
+            "the child process `{}` ended with {}:\n{output}",
             self.name,
             out.status
         );

@@ -6,10 +6,11 @@
 use std::io::{Read, Write};
 use std::net::TcpListener;
 use std::sync::Mutex;
+use std::time::Duration;
 
-use flext_observability::{Error, Observability, monitor};
+use flext_observability::{Error, Observability, health_check, monitor};
 use flext_observability_tests::child::{self, Child};
-use flext_observability_tests::http;
+use flext_observability_tests::{eventually, http};
 
 static SERIAL: Mutex<()> = Mutex::new(());
 
@@ -280,4 +281,157 @@ fn environment_configures_and_invalid_values_name_the_variable() {
     assert!(out.contains(" unknown_service:"), "{out}");
     let out = child(&[("FLEXT_OBS_LISTEN", ":0")]);
     assert!(out.contains("INSTALLED Some(127.0.0.1:"), "{out}");
+}
+
+/// `main` in the README's style: `install()?` in a function returning
+/// `Result<(), Box<dyn Error>>`, which prints the error with `Debug`.
+#[test]
+#[ignore = "child process of `startup_errors_print_their_message_and_hint`, which runs it"]
+fn child_main_returns_the_error() -> Result<(), Box<dyn std::error::Error>> {
+    child::enter("child_main_returns_the_error");
+    let _guard = Observability::builder().install()?;
+    Ok(())
+}
+
+#[test]
+fn startup_errors_print_their_message_and_hint() {
+    let _serial = serial();
+    let main = |env: &[(&str, &str)]| {
+        Child::new("child_main_returns_the_error")
+            .envs(env)
+            .run_failing()
+    };
+    let out = main(&[("FLEXT_OBS_LISTEN", "nonsense")]);
+    assert!(
+        out.contains("Error: invalid `FLEXT_OBS_LISTEN`: `nonsense` is not `host:port` or `off`"),
+        "{out}"
+    );
+    assert!(!out.contains("Config {"), "the Debug form leaked: {out}");
+    // A busy port: the message, the operating system's reason and the hint.
+    let busy = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = busy.local_addr().unwrap().to_string();
+    let out = main(&[("FLEXT_OBS_LISTEN", &addr)]);
+    assert!(
+        out.contains(&format!("Error: cannot listen on {addr}: "))
+            && out.contains("(set FLEXT_OBS_LISTEN or `listen(..)`; `off` disables the server)"),
+        "{out}"
+    );
+    assert!(!out.contains("Bind {") && !out.contains("Os {"), "{out}");
+}
+
+#[test]
+fn the_alternate_debug_form_shows_the_fields() {
+    let err = Observability::builder()
+        .listen("nonsense")
+        .install()
+        .unwrap_err();
+    assert_eq!(format!("{err:?}"), err.to_string());
+    assert!(err.to_string().starts_with("invalid `listen`: "), "{err}");
+    assert!(format!("{err:#?}").starts_with("Config {"), "{err:#?}");
+}
+
+/// A failing check whose output says something only details show.
+#[health_check(interval = "100ms")]
+fn quota() -> Result<(), String> {
+    Err("quota at 97% of 10 GiB".into())
+}
+
+/// Installs from the environment with a server on every interface, asks for readiness
+/// (or not) and for `quota`'s details from loopback and from the machine's other
+/// address, then drops the guard and says when it returned.
+#[test]
+#[ignore = "child process of `drain_and_details_from_the_environment`, which runs it"]
+fn child_drain_and_details() {
+    child::enter("child_drain_and_details");
+    let guard = Observability::builder()
+        .listen("0.0.0.0:0")
+        .system_checks(false)
+        .install()
+        .expect("install");
+    let port = guard.local_addr().unwrap().port();
+    let url = |host: &str, path: &str| format!("http://{host}:{port}{path}");
+    // Until its first result `quota` is unknown (503 too): wait for the result itself,
+    // on a route that does not count as a readiness probe.
+    eventually(Duration::from_secs(30), || {
+        http::get(&url("127.0.0.1", "/readyz/quota"))
+            .ok()
+            .filter(|r| r.body.contains("quota failed"))
+    })
+    .expect("quota's first result");
+    let quota = http::get(&url("127.0.0.1", "/health/quota")).unwrap();
+    assert_eq!(quota.status, 503, "{}", quota.body);
+    println!("LOOPBACK DETAILS {}", quota.body.contains("97%"));
+    // Another address of this machine: not a loopback peer.
+    if let Some(other) = std::env::var("OTHER_ADDRESS")
+        .ok()
+        .filter(|a| !a.is_empty())
+    {
+        let remote = http::get(&url(&other, "/health/quota")).expect("the other address");
+        println!("REMOTE DETAILS {}", remote.body.contains("97%"));
+    }
+    if std::env::var("PROBE_READINESS").is_ok() {
+        http::get(&url("127.0.0.1", "/readyz")).unwrap();
+    }
+    drop(guard);
+    println!("STOPPED");
+}
+
+/// An address of this machine that is not loopback, if it has one.
+fn other_address() -> Option<String> {
+    let socket = std::net::UdpSocket::bind("0.0.0.0:0").ok()?;
+    // Connecting a UDP socket sends nothing: it only picks the outgoing interface.
+    socket.connect("192.0.2.1:9").ok()?;
+    let ip = socket.local_addr().ok()?.ip();
+    (!ip.is_loopback() && !ip.is_unspecified()).then(|| ip.to_string())
+}
+
+#[test]
+fn drain_and_details_from_the_environment() {
+    let other = other_address().unwrap_or_default();
+    let run = |env: &[(&str, &str)]| {
+        Child::new("child_drain_and_details")
+            .env("OTHER_ADDRESS", &other)
+            .envs(env)
+            .run()
+    };
+    // Details allowed from the environment: loopback callers see them, others do not.
+    let out = run(&[
+        ("FLEXT_OBS_HEALTH_DETAILS", "true"),
+        ("FLEXT_OBS_SHUTDOWN_DRAIN", "200ms"),
+        ("PROBE_READINESS", "1"),
+    ]);
+    assert!(out.contains("LOOPBACK DETAILS true"), "{out}");
+    if other.is_empty() {
+        eprintln!("note: no non-loopback address here; the remote-caller case was not run");
+    } else {
+        assert!(out.contains("REMOTE DETAILS false"), "{out}");
+    }
+    // Readiness was probed: the drain says what it does, for as long as configured.
+    assert!(
+        out.contains("shutting down: readiness fails now; waiting 200ms")
+            && out.contains("STOPPED"),
+        "{out}"
+    );
+    // Withheld by default; `0` skips the drain, and so does a readiness never probed.
+    let out = run(&[("FLEXT_OBS_SHUTDOWN_DRAIN", "0"), ("PROBE_READINESS", "1")]);
+    assert!(out.contains("LOOPBACK DETAILS false"), "{out}");
+    assert!(!out.contains("shutting down:"), "{out}");
+    let out = run(&[]);
+    assert!(
+        !out.contains("shutting down:") && out.contains("STOPPED"),
+        "{out}"
+    );
+}
+
+#[test]
+fn invalid_drain_and_details_values_name_their_variable() {
+    for (var, value) in [
+        ("FLEXT_OBS_SHUTDOWN_DRAIN", "soon"),
+        ("FLEXT_OBS_HEALTH_DETAILS", "yes"),
+    ] {
+        let out = Child::new("child_drain_and_details")
+            .env(var, value)
+            .run_failing();
+        assert!(out.contains(&format!("invalid `{var}`")), "{var}: {out}");
+    }
 }

@@ -108,7 +108,9 @@ fn decoded(raw: &str) -> Cow<'_, str> {
 
 /// Whether the request may see details: configured for everyone, or the bearer token.
 fn authorized(req: &RouteRequest, exposure: &Exposure) -> bool {
-    if exposure.show_details {
+    // Allowed details go to clients on this machine only; anyone else needs the token,
+    // even when the server listens on every interface.
+    if exposure.show_details && req.peer.is_some_and(|p| p.ip().is_loopback()) {
         return true;
     }
     let Some(token) = &exposure.token else {

@@ -97,6 +97,12 @@ impl Health {
     pub(crate) fn drain(&self, server_running: bool) {
         state::start_draining();
         if server_running && state::probed() && !self.drain_delay.is_zero() {
+            crate::diag::notice(&format!(
+                "shutting down: readiness fails now; waiting {:?} for load balancers to stop \
+                 sending traffic before the server stops (FLEXT_OBS_SHUTDOWN_DRAIN or \
+                 `drain_delay(..)`; 0 skips it)",
+                self.drain_delay
+            ));
             std::thread::sleep(self.drain_delay);
         }
     }

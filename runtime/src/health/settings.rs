@@ -30,7 +30,7 @@ pub(crate) struct Settings {
     pub(crate) concurrency: Option<usize>,
     pub(crate) thresholds: Option<(u32, u32)>,
     pub(crate) resources: Resources,
-    pub(crate) show_details: bool,
+    pub(crate) show_details: Option<bool>,
     pub(crate) token: Option<String>,
     pub(crate) drain_delay: Option<Duration>,
     pub(crate) system_checks: Option<bool>,
@@ -160,10 +160,24 @@ pub(crate) fn resolve(settings: Settings, env: EnvLookup<'_>) -> Result<Config, 
     Ok(Config {
         concurrency,
         exposure: Exposure {
-            show_details: settings.show_details,
+            show_details: settings::code_or_read(
+                settings.show_details,
+                env,
+                "FLEXT_OBS_HEALTH_DETAILS",
+                Policy::Strict,
+                settings::boolean,
+            )?
+            .unwrap_or(false),
             token: settings.token,
         },
-        drain_delay: settings.drain_delay.unwrap_or(DEFAULT_DRAIN_DELAY),
+        drain_delay: settings::code_or_read(
+            settings.drain_delay,
+            env,
+            "FLEXT_OBS_SHUTDOWN_DRAIN",
+            Policy::Strict,
+            settings::duration,
+        )?
+        .unwrap_or(DEFAULT_DRAIN_DELAY),
         checks,
         process_metrics: cfg!(feature = "system") && settings.process_metrics.unwrap_or(true),
     })

@@ -174,12 +174,13 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// Shows every caller the outputs, observed values and details of checks, and logs
-    /// what failing checks returned (and their panic messages). Default: withheld (names
-    /// and statuses only, in probes and logs), unless the request carries the
-    /// [`health_token`](Self::health_token).
+    /// Shows the outputs, observed values and details of checks to callers on this
+    /// machine (loopback), and logs what failing checks returned (and their panic
+    /// messages). Other callers still need the [`health_token`](Self::health_token).
+    /// Default: `FLEXT_OBS_HEALTH_DETAILS` (`true` or `false`), else withheld (names and
+    /// statuses only, in probes and logs).
     pub fn health_details(mut self, show: bool) -> Self {
-        self.health.show_details = show;
+        self.health.show_details = Some(show);
         self
     }
 
@@ -191,9 +192,10 @@ impl ObservabilityBuilder {
     }
 
     /// How long readiness reports "shutting down" before the server stops when the guard
-    /// is dropped, so load balancers stop sending traffic first. Default 5 s, applied only
-    /// when a readiness probe (`/readyz`, `/health`) was served since start-up; dropping
-    /// the guard blocks the dropping thread that long.
+    /// is dropped, so load balancers stop sending traffic first. Default:
+    /// `FLEXT_OBS_SHUTDOWN_DRAIN` (`5s`, `500ms`, `0` to skip), else 5 s; applied only
+    /// when a readiness probe (`/readyz`, `/health`) was served since start-up, and said
+    /// in one line when it starts; dropping the guard blocks the dropping thread that long.
     pub fn drain_delay(mut self, delay: Duration) -> Self {
         self.health.drain_delay = Some(delay);
         self

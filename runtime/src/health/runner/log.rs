@@ -8,14 +8,20 @@ use crate::health::report::Status;
 use crate::health::state::{RunOutcome, Transition};
 
 /// Logs a change of a check's reported status: a warning when it fails, an info event
-/// when it recovers.
+/// when its first result passes ("became healthy") or when it recovers from a failure.
 pub(super) fn transition(change: &Transition<'_>, show_details: bool) {
     let failing = matches!(change.after, Status::Unhealthy | Status::Unknown);
     if failing {
         crate::diag::warn(&message(change, show_details));
+    } else if let Some(before) = change.before {
+        let what = if matches!(before, Status::Unhealthy | Status::Unknown) {
+            "health check recovered"
+        } else {
+            "health check changed"
+        };
+        tracing::info!(target: "flext_observability", check = change.name, from = before.as_str(), to = change.after.as_str(), "{what}");
     } else {
-        let from = change.before.map_or("pending", Status::as_str);
-        tracing::info!(target: "flext_observability", check = change.name, from, to = change.after.as_str(), "health check recovered");
+        tracing::info!(target: "flext_observability", check = change.name, to = change.after.as_str(), "health check became {}", change.after.as_str());
     }
 }
 

@@ -67,8 +67,8 @@ impl HealthSnapshot {
         Some(Line::of(check, now))
     }
 
-    /// `/health/<name>`: the check named `name` on its own, else the group `name` judged
-    /// like `/health` (the shutdown drain included); `None` when neither exists.
+    /// `/health/<name>`: the check named `name`, else the group `name`, judged as one
+    /// component (see [`Verdict::component`]); `None` when neither exists.
     pub(crate) fn named<'a>(
         &'a self,
         name: &str,
@@ -76,13 +76,13 @@ impl HealthSnapshot {
         now: Instant,
     ) -> Option<Verdict<'a>> {
         if let Some(check) = self.check(name) {
-            return Some(Verdict::one(check, now));
+            return Some(Verdict::component(std::iter::once(check), exclude, now));
         }
-        let in_group = |c: &CheckState| c.groups().any(|g| g == name);
+        let in_group = |c: &&CheckState| c.groups().any(|g| g == name);
         self.checks
             .iter()
-            .any(in_group)
-            .then(|| Verdict::judge(&self.checks, Probe::All, in_group, exclude, draining(), now))
+            .any(|c| in_group(&c))
+            .then(|| Verdict::component(self.checks.iter().filter(in_group), exclude, now))
     }
 }
 
@@ -230,10 +230,23 @@ mod tests {
         let pending = snap.named("loop", &[], now).unwrap();
         assert_eq!(pending.status(), Status::Unknown);
         assert_eq!(pending.lines()[0].why(), Why::Pending);
-        // A group: judged like `/health` over its members.
+        // A group: the same rule over its members. `disk` fails and is not critical:
+        // the check and the group of it alone say the same, unhealthy.
         let group = snap.named("storage", &["loop"], now).unwrap();
-        assert_eq!(group.status(), Status::Degraded);
+        assert_eq!(group.status(), Status::Unhealthy);
         assert_eq!(group.lines().len(), 3);
+        let only_disk = snapshot(vec![check(
+            info("disk", Kind::Readiness, false),
+            Some(HealthReport::unhealthy("full")),
+            now,
+        )]);
+        assert_eq!(
+            only_disk.named("disk", &[], now).unwrap().status(),
+            only_disk.named("storage", &[], now).unwrap().status()
+        );
+        // A member without a result: the group is unknown (a failure), as that check is.
+        let group = snap.named("storage", &["disk"], now).unwrap();
+        assert_eq!(group.status(), Status::Unknown);
         assert!(snap.named("nothing", &[], now).is_none());
         // `/readyz/<check>` knows only the probe's checks.
         let line = snap.probe_check(Probe::Readiness, "disk", now).unwrap();

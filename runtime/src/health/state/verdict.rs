@@ -79,19 +79,45 @@ impl<'a> Verdict<'a> {
         &self.unknown_excludes
     }
 
-    /// One check on its own: its own status, whatever its criticality (unknown while it
-    /// has no result).
-    pub(super) fn one(check: &'a CheckState, now: Instant) -> Self {
-        let line = Line::of(check, now);
-        Verdict {
-            status: if line.why == Why::Pending {
-                Status::Unknown
+    /// A component asked about by name, one check or a group (`/health/<name>`): the
+    /// worst own status of its checks, whatever their criticality, a check without a
+    /// result counting as unknown; `exclude`d checks are shown, not counted.
+    ///
+    /// One rule for both, so a group of one check answers as that check does.
+    /// Criticality decides only what a failure does to a probe (readiness, liveness,
+    /// startup, `/health`), and the shutdown drain only probes: to ask whether traffic
+    /// may come, ask `/readyz`.
+    pub(super) fn component(
+        checks: impl Iterator<Item = &'a CheckState>,
+        exclude: &[&'a str],
+        now: Instant,
+    ) -> Self {
+        let mut status = Status::Healthy;
+        let mut lines = Vec::new();
+        let mut matched = vec![false; exclude.len()];
+        for check in checks {
+            let mut line = Line::of(check, now);
+            if let Some(i) = exclude.iter().position(|e| *e == check.name()) {
+                matched[i] = true;
+                line.excluded = true;
+            } else if line.why == Why::Pending {
+                status = status.max(Status::Unknown);
             } else {
-                line.status
-            },
-            lines: vec![line],
+                status = status.max(line.status);
+            }
+            lines.push(line);
+        }
+        let unknown_excludes = exclude
+            .iter()
+            .zip(matched)
+            .filter(|(_, found)| !found)
+            .map(|(name, _)| *name)
+            .collect();
+        Verdict {
+            status,
+            lines,
             draining: false,
-            unknown_excludes: Vec::new(),
+            unknown_excludes,
         }
     }
 
