@@ -128,7 +128,28 @@ pub(crate) fn expand(kind: MetricKind, input: TokenStream) -> TokenStream {
     }
     match description {
         Some(description) if errors.is_empty() => generate(kind, &input, name, description),
-        _ => errors.into_compile_errors(),
+        _ => failed(kind, &input, errors),
+    }
+}
+
+/// The errors, in a block that is still an expression of the macro's type (a no-op
+/// handle): `counter!(..).increment(1)` then reports the mistakes and nothing else.
+fn failed(kind: MetricKind, input: &Input, errors: Errors) -> TokenStream {
+    let private = private(&crate_or_default(input.krate.clone()));
+    let handle = Ident::new(
+        match kind {
+            MetricKind::Counter => "Counter",
+            MetricKind::Gauge | MetricKind::Info => "Gauge",
+            MetricKind::Histogram => "Histogram",
+        },
+        proc_macro2::Span::call_site(),
+    );
+    let errors = errors.into_compile_errors();
+    quote! {
+        {
+            #errors
+            #private::metrics::#handle::noop()
+        }
     }
 }
 
