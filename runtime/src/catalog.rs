@@ -16,6 +16,8 @@ use crate::monitor::site::{MonitorEntry, MonitorStorage};
 pub(crate) struct CrateInfo {
     pub(crate) name: &'static str,
     pub(crate) version: &'static str,
+    pub(crate) commit: &'static str,
+    pub(crate) branch: &'static str,
 }
 
 pub(crate) struct Catalog {
@@ -67,10 +69,13 @@ fn build() -> Catalog {
         .map(|s| CrateInfo {
             name: s.meta().crate_name,
             version: s.meta().crate_version,
+            commit: s.meta().commit,
+            branch: s.meta().branch,
         })
         .collect();
     crates.sort();
-    crates.dedup();
+    crates.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+    issues.extend(objective_conflicts(&monitors));
     Catalog {
         monitors,
         issues,
@@ -91,6 +96,33 @@ pub(crate) fn default_build_info() -> Option<BuildInfo> {
     Some(BuildInfo {
         crate_name: chosen.name.to_owned(),
         version: chosen.version.to_owned(),
-        service_name: String::new(),
+        commit: chosen.commit.to_owned(),
+        branch: chosen.branch.to_owned(),
+        ..BuildInfo::default()
     })
+}
+
+/// Objectives that share a name but not their targets: their series would carry one
+/// `objective_name` with different `objective_percentile`s, and every rule and
+/// dashboard would mix them.
+fn objective_conflicts(monitors: &[&'static dyn MonitorStorage]) -> Vec<StartupIssue> {
+    let mut first: Vec<(&'static str, crate::objectives::Objective, String)> = Vec::new();
+    let mut issues = Vec::new();
+    for site in monitors {
+        let meta = site.meta();
+        let Some(objective) = meta.objective else {
+            continue;
+        };
+        match first.iter().find(|(name, ..)| *name == objective.name()) {
+            Some((_, seen, at)) if *seen != objective => issues.push(StartupIssue::new(format!(
+                "objective `{}` has different targets at {at} and at {}: give one of them \
+                 another name, or use one `const` for both",
+                objective.name(),
+                meta.location()
+            ))),
+            Some(_) => {}
+            None => first.push((objective.name(), objective, meta.location())),
+        }
+    }
+    issues
 }

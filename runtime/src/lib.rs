@@ -141,6 +141,7 @@ mod diag;
 mod error;
 mod json;
 mod model;
+pub mod objectives;
 mod percent;
 #[cfg(feature = "server")]
 mod routes;
@@ -173,6 +174,8 @@ mod server;
 #[path = "server_off.rs"]
 mod server;
 pub mod trace;
+// Generated rules, dashboards and routing, from the catalogue.
+pub mod artifacts;
 // Start-up: the integration API, the builder, the guard.
 mod install;
 mod integration;

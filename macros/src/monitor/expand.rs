@@ -177,11 +177,22 @@ fn start_call(
             quote!({ #private::DEFAULT_NB }),
         ),
     };
+    let (objective_items, bounds, bounds_ns, nb, objective) = match &options.objective {
+        Some(expr) => objective_statics(private, expr, &bounds, &bounds_ns),
+        None => (
+            TokenStream::new(),
+            bounds,
+            bounds_ns,
+            nb,
+            quote!(::core::option::Option::None),
+        ),
+    };
 
     // The statics live in a block that only yields the guard: user code cannot see or
     // collide with them.
     let start = quote_spanned! {span=>
         {
+            #objective_items
             static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
                 function: #label,
                 module: ::core::module_path!(),
@@ -197,6 +208,23 @@ fn start_call(
                     ::core::option::Option::Some(version) => version,
                     ::core::option::Option::None => "",
                 },
+                // Read here, in the user's crate: vergen's variables reach only the crate
+                // whose build script sets them.
+                commit: match ::core::option_env!("AUTOMETRICS_COMMIT") {
+                    ::core::option::Option::Some(commit) => commit,
+                    ::core::option::Option::None => match ::core::option_env!("VERGEN_GIT_SHA") {
+                        ::core::option::Option::Some(commit) => commit,
+                        ::core::option::Option::None => "",
+                    },
+                },
+                branch: match ::core::option_env!("AUTOMETRICS_BRANCH") {
+                    ::core::option::Option::Some(branch) => branch,
+                    ::core::option::Option::None => match ::core::option_env!("VERGEN_GIT_BRANCH") {
+                        ::core::option::Option::Some(branch) => branch,
+                        ::core::option::Option::None => "",
+                    },
+                },
+                objective: #objective,
             };
             // All zero, in a static of its own: `.bss`, no bytes in the executable.
             static FLEXT_OBSERVABILITY_COUNTERS: #private::SiteCounters<#nb> =
@@ -211,6 +239,42 @@ fn start_call(
     };
 
     start
+}
+
+/// The objective as a `const` (so the compiler checks its type on the user's tokens and
+/// evaluates it at compile time), and the bounds with its latency threshold added when
+/// missing: items to put before the site's statics, then the bounds, their nanoseconds,
+/// the storage width and the `objective` field.
+fn objective_statics(
+    private: &TokenStream,
+    expr: &Expr,
+    bounds: &TokenStream,
+    bounds_ns: &TokenStream,
+) -> (TokenStream, TokenStream, TokenStream, TokenStream, TokenStream) {
+    let span = syn::spanned::Spanned::span(expr);
+    let items = quote_spanned! {span=>
+        const FLEXT_OBSERVABILITY_OBJECTIVE: #private::Objective = #expr;
+        const _: () = #private::check_objective(&FLEXT_OBSERVABILITY_OBJECTIVE);
+        const FLEXT_OBSERVABILITY_BASE: &[f64] = #bounds;
+        const FLEXT_OBSERVABILITY_BASE_NS: &[u64] = #bounds_ns;
+        const FLEXT_OBSERVABILITY_NBOUNDS: usize =
+            #private::merged_bounds_len(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
+        static FLEXT_OBSERVABILITY_BOUNDS: [f64; FLEXT_OBSERVABILITY_NBOUNDS] =
+            #private::merged_bounds(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
+        static FLEXT_OBSERVABILITY_BOUNDS_NS: [u64; FLEXT_OBSERVABILITY_NBOUNDS] =
+            #private::merged_bounds_ns(
+                FLEXT_OBSERVABILITY_BASE,
+                FLEXT_OBSERVABILITY_BASE_NS,
+                &FLEXT_OBSERVABILITY_OBJECTIVE,
+            );
+    };
+    (
+        items,
+        quote!(&FLEXT_OBSERVABILITY_BOUNDS),
+        quote!(&FLEXT_OBSERVABILITY_BOUNDS_NS),
+        quote!({ FLEXT_OBSERVABILITY_NBOUNDS + 1 }),
+        quote!(::core::option::Option::Some(FLEXT_OBSERVABILITY_OBJECTIVE)),
+    )
 }
 
 /// The outcome of the call held in `ret`.

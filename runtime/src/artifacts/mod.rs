@@ -1,0 +1,1 @@
+//! Generated artifacts (work in progress).
