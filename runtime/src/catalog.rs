@@ -18,6 +18,7 @@ pub(crate) struct CrateInfo {
     pub(crate) version: &'static str,
     pub(crate) commit: &'static str,
     pub(crate) branch: &'static str,
+    pub(crate) repository: &'static str,
 }
 
 pub(crate) struct Catalog {
@@ -71,6 +72,7 @@ fn build() -> Catalog {
             version: s.meta().crate_version,
             commit: s.meta().commit,
             branch: s.meta().branch,
+            repository: s.meta().repository,
         })
         .collect();
     crates.sort();
@@ -98,6 +100,8 @@ pub(crate) fn default_build_info() -> Option<BuildInfo> {
         version: chosen.version.to_owned(),
         commit: chosen.commit.to_owned(),
         branch: chosen.branch.to_owned(),
+        repository_url: chosen.repository.to_owned(),
+        repository_provider: crate::identity::provider_of(chosen.repository).to_owned(),
         ..BuildInfo::default()
     })
 }

@@ -68,7 +68,7 @@ impl BuildInfo {
 }
 
 /// `github`, `gitlab` or `bitbucket` for a URL on those hosts, else `""`.
-fn provider_of(url: &str) -> &'static str {
+pub(crate) fn provider_of(url: &str) -> &'static str {
     let host = url
         .split_once("://")
         .map_or(url, |(_, rest)| rest)

@@ -224,6 +224,10 @@ fn start_call(
                         ::core::option::Option::None => "",
                     },
                 },
+                repository: match ::core::option_env!("CARGO_PKG_REPOSITORY") {
+                    ::core::option::Option::Some(url) => url,
+                    ::core::option::Option::None => "",
+                },
                 objective: #objective,
             };
             // All zero, in a static of its own: `.bss`, no bytes in the executable.

@@ -72,6 +72,8 @@ pub struct MonitorMeta {
     /// The branch the crate was built from (`AUTOMETRICS_BRANCH`, else
     /// `VERGEN_GIT_BRANCH`, at compile time), else `""`.
     pub branch: &'static str,
+    /// `CARGO_PKG_REPOSITORY` of the crate that holds the function, else `""`.
+    pub repository: &'static str,
     /// `#[monitor(objective = …)]`; its latency threshold, if any, is one of `bounds`.
     pub objective: Option<Objective>,
 }
