@@ -60,7 +60,10 @@ impl BuildInfo {
         set(&mut self.commit, "AUTOMETRICS_COMMIT");
         set(&mut self.branch, "AUTOMETRICS_BRANCH");
         set(&mut self.repository_url, "AUTOMETRICS_REPOSITORY_URL");
-        set(&mut self.repository_provider, "AUTOMETRICS_REPOSITORY_PROVIDER");
+        set(
+            &mut self.repository_provider,
+            "AUTOMETRICS_REPOSITORY_PROVIDER",
+        );
         if self.repository_provider.is_empty() {
             self.repository_provider = provider_of(&self.repository_url).to_owned();
         }
@@ -137,7 +140,10 @@ mod tests {
         let e = env(&[
             ("AUTOMETRICS_COMMIT", "def1234"),
             ("AUTOMETRICS_BRANCH", " "),
-            ("AUTOMETRICS_REPOSITORY_URL", "https://github.com/acme/orders"),
+            (
+                "AUTOMETRICS_REPOSITORY_URL",
+                "https://github.com/acme/orders",
+            ),
         ]);
         info.apply_env(&e);
         assert_eq!(info.commit, "def1234");
@@ -149,7 +155,10 @@ mod tests {
     #[test]
     fn providers() {
         assert_eq!(provider_of("git@gitlab.com:acme/orders.git"), "gitlab");
-        assert_eq!(provider_of("https://bitbucket.org/acme/orders"), "bitbucket");
+        assert_eq!(
+            provider_of("https://bitbucket.org/acme/orders"),
+            "bitbucket"
+        );
         assert_eq!(provider_of("https://git.example.com/orders"), "");
         assert_eq!(provider_of(""), "");
         let mut info = BuildInfo::default();

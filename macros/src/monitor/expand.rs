@@ -254,7 +254,13 @@ fn objective_statics(
     expr: &Expr,
     bounds: &TokenStream,
     bounds_ns: &TokenStream,
-) -> (TokenStream, TokenStream, TokenStream, TokenStream, TokenStream) {
+) -> (
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
     let span = syn::spanned::Spanned::span(expr);
     let items = quote_spanned! {span=>
         const FLEXT_OBSERVABILITY_OBJECTIVE: #private::Objective = #expr;

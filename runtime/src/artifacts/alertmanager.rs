@@ -60,7 +60,12 @@ pub(crate) fn config(r: &Receivers) -> String {
     pair(&mut out, 2, "smtp_smarthost", &r.smarthost);
     pair(&mut out, 2, "smtp_from", &r.email_from);
     pair(&mut out, 2, "smtp_auth_username", &r.email_from);
-    pair(&mut out, 2, "smtp_auth_password_file", &r.secret(SMTP_PASSWORD_FILE));
+    pair(
+        &mut out,
+        2,
+        "smtp_auth_password_file",
+        &r.secret(SMTP_PASSWORD_FILE),
+    );
     out.push_str("  smtp_require_tls: true\n");
     out.push_str(
         "route:\n  receiver: email\n  group_by: [service_name, alertname]\n  \
@@ -90,7 +95,12 @@ pub(crate) fn config(r: &Receivers) -> String {
     );
     out.push_str("receivers:\n");
     out.push_str("  - name: pagerduty\n    pagerduty_configs:\n");
-    pair(&mut out, 6, "- routing_key_file", &r.secret(PAGERDUTY_KEY_FILE));
+    pair(
+        &mut out,
+        6,
+        "- routing_key_file",
+        &r.secret(PAGERDUTY_KEY_FILE),
+    );
     out.push_str("        send_resolved: true\n");
     pair(
         &mut out,

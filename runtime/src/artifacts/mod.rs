@@ -322,7 +322,9 @@ mod tests {
                 .latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99),
             ("get_order".into(), "orders".into()),
         );
-        inventory.functions.push(("get_order".into(), "orders".into()));
+        inventory
+            .functions
+            .push(("get_order".into(), "orders".into()));
         Artifacts {
             inventory,
             service: Some("orders".into()),

@@ -257,7 +257,10 @@ mod tests {
         assert_eq!(le_matcher(ObjectiveLatency::Ms250), r#"le="0.25""#);
         assert_eq!(le_matcher(ObjectiveLatency::Ms1000), r#"le=~"1|1\\.0""#);
         assert_eq!(le_matcher(ObjectiveLatency::Ms10000), r#"le=~"10|10\\.0""#);
-        assert_eq!(le_matcher(ObjectiveLatency::from_micros(50)), r#"le="5e-05""#);
+        assert_eq!(
+            le_matcher(ObjectiveLatency::from_micros(50)),
+            r#"le="5e-05""#
+        );
     }
 
     #[test]
@@ -287,7 +290,10 @@ mod tests {
             r#"{objective_name="api",objective_percentile="99.9",service_name="orders",sli="success_rate"}"#
         );
         assert!(t[1].error_ratio("5m", "").contains(r#"le=~"1|1\\.0""#));
-        assert!(t[1].recorded().contains(r#"objective_latency_threshold="1""#));
+        assert!(
+            t[1].recorded()
+                .contains(r#"objective_latency_threshold="1""#)
+        );
         assert_eq!(t[0].budget().to_bits(), 0.001f64.to_bits());
     }
 }

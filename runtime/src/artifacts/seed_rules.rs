@@ -194,8 +194,12 @@ fn business_alert(
             ),
             for_: Some("5m"),
             severity: "ticket",
-            summary: format!("{{{{ $labels.service_name }}}}: more than {}% of `{name}` runs failed over the last hour", number(levels.pipeline_failure_ratio * 100.0)),
-            description: "{{ $value | humanizePercentage }} of the runs of the last hour failed.".to_owned(),
+            summary: format!(
+                "{{{{ $labels.service_name }}}}: more than {}% of `{name}` runs failed over the last hour",
+                number(levels.pipeline_failure_ratio * 100.0)
+            ),
+            description: "{{ $value | humanizePercentage }} of the runs of the last hour failed."
+                .to_owned(),
         });
     }
     if m.kind == MetricKind::Gauge && name.ends_with("_last_success_timestamp_seconds") {
@@ -257,14 +261,32 @@ mod tests {
     fn what_the_catalogue_holds() {
         let inv = Inventory {
             checks: vec![
-                Check { name: "db".into(), critical: true },
-                Check { name: "cache.v2".into(), critical: false },
+                Check {
+                    name: "db".into(),
+                    critical: true,
+                },
+                Check {
+                    name: "cache.v2".into(),
+                    critical: false,
+                },
             ],
             system_checks: true,
             business: vec![
-                metric("etl_runs_total", MetricKind::Counter, &["pipeline", "status"]),
-                metric("etl_last_success_timestamp_seconds", MetricKind::Gauge, &["pipeline"]),
-                metric("etl_data_quality_score_ratio", MetricKind::Gauge, &["pipeline"]),
+                metric(
+                    "etl_runs_total",
+                    MetricKind::Counter,
+                    &["pipeline", "status"],
+                ),
+                metric(
+                    "etl_last_success_timestamp_seconds",
+                    MetricKind::Gauge,
+                    &["pipeline"],
+                ),
+                metric(
+                    "etl_data_quality_score_ratio",
+                    MetricKind::Gauge,
+                    &["pipeline"],
+                ),
                 metric("etl_rows_read_total", MetricKind::Counter, &["pipeline"]),
             ],
             ..Inventory::default()
@@ -273,7 +295,10 @@ mod tests {
         groups(&mut out, &inv, Some("etl"), &Levels::default());
         assert_eq!(out.matches("alert: HealthCheckFailing").count(), 2);
         assert!(out.contains(r#"check=~"db",critical="true""#), "{out}");
-        assert!(out.contains(r#"check=~"cache\\.v2",critical="false""#), "{out}");
+        assert!(
+            out.contains(r#"check=~"cache\\.v2",critical="false""#),
+            "{out}"
+        );
         assert_eq!(out.matches("alert: CpuAboveThreshold").count(), 2);
         assert!(out.contains("alert: PipelineFailureRate"));
         assert!(out.contains("sum by (service_name, pipeline) ("), "{out}");

@@ -107,11 +107,7 @@ fn record(out: &mut String, name: &str, expr: &str, labels: &[(&str, &str)]) {
 
 /// The alert expression of one pair of windows.
 pub(crate) fn burn_expr(target: &Target<'_>, window: &BurnWindow) -> String {
-    let threshold = format!(
-        "({} * {})",
-        number(window.factor),
-        number(target.budget())
-    );
+    let threshold = format!("({} * {})", number(window.factor), number(target.budget()));
     let sel = target.recorded();
     format!(
         "{short}{sel} > {threshold}\nand\n{long}{sel} > {threshold}",
@@ -216,12 +212,21 @@ mod tests {
         for t in Target::all(&o, Some("orders")) {
             group(&mut out, &group_name(&t), &t);
         }
-        assert!(out.contains("  - name: \"flext-slo:orders:api:success_rate\"\n"), "{out}");
-        assert!(out.contains("  - name: \"flext-slo:orders:api:latency\"\n"), "{out}");
+        assert!(
+            out.contains("  - name: \"flext-slo:orders:api:success_rate\"\n"),
+            "{out}"
+        );
+        assert!(
+            out.contains("  - name: \"flext-slo:orders:api:latency\"\n"),
+            "{out}"
+        );
         assert_eq!(out.matches("- alert: SuccessRateBudgetBurn").count(), 4);
         assert_eq!(out.matches("- alert: LatencyBudgetBurn").count(), 4);
         assert_eq!(out.matches("- record: ").count(), 2 * 11);
-        assert!(out.contains("1 - service_objective:error_ratio:rate30d{"), "{out}");
+        assert!(
+            out.contains("1 - service_objective:error_ratio:rate30d{"),
+            "{out}"
+        );
         assert!(out.contains("lasts 2.1 days"), "{out}");
         assert!(out.contains("lasts 30 days"), "{out}");
     }

@@ -136,7 +136,8 @@ impl From<Vec<Json>> for Json {
 /// A YAML scalar: plain when it is a word YAML cannot misread, else a JSON string.
 pub(crate) fn scalar(s: &str) -> String {
     let plain = !s.is_empty()
-        && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
+        && s.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'-')
         && s.bytes().next().is_some_and(|b| b.is_ascii_alphabetic())
         && !matches!(
             s.to_ascii_lowercase().as_str(),

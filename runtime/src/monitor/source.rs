@@ -20,7 +20,11 @@ static MONITOR_SOURCE: MonitorSource = MonitorSource;
 inventory::submit!(SourceEntry::new(0, &MONITOR_SOURCE));
 
 struct MonitorView {
-    sites: Vec<(&'static dyn MonitorStorage, MonitorSnapshot, ObjectiveLabels)>,
+    sites: Vec<(
+        &'static dyn MonitorStorage,
+        MonitorSnapshot,
+        ObjectiveLabels,
+    )>,
     build_info: Option<BuildInfo>,
     service_name: String,
 }

@@ -172,7 +172,10 @@ mod tests {
 
     #[test]
     fn sli_windows_are_the_burn_windows() {
-        let mut all: Vec<Duration> = BURN_WINDOWS.iter().flat_map(|w| [w.short, w.long]).collect();
+        let mut all: Vec<Duration> = BURN_WINDOWS
+            .iter()
+            .flat_map(|w| [w.short, w.long])
+            .collect();
         all.sort();
         all.dedup();
         assert_eq!(all, SLI_WINDOWS);

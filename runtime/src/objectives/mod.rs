@@ -82,11 +82,11 @@
 mod bounds;
 mod burn;
 
+#[doc(hidden)]
+pub use bounds::{merged_bounds, merged_bounds_len, merged_bounds_ns};
 pub use burn::{
     BURN_WINDOWS, BurnWindow, SLI_WINDOWS, SLO_PERIOD, Severity, burning, error_ratio, is_burning,
 };
-#[doc(hidden)]
-pub use bounds::{merged_bounds, merged_bounds_len, merged_bounds_ns};
 
 /// The share of events an objective requires to be good, as a percentage.
 ///
@@ -360,14 +360,26 @@ mod tests {
 
     #[test]
     fn budgets_are_exact() {
-        assert_eq!(ObjectivePercentile::P99_9.error_budget().to_bits(), 0.001f64.to_bits());
-        assert_eq!(ObjectivePercentile::P99.error_budget().to_bits(), 0.01f64.to_bits());
-        assert_eq!(ObjectivePercentile::P90.error_budget().to_bits(), 0.1f64.to_bits());
+        assert_eq!(
+            ObjectivePercentile::P99_9.error_budget().to_bits(),
+            0.001f64.to_bits()
+        );
+        assert_eq!(
+            ObjectivePercentile::P99.error_budget().to_bits(),
+            0.01f64.to_bits()
+        );
+        assert_eq!(
+            ObjectivePercentile::P90.error_budget().to_bits(),
+            0.1f64.to_bits()
+        );
         assert_eq!(
             ObjectivePercentile::custom(99.95).error_budget().to_bits(),
             0.0005f64.to_bits()
         );
-        assert_eq!(ObjectivePercentile::P95.ratio().to_bits(), 0.95f64.to_bits());
+        assert_eq!(
+            ObjectivePercentile::P95.ratio().to_bits(),
+            0.95f64.to_bits()
+        );
     }
 
     #[test]
@@ -398,8 +410,14 @@ mod tests {
                 label.parse::<f64>().unwrap().to_bits()
             );
         }
-        assert_eq!(go_float(ObjectiveLatency::from_micros(50).as_secs_f64()), "5e-05");
-        assert_eq!(go_float(ObjectiveLatency::from_millis(300).as_secs_f64()), "0.3");
+        assert_eq!(
+            go_float(ObjectiveLatency::from_micros(50).as_secs_f64()),
+            "5e-05"
+        );
+        assert_eq!(
+            go_float(ObjectiveLatency::from_millis(300).as_secs_f64()),
+            "0.3"
+        );
     }
 
     #[test]

@@ -66,10 +66,7 @@ pub(crate) fn business(
                         format!(
                             "sum by ({}) (\n{}\n)",
                             by(m),
-                            join(&format!(
-                                "rate({}{{{INSTANCE}}}[$__rate_interval])",
-                                m.name
-                            ))
+                            join(&format!("rate({}{{{INSTANCE}}}[$__rate_interval])", m.name))
                         ),
                         &legend(m),
                     )
@@ -109,7 +106,11 @@ pub(crate) fn business(
                 ),
             ),
             MetricKind::Histogram => (
-                if m.name.ends_with("_seconds") { "s" } else { "short" },
+                if m.name.ends_with("_seconds") {
+                    "s"
+                } else {
+                    "short"
+                },
                 format!(
                     "histogram_quantile(0.95, sum by (le, {}) (\n{}\n))",
                     by(m),

@@ -45,38 +45,32 @@ pub(crate) fn health(service: Option<&str>) -> Board {
             )
             .range(Some(0.0), None),
     );
-    b.add(
-        Panel::timeseries("Failed runs", "ops").query(
-            format!(
-                "sum by (service_name, check, outcome) (\n{}\n)",
-                join(&format!(
-                    "rate(health_check_runs_total{{outcome!=\"ok\",{INSTANCE}}}[$__rate_interval])"
-                ))
-            ),
-            "{{service_name}} {{check}} {{outcome}}",
+    b.add(Panel::timeseries("Failed runs", "ops").query(
+        format!(
+            "sum by (service_name, check, outcome) (\n{}\n)",
+            join(&format!(
+                "rate(health_check_runs_total{{outcome!=\"ok\",{INSTANCE}}}[$__rate_interval])"
+            ))
         ),
-    );
-    b.add(
-        Panel::timeseries("Run time p95", "s").query(
-            format!(
-                "histogram_quantile(0.95, sum by (le, service_name, check) (\n{}\n))",
-                join(&format!(
-                    "rate(health_check_duration_seconds_bucket{{{INSTANCE}}}[$__rate_interval])"
-                ))
-            ),
-            "{{service_name}} {{check}}",
+        "{{service_name}} {{check}} {{outcome}}",
+    ));
+    b.add(Panel::timeseries("Run time p95", "s").query(
+        format!(
+            "histogram_quantile(0.95, sum by (le, service_name, check) (\n{}\n))",
+            join(&format!(
+                "rate(health_check_duration_seconds_bucket{{{INSTANCE}}}[$__rate_interval])"
+            ))
         ),
-    );
-    b.add(
-        Panel::timeseries("Since the last pass", "s").query(
-            format!(
-                "time() - max by (service_name, check) (\n{}\n)",
-                join(&format!(
-                    "health_check_last_success_timestamp_seconds{{{INSTANCE}}} > 0"
-                ))
-            ),
-            "{{service_name}} {{check}}",
+        "{{service_name}} {{check}}",
+    ));
+    b.add(Panel::timeseries("Since the last pass", "s").query(
+        format!(
+            "time() - max by (service_name, check) (\n{}\n)",
+            join(&format!(
+                "health_check_last_success_timestamp_seconds{{{INSTANCE}}} > 0"
+            ))
         ),
-    );
+        "{{service_name}} {{check}}",
+    ));
     b
 }

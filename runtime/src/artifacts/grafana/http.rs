@@ -35,7 +35,11 @@ fn server(b: &mut Board, family: &str, keys: &str, legend: &str, errors: &str) {
             )
             .range(Some(0.0), None),
     );
-    for (q, title) in [("0.5", "Latency p50"), ("0.95", "Latency p95"), ("0.99", "Latency p99")] {
+    for (q, title) in [
+        ("0.5", "Latency p50"),
+        ("0.95", "Latency p95"),
+        ("0.99", "Latency p99"),
+    ] {
         b.add(
             Panel::timeseries(title, "s")
                 .query(
@@ -73,15 +77,13 @@ pub(crate) fn http(service: Option<&str>) -> Board {
         "{{service_name}} {{http_request_method}} {{http_route}}",
         r#"http_response_status_code=~"5..""#,
     );
-    b.add(
-        Panel::timeseries("Requests in progress", "short").query(
-            format!(
-                "sum by (service_name, http_request_method) (\n{}\n)",
-                join(&format!("http_server_active_requests{{{INSTANCE}}}"))
-            ),
-            "{{service_name}} {{http_request_method}}",
+    b.add(Panel::timeseries("Requests in progress", "short").query(
+        format!(
+            "sum by (service_name, http_request_method) (\n{}\n)",
+            join(&format!("http_server_active_requests{{{INSTANCE}}}"))
         ),
-    );
+        "{{service_name}} {{http_request_method}}",
+    ));
     b
 }
 

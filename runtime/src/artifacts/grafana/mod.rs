@@ -121,13 +121,19 @@ impl Board {
             ("timezone", Json::from("browser")),
             ("editable", Json::from(true)),
             ("graphTooltip", Json::from(1)),
-            ("time", Json::obj([("from", Json::from("now-6h")), ("to", Json::from("now"))])),
+            (
+                "time",
+                Json::obj([("from", Json::from("now-6h")), ("to", Json::from("now"))]),
+            ),
             ("refresh", Json::from("1m")),
             ("schemaVersion", Json::from(39)),
             ("version", Json::from(1)),
             ("links", Json::Arr(Vec::new())),
             ("annotations", Json::obj([("list", Json::Arr(Vec::new()))])),
-            ("templating", Json::obj([("list", Json::Arr(self.variables()))])),
+            (
+                "templating",
+                Json::obj([("list", Json::Arr(self.variables()))]),
+            ),
             ("panels", Json::Arr(self.panels.clone())),
         ])
     }
@@ -185,7 +191,10 @@ fn query_variable(name: &str, label: &str, query: &str, current: Json) -> Json {
             Json::obj([
                 ("qryType", Json::from(1)),
                 ("query", Json::from(query)),
-                ("refId", Json::from("PrometheusVariableQueryEditor-VariableQuery")),
+                (
+                    "refId",
+                    Json::from("PrometheusVariableQueryEditor-VariableQuery"),
+                ),
             ]),
         ),
         ("definition", Json::from(query)),
@@ -331,13 +340,22 @@ impl Panel {
         if let Some(max) = self.range.1 {
             defaults.set("max", Json::from(max));
         }
-        let mut steps = vec![Json::obj([("color", Json::from("green")), ("value", Json::Null)])];
+        let mut steps = vec![Json::obj([
+            ("color", Json::from("green")),
+            ("value", Json::Null),
+        ])];
         if let Some(t) = self.threshold {
-            steps.push(Json::obj([("color", Json::from("red")), ("value", Json::from(t))]));
+            steps.push(Json::obj([
+                ("color", Json::from("red")),
+                ("value", Json::from(t)),
+            ]));
         }
         defaults.set(
             "thresholds",
-            Json::obj([("mode", Json::from("absolute")), ("steps", Json::Arr(steps))]),
+            Json::obj([
+                ("mode", Json::from("absolute")),
+                ("steps", Json::Arr(steps)),
+            ]),
         );
         if self.kind == "timeseries" && self.threshold.is_some() {
             defaults.set(
@@ -461,7 +479,10 @@ mod tests {
     #[test]
     fn uids_fit() {
         assert_eq!(uid("flext-slo", &["orders", "api"]), "flext-slo-orders-api");
-        let long = uid("flext-slo", &["a-very-long-service-name-indeed", "objective"]);
+        let long = uid(
+            "flext-slo",
+            &["a-very-long-service-name-indeed", "objective"],
+        );
         assert_eq!(long.len(), 40);
         assert_eq!(slug("Checkout API / v2"), "checkout-api-v2");
     }

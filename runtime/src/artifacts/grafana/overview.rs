@@ -7,11 +7,11 @@ use super::{Board, Panel, SCOPE, uid};
 /// `topk by` keeps one `build_info` per target even while a restarted target's old
 /// series is still in the lookback window (autometrics' `last_over_time` join then
 /// fails with "many-to-many matching not allowed").
-const BUILD: &str = "* on (instance, job) group_left (version, commit)\n  topk by (instance, job) (1, build_info)";
+const BUILD: &str =
+    "* on (instance, job) group_left (version, commit)\n  topk by (instance, job) (1, build_info)";
 
 fn scope(extra: &str) -> String {
-    format!("{{{}{SCOPE}}}", extra.trim_end_matches(','))
-        .replace("{,", "{")
+    format!("{{{}{SCOPE}}}", extra.trim_end_matches(',')).replace("{,", "{")
 }
 
 pub(crate) fn overview(service: Option<&str>) -> Board {
@@ -54,7 +54,11 @@ pub(crate) fn overview(service: Option<&str>) -> Board {
             .range(Some(0.0), None)
             .describe("Errors (panics included) among calls that finished; cancelled calls are left out, as objectives leave them out."),
     );
-    for (q, title) in [("0.5", "Latency p50"), ("0.95", "Latency p95"), ("0.99", "Latency p99")] {
+    for (q, title) in [
+        ("0.5", "Latency p50"),
+        ("0.95", "Latency p95"),
+        ("0.99", "Latency p99"),
+    ] {
         b.add(
             Panel::timeseries(title, "s")
                 .query(
@@ -69,15 +73,13 @@ pub(crate) fn overview(service: Option<&str>) -> Board {
                 .describe("Per function and build: version and commit come from build_info."),
         );
     }
-    b.add(
-        Panel::timeseries("Calls in progress", "short").query(
-            format!(
-                "sum by (service_name, function, module) (function_calls_concurrent{})",
-                scope("")
-            ),
-            "{{service_name}} {{function}}",
+    b.add(Panel::timeseries("Calls in progress", "short").query(
+        format!(
+            "sum by (service_name, function, module) (function_calls_concurrent{})",
+            scope("")
         ),
-    );
+        "{{service_name}} {{function}}",
+    ));
     b.add(
         Panel::timeseries("Cancelled calls", "reqps")
             .query(

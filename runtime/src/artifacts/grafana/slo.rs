@@ -13,7 +13,11 @@ const SERVICE: &str = r#",service_name=~"$service""#;
 
 pub(crate) fn slo(objective: &ObjectiveUse, service: Option<&str>) -> Board {
     let o = &objective.objective;
-    let functions: Vec<&str> = objective.functions.iter().map(|(f, _)| f.as_str()).collect();
+    let functions: Vec<&str> = objective
+        .functions
+        .iter()
+        .map(|(f, _)| f.as_str())
+        .collect();
     let mut b = Board::new(
         &format!("slo-{}.json", super::slug(o.name())),
         uid("flext-slo", &[service.unwrap_or_default(), o.name()]),
@@ -43,13 +47,19 @@ fn section(b: &mut Board, t: &Target<'_>) {
     let target = t.percentile();
     let (heading, good) = match t.sli {
         Sli::SuccessRate(_) => (
-            format!("Success rate: {} % of calls succeed", number(target.percent())),
+            format!(
+                "Success rate: {} % of calls succeed",
+                number(target.percent())
+            ),
             "Success rate".to_owned(),
         ),
         Sli::Latency(threshold, _) => {
             let s = number(threshold.as_secs_f64());
             (
-                format!("Latency: {} % of calls within {s} s", number(target.percent())),
+                format!(
+                    "Latency: {} % of calls within {s} s",
+                    number(target.percent())
+                ),
                 format!("Calls within {s} s"),
             )
         }
@@ -65,11 +75,7 @@ fn section(b: &mut Board, t: &Target<'_>) {
     b.add(
         Panel::stat(&format!("{good} ({period})"), "percentunit")
             .query(
-                format!(
-                    "1 - {}{}",
-                    ratio_record(&period),
-                    t.recorded_with(SERVICE)
-                ),
+                format!("1 - {}{}", ratio_record(&period), t.recorded_with(SERVICE)),
                 "{{service_name}}",
             )
             .describe("From the recording rules: every instance of the service."),
