@@ -264,7 +264,10 @@ fn objective_statics(
     let span = syn::spanned::Spanned::span(expr);
     let items = quote_spanned! {span=>
         const FLEXT_OBSERVABILITY_OBJECTIVE: #private::Objective = #expr;
-        const _: () = #private::check_objective(&FLEXT_OBSERVABILITY_OBJECTIVE);
+        // Imported so that the whole call carries the objective's span: a failed check
+        // points at `objective = …`, not at the attribute.
+        use #private::check_objective as flext_observability_check_objective;
+        const _: () = flext_observability_check_objective(&FLEXT_OBSERVABILITY_OBJECTIVE);
         const FLEXT_OBSERVABILITY_BASE: &[f64] = #bounds;
         const FLEXT_OBSERVABILITY_BASE_NS: &[u64] = #bounds_ns;
         const FLEXT_OBSERVABILITY_NBOUNDS: usize =
