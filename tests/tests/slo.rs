@@ -12,8 +12,8 @@
 //! dashboards' queries.
 //!
 //! Missing tools print a SKIPPED banner (an error under `FLEXT_OBS_REQUIRE_E2E=1`);
-//! CI needs Debian `prometheus` and `prometheus-alertmanager` and PyPI
-//! `grafana-foundation-sdk==1769699379!11.6.0` and `promql-parser`.
+//! CI needs the Debian packages `prometheus` and `prometheus-alertmanager`, and the
+//! Python packages `grafana-foundation-sdk==1769699379!11.6.0` and `promql-parser`.
 
 #![allow(clippy::float_cmp)] // counts read back as floats
 
@@ -43,18 +43,18 @@ use flext_observability_tests::{missing, require};
 
 /// Critical: `HealthCheckFailing` pages when it fails.
 #[health_check(critical, interval = "1s")]
-fn ledger() -> Result<(), String> {
-    Ok(())
+fn ledger() -> bool {
+    true
 }
 
 /// Not critical: `HealthCheckFailing` opens a ticket when it fails.
 #[health_check(interval = "1s")]
-fn cache_warm() -> Result<(), String> {
-    Ok(())
+fn cache_warm() -> bool {
+    true
 }
 
 /// The batch age the tests' rules allow (promtool runs through it quickly).
-const MAX_AGE: Duration = Duration::from_secs(2 * 3600);
+const MAX_AGE: Duration = Duration::from_hours(2);
 
 /// The artifacts of this binary, as the quickstart configures them.
 fn artifacts() -> Artifacts {

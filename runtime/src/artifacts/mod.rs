@@ -44,7 +44,7 @@
 //!
 //! # `alertmanager.yml`
 //!
-//! Routes by `severity`: `page` to PagerDuty, `ticket` to Slack, `info` (and anything
+//! Routes by `severity`: `page` to `PagerDuty`, `ticket` to Slack, `info` (and anything
 //! else) to email; groups by `service_name` and `alertname`; holds back the tickets of an
 //! objective while one of its pages fires. Secrets are read from files under
 //! [`alert_secrets_dir`](Artifacts::alert_secrets_dir) (`pagerduty-routing-key`,

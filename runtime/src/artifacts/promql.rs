@@ -39,7 +39,7 @@ pub(crate) fn regex_escape(value: &str) -> String {
 pub(crate) fn duration(d: Duration) -> String {
     let secs = d.as_secs();
     for (unit, size) in [("d", 86_400), ("h", 3_600), ("m", 60)] {
-        if secs >= size && secs % size == 0 {
+        if secs >= size && secs.is_multiple_of(size) {
             return format!("{}{unit}", secs / size);
         }
     }
@@ -265,11 +265,11 @@ mod tests {
 
     #[test]
     fn durations() {
-        assert_eq!(duration(Duration::from_secs(300)), "5m");
-        assert_eq!(duration(Duration::from_secs(3600)), "1h");
-        assert_eq!(duration(Duration::from_secs(3 * 86_400)), "3d");
+        assert_eq!(duration(Duration::from_mins(5)), "5m");
+        assert_eq!(duration(Duration::from_hours(1)), "1h");
+        assert_eq!(duration(Duration::from_hours(72)), "3d");
         assert_eq!(duration(Duration::from_secs(90)), "90s");
-        assert_eq!(duration(Duration::from_secs(26 * 3600)), "26h");
+        assert_eq!(duration(Duration::from_hours(26)), "26h");
     }
 
     #[test]

@@ -36,7 +36,7 @@ impl Default for Levels {
     fn default() -> Self {
         Levels {
             pipeline_failure_ratio: 0.1,
-            batch_max_age: Duration::from_secs(26 * 3600),
+            batch_max_age: Duration::from_hours(26),
             data_quality_min: 0.95,
         }
     }

@@ -88,6 +88,8 @@ impl MonitorMeta {
     /// and including it finished within the threshold.
     pub fn threshold_bucket(&self) -> Option<usize> {
         let threshold = self.objective?.latency_threshold_secs()?;
+        // The macro put the very same double among the bounds.
+        #[allow(clippy::float_cmp)]
         self.bounds.iter().position(|&b| b == threshold)
     }
 }

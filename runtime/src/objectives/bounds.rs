@@ -14,6 +14,7 @@ const fn position(bounds: &[f64], threshold: f64) -> Result<usize, usize> {
     while i < bounds.len() {
         // Equal doubles, not equal nanoseconds: the bound's `le` text and the threshold
         // label are both written from these doubles, so they match exactly when equal.
+        #[allow(clippy::float_cmp)] // exact equality is the point
         if bounds[i] == threshold {
             return Ok(i);
         }
@@ -105,6 +106,7 @@ pub const fn merged_bounds_ns<const N: usize>(
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // the bounds are exact copies
 mod tests {
     use super::*;
     use crate::objectives::{ObjectiveLatency, ObjectivePercentile};

@@ -19,7 +19,7 @@
 use std::time::Duration;
 
 /// How urgent an alert is: the `severity` label of the generated alerts, which the
-/// generated Alertmanager configuration routes (page → PagerDuty, ticket → Slack).
+/// generated Alertmanager configuration routes (page → `PagerDuty`, ticket → Slack).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum Severity {
     /// Someone must act now.

@@ -2,6 +2,7 @@
 //! Prometheus that scrapes them with the generated rules, and an Alertmanager with the
 //! generated routing.
 
+use std::fmt::Write as _;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -51,7 +52,7 @@ impl Fleet {
             fleet.addrs.push(addr);
         }
         for (i, addr) in fleet.addrs.clone().iter().enumerate() {
-            let ready = eventually(Duration::from_secs(60), || {
+            let ready = eventually(Duration::from_mins(1), || {
                 let body = http::get(&format!("http://{addr}/metrics")).ok()?.body;
                 body.contains("function=\"charge_card\"")
                     .then_some(())
@@ -75,7 +76,7 @@ impl Fleet {
         let targets: Vec<Target> = self.addrs.iter().map(|a| Target::new(JOB, *a)).collect();
         let mut extra = String::from("rule_files:\n");
         for r in rules {
-            extra.push_str(&format!("  - '{}'\n", r.display()));
+            let _ = writeln!(extra, "  - '{}'", r.display());
         }
         Prometheus::start_with(&targets, Duration::from_secs(1), &extra, None)
     }
@@ -195,7 +196,7 @@ pub(crate) fn rfc3339_now() -> String {
         .as_secs();
     let (days, rem) = (secs / 86_400, secs % 86_400);
     // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days as i64 + 719_468;
+    let z = days.cast_signed() + 719_468;
     let era = z.div_euclid(146_097);
     let doe = z - era * 146_097;
     let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;

@@ -57,6 +57,13 @@ fn status(check: &str, critical: bool, status: &str, value: u32) -> (String, Str
 }
 
 pub(crate) fn cases(max_age_secs: u64) -> Vec<Case> {
+    let mut out = health_cases();
+    out.extend(pipeline_cases(max_age_secs));
+    out
+}
+
+/// `#[health_check]`s and the built-in system checks.
+fn health_cases() -> Vec<Case> {
     let mut out = Vec::new();
     for (check, critical, severity, for_minutes) in [
         ("ledger", true, "page", 1),
@@ -111,6 +118,12 @@ pub(crate) fn cases(max_age_secs: u64) -> Vec<Case> {
             vec![alert(name, &[instance[0], ("severity", "ticket")])],
         ));
     }
+    out
+}
+
+/// Pipelines: failure rate, last success, data quality.
+fn pipeline_cases(max_age_secs: u64) -> Vec<Case> {
+    let mut out = Vec::new();
     // Ten runs a minute (the rules read the last hour), `failed` of them failing.
     for (failed, fires) in [(2.0, true), (0.9, false)] {
         out.push(case(

@@ -76,68 +76,76 @@ pub(crate) fn business(
     }
     b.row("Declared metrics");
     for m in metrics {
-        let (unit, expr) = match m.kind {
-            MetricKind::Counter => (
-                "ops",
-                format!(
-                    "sum by ({}) (\n{}\n)",
-                    by(m),
-                    join(&format!("rate({}{{{INSTANCE}}}[$__rate_interval])", m.name))
-                ),
-            ),
-            MetricKind::Gauge if m.name.ends_with("_timestamp_seconds") => (
-                "s",
-                format!(
-                    "time() - max by ({}) (\n{}\n)",
-                    by(m),
-                    join(&format!("{}{{{INSTANCE}}} > 0", m.name))
-                ),
-            ),
-            MetricKind::Gauge => (
-                if m.name.ends_with("_ratio") {
-                    "percentunit"
-                } else {
-                    "short"
-                },
-                format!(
-                    "max by ({}) (\n{}\n)",
-                    by(m),
-                    join(&format!("{}{{{INSTANCE}}}", m.name))
-                ),
-            ),
-            MetricKind::Histogram => (
-                if m.name.ends_with("_seconds") {
-                    "s"
-                } else {
-                    "short"
-                },
-                format!(
-                    "histogram_quantile(0.95, sum by (le, {}) (\n{}\n))",
-                    by(m),
-                    join(&format!(
-                        "rate({}_bucket{{{INSTANCE}}}[$__rate_interval])",
-                        m.name
-                    ))
-                ),
-            ),
-            MetricKind::Info => continue,
-        };
-        let title = match m.kind {
-            MetricKind::Histogram => format!("{} (p95)", m.name),
-            MetricKind::Gauge if m.name.ends_with("_timestamp_seconds") => {
-                format!("{} (age)", m.name)
-            }
-            _ => m.name.clone(),
-        };
-        let mut panel = Panel::timeseries(&title, unit)
-            .query(expr, &legend(m))
-            .describe(short_help(m));
-        if m.name.contains("quality") && m.name.ends_with("_ratio") {
-            panel = panel
-                .threshold(data_quality_min)
-                .range(Some(0.0), Some(1.0));
+        if let Some(panel) = metric_panel(m, data_quality_min) {
+            b.add(panel);
         }
-        b.add(panel);
     }
     b
+}
+
+/// The panel of one declared metric: a counter's rate, a gauge's value (a timestamp's
+/// age), a histogram's p95; none for an info metric.
+fn metric_panel(m: &BusinessMetric, data_quality_min: f64) -> Option<Panel> {
+    let (unit, expr) = match m.kind {
+        MetricKind::Counter => (
+            "ops",
+            format!(
+                "sum by ({}) (\n{}\n)",
+                by(m),
+                join(&format!("rate({}{{{INSTANCE}}}[$__rate_interval])", m.name))
+            ),
+        ),
+        MetricKind::Gauge if m.name.ends_with("_timestamp_seconds") => (
+            "s",
+            format!(
+                "time() - max by ({}) (\n{}\n)",
+                by(m),
+                join(&format!("{}{{{INSTANCE}}} > 0", m.name))
+            ),
+        ),
+        MetricKind::Gauge => (
+            if m.name.ends_with("_ratio") {
+                "percentunit"
+            } else {
+                "short"
+            },
+            format!(
+                "max by ({}) (\n{}\n)",
+                by(m),
+                join(&format!("{}{{{INSTANCE}}}", m.name))
+            ),
+        ),
+        MetricKind::Histogram => (
+            if m.name.ends_with("_seconds") {
+                "s"
+            } else {
+                "short"
+            },
+            format!(
+                "histogram_quantile(0.95, sum by (le, {}) (\n{}\n))",
+                by(m),
+                join(&format!(
+                    "rate({}_bucket{{{INSTANCE}}}[$__rate_interval])",
+                    m.name
+                ))
+            ),
+        ),
+        MetricKind::Info => return None,
+    };
+    let title = match m.kind {
+        MetricKind::Histogram => format!("{} (p95)", m.name),
+        MetricKind::Gauge if m.name.ends_with("_timestamp_seconds") => {
+            format!("{} (age)", m.name)
+        }
+        _ => m.name.clone(),
+    };
+    let mut panel = Panel::timeseries(&title, unit)
+        .query(expr, &legend(m))
+        .describe(short_help(m));
+    if m.name.contains("quality") && m.name.ends_with("_ratio") {
+        panel = panel
+            .threshold(data_quality_min)
+            .range(Some(0.0), Some(1.0));
+    }
+    Some(panel)
 }

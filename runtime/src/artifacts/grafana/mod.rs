@@ -91,9 +91,10 @@ impl Board {
             self.newline();
         }
         let id = self.id();
-        let json = panel.to_json(id, grid(panel.width, panel.height, self.x, self.y));
-        self.x += panel.width;
-        self.line_height = self.line_height.max(panel.height);
+        let (width, height) = (panel.width, panel.height);
+        let json = panel.into_json(id, grid(width, height, self.x, self.y));
+        self.x += width;
+        self.line_height = self.line_height.max(height);
         self.panels.push(json);
     }
 
@@ -290,7 +291,7 @@ impl Panel {
     }
 
     pub(crate) fn describe(mut self, text: &str) -> Panel {
-        self.description = text.to_owned();
+        text.clone_into(&mut self.description);
         self
     }
 
@@ -309,10 +310,41 @@ impl Panel {
         self
     }
 
-    fn to_json(&self, id: u32, grid_pos: Json) -> Json {
+    fn into_json(self, id: u32, grid_pos: Json) -> Json {
         let table = self.kind == "table";
-        let targets = self
-            .queries
+        let mut panel = Json::obj([
+            ("id", Json::from(id)),
+            ("type", Json::from(self.kind)),
+            ("title", Json::from(self.title.as_str())),
+            ("description", Json::from(self.description.as_str())),
+            ("datasource", datasource()),
+            ("gridPos", grid_pos),
+            (
+                "fieldConfig",
+                Json::obj([
+                    ("defaults", self.field_defaults()),
+                    ("overrides", Json::Arr(Vec::new())),
+                ]),
+            ),
+            ("options", self.options()),
+            ("targets", Json::Arr(self.targets())),
+        ]);
+        if table {
+            panel.set(
+                "transformations",
+                Json::Arr(vec![Json::obj([
+                    ("id", Json::from("merge")),
+                    ("options", Json::Obj(Vec::new())),
+                ])]),
+            );
+        }
+        panel
+    }
+
+    /// Range queries, or instant ones in table format for a table.
+    fn targets(&self) -> Vec<Json> {
+        let table = self.kind == "table";
+        self.queries
             .iter()
             .zip('A'..='Z')
             .map(|(q, ref_id)| {
@@ -332,7 +364,12 @@ impl Panel {
                 }
                 t
             })
-            .collect();
+            .collect()
+    }
+
+    /// Unit, range, and the threshold as a color step (and a dashed line on a time
+    /// series).
+    fn field_defaults(&self) -> Json {
         let mut defaults = Json::obj([("unit", Json::from(self.unit))]);
         if let Some(min) = self.range.0 {
             defaults.set("min", Json::from(min));
@@ -366,7 +403,11 @@ impl Panel {
                 )]),
             );
         }
-        let options = match self.kind {
+        defaults
+    }
+
+    fn options(&self) -> Json {
+        match self.kind {
             "stat" => Json::obj([
                 (
                     "reduceOptions",
@@ -395,31 +436,7 @@ impl Panel {
                     Json::obj([("mode", Json::from("multi")), ("sort", Json::from("desc"))]),
                 ),
             ]),
-        };
-        let mut panel = Json::obj([
-            ("id", Json::from(id)),
-            ("type", Json::from(self.kind)),
-            ("title", Json::from(self.title.as_str())),
-            ("description", Json::from(self.description.as_str())),
-            ("datasource", datasource()),
-            ("gridPos", grid_pos),
-            (
-                "fieldConfig",
-                Json::obj([("defaults", defaults), ("overrides", Json::Arr(Vec::new()))]),
-            ),
-            ("options", options),
-            ("targets", Json::Arr(targets)),
-        ]);
-        if table {
-            panel.set(
-                "transformations",
-                Json::Arr(vec![Json::obj([
-                    ("id", Json::from("merge")),
-                    ("options", Json::Obj(Vec::new())),
-                ])]),
-            );
         }
-        panel
     }
 }
 

@@ -103,7 +103,7 @@ fn section(b: &mut Board, t: &Target<'_>) {
         .describe("Error ratio over each window divided by the error budget.");
     for window in SLI_WINDOWS
         .iter()
-        .filter(|w| **w != Duration::from_secs(30 * 60) && **w != Duration::from_secs(7200))
+        .filter(|w| **w != Duration::from_mins(30) && **w != Duration::from_hours(2))
     {
         let w = duration(*window);
         burn = burn.query(
@@ -117,6 +117,12 @@ fn section(b: &mut Board, t: &Target<'_>) {
         );
     }
     b.add(burn);
+    b.add(detail(t));
+}
+
+/// Errors by function (success rate) or the latency percentile against the threshold.
+fn detail(t: &Target<'_>) -> Panel {
+    let target = t.percentile();
     match t.sli {
         Sli::SuccessRate(_) => {
             let sel = |extra: &str| {
@@ -125,8 +131,7 @@ fn section(b: &mut Board, t: &Target<'_>) {
                     t.identity_matchers()
                 )
             };
-            b.add(
-                Panel::table("Error ratio by function", "percentunit").query(
+            Panel::table("Error ratio by function", "percentunit").query(
                     format!(
                         "sum by (service_name, function, module) (rate({}[$__rate_interval]))\n/\n\
                          sum by (service_name, function, module) (rate({}[$__rate_interval]))",
@@ -134,12 +139,10 @@ fn section(b: &mut Board, t: &Target<'_>) {
                         sel("")
                     ),
                     "",
-                ),
-            );
+                )
         }
         Sli::Latency(threshold, _) => {
-            b.add(
-                Panel::timeseries(
+            Panel::timeseries(
                     &format!("Latency p{}", number(target.percent())),
                     "s",
                 )
@@ -153,8 +156,7 @@ fn section(b: &mut Board, t: &Target<'_>) {
                 )
                 .threshold(threshold.as_secs_f64())
                 .width(24)
-                .describe("The dashed line is the threshold."),
-            );
+                .describe("The dashed line is the threshold.")
         }
     }
 }
