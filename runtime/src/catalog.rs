@@ -130,3 +130,69 @@ fn objective_conflicts(monitors: &[&'static dyn MonitorStorage]) -> Vec<StartupI
     }
     issues
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::monitor::site::{MonitorMeta, MonitorSite, SiteCounters};
+    use crate::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
+
+    const fn meta(line: u32, objective: Option<Objective>) -> MonitorMeta {
+        MonitorMeta {
+            function: "f",
+            module: "m",
+            file: "src/lib.rs",
+            line,
+            bounds: &[0.25],
+            bounds_ns: &[250_000_000],
+            crate_name: "c",
+            crate_version: "1.0.0",
+            commit: "",
+            branch: "",
+            repository: "",
+            objective,
+        }
+    }
+
+    const API: Objective = Objective::new("api").success_rate(ObjectivePercentile::P99);
+    const API_STRICTER: Objective = Objective::new("api").success_rate(ObjectivePercentile::P99_9);
+    const API_LATENCY: Objective =
+        Objective::new("api").latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+
+    static M1: MonitorMeta = meta(1, Some(API));
+    static M2: MonitorMeta = meta(2, Some(API));
+    static M3: MonitorMeta = meta(3, Some(API_STRICTER));
+    static M4: MonitorMeta = meta(4, Some(API_LATENCY));
+    static M5: MonitorMeta = meta(5, None);
+    static C: SiteCounters<2> = SiteCounters::new();
+    static S1: MonitorSite<2> = MonitorSite::new(&M1, &C);
+    static S2: MonitorSite<2> = MonitorSite::new(&M2, &C);
+    static S3: MonitorSite<2> = MonitorSite::new(&M3, &C);
+    static S4: MonitorSite<2> = MonitorSite::new(&M4, &C);
+    static S5: MonitorSite<2> = MonitorSite::new(&M5, &C);
+
+    #[test]
+    fn one_name_one_definition() {
+        assert!(objective_conflicts(&[&S1, &S2, &S5]).is_empty());
+        let issues = objective_conflicts(&[&S1, &S2, &S3, &S4, &S5]);
+        assert_eq!(issues.len(), 2, "{issues:?}");
+        let text = format!("{issues:?}");
+        assert!(
+            text.contains(
+                "objective `api` has different targets at src/lib.rs:1 and at src/lib.rs:3"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_threshold_bucket_and_what_counts() {
+        use crate::monitor::site::Outcome;
+        assert_eq!(M4.threshold_bucket(), Some(0));
+        assert_eq!(M1.threshold_bucket(), None);
+        assert_eq!(Outcome::Ok.success_rate_event(), Some(true));
+        assert_eq!(Outcome::Error.success_rate_event(), Some(false));
+        assert_eq!(Outcome::Panic.success_rate_event(), Some(false));
+        assert_eq!(Outcome::Cancelled.success_rate_event(), None);
+    }
+}
