@@ -320,11 +320,64 @@ fn deploy_configs_are_valid() {
     );
     let (ok, out) = run(Command::new(&amtool)
         .arg("check-config")
-        .arg(root.join("alertmanager").join("alertmanager.yml")));
+        .arg(root.join("generated").join("alertmanager.yml")));
     assert!(
         ok,
-        "amtool check-config deploy/alertmanager/alertmanager.yml:\n{out}"
+        "amtool check-config deploy/generated/alertmanager.yml:\n{out}"
     );
+}
+
+/// `deploy/generated` is what `cargo run --example quickstart -- --write-artifacts
+/// deploy/generated` writes: this binary's catalogue holds the quickstart's and a
+/// pipeline and two checks more, so every deployed file and rule group must appear here
+/// unchanged, and every objective here must be deployed.
+#[test]
+fn deploy_files_are_current() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../deploy/generated");
+    let read =
+        |p: &Path| std::fs::read_to_string(p).unwrap_or_else(|e| panic!("{}: {e}", p.display()));
+    let regenerate =
+        "regenerate with `cargo run --example quickstart -- --write-artifacts deploy/generated`";
+    let a = artifacts();
+    assert_eq!(
+        read(&root.join("alertmanager.yml")),
+        a.alertmanager_config(),
+        "{regenerate}"
+    );
+    for board in a.dashboards() {
+        let path = root.join("grafana").join(board.file_name());
+        if board.file_name() == "business.json" {
+            continue; // the pipeline is this test's, not the quickstart's
+        }
+        assert_eq!(
+            read(&path),
+            board.json(),
+            "{}: {regenerate}",
+            path.display()
+        );
+    }
+    let groups = |text: &str| -> Vec<String> {
+        text.split("\n  - name: ")
+            .skip(1)
+            .map(|g| g.trim_end().to_owned())
+            .collect()
+    };
+    let ours = groups(&a.prometheus_rules());
+    let deployed = groups(&read(&root.join("prometheus-rules.yml")));
+    for g in &deployed {
+        assert!(
+            ours.contains(g),
+            "deployed group {} differs: {regenerate}",
+            g.lines().next().unwrap()
+        );
+    }
+    for g in ours.iter().filter(|g| g.starts_with("\"flext-slo")) {
+        assert!(
+            deployed.contains(g),
+            "group {} is not deployed: {regenerate}",
+            g.lines().next().unwrap()
+        );
+    }
 }
 
 /// Three instances of the quickstart, one Prometheus with the generated rules (and
