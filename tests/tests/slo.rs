@@ -287,14 +287,20 @@ fn dashboards_round_trip_and_parse() {
         );
         return;
     }
-    let (dir, paths) = written();
+    // With the HTTP and gRPC boards too, which the integrations' metrics turn on.
+    let dir = tempfile::tempdir().unwrap();
+    let paths = artifacts()
+        .http_dashboard(true)
+        .grpc_dashboard(true)
+        .write_to(dir.path())
+        .expect("write artifacts");
     let script = dir.path().join("check_dashboards.py");
     std::fs::write(&script, include_str!("slo/check_dashboards.py")).unwrap();
     let boards: Vec<&PathBuf> = paths
         .iter()
         .filter(|p| p.extension().is_some_and(|e| e == "json"))
         .collect();
-    assert_eq!(boards.len(), 6);
+    assert_eq!(boards.len(), 8);
     let (ok, out) = run(Command::new(&python).arg(&script).args(&boards));
     assert!(ok, "dashboard checks:\n{out}");
     eprint!("{out}");

@@ -268,13 +268,13 @@ fn objective_statics(
         // points at `objective = …`, not at the attribute.
         use #private::check_objective as flext_observability_check_objective;
         const _: () = flext_observability_check_objective(&FLEXT_OBSERVABILITY_OBJECTIVE);
-        const FLEXT_OBSERVABILITY_BASE: &[f64] = #bounds;
-        const FLEXT_OBSERVABILITY_BASE_NS: &[u64] = #bounds_ns;
-        const FLEXT_OBSERVABILITY_NBOUNDS: usize =
+        const FLEXT_OBSERVABILITY_BASE: &[::core::primitive::f64] = #bounds;
+        const FLEXT_OBSERVABILITY_BASE_NS: &[::core::primitive::u64] = #bounds_ns;
+        const FLEXT_OBSERVABILITY_NBOUNDS: ::core::primitive::usize =
             #private::merged_bounds_len(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
-        static FLEXT_OBSERVABILITY_BOUNDS: [f64; FLEXT_OBSERVABILITY_NBOUNDS] =
+        static FLEXT_OBSERVABILITY_BOUNDS: [::core::primitive::f64; FLEXT_OBSERVABILITY_NBOUNDS] =
             #private::merged_bounds(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
-        static FLEXT_OBSERVABILITY_BOUNDS_NS: [u64; FLEXT_OBSERVABILITY_NBOUNDS] =
+        static FLEXT_OBSERVABILITY_BOUNDS_NS: [::core::primitive::u64; FLEXT_OBSERVABILITY_NBOUNDS] =
             #private::merged_bounds_ns(
                 FLEXT_OBSERVABILITY_BASE,
                 FLEXT_OBSERVABILITY_BASE_NS,
