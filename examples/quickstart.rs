@@ -4,6 +4,7 @@
 //! cargo run --example quickstart                 # runs 30 s, serves /metrics meanwhile
 //! cargo run --example quickstart -- --keep-running
 //! FLEXT_OBS_QUICKSTART_SECONDS=5 cargo run --example quickstart
+//! cargo run --example quickstart -- --write-artifacts DIR   # rules, routing, dashboards; then exits
 //! ```
 //!
 //! It listens on `FLEXT_OBS_LISTEN` (default `127.0.0.1:9464`), prints the URL, runs a
@@ -20,14 +21,42 @@
 //! ```
 //!
 //! traces and metrics are exported over OTLP as well.
+//!
+//! Three functions carry service-level objectives. `stock` and `checkout` hold; `payments` is
+//! deliberately stricter than the card provider allows (it declines one card in eight and
+//! often takes 5 ms), so its error budget burns and its alerts fire, which is what the
+//! end-to-end tests check. `--write-artifacts DIR` writes `DIR/prometheus-rules.yml`,
+//! `DIR/alertmanager.yml` and `DIR/grafana/*.json` for this catalogue (see
+//! `flext_observability::artifacts`, and `deploy/` for a Prometheus, Alertmanager and
+//! Grafana set up around them).
 
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpStream};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::time::{Duration, Instant};
 
+use flext_observability::artifacts::Artifacts;
 use flext_observability::logs::LogFormat;
+use flext_observability::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use flext_observability::{Error, Observability, ObservabilityGuard, monitor};
+
+/// The name the service runs under; the generated rules select it.
+pub(crate) const SERVICE: &str = "quickstart-orders";
+
+/// Reserving stock: 99.9 % of calls succeed, 99 % within 10 ms. Holds.
+pub(crate) const STOCK: Objective = Objective::new("stock")
+    .success_rate(ObjectivePercentile::P99_9)
+    .latency(ObjectiveLatency::Ms10, ObjectivePercentile::P99);
+
+/// Charging cards: 99 % succeed, 99 % within 5 ms. Broken on purpose (see above).
+pub(crate) const PAYMENTS: Objective = Objective::new("payments")
+    .success_rate(ObjectivePercentile::P99)
+    .latency(ObjectiveLatency::Ms5, ObjectivePercentile::P99);
+
+/// Placing an order: 95 % within 1 s, whatever the outcome (declined cards and invalid
+/// orders are answers, not failures of the checkout). Holds.
+pub(crate) const CHECKOUT: Objective =
+    Objective::new("checkout").latency(ObjectiveLatency::Ms1000, ObjectivePercentile::P95);
 
 #[derive(Debug)]
 struct PaymentDeclined;
@@ -62,14 +91,14 @@ fn validate(order: &Order) -> Result<(), InvalidOrder> {
 }
 
 /// Async, waits on "the database".
-#[monitor]
+#[monitor(objective = STOCK)]
 async fn reserve_stock(order: &Order) -> u32 {
     tokio::time::sleep(Duration::from_micros(200 + random() % 800)).await;
     order.quantity
 }
 
 /// Async, fails about one time in eight.
-#[monitor]
+#[monitor(objective = PAYMENTS)]
 async fn charge_card(amount_cents: u64) -> Result<u64, PaymentDeclined> {
     tokio::time::sleep(Duration::from_millis(1 + random() % 5)).await;
     if random().is_multiple_of(8) {
@@ -85,7 +114,7 @@ struct Checkout;
 #[monitor]
 impl Checkout {
     /// The order id is recorded on the span; the card amount is not.
-    #[monitor(fields(order.id = order.id))]
+    #[monitor(objective = CHECKOUT, fields(order.id = order.id))]
     async fn place(&self, order: Order) -> Result<u64, String> {
         validate(&order).map_err(|e| e.0.to_owned())?;
         reserve_stock(&order).await;
@@ -100,10 +129,15 @@ impl Checkout {
     }
 }
 
+/// The rules, routing and dashboards of this catalogue, for the name it runs under.
+pub(crate) fn artifacts() -> Artifacts {
+    Artifacts::from_catalog().service_name(SERVICE)
+}
+
 fn install() -> Result<ObservabilityGuard, Error> {
     let json = std::env::var_os("LOG_FORMAT").is_none();
     let builder = || {
-        let builder = Observability::builder().service_name("quickstart-orders");
+        let builder = Observability::builder().service_name(SERVICE);
         // JSON log lines by default; `LOG_FORMAT=text` for human-readable ones.
         if json {
             builder.log_format(LogFormat::Json)
@@ -134,8 +168,18 @@ fn scrape(addr: SocketAddr) -> std::io::Result<String> {
 }
 
 #[tokio::main]
-async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let keep_running = std::env::args().any(|a| a == "--keep-running");
+pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let args: Vec<String> = std::env::args().collect();
+    if let Some(at) = args.iter().position(|a| a == "--write-artifacts") {
+        let dir = args
+            .get(at + 1)
+            .ok_or("--write-artifacts needs a directory: --write-artifacts DIR")?;
+        for path in artifacts().write_to(dir)? {
+            eprintln!("wrote {}", path.display());
+        }
+        return Ok(());
+    }
+    let keep_running = args.iter().any(|a| a == "--keep-running");
     let seconds: u64 = match std::env::var("FLEXT_OBS_QUICKSTART_SECONDS") {
         Ok(s) => s
             .parse()

@@ -16,6 +16,9 @@ use crate::monitor::site::{MonitorEntry, MonitorStorage};
 pub(crate) struct CrateInfo {
     pub(crate) name: &'static str,
     pub(crate) version: &'static str,
+    pub(crate) commit: &'static str,
+    pub(crate) branch: &'static str,
+    pub(crate) repository: &'static str,
 }
 
 pub(crate) struct Catalog {
@@ -73,10 +76,14 @@ fn build_from(mut sites: Vec<&'static dyn MonitorStorage>) -> Catalog {
         .map(|s| CrateInfo {
             name: s.meta().crate_name,
             version: s.meta().crate_version,
+            commit: s.meta().commit,
+            branch: s.meta().branch,
+            repository: s.meta().repository,
         })
         .collect();
     crates.sort();
-    crates.dedup();
+    crates.dedup_by(|a, b| a.name == b.name && a.version == b.version);
+    issues.extend(objective_conflicts(&monitors));
     Catalog {
         monitors,
         issues,
@@ -97,16 +104,105 @@ pub(crate) fn default_build_info() -> Option<BuildInfo> {
     Some(BuildInfo {
         crate_name: chosen.name.to_owned(),
         version: chosen.version.to_owned(),
-        service_name: String::new(),
+        commit: chosen.commit.to_owned(),
+        branch: chosen.branch.to_owned(),
+        repository_url: chosen.repository.to_owned(),
+        repository_provider: crate::identity::provider_of(chosen.repository).to_owned(),
+        ..BuildInfo::default()
     })
+}
+
+/// Objectives that share a name but not their targets: their series would carry one
+/// `objective_name` with different `objective_percentile`s, and every rule and
+/// dashboard would mix them.
+fn objective_conflicts(monitors: &[&'static dyn MonitorStorage]) -> Vec<StartupIssue> {
+    let mut first: Vec<(&'static str, crate::objectives::Objective, String)> = Vec::new();
+    let mut issues = Vec::new();
+    for site in monitors {
+        let meta = site.meta();
+        let Some(objective) = meta.objective else {
+            continue;
+        };
+        match first.iter().find(|(name, ..)| *name == objective.name()) {
+            Some((_, seen, at)) if *seen != objective => issues.push(StartupIssue::new(format!(
+                "objective `{}` has different targets at {at} and at {}: give one of them \
+                 another name, or use one `const` for both",
+                objective.name(),
+                meta.location()
+            ))),
+            Some(_) => {}
+            None => first.push((objective.name(), objective, meta.location())),
+        }
+    }
+    issues
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::monitor::site::{MonitorMeta, MonitorSite, SiteCounters};
+    use crate::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 
-    const fn meta(function: &'static str, module: &'static str, line: u32) -> MonitorMeta {
+    const fn meta(line: u32, objective: Option<Objective>) -> MonitorMeta {
+        MonitorMeta {
+            function: "f",
+            module: "m",
+            file: "src/lib.rs",
+            line,
+            bounds: &[0.25],
+            bounds_ns: &[250_000_000],
+            crate_name: "c",
+            crate_version: "1.0.0",
+            commit: "",
+            branch: "",
+            repository: "",
+            objective,
+        }
+    }
+
+    const API: Objective = Objective::new("api").success_rate(ObjectivePercentile::P99);
+    const API_STRICTER: Objective = Objective::new("api").success_rate(ObjectivePercentile::P99_9);
+    const API_LATENCY: Objective =
+        Objective::new("api").latency(ObjectiveLatency::Ms250, ObjectivePercentile::P99);
+
+    static M1: MonitorMeta = meta(1, Some(API));
+    static M2: MonitorMeta = meta(2, Some(API));
+    static M3: MonitorMeta = meta(3, Some(API_STRICTER));
+    static M4: MonitorMeta = meta(4, Some(API_LATENCY));
+    static M5: MonitorMeta = meta(5, None);
+    static C: SiteCounters<2> = SiteCounters::new();
+    static S1: MonitorSite<2> = MonitorSite::new(&M1, &C);
+    static S2: MonitorSite<2> = MonitorSite::new(&M2, &C);
+    static S3: MonitorSite<2> = MonitorSite::new(&M3, &C);
+    static S4: MonitorSite<2> = MonitorSite::new(&M4, &C);
+    static S5: MonitorSite<2> = MonitorSite::new(&M5, &C);
+
+    #[test]
+    fn one_name_one_definition() {
+        assert!(objective_conflicts(&[&S1, &S2, &S5]).is_empty());
+        let issues = objective_conflicts(&[&S1, &S2, &S3, &S4, &S5]);
+        assert_eq!(issues.len(), 2, "{issues:?}");
+        let text = format!("{issues:?}");
+        assert!(
+            text.contains(
+                "objective `api` has different targets at src/lib.rs:1 and at src/lib.rs:3"
+            ),
+            "{text}"
+        );
+    }
+
+    #[test]
+    fn the_threshold_bucket_and_what_counts() {
+        use crate::monitor::site::Outcome;
+        assert_eq!(M4.threshold_bucket(), Some(0));
+        assert_eq!(M1.threshold_bucket(), None);
+        assert_eq!(Outcome::Ok.success_rate_event(), Some(true));
+        assert_eq!(Outcome::Error.success_rate_event(), Some(false));
+        assert_eq!(Outcome::Panic.success_rate_event(), Some(false));
+        assert_eq!(Outcome::Cancelled.success_rate_event(), None);
+    }
+
+    const fn named(function: &'static str, module: &'static str, line: u32) -> MonitorMeta {
         MonitorMeta {
             function,
             module,
@@ -116,19 +212,23 @@ mod tests {
             bounds_ns: &[1_000_000_000],
             crate_name: if line < 100 { "orders" } else { "billing" },
             crate_version: "1.0.0",
+            commit: "",
+            branch: "",
+            repository: "",
+            objective: None,
         }
     }
 
-    static COUNTERS: [SiteCounters<2>; 4] = [const { SiteCounters::new() }; 4];
-    static A: MonitorMeta = meta("load", "orders::db", 10);
-    static B: MonitorMeta = meta("load", "orders::db", 20);
-    static C: MonitorMeta = meta("load", "orders::cache", 30);
-    static D: MonitorMeta = meta("charge", "billing", 110);
+    static SITE_COUNTERS: [SiteCounters<2>; 4] = [const { SiteCounters::new() }; 4];
+    static A: MonitorMeta = named("load", "orders::db", 10);
+    static B: MonitorMeta = named("load", "orders::db", 20);
+    static CACHE: MonitorMeta = named("load", "orders::cache", 30);
+    static D: MonitorMeta = named("charge", "billing", 110);
     static SITES: [MonitorSite<2>; 4] = [
-        MonitorSite::new(&A, &COUNTERS[0]),
-        MonitorSite::new(&B, &COUNTERS[1]),
-        MonitorSite::new(&C, &COUNTERS[2]),
-        MonitorSite::new(&D, &COUNTERS[3]),
+        MonitorSite::new(&A, &SITE_COUNTERS[0]),
+        MonitorSite::new(&B, &SITE_COUNTERS[1]),
+        MonitorSite::new(&CACHE, &SITE_COUNTERS[2]),
+        MonitorSite::new(&D, &SITE_COUNTERS[3]),
     ];
 
     #[test]
@@ -153,18 +253,8 @@ mod tests {
             issue.contains("src/lib.rs:10") && issue.contains("src/lib.rs:20"),
             "{issue}"
         );
-        assert_eq!(
-            catalog.crates,
-            [
-                CrateInfo {
-                    name: "billing",
-                    version: "1.0.0"
-                },
-                CrateInfo {
-                    name: "orders",
-                    version: "1.0.0"
-                },
-            ]
-        );
+        let crates: Vec<(&str, &str)> =
+            catalog.crates.iter().map(|c| (c.name, c.version)).collect();
+        assert_eq!(crates, [("billing", "1.0.0"), ("orders", "1.0.0")]);
     }
 }

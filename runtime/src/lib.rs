@@ -2,9 +2,10 @@
 //!
 //! Annotate a function with [`#[monitor]`](macro@monitor) and it gets call counts by
 //! result, a latency histogram and an in-flight gauge, named as
-//! [autometrics](https://github.com/autometrics-dev) names them so existing dashboards and
-//! queries work unchanged (autometrics' SLO rules also need its objective labels, which
-//! `#[monitor]` does not set yet). [`Observability::builder()`] serves them on `/metrics`.
+//! [autometrics](https://github.com/autometrics-dev) names them so existing dashboards,
+//! queries and SLO rules work unchanged ([`objectives`]: `#[monitor(objective = API)]`).
+//! [`Observability::builder()`] serves them on `/metrics`; [`artifacts`] writes the
+//! Prometheus rules, Alertmanager routing and Grafana dashboards for them.
 //!
 //! ```
 //! use flext_observability::{Observability, monitor};
@@ -45,12 +46,16 @@
 //!
 //! | series | type | labels |
 //! |---|---|---|
-//! | `function_calls_total` | counter | `function`, `module`, `result` (`ok`, `error`, `cancelled`), `error="panic"` for panics |
-//! | `function_calls_duration_seconds` | histogram | `function`, `module` |
-//! | `function_calls_concurrent` | gauge | `function`, `module` |
-//! | `build_info` | info | `crate`, `version`, `service_name` |
+//! | `function_calls_total` | counter | `function`, `module`, `service_name`, `result` (`ok`, `error`, `cancelled`), `error="panic"` for panics; `objective_name`, `objective_percentile` with a success-rate objective |
+//! | `function_calls_duration_seconds` | histogram | `function`, `module`, `service_name`; `objective_name`, `objective_percentile`, `objective_latency_threshold` with a latency objective |
+//! | `function_calls_concurrent` | gauge | `function`, `module`, `service_name` |
+//! | `build_info` | info | `crate`, `version`, `commit`, `branch`, `service_name`, `repository_url`, `repository_provider`, `autometrics_version="1.0.0"` (one series per process) |
 //!
-//! Every series exists, at zero, before the first call. Metrics written with the
+//! Every series exists, at zero, before the first call. `service_name` is what
+//! [`install`](ObservabilityBuilder::install) resolved (`service_name(..)`, else
+//! `AUTOMETRICS_SERVICE_NAME`, else `OTEL_SERVICE_NAME`, …); `commit` and `branch` come
+//! from `AUTOMETRICS_COMMIT`/`AUTOMETRICS_BRANCH` (or vergen's `VERGEN_GIT_*`) at build
+//! time, overridden by the same variables at run time. Metrics written with the
 //! [`metrics`](https://docs.rs/metrics) crate (`metrics::counter!(…)`) appear in the same
 //! exposition once [`install`](ObservabilityBuilder::install) has run.
 //!
@@ -141,6 +146,7 @@ mod diag;
 mod error;
 mod json;
 mod model;
+pub mod objectives;
 mod percent;
 #[cfg(feature = "server")]
 mod routes;
@@ -173,6 +179,8 @@ mod server;
 #[path = "server_off.rs"]
 mod server;
 pub mod trace;
+// Generated rules, dashboards and routing, from the catalogue.
+pub mod artifacts;
 // Start-up: the integration API, the builder, the guard.
 mod install;
 mod integration;

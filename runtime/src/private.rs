@@ -22,6 +22,11 @@ pub use crate::health::registry::{
     BoundCheck, CheckFuture, HealthCheckEntry, HealthCheckMeta, Missing, Resource, Resources,
     check_future, cloned, into_health,
 };
+pub use crate::objectives::{
+    Objective, check_attached as check_objective, merged_bounds, merged_bounds_len,
+    merged_bounds_ns,
+};
+
 pub use crate::monitor::site::{
     Guard, MonitorEntry, MonitorMeta, MonitorSite, Outcome, SiteCounters, ViaAny, ViaResult,
     outcome_from,

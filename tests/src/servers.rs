@@ -103,6 +103,7 @@ impl Prometheus {
     }
 
     /// With extra top-level configuration (`rule_files`, `alerting`) and a rules file.
+    /// Targets with the same `job` are scraped as instances of one job.
     pub fn start_with(
         targets: &[Target],
         interval: Duration,
@@ -121,14 +122,22 @@ impl Prometheus {
         }
         config.push_str(extra_config);
         config.push_str("scrape_configs:\n");
+        // Targets that share a job are instances of one service: one job, several targets.
+        let mut jobs: Vec<&str> = Vec::new();
         for t in targets {
+            if !jobs.contains(&t.job.as_str()) {
+                jobs.push(&t.job);
+            }
+        }
+        for job in jobs {
+            let members: Vec<&Target> = targets.iter().filter(|t| t.job == job).collect();
+            let addrs: Vec<String> = members.iter().map(|t| format!("'{}'", t.addr)).collect();
             let _ = write!(
                 config,
-                "  - job_name: {job}\n    honor_labels: {honor}\n    metrics_path: {path}\n    static_configs:\n      - targets: ['{addr}']\n",
-                job = t.job,
-                honor = t.honor_labels,
-                path = t.metrics_path,
-                addr = t.addr
+                "  - job_name: {job}\n    honor_labels: {honor}\n    metrics_path: {path}\n    static_configs:\n      - targets: [{addrs}]\n",
+                honor = members[0].honor_labels,
+                path = members[0].metrics_path,
+                addrs = addrs.join(", ")
             );
         }
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("write config");

@@ -31,6 +31,7 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
     // No built-in system checks: each of their runs is a span too, and this test accounts
     // for every span exactly.
     let guard = Observability::builder()
+        .service_name("dead-collector")
         .listen("127.0.0.1:0")
         .system_checks(false)
         .otlp_endpoint(format!("http://{}", collector.addr))
@@ -85,7 +86,7 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
     }
     let calls_counted = sample(
         &text,
-        r#"function_calls_total{function="work",module="otlp_dead_collector",result="ok"}"#,
+        r#"function_calls_total{function="work",module="otlp_dead_collector",service_name="dead-collector",result="ok"}"#,
     )
     .unwrap();
     assert_eq!(calls_counted, (5 * calls) as f64);

@@ -109,6 +109,7 @@ fn under_load(x: u64) -> u64 {
 fn concurrent_scrapes_under_load_all_succeed_and_counts_only_grow() {
     let _serial = serial();
     let guard = Observability::builder()
+        .service_name("load")
         .listen("127.0.0.1:0")
         .install()
         .unwrap();
@@ -136,7 +137,7 @@ fn concurrent_scrapes_under_load_all_succeed_and_counts_only_grow() {
                     assert_eq!(resp.status, 200);
                     let seen = flext_observability_tests::sample(
                         &resp.body,
-                        r#"function_calls_total{function="under_load",module="server",result="ok"}"#,
+                        r#"function_calls_total{function="under_load",module="server",service_name="load",result="ok"}"#,
                     )
                     .expect("the series is always there");
                     assert!(seen >= last, "a counter went down: {last} then {seen}");

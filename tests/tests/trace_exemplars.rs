@@ -41,6 +41,7 @@ fn exemplar_of<'a>(text: &'a str, prefix: &str) -> Option<&'a str> {
 #[allow(clippy::too_many_lines)] // one end-to-end scenario, read top to bottom
 fn exemplars_in_openmetrics_and_in_prometheus() {
     let guard = Observability::builder()
+        .service_name("exemplars")
         .listen("127.0.0.1:0")
         .install()
         .expect("install");
@@ -59,7 +60,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     let text = flext_observability::prometheus::render_openmetrics();
     let ok = exemplar_of(
         &text,
-        r#"function_calls_total{function="slow_lookup",module="trace_exemplars",result="ok"}"#,
+        r#"function_calls_total{function="slow_lookup",module="trace_exemplars",service_name="exemplars",result="ok"}"#,
     )
     .expect("the ok counter has an exemplar");
     assert!(ok.starts_with("{trace_id=\""), "{ok}");
@@ -76,7 +77,7 @@ fn exemplars_in_openmetrics_and_in_prometheus() {
     assert!(
         exemplar_of(
             &text,
-            r#"function_calls_total{function="slow_lookup",module="trace_exemplars",result="error"}"#
+            r#"function_calls_total{function="slow_lookup",module="trace_exemplars",service_name="exemplars",result="error"}"#
         )
         .is_some(),
         "the error counter has its own exemplar"

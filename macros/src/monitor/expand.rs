@@ -159,32 +159,8 @@ fn start_call(
     let lean_expr;
     let (span_statics, span_expr) = match span_expr {
         Some(_) if lean => {
-            let level = Ident::new(options.level.as_ref().map_or("INFO", |l| l.level), span);
-            lean_expr = quote_spanned! {span=>
-                #private::monitor_span(
-                    &FLEXT_OBSERVABILITY_CALLSITE,
-                    #private::tracing::Level::#level,
-                    &FLEXT_OBSERVABILITY_META,
-                )
-            };
-            let statics = quote_spanned! {span=>
-                static FLEXT_OBSERVABILITY_CALLSITE: #private::tracing::callsite::DefaultCallsite =
-                    #private::tracing::callsite::DefaultCallsite::new(&FLEXT_OBSERVABILITY_SPAN);
-                static FLEXT_OBSERVABILITY_SPAN: #private::tracing::Metadata<'static> =
-                    #private::tracing::Metadata::new(
-                        #label,
-                        ::core::module_path!(),
-                        #private::tracing::Level::#level,
-                        ::core::option::Option::Some(::core::file!()),
-                        ::core::option::Option::Some(::core::line!()),
-                        ::core::option::Option::Some(::core::module_path!()),
-                        #private::tracing::field::FieldSet::new(
-                            #private::SPAN_FIELDS,
-                            #private::tracing::callsite::Identifier(&FLEXT_OBSERVABILITY_CALLSITE),
-                        ),
-                        #private::tracing::metadata::Kind::SPAN,
-                    );
-            };
+            let (statics, expr) = lean_span(private, options, label, span);
+            lean_expr = expr;
             (statics, Some(&lean_expr))
         }
         other => (TokenStream::new(), other),
@@ -213,11 +189,22 @@ fn start_call(
             quote!({ #private::DEFAULT_NB }),
         ),
     };
+    let (objective_items, bounds, bounds_ns, nb, objective) = match &options.objective {
+        Some(expr) => objective_statics(private, expr, &bounds, &bounds_ns),
+        None => (
+            TokenStream::new(),
+            bounds,
+            bounds_ns,
+            nb,
+            quote!(::core::option::Option::None),
+        ),
+    };
 
     // The statics live in a block that only yields the guard: user code cannot see or
     // collide with them.
     let start = quote_spanned! {span=>
         {
+            #objective_items
             static FLEXT_OBSERVABILITY_META: #private::MonitorMeta = #private::MonitorMeta {
                 function: #label,
                 module: ::core::module_path!(),
@@ -233,6 +220,27 @@ fn start_call(
                     ::core::option::Option::Some(version) => version,
                     ::core::option::Option::None => "",
                 },
+                // Read here, in the user's crate: vergen's variables reach only the crate
+                // whose build script sets them.
+                commit: match ::core::option_env!("AUTOMETRICS_COMMIT") {
+                    ::core::option::Option::Some(commit) => commit,
+                    ::core::option::Option::None => match ::core::option_env!("VERGEN_GIT_SHA") {
+                        ::core::option::Option::Some(commit) => commit,
+                        ::core::option::Option::None => "",
+                    },
+                },
+                branch: match ::core::option_env!("AUTOMETRICS_BRANCH") {
+                    ::core::option::Option::Some(branch) => branch,
+                    ::core::option::Option::None => match ::core::option_env!("VERGEN_GIT_BRANCH") {
+                        ::core::option::Option::Some(branch) => branch,
+                        ::core::option::Option::None => "",
+                    },
+                },
+                repository: match ::core::option_env!("CARGO_PKG_REPOSITORY") {
+                    ::core::option::Option::Some(url) => url,
+                    ::core::option::Option::None => "",
+                },
+                objective: #objective,
             };
             // All zero, in a static of its own: `.bss`, no bytes in the executable.
             static FLEXT_OBSERVABILITY_COUNTERS: #private::SiteCounters<#nb> =
@@ -248,6 +256,88 @@ fn start_call(
     };
 
     start
+}
+
+/// The objective as a `const` (so the compiler checks its type on the user's tokens and
+/// evaluates it at compile time), and the bounds with its latency threshold added when
+/// missing: items to put before the site's statics, then the bounds, their nanoseconds,
+/// the storage width and the `objective` field.
+fn objective_statics(
+    private: &TokenStream,
+    expr: &Expr,
+    bounds: &TokenStream,
+    bounds_ns: &TokenStream,
+) -> (
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+    TokenStream,
+) {
+    let span = syn::spanned::Spanned::span(expr);
+    let items = quote_spanned! {span=>
+        const FLEXT_OBSERVABILITY_OBJECTIVE: #private::Objective = #expr;
+        // Imported so that the whole call carries the objective's span: a failed check
+        // points at `objective = …`, not at the attribute.
+        use #private::check_objective as flext_observability_check_objective;
+        const _: () = flext_observability_check_objective(&FLEXT_OBSERVABILITY_OBJECTIVE);
+        const FLEXT_OBSERVABILITY_BASE: &[::core::primitive::f64] = #bounds;
+        const FLEXT_OBSERVABILITY_BASE_NS: &[::core::primitive::u64] = #bounds_ns;
+        const FLEXT_OBSERVABILITY_NBOUNDS: ::core::primitive::usize =
+            #private::merged_bounds_len(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
+        static FLEXT_OBSERVABILITY_BOUNDS: [::core::primitive::f64; FLEXT_OBSERVABILITY_NBOUNDS] =
+            #private::merged_bounds(FLEXT_OBSERVABILITY_BASE, &FLEXT_OBSERVABILITY_OBJECTIVE);
+        static FLEXT_OBSERVABILITY_BOUNDS_NS: [::core::primitive::u64; FLEXT_OBSERVABILITY_NBOUNDS] =
+            #private::merged_bounds_ns(
+                FLEXT_OBSERVABILITY_BASE,
+                FLEXT_OBSERVABILITY_BASE_NS,
+                &FLEXT_OBSERVABILITY_OBJECTIVE,
+            );
+    };
+    (
+        items,
+        quote!(&FLEXT_OBSERVABILITY_BOUNDS),
+        quote!(&FLEXT_OBSERVABILITY_BOUNDS_NS),
+        quote!({ FLEXT_OBSERVABILITY_NBOUNDS + 1 }),
+        quote!(::core::option::Option::Some(FLEXT_OBSERVABILITY_OBJECTIVE)),
+    )
+}
+
+/// The statics of a span without `args`/`fields` and the expression that builds it from
+/// them (`__private::monitor_span`).
+fn lean_span(
+    private: &TokenStream,
+    options: &Options,
+    label: &str,
+    span: Span,
+) -> (TokenStream, TokenStream) {
+    let level = Ident::new(options.level.as_ref().map_or("INFO", |l| l.level), span);
+    let expr = quote_spanned! {span=>
+        #private::monitor_span(
+            &FLEXT_OBSERVABILITY_CALLSITE,
+            #private::tracing::Level::#level,
+            &FLEXT_OBSERVABILITY_META,
+        )
+    };
+    let statics = quote_spanned! {span=>
+        static FLEXT_OBSERVABILITY_CALLSITE: #private::tracing::callsite::DefaultCallsite =
+            #private::tracing::callsite::DefaultCallsite::new(&FLEXT_OBSERVABILITY_SPAN);
+        static FLEXT_OBSERVABILITY_SPAN: #private::tracing::Metadata<'static> =
+            #private::tracing::Metadata::new(
+                #label,
+                ::core::module_path!(),
+                #private::tracing::Level::#level,
+                ::core::option::Option::Some(::core::file!()),
+                ::core::option::Option::Some(::core::line!()),
+                ::core::option::Option::Some(::core::module_path!()),
+                #private::tracing::field::FieldSet::new(
+                    #private::SPAN_FIELDS,
+                    #private::tracing::callsite::Identifier(&FLEXT_OBSERVABILITY_CALLSITE),
+                ),
+                #private::tracing::metadata::Kind::SPAN,
+            );
+    };
+    (statics, expr)
 }
 
 /// The outcome of the call held in `ret`.

@@ -10,9 +10,19 @@ use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 use crate::numbers::{Bounds, parse_bounds};
 
-const KNOWN: &str = "`name`, `buckets`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
+const KNOWN: &str = "`name`, `buckets`, `objective`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
 const KEYS: &[&str] = &[
-    "name", "buckets", "ok_if", "error_if", "crate", "skip", "level", "span", "args", "fields",
+    "name",
+    "buckets",
+    "objective",
+    "ok_if",
+    "error_if",
+    "crate",
+    "skip",
+    "level",
+    "span",
+    "args",
+    "fields",
 ];
 
 /// How a recorded value is formatted: `%` (Display), `?` (Debug), or as a `tracing` value.
@@ -104,6 +114,8 @@ pub(crate) struct LevelOpt {
 pub(crate) struct Options {
     pub(crate) name: Option<LitStr>,
     pub(crate) buckets: Option<Bounds>,
+    /// `objective = PATH`: a `const` `Objective` (checked by the compiler, not here).
+    pub(crate) objective: Option<Expr>,
     pub(crate) ok_if: Option<Expr>,
     pub(crate) error_if: Option<Expr>,
     pub(crate) krate: Option<Path>,
@@ -131,6 +143,7 @@ impl Options {
         Options {
             name: self.name,
             buckets: self.buckets.or_else(|| outer.buckets.clone()),
+            objective: self.objective.or_else(|| outer.objective.clone()),
             ok_if,
             error_if,
             krate: self.krate.or_else(|| outer.krate.clone()),
@@ -186,6 +199,20 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 let expr: Expr = meta.value()?.parse()?;
                 duplicate(meta, options.buckets.is_some(), "", errors);
                 options.buckets = parse_bounds(&expr, errors);
+            }
+            "objective" => {
+                let expr: Expr = meta.value()?.parse()?;
+                duplicate(meta, options.objective.is_some(), "", errors);
+                if let Expr::Lit(lit) = &expr {
+                    errors.error_at(
+                        lit,
+                        "`objective` takes a `const` objective, not a literal: \
+                         `const API: Objective = Objective::new(\"api\").success_rate(ObjectivePercentile::P99);` \
+                         then `#[monitor(objective = API)]`",
+                    );
+                } else {
+                    options.objective = Some(expr);
+                }
             }
             "ok_if" => {
                 let expr: Expr = meta.value()?.parse()?;

@@ -13,7 +13,7 @@ mod family;
 mod handle;
 mod meta;
 mod metric;
-mod registry;
+pub(crate) mod registry;
 mod site;
 mod source;
 mod storage;

@@ -48,7 +48,8 @@ impl Default for ObservabilityBuilder {
 }
 
 impl ObservabilityBuilder {
-    /// The service name (`service_name` label of `build_info`, `service.name` resource).
+    /// The service name (`service_name` label of `build_info` and `function_calls_*`,
+    /// `service.name` resource).
     /// Default: `OTEL_SERVICE_NAME`, else `unknown_service:<executable>`.
     pub fn service_name(mut self, name: impl Into<String>) -> Self {
         self.service_name = Some(name.into());

@@ -92,7 +92,8 @@ pub(crate) fn resolve_listen(
     parse_listen("OTEL_EXPORTER_PROMETHEUS_HOST", &joined)
 }
 
-/// `service_name(..)`, then `OTEL_SERVICE_NAME`, then `service.name` in
+/// `service_name(..)`, then `AUTOMETRICS_SERVICE_NAME` (the autometrics specification
+/// reads it before `OTEL_SERVICE_NAME`), then `OTEL_SERVICE_NAME`, then `service.name` in
 /// `OTEL_RESOURCE_ATTRIBUTES`, then the executable's name.
 pub(crate) fn resolve_service_name(
     code: Option<&str>,
@@ -100,6 +101,9 @@ pub(crate) fn resolve_service_name(
 ) -> Result<String, Error> {
     if let Some(name) = code {
         return non_empty("service_name", name);
+    }
+    if let Some(name) = env("AUTOMETRICS_SERVICE_NAME") {
+        return non_empty("AUTOMETRICS_SERVICE_NAME", &name);
     }
     if let Some(name) = env("OTEL_SERVICE_NAME") {
         return non_empty("OTEL_SERVICE_NAME", &name);
@@ -197,6 +201,11 @@ mod tests {
         assert_eq!(resolve_service_name(None, &e).unwrap(), "orders");
         let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "a=1,service.name=from%20attrs")]);
         assert_eq!(resolve_service_name(None, &e).unwrap(), "from attrs");
+        let e = env(&[
+            ("AUTOMETRICS_SERVICE_NAME", "checkout"),
+            ("OTEL_SERVICE_NAME", "orders"),
+        ]);
+        assert_eq!(resolve_service_name(None, &e).unwrap(), "checkout");
         // Blank is unset: the next source is used.
         let e = env(&[("OTEL_SERVICE_NAME", " ")]);
         assert!(

@@ -103,6 +103,7 @@ impl ObservabilityBuilder {
             build_info.version = version;
         }
         build_info.service_name.clone_from(&service_name);
+        build_info.apply_env(env);
         let version = Some(build_info.version.as_str()).filter(|v| !v.is_empty());
         #[cfg(feature = "logs")]
         let logs = crate::logs::resolve(std::mem::take(&mut self.logs), env)?;

@@ -8,6 +8,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 
 use crate::clock;
 use crate::exemplar::{Exemplar, Exemplars};
+use crate::objectives::Objective;
 use crate::slot::{SLOTS, Slot};
 
 /// How a monitored call ended.
@@ -31,6 +32,19 @@ impl Outcome {
         Outcome::Panic,
         Outcome::Cancelled,
     ];
+
+    /// How the outcome counts toward a success-rate objective: `Some(true)` good,
+    /// `Some(false)` bad, `None` not at all. A cancelled call is left out: the caller
+    /// gave up, which says nothing about the function (see [`crate::objectives`]). The
+    /// exporters omit the objective labels of exactly the outcomes this leaves out, so
+    /// the rules and in-process evaluation count alike.
+    pub const fn success_rate_event(self) -> Option<bool> {
+        match self {
+            Outcome::Ok => Some(true),
+            Outcome::Error | Outcome::Panic => Some(false),
+            Outcome::Cancelled => None,
+        }
+    }
 }
 
 /// Compile-time facts about one monitored function.
@@ -52,12 +66,31 @@ pub struct MonitorMeta {
     pub crate_name: &'static str,
     /// `CARGO_PKG_VERSION` of the crate that holds the function.
     pub crate_version: &'static str,
+    /// The commit the crate was built from, when its build knew it
+    /// (`AUTOMETRICS_COMMIT`, else `VERGEN_GIT_SHA`, at compile time), else `""`.
+    pub commit: &'static str,
+    /// The branch the crate was built from (`AUTOMETRICS_BRANCH`, else
+    /// `VERGEN_GIT_BRANCH`, at compile time), else `""`.
+    pub branch: &'static str,
+    /// `CARGO_PKG_REPOSITORY` of the crate that holds the function, else `""`.
+    pub repository: &'static str,
+    /// `#[monitor(objective = …)]`; its latency threshold, if any, is one of `bounds`.
+    pub objective: Option<Objective>,
 }
 
 impl MonitorMeta {
     /// `file:line` of the function.
     pub(crate) fn location(&self) -> String {
         format!("{}:{}", self.file, self.line)
+    }
+
+    /// Index in `bounds` of the objective's latency threshold: calls in buckets up to
+    /// and including it finished within the threshold.
+    pub fn threshold_bucket(&self) -> Option<usize> {
+        let threshold = self.objective?.latency_threshold_secs()?;
+        // The macro put the very same double among the bounds.
+        #[allow(clippy::float_cmp)]
+        self.bounds.iter().position(|&b| b == threshold)
     }
 }
 
@@ -359,6 +392,10 @@ mod tests {
         bounds_ns: &[1_000_000, 1_000_000_000],
         crate_name: "tests",
         crate_version: "0.0.0",
+        commit: "",
+        branch: "",
+        repository: "",
+        objective: None,
     };
     static COUNTERS: SiteCounters<3> = SiteCounters::new();
     static SITE: MonitorSite<3> = MonitorSite::new(&META, &COUNTERS);

@@ -9,6 +9,7 @@ use crate::catalog;
 use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
 use crate::identity::{self, BuildInfo};
 use crate::model::{FamilyDesc, HistogramValue, MetricType, Value};
+use crate::prometheus::format::go_float;
 
 struct MonitorSource;
 
@@ -19,8 +20,47 @@ static MONITOR_SOURCE: MonitorSource = MonitorSource;
 inventory::submit!(SourceEntry::new(0, &MONITOR_SOURCE));
 
 struct MonitorView {
-    sites: Vec<(&'static dyn MonitorStorage, MonitorSnapshot)>,
+    sites: Vec<(
+        &'static dyn MonitorStorage,
+        MonitorSnapshot,
+        ObjectiveLabels,
+    )>,
     build_info: Option<BuildInfo>,
+    service_name: String,
+}
+
+/// The objective label values of one function, written once per scrape; empty when
+/// the function has no objective of that kind (encoders omit empty labels).
+#[derive(Default)]
+struct ObjectiveLabels {
+    name: &'static str,
+    /// `objective_percentile` on `function_calls_total`: the success-rate target.
+    success_percentile: String,
+    /// The latency target and threshold, on `function_calls_duration_seconds`.
+    latency_name: &'static str,
+    latency_percentile: String,
+    threshold: String,
+}
+
+impl ObjectiveLabels {
+    fn of(site: &dyn MonitorStorage) -> ObjectiveLabels {
+        let Some(objective) = site.meta().objective else {
+            return ObjectiveLabels::default();
+        };
+        let mut labels = ObjectiveLabels::default();
+        if let Some(target) = objective.success_rate_target() {
+            labels.name = objective.name();
+            labels.success_percentile = go_float(target.percent());
+        }
+        if let Some((threshold, target)) = objective.latency_target() {
+            labels.latency_name = objective.name();
+            labels.latency_percentile = go_float(target.percent());
+            // The same function writes `le`, from the same double: the threshold names
+            // its bucket exactly.
+            labels.threshold = go_float(threshold.as_secs_f64());
+        }
+        labels
+    }
 }
 
 impl Source for MonitorSource {
@@ -28,10 +68,14 @@ impl Source for MonitorSource {
         let sites = catalog::catalog()
             .monitors
             .iter()
-            .map(|&site| (site, site.snapshot().0))
+            .map(|&site| (site, site.snapshot().0, ObjectiveLabels::of(site)))
             .collect();
         let build_info = identity::build_info().or_else(catalog::default_build_info);
-        Box::new(MonitorView { sites, build_info })
+        Box::new(MonitorView {
+            sites,
+            build_info,
+            service_name: identity::service_name(),
+        })
     }
 }
 
@@ -72,14 +116,23 @@ impl Snapshot for MonitorView {
     fn encode(&self, family: &str, out: &mut dyn Encoder) {
         match family {
             CALLS => {
-                for (site, snap) in &self.sites {
+                for (site, snap, objective) in &self.sites {
                     let m = site.meta();
                     for outcome in Outcome::ALL {
                         let (result, error) = outcome_labels(outcome);
+                        // Outcomes a success rate leaves out carry no objective labels,
+                        // so no objective query counts them.
+                        let (name, percentile) = match outcome.success_rate_event() {
+                            Some(_) => (objective.name, objective.success_percentile.as_str()),
+                            None => ("", ""),
+                        };
                         out.counter_exemplar(
                             &[
                                 ("function", m.function),
                                 ("module", m.module),
+                                ("service_name", &self.service_name),
+                                ("objective_name", name),
+                                ("objective_percentile", percentile),
                                 ("result", result),
                                 ("error", error),
                             ],
@@ -90,10 +143,17 @@ impl Snapshot for MonitorView {
                 }
             }
             DURATION => {
-                for (site, snap) in &self.sites {
+                for (site, snap, objective) in &self.sites {
                     let m = site.meta();
                     out.histogram_exemplars(
-                        &[("function", m.function), ("module", m.module)],
+                        &[
+                            ("function", m.function),
+                            ("module", m.module),
+                            ("service_name", &self.service_name),
+                            ("objective_name", objective.latency_name),
+                            ("objective_percentile", &objective.latency_percentile),
+                            ("objective_latency_threshold", &objective.threshold),
+                        ],
                         &HistogramValue {
                             bounds: m.bounds,
                             counts: &snap.buckets,
@@ -104,21 +164,21 @@ impl Snapshot for MonitorView {
                 }
             }
             CONCURRENT => {
-                for (site, snap) in &self.sites {
+                for (site, snap, _) in &self.sites {
                     let m = site.meta();
                     out.gauge(
-                        &[("function", m.function), ("module", m.module)],
+                        &[
+                            ("function", m.function),
+                            ("module", m.module),
+                            ("service_name", &self.service_name),
+                        ],
                         Value::Int(snap.in_flight),
                     );
                 }
             }
             BUILD_INFO => {
                 if let Some(info) = &self.build_info {
-                    out.info(&[
-                        ("crate", &info.crate_name),
-                        ("version", &info.version),
-                        ("service_name", &info.service_name),
-                    ]);
+                    out.info(&info.labels());
                 }
             }
             _ => {}
@@ -152,6 +212,10 @@ mod tests {
         bounds_ns: &[500_000_000],
         crate_name: "shop",
         crate_version: "2.0.0",
+        commit: "",
+        branch: "",
+        repository: "",
+        objective: None,
     };
     static COUNTERS: SiteCounters<2> = SiteCounters::new();
     static SITE: MonitorSite<2> = MonitorSite::new(&META, &COUNTERS);
@@ -162,12 +226,14 @@ mod tests {
         SITE.start().finish(Outcome::Ok);
         drop(SITE.start());
         let view = MonitorView {
-            sites: vec![(&SITE, SITE.snapshot().0)],
+            sites: vec![(&SITE, SITE.snapshot().0, ObjectiveLabels::of(&SITE))],
             build_info: Some(BuildInfo {
                 crate_name: "shop".into(),
                 version: "2.0.0".into(),
                 service_name: "checkout".into(),
+                ..BuildInfo::default()
             }),
+            service_name: "checkout".into(),
         };
         let names: Vec<String> = view.families().iter().map(|f| f.name.to_string()).collect();
         assert_eq!(names, [CALLS, DURATION, CONCURRENT, BUILD_INFO]);
@@ -178,7 +244,7 @@ mod tests {
         let lines = out.0;
         let calls = |result: &str, error: &str| {
             format!(
-                r#"counter [("function", "Cart::add"), ("module", "shop"), ("result", "{result}"), ("error", "{error}")]"#
+                r#"counter [("function", "Cart::add"), ("module", "shop"), ("service_name", "checkout"), ("objective_name", ""), ("objective_percentile", ""), ("result", "{result}"), ("error", "{error}")]"#
             )
         };
         assert!(
@@ -188,17 +254,21 @@ mod tests {
         assert!(lines.contains(&format!("{} Int(0)", calls("error", ""))));
         assert!(lines.contains(&format!("{} Int(0)", calls("error", "panic"))));
         assert!(lines.contains(&format!("{} Int(1)", calls("cancelled", ""))));
+        assert!(
+            lines.iter().any(|l| l.starts_with(
+                r#"histogram [("function", "Cart::add"), ("module", "shop"), ("service_name", "checkout")"#
+            ) && l.ends_with("] 3")),
+            "{lines:#?}"
+        );
         assert!(lines.contains(
-            &r#"histogram [("function", "Cart::add"), ("module", "shop")] 3"#.to_owned()
-        ));
-        assert!(lines.contains(
-            &r#"gauge [("function", "Cart::add"), ("module", "shop")] Int(0)"#.to_owned()
+            &r#"gauge [("function", "Cart::add"), ("module", "shop"), ("service_name", "checkout")] Int(0)"#
+                .to_owned()
         ));
         assert!(
-            lines.contains(
-                &r#"info [("crate", "shop"), ("version", "2.0.0"), ("service_name", "checkout")]"#
-                    .to_owned()
-            )
+            lines
+                .iter()
+                .any(|l| l.starts_with("info ") && l.contains(r#"("service_name", "checkout")"#)),
+            "{lines:#?}"
         );
     }
 
@@ -207,6 +277,7 @@ mod tests {
         let view = MonitorView {
             sites: Vec::new(),
             build_info: None,
+            service_name: String::new(),
         };
         assert!(view.families().is_empty());
     }

@@ -17,7 +17,7 @@
 //! assert!(om.ends_with("# EOF\n"));
 //! ```
 
-mod format;
+pub(crate) mod format;
 mod render;
 #[cfg(feature = "server")]
 mod route;

@@ -1,0 +1,6 @@
+use flext_observability::monitor;
+
+#[monitor(objective = "api")]
+fn load() {}
+
+fn main() {}
