@@ -58,13 +58,14 @@ pub fn record_skip(file: &Path, line: &str) {
     }
 }
 
-/// Cargo's target directory: the nearest ancestor of the running test binary holding
-/// the `CACHEDIR.TAG` cargo writes there, whatever `CARGO_TARGET_DIR` or `--target` say.
+/// Cargo's target directory (its build directory, where they differ), as `.ci/test`
+/// reads it from `cargo metadata`: test binaries are built in `<it>/<profile>/deps`.
 fn target_dir() -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    exe.ancestors()
-        .find(|dir| dir.join("CACHEDIR.TAG").is_file())
-        .map(Path::to_path_buf)
+    let deps = exe
+        .parent()
+        .filter(|d| d.file_name() == Some("deps".as_ref()))?;
+    Some(deps.parent()?.parent()?.to_path_buf())
 }
 
 /// `binary::test` for the summary: libtest names the thread of a test after it, the
@@ -171,15 +172,16 @@ mod tests {
 
     #[test]
     fn the_target_directory_is_found_from_the_test_binary() {
-        let target = target_dir().expect("a test binary lives under cargo's target directory");
-        assert!(target.join("CACHEDIR.TAG").is_file());
+        let target = target_dir().expect("a test binary lives in <target>/<profile>/deps");
         let exe = std::env::current_exe().unwrap();
-        assert!(
-            exe.starts_with(&target),
-            "{} not under {}",
-            exe.display(),
-            target.display()
-        );
+        assert!(exe.starts_with(&target), "{}", exe.display());
+        if std::env::var_os("CARGO_TARGET_DIR").is_none() {
+            let workspace = Path::new(env!("CARGO_MANIFEST_DIR")).parent().unwrap();
+            assert_eq!(
+                target.canonicalize().unwrap(),
+                workspace.join("target").canonicalize().unwrap()
+            );
+        }
     }
 
     #[test]
