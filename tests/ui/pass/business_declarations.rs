@@ -1,4 +1,5 @@
 // Every declaration option of `#[business_metric]`, and every way to record.
+#![deny(warnings)]
 #![allow(dead_code)]
 
 use flext_observability as obs_alias;

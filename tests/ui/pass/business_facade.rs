@@ -1,5 +1,7 @@
 // The validated `metrics` facade macros: literal names and label keys checked at compile
 // time, everything else as in `metrics`.
+#![deny(warnings)]
+
 use flext_observability::{counter, gauge, histogram};
 
 fn main() {

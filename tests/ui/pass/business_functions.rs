@@ -1,4 +1,5 @@
 // `#[business_metric]` on every shape of function.
+#![deny(warnings)]
 #![allow(dead_code)]
 
 use flext_observability::{Counter, Gauge, Histogram, business_metric};

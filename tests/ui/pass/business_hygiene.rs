@@ -1,5 +1,6 @@
 // Generated code only uses absolute paths: shadowing `core`, `std`, the crate name and
 // the prelude changes nothing, and user names never clash with generated ones.
+#![deny(warnings)]
 #![allow(dead_code, non_camel_case_types)]
 
 mod core {}

@@ -1,4 +1,6 @@
 // `crate = path` for a re-exported or renamed crate.
+#![deny(warnings)]
+
 use flext_observability as obs;
 
 mod reexport {

@@ -1,5 +1,7 @@
 // Every supported shape of `#[health_check]`: sync and async, every return type,
 // parameters by reference and by value, lifetimes, every option.
+#![deny(warnings)]
+
 use std::fmt;
 use std::sync::Arc;
 

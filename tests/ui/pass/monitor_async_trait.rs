@@ -1,4 +1,6 @@
 // `#[monitor]` with `#[async_trait]`, in every order.
+#![deny(warnings)]
+
 use async_trait::async_trait;
 use flext_observability::monitor;
 

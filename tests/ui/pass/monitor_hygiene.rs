@@ -1,5 +1,6 @@
 // Generated code only uses absolute paths: shadowing `core`, `std`, the crate name and
 // the prelude changes nothing, and user names never clash with generated ones.
+#![deny(warnings)]
 #![allow(dead_code)]
 
 mod core {}
@@ -16,6 +17,8 @@ struct Box;
 
 #[monitor]
 fn shadowed_names(flext_guard: u32, flext_ret: u32) -> u32 {
+    // Spelled like the call-site static the macro generates, to prove the two never meet.
+    #[allow(non_snake_case)]
     let FLEXT_OBSERVABILITY_SITE = flext_guard + flext_ret;
     FLEXT_OBSERVABILITY_SITE
 }

@@ -1,4 +1,6 @@
 // `#[monitor]` on whole impl blocks: every method, per-method options and opt-out.
+#![deny(warnings)]
+
 use flext_observability::monitor;
 
 #[derive(Debug)]

@@ -1,4 +1,5 @@
 // Inner attributes at the top of a body stay at the top of the function.
+#![deny(warnings)]
 #![deny(unused_variables)]
 
 use flext_observability::monitor;

@@ -1,6 +1,7 @@
 // Objectives on every shape `#[monitor]` takes, with `core`, `std`, the crate and the
 // prelude shadowed: the objective's `const`, its check and the merged buckets use
 // absolute paths only, and the threshold joins the bounds.
+#![deny(warnings)]
 #![allow(dead_code, non_camel_case_types)]
 
 mod core {}

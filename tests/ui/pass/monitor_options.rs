@@ -1,4 +1,6 @@
 // Every `#[monitor]` option.
+#![deny(warnings)]
+
 use flext_observability::monitor;
 use flext_observability as obs_alias;
 

@@ -1,4 +1,6 @@
 // Every shape `#[monitor]` supports on free functions and methods.
+#![deny(warnings)]
+
 use flext_observability::monitor;
 
 #[derive(Debug)]

@@ -1,4 +1,6 @@
 // `#[monitor]` with `#[tokio::main]` and `#[tokio::test]`, in both orders.
+#![deny(warnings)]
+
 use flext_observability::monitor;
 
 #[monitor]

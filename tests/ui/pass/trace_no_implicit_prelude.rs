@@ -1,5 +1,6 @@
 //! Span expansion uses absolute paths only.
 
+#![deny(warnings)]
 #![no_implicit_prelude]
 
 #[::flext_observability::monitor(args, fields(k = 1), level = "info")]

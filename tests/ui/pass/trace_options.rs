@@ -1,4 +1,6 @@
 //! Every span option of `#[monitor]` compiles, on fns, async fns and impl blocks.
+#![deny(warnings)]
+
 
 use flext_observability::monitor;
 
