@@ -181,7 +181,8 @@ impl Resolved {
                 .into_iter()
                 .map(|l| (l.layer, (l.installed, l.not_installed)))
                 .unzip();
-            let installed = crate::logs::install_subscriber(self.logs, layers);
+            let installed =
+                crate::logs::install_subscriber(self.logs, layers.into_iter().flatten().collect());
             for (on_installed, on_missing) in hooks {
                 if installed {
                     on_installed();
