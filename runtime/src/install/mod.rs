@@ -179,7 +179,7 @@ impl Resolved {
             let (layers, hooks): (Vec<_>, Vec<_>) = start
                 .layers
                 .into_iter()
-                .map(|l| (l.layer, (l.installed, l.not_installed)))
+                .map(|l| (l.member, (l.installed, l.not_installed)))
                 .unzip();
             let installed =
                 crate::logs::install_subscriber(self.logs, layers.into_iter().flatten().collect());

@@ -8,43 +8,31 @@ use std::sync::OnceLock;
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Id, Record};
-use tracing::subscriber::Interest;
 use tracing::{Event, Metadata, Subscriber as _};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, Registry, SpanRef};
 
-use super::LogWriter;
+use super::{LogWriter, Wants};
 use crate::span_ids::CORRELATION_FIELD;
 
-/// The filter of the JSON layer: the log level, plus every span that declares a
-/// `correlation_id` field, so its id reaches the lines of events inside it whatever the
-/// span's own level. Decided per callsite (`always` or `never`): a span or event it
-/// leaves out costs tracing's cached interest, one atomic load.
-pub(crate) struct JsonFilter(pub(crate) Targets);
+/// What the JSON layer wants: events and spans from the log level up, plus every span
+/// that declares a `correlation_id` field, so its id reaches the lines of events inside
+/// it whatever the span's own level.
+pub(crate) struct JsonWants(pub(crate) Targets);
 
-impl JsonFilter {
-    fn allows(&self, meta: &Metadata<'_>) -> bool {
+impl Wants for JsonWants {
+    fn span(&self, meta: &Metadata<'_>) -> bool {
         self.0.would_enable(meta.target(), meta.level())
-            || (meta.is_span() && meta.fields().field(CORRELATION_FIELD).is_some())
+            || meta.fields().field(CORRELATION_FIELD).is_some()
     }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for JsonFilter {
-    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
-        self.allows(meta)
-    }
-    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.allows(meta) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
+    fn event(&self, meta: &Metadata<'_>) -> bool {
+        self.0.would_enable(meta.target(), meta.level())
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        // A span with a `correlation_id` field passes at any level: a hint of the log
-        // level would make `tracing` skip those below it before asking this filter.
+        // A span with a `correlation_id` field is wanted at any level: a hint of the log
+        // level would make `tracing` skip those below it before asking.
         None
     }
 }

@@ -42,17 +42,21 @@
 
 mod json;
 mod stack;
+mod text;
 
 use std::io::Write;
 use std::sync::{Arc, Mutex, OnceLock, PoisonError};
 
+use tracing::Metadata;
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::Targets;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::fmt::MakeWriter;
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::Registry;
 
-use self::json::{JsonFilter, JsonLayer};
+use self::json::{JsonLayer, JsonWants};
+use self::stack::Stack;
+pub(crate) use self::stack::Member;
 use crate::error::Error;
 use crate::settings::{self, EnvLookup, Policy};
 
@@ -204,12 +208,33 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
 /// A layer of the subscriber `install()` sets.
 pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
 
+/// What a member of the subscriber wants, from a callsite's metadata alone: decided once
+/// per callsite, so `tracing` caches the answer.
+pub(crate) trait Wants: Send + Sync {
+    fn span(&self, meta: &Metadata<'_>) -> bool;
+    fn event(&self, meta: &Metadata<'_>) -> bool;
+    /// The most verbose level wanted; `None` when any level may be.
+    fn max_level_hint(&self) -> Option<LevelFilter>;
+}
+
+impl Wants for Targets {
+    fn span(&self, meta: &Metadata<'_>) -> bool {
+        self.would_enable(meta.target(), meta.level())
+    }
+    fn event(&self, meta: &Metadata<'_>) -> bool {
+        self.would_enable(meta.target(), meta.level())
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        tracing_subscriber::layer::Filter::<Registry>::max_level_hint(self)
+    }
+}
+
 /// Names of the layers of the subscriber `install()` set, innermost first.
 static INSTALLED: OnceLock<Vec<&'static str>> = OnceLock::new();
 
-/// The layers of the global subscriber that `install()` set, innermost first, by name:
-/// `otlp-traces` (the exporting layer), `otlp-trace-level` (keeps `trace_level` spans
-/// recorded when traces are not exported), `log-json` or `log-text`. Empty when
+/// The members of the global subscriber that `install()` set, innermost first, by
+/// name: `otlp-traces` (the exporting layer), `otlp-trace-level` (keeps `trace_level`
+/// spans recorded when traces are not exported), `log-json` or `log-text`. Empty when
 /// `install()` did not set the subscriber. For tests and diagnostics; no stability
 /// promise.
 #[doc(hidden)]
@@ -217,36 +242,35 @@ pub fn installed_layers() -> &'static [&'static str] {
     INSTALLED.get().map_or(&[], Vec::as_slice)
 }
 
-/// Installs the global subscriber: the layers integrations contributed (stacked in the
-/// order given) and one log layer. When a subscriber is already set, says so once and
-/// keeps it. Returns whether the contributed layers are now part of the global
-/// subscriber.
-///
-/// Every layer has its own filter deciding per callsite (`always` or `never`), so a
-/// span or event that no layer wants is dropped by `tracing`'s cached interest at its
-/// callsite: one atomic load, nothing built.
-pub(crate) fn install_subscriber(config: LogConfig, contributed: Vec<(&'static str, BoxedLayer)>) -> bool {
+/// Installs the global subscriber: the members integrations contributed (in the order
+/// given) and one log layer. When a subscriber is already set, says so once and keeps
+/// it. Returns whether the contributed members are now part of the global subscriber.
+pub(crate) fn install_subscriber(config: LogConfig, contributed: Vec<Member>) -> bool {
     if !config.install {
         return false;
     }
-    let mut names: Vec<&'static str> = contributed.iter().map(|(name, _)| *name).collect();
-    names.push(match config.format {
-        LogFormat::Json => "log-json",
-        LogFormat::Text => "log-text",
-    });
-    let log: BoxedLayer = match config.format {
-        LogFormat::Json => Box::new(JsonLayer::new(config.writer).with_filter(JsonFilter(config.filter))),
-        LogFormat::Text => Box::new(
-            tracing_subscriber::fmt::layer()
-                .with_writer(config.writer)
-                .with_ansi(false)
-                .with_filter(config.filter),
-        ),
+    let log = match config.format {
+        LogFormat::Json => Member {
+            name: "log-json",
+            layer: Some(Box::new(JsonLayer::new(config.writer))),
+            wants: Box::new(JsonWants(config.filter)),
+        },
+        LogFormat::Text => Member {
+            name: "log-text",
+            layer: Some(Box::new(
+                tracing_subscriber::fmt::layer()
+                    .with_writer(config.writer)
+                    .with_ansi(false)
+                    .fmt_fields(text::TextFields),
+            )),
+            wants: Box::new(config.filter),
+        },
     };
-    let mut layers: Vec<BoxedLayer> = contributed.into_iter().map(|(_, layer)| layer).collect();
-    layers.push(log);
+    let mut members = contributed;
+    members.push(log);
+    let names = members.iter().map(|m| m.name).collect();
     let result = tracing::subscriber::set_global_default(
-        tracing_subscriber::registry().with(stack::Stack(layers)),
+        tracing_subscriber::registry().with(Stack(members)),
     );
     if result.is_err() {
         crate::diag::warn_once(

@@ -1,13 +1,15 @@
-//! The layers of the subscriber, side by side.
+//! The layers of the subscriber, side by side, each seeing only what it wants.
 //!
-//! Not `Layer::and_then`: a `Layered` of two `Layer<Registry>` believes its inner layer
-//! is the registry (it compares the subscriber type, `Registry`) and reports only the
-//! outer layer's level hint, so an event that only an inner layer wants (the `DEBUG`
-//! `exception` events the exporting layer takes) is dropped by the global max level.
-//! Not a bare `Vec` either: it does not forward `on_register_dispatch`, which the JSON
-//! and exporting layers need to find the registry.
-
-use std::any::TypeId;
+//! Every member says, from a callsite's metadata alone, which spans and events it wants
+//! ([`Wants`]). The stack's interest in a callsite is the union (`always` or `never`,
+//! so `tracing` caches it: a span nobody wants costs one atomic load), and each member
+//! gets the spans and events it wants. Unlike `tracing-subscriber`'s per-layer filters
+//! this keeps no per-span filter state: entering, leaving and closing a span costs no
+//! registry lookup per layer (with per-layer filters, three per layer and span: most of
+//! the cost of a span sampled out), and members are not told about enters and exits.
+//!
+//! Not `Layer::and_then` either: a `Layered` of two `Layer<Registry>` believes its inner
+//! layer is the registry and reports only the outer layer's level hint.
 
 use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
@@ -17,65 +19,126 @@ use tracing_subscriber::filter::LevelFilter;
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::Registry;
 
-use super::BoxedLayer;
+use super::{BoxedLayer, Wants};
 
-/// Every layer of the subscriber, innermost first. Each has its own per-layer filter.
-pub(crate) struct Stack(pub(crate) Vec<BoxedLayer>);
+/// A layer of the subscriber and what it wants; no layer for a member that only keeps
+/// spans recorded (they then exist in the registry, with ids on demand).
+pub(crate) struct Member {
+    pub(crate) name: &'static str,
+    pub(crate) wants: Box<dyn Wants>,
+    pub(crate) layer: Option<BoxedLayer>,
+}
+
+impl std::fmt::Debug for Member {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Member").field("name", &self.name).finish_non_exhaustive()
+    }
+}
+
+impl Member {
+    fn wants(&self, meta: &Metadata<'_>) -> bool {
+        if meta.is_span() {
+            self.wants.span(meta)
+        } else {
+            self.wants.event(meta)
+        }
+    }
+}
+
+/// Every member of the subscriber, innermost first.
+pub(crate) struct Stack(pub(crate) Vec<Member>);
+
+impl Stack {
+    fn any(&self, meta: &Metadata<'_>) -> bool {
+        self.0.iter().any(|m| m.wants(meta))
+    }
+
+    fn layers(&self) -> impl Iterator<Item = &BoxedLayer> {
+        self.0.iter().filter_map(|m| m.layer.as_ref())
+    }
+
+    /// The layers that want span `id` (one registry lookup).
+    fn for_span<'a>(
+        &'a self,
+        id: &Id,
+        ctx: &Context<'_, Registry>,
+    ) -> impl Iterator<Item = &'a BoxedLayer> {
+        let meta = ctx.metadata(id);
+        self.0.iter().filter_map(move |m| match (meta, &m.layer) {
+            (Some(meta), Some(layer)) if m.wants.span(meta) => Some(layer),
+            _ => None,
+        })
+    }
+}
 
 impl Layer<Registry> for Stack {
     fn on_register_dispatch(&self, subscriber: &tracing::Dispatch) {
-        for layer in &self.0 {
+        for layer in self.layers() {
             layer.on_register_dispatch(subscriber);
         }
     }
     fn on_layer(&mut self, subscriber: &mut Registry) {
-        self.0.on_layer(subscriber);
+        for member in &mut self.0 {
+            if let Some(layer) = &mut member.layer {
+                layer.on_layer(subscriber);
+            }
+        }
     }
-    fn register_callsite(&self, metadata: &'static Metadata<'static>) -> Interest {
-        self.0.register_callsite(metadata)
+    fn register_callsite(&self, meta: &'static Metadata<'static>) -> Interest {
+        if self.any(meta) {
+            Interest::always()
+        } else {
+            Interest::never()
+        }
     }
-    fn enabled(&self, metadata: &Metadata<'_>, ctx: Context<'_, Registry>) -> bool {
-        self.0.enabled(metadata, ctx)
-    }
-    fn event_enabled(&self, event: &Event<'_>, ctx: Context<'_, Registry>) -> bool {
-        self.0.event_enabled(event, ctx)
+    fn enabled(&self, meta: &Metadata<'_>, _: Context<'_, Registry>) -> bool {
+        self.any(meta)
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        self.0.max_level_hint()
+        let mut max = LevelFilter::OFF;
+        for member in &self.0 {
+            max = max.max(member.wants.max_level_hint()?);
+        }
+        Some(max)
     }
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, Registry>) {
-        self.0.on_new_span(attrs, id, ctx);
+        for member in &self.0 {
+            if let Some(layer) = &member.layer
+                && member.wants.span(attrs.metadata())
+            {
+                layer.on_new_span(attrs, id, ctx.clone());
+            }
+        }
     }
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, Registry>) {
-        self.0.on_record(id, values, ctx);
+        for layer in self.for_span(id, &ctx) {
+            layer.on_record(id, values, ctx.clone());
+        }
     }
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, Registry>) {
-        self.0.on_follows_from(id, follows, ctx);
+        for layer in self.for_span(id, &ctx) {
+            layer.on_follows_from(id, follows, ctx.clone());
+        }
     }
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, Registry>) {
-        self.0.on_event(event, ctx);
+        for member in &self.0 {
+            if let Some(layer) = &member.layer
+                && member.wants.event(event.metadata())
+            {
+                layer.on_event(event, ctx.clone());
+            }
+        }
     }
-    fn on_enter(&self, id: &Id, ctx: Context<'_, Registry>) {
-        self.0.on_enter(id, ctx);
-    }
-    fn on_exit(&self, id: &Id, ctx: Context<'_, Registry>) {
-        self.0.on_exit(id, ctx);
-    }
+    /// Every member is told (it may not have wanted the span: it checks what it kept),
+    /// without a lookup here.
     fn on_close(&self, id: Id, ctx: Context<'_, Registry>) {
-        self.0.on_close(id, ctx);
+        for layer in self.layers() {
+            layer.on_close(id.clone(), ctx.clone());
+        }
     }
     fn on_id_change(&self, old: &Id, new: &Id, ctx: Context<'_, Registry>) {
-        for layer in &self.0 {
+        for layer in self.layers() {
             layer.on_id_change(old, new, ctx.clone());
         }
-    }
-    unsafe fn downcast_raw(&self, id: TypeId) -> Option<*const ()> {
-        if id == TypeId::of::<Self>() {
-            return Some(std::ptr::from_ref(self).cast());
-        }
-        // SAFETY: the caller's contract (a pointer returned for `id` is only read as the
-        // type `id` names) is passed on unchanged to the `Vec`'s implementation, which
-        // also tells `tracing-subscriber` that every layer here has a per-layer filter.
-        unsafe { self.0.downcast_raw(id) }
     }
 }

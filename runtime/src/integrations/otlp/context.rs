@@ -23,7 +23,7 @@ use tracing_subscriber::filter::Targets;
 use tracing_subscriber::registry::{LookupSpan, Registry, SpanRef};
 
 use super::config::Sampler;
-use super::record::{self, Recording};
+use super::record::{self, Open, Recording};
 
 /// Trace id, span id and sampled flag of a span.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,7 +41,7 @@ pub(crate) struct SpanCx {
     /// `tracestate` and baggage reach outgoing requests and log lines.
     pub(crate) remote: Option<Box<opentelemetry::Context>>,
     /// What is exported of the span, while it is open (sampled spans only).
-    pub(crate) recording: Option<Box<Recording>>,
+    pub(crate) recording: Option<Open>,
 }
 
 /// How contexts are decided, set once our subscriber is installed.
@@ -234,18 +234,20 @@ pub(crate) fn set_remote_parent(
         let state = caller.trace_state().header();
         let state = (!state.is_empty()).then(|| Arc::from(state.as_str()));
         match before.and_then(|c| c.recording) {
-            Some(mut recording) => {
-                recording.parent = parent;
-                recording.trace_state = state;
-                recording
+            Some(mut open) => {
+                if let Some(recording) = open.get_mut() {
+                    recording.parent = parent;
+                    recording.trace_state = state;
+                }
+                open
             }
             // Sampled out when it was created; its fields were stashed (same thread).
-            None => Recording::with_fields(
+            None => Open::new(Recording::with_fields(
                 span.name(),
                 record::take_stash(id.into_u64()).unwrap_or_default(),
                 parent,
                 state,
-            ),
+            )),
         }
     });
     ext.insert(SpanCx {

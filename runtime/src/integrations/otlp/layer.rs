@@ -1,5 +1,5 @@
-//! The span side of OpenTelemetry in the subscriber: which spans belong to the trace
-//! (`trace_level`), and the exporting layer.
+//! The span side of OpenTelemetry in the subscriber: which spans and events belong to
+//! the trace (`trace_level`), and the exporting layer.
 //!
 //! The exporting layer decides sampling as a span opens, from its parent's decision
 //! (or as a root, by the sampler over a fresh trace id), before anything is copied: a
@@ -11,58 +11,44 @@
 use std::sync::{Arc, OnceLock};
 
 use tracing::span::{Attributes, Id, Record};
-use tracing::subscriber::Interest;
 use tracing::{Event, Metadata};
 use tracing_subscriber::Layer;
 use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::Context;
-use tracing_subscriber::registry::{LookupSpan, Registry};
+use tracing_subscriber::registry::Registry;
 
 use super::config::Sampler;
 use super::context::{self, Ids, SpanCx};
-use super::record::{self, Recording};
+use super::record::{self, Open, Recording};
 use super::traces::{FinishedSpan, SpanQueue};
-use crate::logs::BoxedLayer;
+use crate::logs::{Member, Wants};
 
-/// The filter of the exporting layer: the trace level, plus the `exception` events
-/// `#[monitor]` emits at `DEBUG` into its failed spans (they belong in the trace, not in
-/// `info` log lines).
-pub(crate) struct TraceFilter(pub(crate) Targets);
+/// What belongs to the trace: spans and events from the trace level up, plus the
+/// `exception` events `#[monitor]` emits at `DEBUG` into its failed spans (they belong in
+/// the trace, not in `info` log lines).
+pub(crate) struct TraceWants(pub(crate) Targets);
 
-impl TraceFilter {
-    fn allows(&self, meta: &Metadata<'_>) -> bool {
+impl Wants for TraceWants {
+    fn span(&self, meta: &Metadata<'_>) -> bool {
         self.0.would_enable(meta.target(), meta.level())
-            || (meta.is_event()
-                && meta.target() == "flext_observability"
-                && meta.name() == "exception")
     }
-}
-
-impl<S> tracing_subscriber::layer::Filter<S> for TraceFilter {
-    fn enabled(&self, meta: &Metadata<'_>, _: &Context<'_, S>) -> bool {
-        self.allows(meta)
-    }
-    fn callsite_enabled(&self, meta: &'static Metadata<'static>) -> Interest {
-        if self.allows(meta) {
-            Interest::always()
-        } else {
-            Interest::never()
-        }
+    fn event(&self, meta: &Metadata<'_>) -> bool {
+        self.0.would_enable(meta.target(), meta.level())
+            || (meta.target() == "flext_observability" && meta.name() == "exception")
     }
     fn max_level_hint(&self) -> Option<LevelFilter> {
-        tracing_subscriber::layer::Filter::<S>::max_level_hint(&self.0)
-            .map(|l| l.max(LevelFilter::DEBUG))
+        Wants::max_level_hint(&self.0).map(|l| l.max(LevelFilter::DEBUG))
     }
 }
 
 /// Records sampled spans and queues them for export as they close.
 pub(crate) struct TraceLayer {
     sampler: Sampler,
-    /// The spans this layer sees (its filter's trace level).
+    /// The spans this layer sees (the trace level).
     traced: Targets,
     queue: SpanQueue,
-    /// The subscriber this layer is part of: a new span's parent is looked up in its
-    /// registry, past the spans this layer's filter leaves out.
+    /// The subscriber this layer is part of, for the registry (a parent below the trace
+    /// level gets its context from its own ancestors).
     dispatch: OnceLock<tracing::Dispatch>,
 }
 
@@ -87,18 +73,36 @@ impl TraceLayer {
         }
     }
 
-    /// The layer, filtered to the trace level, ready for the subscriber.
-    pub(crate) fn filtered(self) -> BoxedLayer {
-        let filter = TraceFilter(self.traced.clone());
-        Box::new(self.with_filter(filter))
+    /// The layer as a member of the subscriber.
+    pub(crate) fn member(self) -> Member {
+        Member {
+            name: "otlp-traces",
+            wants: Box::new(TraceWants(self.traced.clone())),
+            layer: Some(Box::new(self)),
+        }
     }
 
-    fn parent(&self, registry: &Registry, id: &Id) -> Parent {
-        let Some(parent) = registry.span(id).and_then(|s| s.parent()) else {
+    /// The parent of a new span: none for a root without looking anything up.
+    fn parent(&self, attrs: &Attributes<'_>, ctx: &Context<'_, Registry>) -> Parent {
+        let id = if attrs.is_root() {
+            return Parent::Root;
+        } else if let Some(id) = attrs.parent() {
+            id.clone()
+        } else {
+            match ctx.current_span().id() {
+                Some(id) => id.clone(),
+                None => return Parent::Root,
+            }
+        };
+        let Some(parent) = ctx.span(&id) else {
             return Parent::Root;
         };
         if let Some(cx) = parent.extensions().get::<SpanCx>() {
-            let state = cx.recording.as_ref().and_then(|r| r.trace_state.clone());
+            let state = cx
+                .recording
+                .as_ref()
+                .and_then(Open::get)
+                .and_then(|r| r.trace_state.clone());
             return Parent::Known(cx.ids, state);
         }
         let meta = parent.metadata();
@@ -106,7 +110,12 @@ impl TraceLayer {
             return Parent::SampledOut;
         }
         // Below the trace level: it continues its own ancestors, which decide.
-        match context::context_of(registry, &parent.id()) {
+        match self
+            .dispatch
+            .get()
+            .and_then(context::registry)
+            .and_then(|r| context::context_of(r, &id))
+        {
             Some(ids) => Parent::Known(ids, None),
             None => Parent::Root,
         }
@@ -119,10 +128,7 @@ impl Layer<Registry> for TraceLayer {
     }
 
     fn on_new_span(&self, attrs: &Attributes<'_>, id: &Id, ctx: Context<'_, Registry>) {
-        let Some(registry) = self.dispatch.get().and_then(context::registry) else {
-            return;
-        };
-        let (trace_id, parent, state) = match self.parent(registry, id) {
+        let (trace_id, parent, state) = match self.parent(attrs, &ctx) {
             Parent::SampledOut => return,
             Parent::Root => (context::new_trace_id(), None, None),
             Parent::Known(p, state) => (p.trace_id, Some(p), state),
@@ -146,20 +152,29 @@ impl Layer<Registry> for TraceLayer {
                 sampled: true,
             },
             remote: None,
-            recording: Some(recording),
+            recording: Some(Open::new(recording)),
         });
     }
 
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, Registry>) {
-        let Some(span) = ctx.span(id) else { return };
-        let mut ext = span.extensions_mut();
-        match ext.get_mut::<SpanCx>().and_then(|c| c.recording.as_mut()) {
-            Some(recording) => recording.record(values),
-            None => record::stash_record(id.into_u64(), values),
+        if record::any_open()
+            && let Some(span) = ctx.span(id)
+            && let Some(recording) = span
+                .extensions_mut()
+                .get_mut::<SpanCx>()
+                .and_then(|c| c.recording.as_mut())
+                .and_then(Open::get_mut)
+        {
+            recording.record(values);
+            return;
         }
+        record::stash_record(id.into_u64(), values);
     }
 
     fn on_follows_from(&self, id: &Id, follows: &Id, ctx: Context<'_, Registry>) {
+        if !record::any_open() {
+            return;
+        }
         let Some(span) = ctx.span(id) else { return };
         let Some(registry) = self.dispatch.get().and_then(context::registry) else {
             return;
@@ -168,32 +183,47 @@ impl Layer<Registry> for TraceLayer {
             return;
         };
         let mut ext = span.extensions_mut();
-        if let Some(recording) = ext.get_mut::<SpanCx>().and_then(|c| c.recording.as_mut()) {
+        if let Some(recording) = ext
+            .get_mut::<SpanCx>()
+            .and_then(|c| c.recording.as_mut())
+            .and_then(Open::get_mut)
+        {
             recording.links.push((other.trace_id, other.span_id));
         }
     }
 
     fn on_event(&self, event: &Event<'_>, ctx: Context<'_, Registry>) {
+        if !record::any_open() {
+            return;
+        }
         let Some(span) = ctx.event_span(event) else {
             return;
         };
         let mut ext = span.extensions_mut();
-        if let Some(recording) = ext.get_mut::<SpanCx>().and_then(|c| c.recording.as_mut()) {
+        if let Some(recording) = ext
+            .get_mut::<SpanCx>()
+            .and_then(|c| c.recording.as_mut())
+            .and_then(Open::get_mut)
+        {
             recording.event(event);
         }
     }
 
     fn on_close(&self, id: Id, ctx: Context<'_, Registry>) {
-        let Some(span) = ctx.span(&id) else { return };
-        let finished = {
+        let finished = if record::any_open()
+            && let Some(span) = ctx.span(&id)
+        {
             let mut ext = span.extensions_mut();
             ext.get_mut::<SpanCx>().and_then(|cx| {
-                cx.recording.take().map(|recording| FinishedSpan {
+                let recording = cx.recording.take()?.finish()?;
+                Some(FinishedSpan {
                     ids: cx.ids,
                     end: crate::clock::unix_nanos(),
                     recording,
                 })
             })
+        } else {
+            None
         };
         match finished {
             Some(span) => self.queue.push(span),
@@ -202,11 +232,15 @@ impl Layer<Registry> for TraceLayer {
     }
 }
 
-/// A layer that does nothing but keep the spans of the trace level recorded, when
+/// A member without a layer that keeps the spans of the trace level recorded when
 /// traces are not exported but `trace_level` was set: they get ids (log lines,
 /// propagation), as they would in an exported trace.
-pub(crate) fn scope(traced: Targets) -> BoxedLayer {
-    Box::new(tracing_subscriber::layer::Identity::new().with_filter(traced))
+pub(crate) fn scope(traced: Targets) -> Member {
+    Member {
+        name: "otlp-trace-level",
+        wants: Box::new(traced),
+        layer: None,
+    }
 }
 
 #[cfg(test)]
@@ -216,8 +250,8 @@ mod tests {
     #[test]
     fn trace_level_defaults_to_info() {
         // Spans reach OpenTelemetry from `info` by default (not the clients' `trace`).
-        let filter = TraceFilter(crate::logs::parse_targets("trace_level", "info").unwrap());
-        assert!(filter.0.would_enable("h2", &tracing::Level::INFO));
-        assert!(!filter.0.would_enable("h2", &tracing::Level::DEBUG));
+        let wants = TraceWants(crate::logs::parse_targets("trace_level", "info").unwrap());
+        assert!(wants.0.would_enable("h2", &tracing::Level::INFO));
+        assert!(!wants.0.would_enable("h2", &tracing::Level::DEBUG));
     }
 }

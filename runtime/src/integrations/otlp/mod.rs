@@ -83,12 +83,9 @@ impl Prepared for Ready {
             return Ok(Box::new(pipeline));
         }
         let exporting = queue.is_some();
-        let layer = match queue {
-            Some(queue) => Some((
-                "otlp-traces",
-                layer::TraceLayer::new(config.sampler, traced.clone(), queue).filtered(),
-            )),
-            None if trace_level_set => Some(("otlp-trace-level", layer::scope(traced.clone()))),
+        let member = match queue {
+            Some(queue) => Some(layer::TraceLayer::new(config.sampler, traced.clone(), queue).member()),
+            None if trace_level_set => Some(layer::scope(traced.clone())),
             None => None,
         };
         let setup = context::Setup {
@@ -96,7 +93,7 @@ impl Prepared for Ready {
             exported: exporting.then_some(traced),
         };
         start.add_layer(ContributedLayer {
-            layer,
+            member,
             installed: Box::new(move || context::install(setup)),
             not_installed: Box::new(move || {
                 if exporting {

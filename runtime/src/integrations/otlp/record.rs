@@ -9,6 +9,7 @@
 use std::cell::RefCell;
 use std::fmt::{self, Write as _};
 use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
 
 use tracing::field::{Field, Visit};
 use tracing::span::{Attributes, Record};
@@ -288,6 +289,48 @@ impl Recording {
             default_name: meta.name(),
             fields,
         });
+    }
+}
+
+/// Recordings held by open spans, in the whole process.
+static OPEN: AtomicUsize = AtomicUsize::new(0);
+
+/// Whether any span holds a recording: while none does (every trace sampled out),
+/// closing, recording into and logging inside a span need no lookup of it. A span's
+/// recording is counted before the span can close (its creation happens before), so a
+/// relaxed load sees it.
+pub(crate) fn any_open() -> bool {
+    OPEN.load(Ordering::Relaxed) != 0
+}
+
+/// The recording of an open span, counted in [`any_open`] until it is finished or
+/// dropped.
+#[derive(Debug)]
+pub(crate) struct Open(Option<Box<Recording>>);
+
+impl Open {
+    pub(crate) fn new(recording: Box<Recording>) -> Self {
+        OPEN.fetch_add(1, Ordering::Relaxed);
+        Open(Some(recording))
+    }
+
+    pub(crate) fn get_mut(&mut self) -> Option<&mut Recording> {
+        self.0.as_deref_mut()
+    }
+
+    pub(crate) fn get(&self) -> Option<&Recording> {
+        self.0.as_deref()
+    }
+
+    /// The recording, no longer counted (the span closed).
+    pub(crate) fn finish(mut self) -> Option<Box<Recording>> {
+        self.0.take()
+    }
+}
+
+impl Drop for Open {
+    fn drop(&mut self) {
+        OPEN.fetch_sub(1, Ordering::Relaxed);
     }
 }
 
