@@ -84,10 +84,16 @@ fn rfc3339_to(out: &mut String, time: SystemTime, micros: bool) {
     let (h, min, sec) = (rem / 3600, rem % 3600 / 60, rem % 60);
     let _ = if micros {
         let fraction = since.subsec_micros();
-        write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:06}Z")
+        write!(
+            out,
+            "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:06}Z"
+        )
     } else {
         let fraction = since.subsec_millis();
-        write!(out, "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:03}Z")
+        write!(
+            out,
+            "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:03}Z"
+        )
     };
 }
 

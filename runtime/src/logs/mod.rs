@@ -55,8 +55,8 @@ use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::registry::Registry;
 
 use self::json::{JsonLayer, JsonWants};
-use self::stack::Stack;
 pub(crate) use self::stack::Member;
+use self::stack::Stack;
 use crate::error::Error;
 use crate::settings::{self, EnvLookup, Policy};
 

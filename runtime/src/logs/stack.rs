@@ -31,7 +31,9 @@ pub(crate) struct Member {
 
 impl std::fmt::Debug for Member {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Member").field("name", &self.name).finish_non_exhaustive()
+        f.debug_struct("Member")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
     }
 }
 

@@ -13,6 +13,7 @@
 //! parent of a span: its trace id, its sampling decision (parent-based samplers), its
 //! `tracestate` and baggage.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use opentelemetry::baggage::BaggageExt;
@@ -54,6 +55,22 @@ pub(crate) struct Setup {
 
 static SETUP: OnceLock<Setup> = OnceLock::new();
 
+/// Whether this process has extracted a caller's context (`propagation`): until then no
+/// span can be given a caller as its parent, and a root span sampled out need not keep
+/// its fields in case one samples it after all.
+static CALLERS_SEEN: AtomicBool = AtomicBool::new(false);
+
+/// Called by every extraction of a caller's context.
+pub(crate) fn caller_seen() {
+    if !CALLERS_SEEN.load(Ordering::Relaxed) {
+        CALLERS_SEEN.store(true, Ordering::Relaxed);
+    }
+}
+
+pub(crate) fn callers_seen() -> bool {
+    CALLERS_SEEN.load(Ordering::Relaxed)
+}
+
 impl Setup {
     /// Whether the exporting layer sees spans of this callsite.
     pub(crate) fn exports(&self, meta: &Metadata<'_>) -> bool {
@@ -83,7 +100,11 @@ fn by_ratio(ratio: f64, trace_id: &[u8; 16]) -> bool {
     if ratio >= 1.0 {
         return true;
     }
-    #[allow(clippy::cast_possible_truncation, clippy::cast_sign_loss, clippy::cast_precision_loss)]
+    #[allow(
+        clippy::cast_possible_truncation,
+        clippy::cast_sign_loss,
+        clippy::cast_precision_loss
+    )]
     // 0 ≤ ratio < 1: the bound is below 2⁶³
     let bound = (ratio.max(0.0) * (1u64 << 63) as f64) as u64;
     let mut low = [0; 8];
@@ -218,7 +239,9 @@ pub(crate) fn set_remote_parent(
     let trace_id = if caller.is_valid() {
         caller.trace_id().to_bytes()
     } else {
-        before.as_ref().map_or_else(new_trace_id, |c| c.ids.trace_id)
+        before
+            .as_ref()
+            .map_or_else(new_trace_id, |c| c.ids.trace_id)
     };
     let span_id = before.as_ref().map_or_else(new_span_id, |c| c.ids.span_id);
     let sampled = decide(
@@ -355,7 +378,9 @@ mod tests {
         assert!(by_ratio(1.0, &id));
         assert!(!by_ratio(0.0, &[0xff; 16]));
         // Roughly the ratio over many random trace ids.
-        let hits = (0..100_000).filter(|_| by_ratio(0.1, &new_trace_id())).count();
+        let hits = (0..100_000)
+            .filter(|_| by_ratio(0.1, &new_trace_id()))
+            .count();
         assert!((8_000..12_000).contains(&hits), "{hits}");
     }
 

@@ -137,8 +137,9 @@ impl Layer<Registry> for TraceLayer {
         if !sampled {
             // Nothing kept: a child finds this span without a context and follows it; a
             // log line or an outgoing request gives it ids when it asks. A root keeps its
-            // fields on this thread in case a caller's context samples it after all.
-            if parent.is_none() {
+            // fields on this thread in case a caller's context samples it after all, once
+            // this process has received callers' contexts at all.
+            if parent.is_none() && context::callers_seen() {
                 record::stash(id.into_u64(), attrs);
             }
             return;

@@ -84,7 +84,9 @@ impl Prepared for Ready {
         }
         let exporting = queue.is_some();
         let member = match queue {
-            Some(queue) => Some(layer::TraceLayer::new(config.sampler, traced.clone(), queue).member()),
+            Some(queue) => {
+                Some(layer::TraceLayer::new(config.sampler, traced.clone(), queue).member())
+            }
             None if trace_level_set => Some(layer::scope(traced.clone())),
             None => None,
         };

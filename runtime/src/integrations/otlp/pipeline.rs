@@ -90,7 +90,12 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<SpanQueue>)
         if let Some(metrics) = &config.metrics {
             let transport = transport::Transport::new(metrics);
             let (tx, rx) = tokio::sync::oneshot::channel();
-            runtime.spawn(metrics_loop(transport, resource, config.metric_interval, rx));
+            runtime.spawn(metrics_loop(
+                transport,
+                resource,
+                config.metric_interval,
+                rx,
+            ));
             pipeline.metrics_stop = Some(tx);
         }
         let stats: Arc<dyn Source> = Arc::new(StatsSource);

@@ -103,6 +103,7 @@ impl Propagator {
 
     /// The caller's context from request headers (invalid when there is none).
     pub fn extract(&self, headers: &http::HeaderMap) -> RemoteContext {
+        super::context::caller_seen();
         let carrier = Headers::new(headers);
         // The composite propagator of OpenTelemetry lets the last format win; ours is
         // "first valid wins", in the configured order. A fresh context, not the

@@ -108,13 +108,30 @@ impl Fields {
     }
 }
 
-/// Reads span fields into [`Fields`], the `otel.*` ones by their meaning.
-struct SpanFields<'a>(&'a mut Fields);
+/// Reads span fields into [`Fields`], the `otel.*` ones by their meaning. `fresh`: the
+/// fields a span was created with, whose names are unique (no search for a previous
+/// value).
+struct SpanFields<'a> {
+    fields: &'a mut Fields,
+    fresh: bool,
+}
 
 impl SpanFields<'_> {
+    fn set(&mut self, key: &'static str, value: Val) {
+        if self.fresh {
+            self.fields.attrs.push((key, value));
+        } else {
+            self.fields.set(key, value);
+        }
+    }
+
     fn text(&mut self, field: &Field, value: Val) {
-        let f = &mut *self.0;
-        match field.name() {
+        let name = field.name();
+        if !name.starts_with("otel.") {
+            return self.set(name, value);
+        }
+        let f = &mut *self.fields;
+        match name {
             "otel.name" => f.name = Some(value),
             "otel.kind" => {
                 f.kind = match f.text(value).to_ascii_lowercase().as_str() {
@@ -133,34 +150,34 @@ impl SpanFields<'_> {
                 };
             }
             "otel.status_description" => f.status_message = Some(value),
-            name => f.set(name, value),
+            _ => self.set(name, value),
         }
     }
 }
 
 impl Visit for SpanFields<'_> {
     fn record_str(&mut self, field: &Field, value: &str) {
-        let v = self.0.push_str(value);
+        let v = self.fields.push_str(value);
         self.text(field, v);
     }
     fn record_debug(&mut self, field: &Field, value: &dyn fmt::Debug) {
-        let v = self.0.push_debug(value);
+        let v = self.fields.push_debug(value);
         self.text(field, v);
     }
     fn record_i64(&mut self, field: &Field, value: i64) {
-        self.0.set(field.name(), Val::I64(value));
+        self.set(field.name(), Val::I64(value));
     }
     fn record_u64(&mut self, field: &Field, value: u64) {
         match i64::try_from(value) {
-            Ok(v) => self.0.set(field.name(), Val::I64(v)),
+            Ok(v) => self.set(field.name(), Val::I64(v)),
             Err(_) => self.record_debug(field, &value),
         }
     }
     fn record_f64(&mut self, field: &Field, value: f64) {
-        self.0.set(field.name(), Val::F64(value));
+        self.set(field.name(), Val::F64(value));
     }
     fn record_bool(&mut self, field: &Field, value: bool) {
-        self.0.set(field.name(), Val::Bool(value));
+        self.set(field.name(), Val::Bool(value));
     }
 }
 
@@ -249,7 +266,10 @@ impl Recording {
         trace_state: Option<Arc<str>>,
     ) -> Box<Self> {
         let mut fields = Fields::default();
-        attrs.record(&mut SpanFields(&mut fields));
+        attrs.record(&mut SpanFields {
+            fields: &mut fields,
+            fresh: true,
+        });
         Self::with_fields(attrs.metadata().name(), fields, parent, trace_state)
     }
 
@@ -271,14 +291,19 @@ impl Recording {
     }
 
     pub(crate) fn record(&mut self, values: &Record<'_>) {
-        values.record(&mut SpanFields(&mut self.fields));
+        values.record(&mut SpanFields {
+            fields: &mut self.fields,
+            fresh: false,
+        });
     }
 
     /// Adds an event. An `ERROR` event marks the span failed unless its status is set.
     pub(crate) fn event(&mut self, event: &tracing::Event<'_>) {
         let meta = event.metadata();
         let mut fields = Fields::default();
-        fields.attrs.push(("level", Val::Static(meta.level().as_str())));
+        fields
+            .attrs
+            .push(("level", Val::Static(meta.level().as_str())));
         fields.attrs.push(("target", Val::Static(meta.target())));
         event.record(&mut EventFields(&mut fields));
         if *meta.level() == tracing::Level::ERROR && self.fields.status == status::UNSET {
@@ -353,7 +378,10 @@ pub(crate) fn stash(id: u64, attrs: &Attributes<'_>) {
         if let Ok(mut s) = s.try_borrow_mut() {
             s.id = id;
             s.fields.clear();
-            attrs.record(&mut SpanFields(&mut s.fields));
+            attrs.record(&mut SpanFields {
+                fields: &mut s.fields,
+                fresh: true,
+            });
         }
     });
 }
@@ -364,7 +392,10 @@ pub(crate) fn stash_record(id: u64, values: &Record<'_>) {
         if let Ok(mut s) = s.try_borrow_mut()
             && s.id == id
         {
-            values.record(&mut SpanFields(&mut s.fields));
+            values.record(&mut SpanFields {
+                fields: &mut s.fields,
+                fresh: false,
+            });
         }
     });
 }

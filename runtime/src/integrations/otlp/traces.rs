@@ -10,9 +10,7 @@ use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
 use opentelemetry_proto::tonic::collector::trace::v1::ExportTraceServiceRequest;
-use opentelemetry_proto::tonic::common::v1::{
-    AnyValue, InstrumentationScope, KeyValue, any_value,
-};
+use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::resource::v1::Resource;
 use opentelemetry_proto::tonic::trace::v1::{ResourceSpans, ScopeSpans, Span, Status, span};
 use tokio::sync::mpsc;
@@ -228,7 +226,9 @@ const FLAG_IS_REMOTE: u32 = 0x200;
 fn value(fields: &Fields, v: Val) -> AnyValue {
     AnyValue {
         value: Some(match v {
-            Val::Text(..) | Val::Static(_) => any_value::Value::StringValue(fields.text(v).to_owned()),
+            Val::Text(..) | Val::Static(_) => {
+                any_value::Value::StringValue(fields.text(v).to_owned())
+            }
             Val::I64(i) => any_value::Value::IntValue(i),
             Val::F64(f) => any_value::Value::DoubleValue(f),
             Val::Bool(b) => any_value::Value::BoolValue(b),
