@@ -14,7 +14,8 @@ use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::{LookupSpan, Registry, SpanRef};
 
-use super::{LogWriter, Wants};
+use super::stack::Wants;
+use super::writer::LogWriter;
 use crate::span_ids::CORRELATION_FIELD;
 
 /// What the JSON layer wants: events and spans from the log level up, plus every span

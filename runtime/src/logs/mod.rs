@@ -43,20 +43,19 @@
 mod json;
 mod stack;
 mod text;
+mod writer;
 
-use std::io::Write;
-use std::sync::{Arc, Mutex, OnceLock, PoisonError};
+use std::sync::OnceLock;
 
-use tracing::Metadata;
-use tracing_subscriber::Layer;
-use tracing_subscriber::filter::{LevelFilter, Targets};
-use tracing_subscriber::fmt::MakeWriter;
+use tracing_subscriber::filter::Targets;
 use tracing_subscriber::layer::SubscriberExt;
-use tracing_subscriber::registry::Registry;
 
 use self::json::{JsonLayer, JsonWants};
 pub(crate) use self::stack::Member;
 use self::stack::Stack;
+#[cfg(feature = "otlp")]
+pub(crate) use self::stack::Wants;
+pub(crate) use self::writer::LogWriter;
 use crate::error::Error;
 use crate::settings::{self, EnvLookup, Policy};
 
@@ -68,59 +67,6 @@ pub enum LogFormat {
     Json,
     /// Human-readable lines (`LOG_FORMAT=text`, the default).
     Text,
-}
-
-/// Where log lines go: standard output, or a writer given to the builder.
-#[derive(Clone)]
-pub(crate) enum LogWriter {
-    Stdout,
-    Shared(Arc<Mutex<Box<dyn Write + Send>>>),
-}
-
-impl std::fmt::Debug for LogWriter {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(match self {
-            LogWriter::Stdout => "Stdout",
-            LogWriter::Shared(_) => "Writer",
-        })
-    }
-}
-
-impl LogWriter {
-    fn write_line(&self, line: &[u8]) {
-        // Logging must never fail the program: write errors are ignored.
-        match self {
-            LogWriter::Stdout => {
-                let _ = std::io::stdout().lock().write_all(line);
-            }
-            LogWriter::Shared(w) => {
-                let _ = w
-                    .lock()
-                    .unwrap_or_else(PoisonError::into_inner)
-                    .write_all(line);
-            }
-        }
-    }
-}
-
-/// One `write` call per formatted line (the text layer formats a whole line first).
-pub(crate) struct LineWriter(LogWriter);
-
-impl Write for LineWriter {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        self.0.write_line(buf);
-        Ok(buf.len())
-    }
-    fn flush(&mut self) -> std::io::Result<()> {
-        Ok(())
-    }
-}
-
-impl<'a> MakeWriter<'a> for LogWriter {
-    type Writer = LineWriter;
-    fn make_writer(&'a self) -> LineWriter {
-        LineWriter(self.clone())
-    }
 }
 
 /// Log settings given in code.
@@ -203,30 +149,6 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
         writer: settings.writer.unwrap_or(LogWriter::Stdout),
         install: settings.install.unwrap_or(true),
     })
-}
-
-/// A layer of the subscriber `install()` sets.
-pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
-
-/// What a member of the subscriber wants, from a callsite's metadata alone: decided once
-/// per callsite, so `tracing` caches the answer.
-pub(crate) trait Wants: Send + Sync {
-    fn span(&self, meta: &Metadata<'_>) -> bool;
-    fn event(&self, meta: &Metadata<'_>) -> bool;
-    /// The most verbose level wanted; `None` when any level may be.
-    fn max_level_hint(&self) -> Option<LevelFilter>;
-}
-
-impl Wants for Targets {
-    fn span(&self, meta: &Metadata<'_>) -> bool {
-        self.would_enable(meta.target(), meta.level())
-    }
-    fn event(&self, meta: &Metadata<'_>) -> bool {
-        self.would_enable(meta.target(), meta.level())
-    }
-    fn max_level_hint(&self) -> Option<LevelFilter> {
-        tracing_subscriber::layer::Filter::<Registry>::max_level_hint(self)
-    }
 }
 
 /// Names of the layers of the subscriber `install()` set, innermost first.

@@ -15,11 +15,33 @@ use tracing::span::{Attributes, Id, Record};
 use tracing::subscriber::Interest;
 use tracing::{Event, Metadata};
 use tracing_subscriber::Layer;
-use tracing_subscriber::filter::LevelFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 use tracing_subscriber::layer::Context;
 use tracing_subscriber::registry::Registry;
 
-use super::{BoxedLayer, Wants};
+/// A layer of the subscriber `install()` sets.
+pub(crate) type BoxedLayer = Box<dyn Layer<Registry> + Send + Sync>;
+
+/// What a member of the subscriber wants, from a callsite's metadata alone: decided once
+/// per callsite, so `tracing` caches the answer.
+pub(crate) trait Wants: Send + Sync {
+    fn span(&self, meta: &Metadata<'_>) -> bool;
+    fn event(&self, meta: &Metadata<'_>) -> bool;
+    /// The most verbose level wanted; `None` when any level may be.
+    fn max_level_hint(&self) -> Option<LevelFilter>;
+}
+
+impl Wants for Targets {
+    fn span(&self, meta: &Metadata<'_>) -> bool {
+        self.would_enable(meta.target(), meta.level())
+    }
+    fn event(&self, meta: &Metadata<'_>) -> bool {
+        self.would_enable(meta.target(), meta.level())
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        tracing_subscriber::layer::Filter::<Registry>::max_level_hint(self)
+    }
+}
 
 /// A layer of the subscriber and what it wants; no layer for a member that only keeps
 /// spans recorded (they then exist in the registry, with ids on demand).

@@ -176,7 +176,22 @@ pub(crate) fn context_of(registry: &Registry, id: &Id) -> Option<Ids> {
     if let Some(cx) = span.extensions().get::<SpanCx>() {
         return Some(cx.ids);
     }
-    // The spans without ids, from this one up to the first ancestor that has them.
+    let parent = match span.parent() {
+        None => None,
+        Some(parent) => {
+            let known = parent.extensions().get::<SpanCx>().map(|c| c.ids);
+            match known {
+                Some(ids) => Some(ids),
+                None => Some(chain(setup, parent)),
+            }
+        }
+    };
+    Some(keep(&span, derive(setup, parent, span.metadata())))
+}
+
+/// Gives ids to `span` and to its ancestors up to the first that has them (the rare
+/// case of several spans in a row that nothing asked about).
+fn chain(setup: &Setup, span: SpanRef<'_, Registry>) -> Ids {
     let mut missing = vec![span];
     let mut base = None;
     while let Some(parent) = missing.last().and_then(SpanRef::parent) {
@@ -186,23 +201,25 @@ pub(crate) fn context_of(registry: &Registry, id: &Id) -> Option<Ids> {
         }
         missing.push(parent);
     }
+    let mut ids = base;
     for span in missing.iter().rev() {
-        let ids = derive(setup, base, span.metadata());
-        let mut ext = span.extensions_mut();
-        // Another thread may have been first.
-        base = Some(match ext.get_mut::<SpanCx>() {
-            Some(cx) => cx.ids,
-            None => {
-                ext.insert(SpanCx {
-                    ids,
-                    remote: None,
-                    recording: None,
-                });
-                ids
-            }
-        });
+        ids = Some(keep(span, derive(setup, ids, span.metadata())));
     }
-    base
+    ids.unwrap_or_else(|| unreachable!("`missing` holds at least `span`"))
+}
+
+/// Keeps `ids` as the span's context, unless another thread gave it one first.
+fn keep(span: &SpanRef<'_, Registry>, ids: Ids) -> Ids {
+    let mut ext = span.extensions_mut();
+    if let Some(cx) = ext.get_mut::<SpanCx>() {
+        return cx.ids;
+    }
+    ext.insert(SpanCx {
+        ids,
+        remote: None,
+        recording: None,
+    });
+    ids
 }
 
 /// The ids of a span that had none, below `parent`.
@@ -351,7 +368,7 @@ fn log_context(id: &Id, dispatch: &tracing::Dispatch, line: crate::span_ids::Log
         if let Some(remote) = ext.get::<SpanCx>().and_then(|c| c.remote.as_deref()) {
             let baggage = remote.baggage();
             let value = baggage.get(crate::span_ids::CORRELATION_FIELD);
-            return line(ids, value.map(|v| v.as_str()));
+            return line(ids, value.map(opentelemetry::StringValue::as_str));
         }
     }
     line(ids, None);
