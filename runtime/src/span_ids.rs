@@ -16,17 +16,21 @@ pub(crate) type IdsOfSpan = fn(&Span) -> Option<SpanIds>;
 
 /// Receives what a log line shows of a span: its trace and span ids, and a correlation
 /// id carried by the trace's context (baggage), borrowed for the call.
+#[cfg(feature = "logs")]
 pub(crate) type LogLine<'a> = &'a mut dyn FnMut(Option<([u8; 16], [u8; 8])>, Option<&str>);
 
-/// Hands what a log line shows of the span `id` of `dispatch` to a [`LogLine`].
-pub(crate) type LogContextOf = fn(&tracing::span::Id, &tracing::Dispatch, LogLine<'_>);
+/// Hands what a log line shows of a span of the registry to a [`LogLine`].
+#[cfg(feature = "logs")]
+pub(crate) type LogContextOf =
+    fn(&tracing_subscriber::registry::SpanRef<'_, tracing_subscriber::Registry>, LogLine<'_>);
 
 static IDS_OF_SPAN: OnceLock<IdsOfSpan> = OnceLock::new();
+#[cfg(feature = "logs")]
 static LOG_CONTEXT_OF: OnceLock<LogContextOf> = OnceLock::new();
 
 /// Installs the lookups (the first installation stays). Called only when the layer that
 /// knows the ids is part of the global subscriber.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+#[cfg(feature = "otlp")]
 pub(crate) fn install(ids: IdsOfSpan, log_context: LogContextOf) {
     let _ = IDS_OF_SPAN.set(ids);
     let _ = LOG_CONTEXT_OF.set(log_context);
@@ -48,15 +52,14 @@ pub(crate) fn ids_of(span: &Span) -> Option<SpanIds> {
 }
 
 /// See [`LogContextOf`]; `false` (and `line` not called) when no lookup is installed.
-#[cfg_attr(not(feature = "logs"), allow(dead_code))]
+#[cfg(feature = "logs")]
 pub(crate) fn log_context_of(
-    id: &tracing::span::Id,
-    dispatch: &tracing::Dispatch,
+    span: &tracing_subscriber::registry::SpanRef<'_, tracing_subscriber::Registry>,
     line: LogLine<'_>,
 ) -> bool {
     match LOG_CONTEXT_OF.get() {
         Some(lookup) => {
-            lookup(id, dispatch, line);
+            lookup(span, line);
             true
         }
         None => false,

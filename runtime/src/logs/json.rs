@@ -90,6 +90,38 @@ struct Scratch {
     line: String,
     message: String,
     fields: String,
+    /// The timestamp up to its second (`2026-11-23T10:00:00.`), and that second.
+    second_text: String,
+    second: u64,
+}
+
+/// Appends the RFC 3339 timestamp of now, with microseconds; the part up to the second
+/// is formatted once per second.
+fn push_timestamp(line: &mut String, second_text: &mut String, second: &mut u64) {
+    let now = std::time::SystemTime::now();
+    let since = now
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
+    if since.as_secs() != *second || second_text.is_empty() {
+        second_text.clear();
+        crate::json::rfc3339_micros_to(
+            second_text,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(since.as_secs()),
+        );
+        // `….000000Z` → `….`
+        second_text.truncate(second_text.len() - 7);
+        *second = since.as_secs();
+    }
+    line.push_str(second_text);
+    let micros = since.subsec_micros();
+    let mut digits = [b'0'; 6];
+    let mut rest = micros;
+    for d in digits.iter_mut().rev() {
+        *d = b'0' + u8::try_from(rest % 10).unwrap_or(0);
+        rest /= 10;
+    }
+    line.push_str(std::str::from_utf8(&digits).unwrap_or("000000"));
+    line.push('Z');
 }
 
 /// Buffers above this size are dropped after use rather than kept for the thread.
@@ -181,6 +213,8 @@ impl JsonLayer {
             line,
             message,
             fields,
+            second_text,
+            second,
         } = scratch;
         line.clear();
         message.clear();
@@ -188,7 +222,7 @@ impl JsonLayer {
         event.record(&mut JsonFields { message, fields });
         let meta = event.metadata();
         line.push_str("{\"timestamp\":\"");
-        crate::json::rfc3339_micros_to(line, std::time::SystemTime::now());
+        push_timestamp(line, second_text, second);
         line.push_str("\",\"level\":\"");
         line.push_str(meta.level().as_str());
         line.push_str("\",\"target\":");
@@ -230,7 +264,7 @@ fn push_span(line: &mut String, event: &Event<'_>, dispatch: &tracing::Dispatch)
     };
     line.push_str(",\"span\":");
     crate::json::string(line, span.name());
-    let looked_up = crate::span_ids::log_context_of(&id, dispatch, &mut |ids, baggage| {
+    let looked_up = crate::span_ids::log_context_of(&span, &mut |ids, baggage| {
         if let Some((trace_id, span_id)) = ids {
             line.push_str(",\"trace_id\":\"");
             crate::span_ids::push_hex(line, &trace_id);
@@ -290,5 +324,40 @@ where
             // A field's `Debug` logged while its line was being written.
             Err(_) => self.write_event(event, &mut Scratch::default()),
         });
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps_format_their_second_once() {
+        let (mut line, mut text, mut second) = (String::new(), String::new(), 0);
+        push_timestamp(&mut line, &mut text, &mut second);
+        assert_eq!(line.len(), "2026-11-23T10:00:00.123456Z".len(), "{line}");
+        assert!(line.ends_with('Z') && line.as_bytes()[19] == b'.', "{line}");
+        let mut reference = String::new();
+        crate::json::rfc3339_micros_to(
+            &mut reference,
+            std::time::UNIX_EPOCH + std::time::Duration::from_secs(second),
+        );
+        assert_eq!(line[..20], reference[..20]);
+        // The cached second is only reused within that second.
+        text.replace_range(..4, "1999");
+        second -= 1;
+        line.clear();
+        push_timestamp(&mut line, &mut text, &mut second);
+        assert!(line.starts_with("20"), "{line}");
+    }
+
+    #[test]
+    fn escaping_keeps_plain_runs_and_escapes_the_rest() {
+        let mut out = String::new();
+        crate::json::escape(&mut out, "plain \"q\" \\ é\n\u{1}\u{2028}end");
+        assert_eq!(out, r#"plain \"q\" \\ é\n\u0001\u2028end"#);
+        let mut out = String::new();
+        let _ = write!(Escaped(&mut out), "{:?}", "a\"b");
+        assert_eq!(out, r#"\"a\\\"b\""#);
     }
 }

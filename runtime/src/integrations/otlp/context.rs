@@ -172,9 +172,13 @@ pub(crate) fn registry(dispatch: &tracing::Dispatch) -> Option<&Registry> {
 /// The ids of span `id`, given to it (and to its ancestors) now if it has none yet.
 pub(crate) fn context_of(registry: &Registry, id: &Id) -> Option<Ids> {
     let setup = SETUP.get()?;
-    let span = registry.span(id)?;
+    Some(ids_for(setup, &registry.span(id)?))
+}
+
+/// The ids of `span`, given to it (and to its ancestors) now if it has none yet.
+fn ids_for(setup: &Setup, span: &SpanRef<'_, Registry>) -> Ids {
     if let Some(cx) = span.extensions().get::<SpanCx>() {
-        return Some(cx.ids);
+        return cx.ids;
     }
     let parent = match span.parent() {
         None => None,
@@ -186,7 +190,7 @@ pub(crate) fn context_of(registry: &Registry, id: &Id) -> Option<Ids> {
             }
         }
     };
-    Some(keep(&span, derive(setup, parent, span.metadata())))
+    keep(span, derive(setup, parent, span.metadata()))
 }
 
 /// Gives ids to `span` and to its ancestors up to the first that has them (the rare
@@ -353,16 +357,14 @@ fn span_ids(span: &tracing::Span) -> Option<crate::span_ids::SpanIds> {
     .flatten()
 }
 
-/// The ids of span `id` and the correlation id its caller sent (baggage), for a log
-/// line: handed to `line`, borrowed, so nothing is copied.
-fn log_context(id: &Id, dispatch: &tracing::Dispatch, line: crate::span_ids::LogLine<'_>) {
-    let Some(registry) = registry(dispatch) else {
+/// The ids of `span` and the correlation id its caller sent (baggage), for a log line:
+/// handed to `line`, borrowed, so nothing is copied.
+fn log_context(span: &SpanRef<'_, Registry>, line: crate::span_ids::LogLine<'_>) {
+    let Some(setup) = SETUP.get() else {
         return line(None, None);
     };
-    let ids = context_of(registry, id).map(|i| (i.trace_id, i.span_id));
-    let Some(span) = registry.span(id) else {
-        return line(ids, None);
-    };
+    let ids = ids_for(setup, span);
+    let ids = Some((ids.trace_id, ids.span_id));
     for s in span.scope() {
         let ext = s.extensions();
         if let Some(remote) = ext.get::<SpanCx>().and_then(|c| c.remote.as_deref()) {
