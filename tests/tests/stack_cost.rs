@@ -93,6 +93,17 @@ fn call_exemplar() -> Option<String> {
         .and_then(|l| l.split_once(" # ").map(|(_, e)| e.to_owned()))
 }
 
+/// A value whose `Debug` logs: reading it inside a layer must not take a lock the
+/// event it emits needs.
+struct Noisy;
+
+impl std::fmt::Debug for Noisy {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        tracing::warn!("formatting a noisy value");
+        f.write_str("noisy")
+    }
+}
+
 const TRACEPARENT: &str = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01";
 
 /// The child: installs from the environment (`FLEXT_OBS_STACK_CASE` names the case;
@@ -249,6 +260,11 @@ fn child_stack() {
             let exemplar = call_exemplar().expect("an exemplar");
             assert!(exemplar.contains(&trace_id), "{exemplar}");
             println!("TRACE {trace_id}");
+            let noisy = tracing::info_span!("noisy", value = tracing::field::Empty);
+            noisy.in_scope(|| {
+                noisy.record("value", tracing::field::debug(Noisy));
+                tracing::warn!(value = ?Noisy, "noisy event");
+            });
         }
         other => panic!("unknown case {other}"),
     }
@@ -337,4 +353,16 @@ fn each_configuration_installs_what_it_needs() {
     assert_eq!(call.trace_id(), trace_id);
     assert_eq!(call.attr("code.function").as_deref(), Some("call"));
     assert!(spans.iter().all(|s| s.span.name != "debug_call"));
+    let noisy = spans.iter().find(|s| s.span.name == "noisy").unwrap();
+    assert_eq!(noisy.attr("value").as_deref(), Some("noisy"));
+    let event = noisy
+        .span
+        .events
+        .iter()
+        .find(|e| e.name == "noisy event")
+        .expect("the event");
+    assert_eq!(
+        flext_observability_tests::otlp::attr(&event.attributes, "value").as_deref(),
+        Some("noisy")
+    );
 }

@@ -365,15 +365,34 @@ fn log_context(span: &SpanRef<'_, Registry>, line: crate::span_ids::LogLine<'_>)
     };
     let ids = ids_for(setup, span);
     let ids = Some((ids.trace_id, ids.span_id));
+    // Copied out before `line` runs: it reads extensions too, and a read lock taken
+    // again while another thread waits to write would deadlock. Correlation ids are
+    // short; a long one is the only case that allocates.
+    let mut short = [0u8; 128];
+    let mut long = String::new();
+    let mut len = None;
     for s in span.scope() {
         let ext = s.extensions();
         if let Some(remote) = ext.get::<SpanCx>().and_then(|c| c.remote.as_deref()) {
-            let baggage = remote.baggage();
-            let value = baggage.get(crate::span_ids::CORRELATION_FIELD);
-            return line(ids, value.map(opentelemetry::StringValue::as_str));
+            if let Some(value) = remote.baggage().get(crate::span_ids::CORRELATION_FIELD) {
+                let value = value.as_str();
+                match short.get_mut(..value.len()) {
+                    Some(buf) => {
+                        buf.copy_from_slice(value.as_bytes());
+                        len = Some(value.len());
+                    }
+                    None => long = value.to_owned(),
+                }
+            }
+            break;
         }
     }
-    line(ids, None);
+    let correlation = match len {
+        Some(n) => std::str::from_utf8(&short[..n]).ok(),
+        None if !long.is_empty() => Some(long.as_str()),
+        None => None,
+    };
+    line(ids, correlation);
 }
 
 /// Turns trace contexts on: called once our subscriber is the global one (without it

@@ -160,14 +160,24 @@ impl Layer<Registry> for TraceLayer {
     fn on_record(&self, id: &Id, values: &Record<'_>, ctx: Context<'_, Registry>) {
         if record::any_open()
             && let Some(span) = ctx.span(id)
-            && let Some(recording) = span
-                .extensions_mut()
-                .get_mut::<SpanCx>()
-                .and_then(|c| c.recording.as_mut())
-                .and_then(Open::get_mut)
         {
-            recording.record(values);
-            return;
+            let recording = span
+                .extensions()
+                .get::<SpanCx>()
+                .is_some_and(|c| c.recording.is_some());
+            if recording {
+                // Read before locking: reading runs the values' `Debug`, which may log.
+                let values = record::Recorded::read(values);
+                if let Some(recording) = span
+                    .extensions_mut()
+                    .get_mut::<SpanCx>()
+                    .and_then(|c| c.recording.as_mut())
+                    .and_then(Open::get_mut)
+                {
+                    recording.record(values);
+                }
+                return;
+            }
         }
         record::stash_record(id.into_u64(), values);
     }
@@ -200,13 +210,22 @@ impl Layer<Registry> for TraceLayer {
         let Some(span) = ctx.event_span(event) else {
             return;
         };
+        let recording = span
+            .extensions()
+            .get::<SpanCx>()
+            .is_some_and(|c| c.recording.is_some());
+        if !recording {
+            return;
+        }
+        // Read before locking: reading runs the fields' `Debug`, which may log.
+        let (read, error) = record::SpanEvent::read(event);
         let mut ext = span.extensions_mut();
         if let Some(recording) = ext
             .get_mut::<SpanCx>()
             .and_then(|c| c.recording.as_mut())
             .and_then(Open::get_mut)
         {
-            recording.event(event);
+            recording.event(read, error);
         }
     }
 

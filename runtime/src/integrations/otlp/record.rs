@@ -95,6 +95,14 @@ impl Fields {
         Val::Text(start, self.offset())
     }
 
+    /// `value` of `from`, with its text copied here.
+    fn copy(&mut self, from: &Fields, value: Val) -> Val {
+        match value {
+            Val::Text(..) => self.push_str(from.text(value)),
+            other => other,
+        }
+    }
+
     fn offset(&self) -> u32 {
         u32::try_from(self.text.len()).unwrap_or(u32::MAX)
     }
@@ -290,15 +298,59 @@ impl Recording {
         })
     }
 
-    pub(crate) fn record(&mut self, values: &Record<'_>) {
-        values.record(&mut SpanFields {
-            fields: &mut self.fields,
-            fresh: false,
-        });
+    /// Adds recorded values (read with [`Recorded::read`], before the span's extensions
+    /// are locked).
+    pub(crate) fn record(&mut self, values: Recorded) {
+        let f = &mut self.fields;
+        let v = &values.0;
+        for &(key, value) in &v.attrs {
+            let value = f.copy(v, value);
+            f.set(key, value);
+        }
+        if let Some(name) = v.name {
+            f.name = Some(f.copy(v, name));
+        }
+        if v.kind != 0 {
+            f.kind = v.kind;
+        }
+        if v.status != status::UNSET {
+            f.status = v.status;
+        }
+        if let Some(message) = v.status_message {
+            f.status_message = Some(f.copy(v, message));
+        }
     }
 
-    /// Adds an event. An `ERROR` event marks the span failed unless its status is set.
-    pub(crate) fn event(&mut self, event: &tracing::Event<'_>) {
+    /// Adds an event (read with [`SpanEvent::read`]). An `ERROR` event marks the span
+    /// failed unless its status is set.
+    pub(crate) fn event(&mut self, event: SpanEvent, error: bool) {
+        if error && self.fields.status == status::UNSET {
+            self.fields.status = status::ERROR;
+        }
+        self.events.push(event);
+    }
+}
+
+/// Values recorded into a span, read before its extensions are locked: reading runs the
+/// values' `Debug`, which may log (and so reach this layer again).
+#[derive(Debug)]
+pub(crate) struct Recorded(Fields);
+
+impl Recorded {
+    pub(crate) fn read(values: &Record<'_>) -> Self {
+        let mut fields = Fields::default();
+        values.record(&mut SpanFields {
+            fields: &mut fields,
+            fresh: false,
+        });
+        Recorded(fields)
+    }
+}
+
+impl SpanEvent {
+    /// An event, read before the span's extensions are locked; and whether it is an
+    /// `ERROR`.
+    pub(crate) fn read(event: &tracing::Event<'_>) -> (Self, bool) {
         let meta = event.metadata();
         let mut fields = Fields::default();
         fields
@@ -306,14 +358,14 @@ impl Recording {
             .push(("level", Val::Static(meta.level().as_str())));
         fields.attrs.push(("target", Val::Static(meta.target())));
         event.record(&mut EventFields(&mut fields));
-        if *meta.level() == tracing::Level::ERROR && self.fields.status == status::UNSET {
-            self.fields.status = status::ERROR;
-        }
-        self.events.push(SpanEvent {
-            time: crate::clock::unix_nanos(),
-            default_name: meta.name(),
-            fields,
-        });
+        (
+            SpanEvent {
+                time: crate::clock::unix_nanos(),
+                default_name: meta.name(),
+                fields,
+            },
+            *meta.level() == tracing::Level::ERROR,
+        )
     }
 }
 
