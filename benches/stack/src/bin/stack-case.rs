@@ -74,6 +74,9 @@ fn env_u64(name: &str, default: u64) -> u64 {
         .unwrap_or(default)
 }
 
+/// A function measured: called with the loop index.
+type Call = fn(u64) -> u64;
+
 /// ns per call of `f` over `calls` calls.
 fn block(calls: u64, f: fn(u64) -> u64) -> f64 {
     let start = cpu_ns();
@@ -91,7 +94,7 @@ fn median(mut v: Vec<f64>) -> f64 {
 /// The functions alternated block by block (same CPU frequency, caches, neighbours),
 /// after a warm-up; prints each one's median ns per call, and the median of the
 /// per-block ratios of each to the last one.
-fn alternate(fns: &[(&str, fn(u64) -> u64)]) {
+fn alternate(fns: &[(&str, Call)]) {
     let calls = env_u64("CALLS", 1_000_000);
     let blocks = env_u64("BLOCKS", 21);
     let per_block = (calls / blocks).max(1);
