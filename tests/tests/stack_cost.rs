@@ -13,7 +13,7 @@ use std::time::Duration;
 use flext_observability::trace::current_trace_id;
 use flext_observability::{Observability, monitor, propagation};
 use flext_observability_tests::child::{self, Child};
-use flext_observability_tests::otlp::Receiver;
+use flext_observability_tests::otlp::{Receiver, StatusCode};
 use serde_json::Value;
 use tracing::callsite::{DefaultCallsite, Identifier};
 use tracing::field::FieldSet;
@@ -260,6 +260,17 @@ fn child_stack() {
             let exemplar = call_exemplar().expect("an exemplar");
             assert!(exemplar.contains(&trace_id), "{exemplar}");
             println!("TRACE {trace_id}");
+            // The special fields `tracing-opentelemetry` users know keep their meaning.
+            let named = tracing::info_span!(
+                "generic",
+                otel.name = "GET /orders",
+                otel.kind = "server",
+                otel.status_code = tracing::field::Empty,
+                otel.status_description = tracing::field::Empty,
+            );
+            named.record("otel.status_code", "ERROR");
+            named.record("otel.status_description", "boom");
+            drop(named);
             let noisy = tracing::info_span!("noisy", value = tracing::field::Empty);
             noisy.in_scope(|| {
                 noisy.record("value", tracing::field::debug(Noisy));
@@ -352,6 +363,18 @@ fn each_configuration_installs_what_it_needs() {
         .expect("the monitored call's span");
     assert_eq!(call.trace_id(), trace_id);
     assert_eq!(call.attr("code.function").as_deref(), Some("call"));
+    assert_eq!(call.attr("target").as_deref(), Some("stack_cost"));
+    let renamed = spans
+        .iter()
+        .find(|s| s.span.name == "GET /orders")
+        .expect("`otel.name` names the span");
+    assert_eq!(renamed.span.kind, 2, "`otel.kind = server`");
+    let status = renamed.span.status.as_ref().unwrap();
+    assert_eq!(
+        (status.code, status.message.as_str()),
+        (StatusCode::Error as i32, "boom")
+    );
+    assert!(renamed.attr("otel.name").is_none() && renamed.attr("otel.kind").is_none());
     assert!(spans.iter().all(|s| s.span.name != "debug_call"));
     let noisy = spans.iter().find(|s| s.span.name == "noisy").unwrap();
     assert_eq!(noisy.attr("value").as_deref(), Some("noisy"));

@@ -287,7 +287,7 @@ pub(crate) fn set_remote_parent(
             }
             // Sampled out when it was created; its fields were stashed (same thread).
             None => Open::new(Recording::with_fields(
-                span.name(),
+                span.metadata(),
                 record::take_stash(id.into_u64()).unwrap_or_default(),
                 parent,
                 state,
@@ -381,7 +381,7 @@ fn log_context(span: &SpanRef<'_, Registry>, line: crate::span_ids::LogLine<'_>)
                         buf.copy_from_slice(value.as_bytes());
                         len = Some(value.len());
                     }
-                    None => long = value.to_owned(),
+                    None => value.clone_into(&mut long),
                 }
             }
             break;

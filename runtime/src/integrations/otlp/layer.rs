@@ -174,7 +174,7 @@ impl Layer<Registry> for TraceLayer {
                     .and_then(|c| c.recording.as_mut())
                     .and_then(Open::get_mut)
                 {
-                    recording.record(values);
+                    recording.record(&values);
                 }
                 return;
             }

@@ -278,17 +278,25 @@ impl Recording {
             fields: &mut fields,
             fresh: true,
         });
-        Self::with_fields(attrs.metadata().name(), fields, parent, trace_state)
+        Self::with_fields(attrs.metadata(), fields, parent, trace_state)
     }
 
+    /// A recording of a span of this callsite that starts now, with these fields.
     pub(crate) fn with_fields(
-        name: &'static str,
-        fields: Fields,
+        meta: &'static tracing::Metadata<'static>,
+        mut fields: Fields,
         parent: Option<([u8; 8], bool)>,
         trace_state: Option<Arc<str>>,
     ) -> Box<Self> {
+        // As `tracing-opentelemetry` did: the span's target (module path) is an
+        // attribute, unless a field of that name says otherwise.
+        if !fields.attrs.iter().any(|(k, _)| *k == "target") {
+            fields
+                .attrs
+                .insert(0, ("target", Val::Static(meta.target())));
+        }
         Box::new(Recording {
-            name,
+            name: meta.name(),
             fields,
             start: crate::clock::unix_nanos(),
             parent,
@@ -300,7 +308,7 @@ impl Recording {
 
     /// Adds recorded values (read with [`Recorded::read`], before the span's extensions
     /// are locked).
-    pub(crate) fn record(&mut self, values: Recorded) {
+    pub(crate) fn record(&mut self, values: &Recorded) {
         let f = &mut self.fields;
         let v = &values.0;
         for &(key, value) in &v.attrs {
