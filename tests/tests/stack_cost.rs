@@ -146,12 +146,35 @@ fn child_stack() {
         assert_eq!(call_exemplar(), None, "{case}: no span, no exemplar");
     };
     match case.as_str() {
-        "none-warn" | "exporter-none-warn" | "disabled-warn" => {
+        "disabled-warn" => {
             assert_eq!(layers, ["log-text"], "{case}");
             nothing_consumes();
         }
+        "none-warn" | "exporter-none-warn" => {
+            assert_eq!(layers, ["otlp-context", "log-text"], "{case}");
+            nothing_consumes();
+            // A request scope (a span declaring `correlation_id`, as the HTTP
+            // integration's server spans do) is kept whatever `LOG_LEVEL`: the server
+            // forwards its caller's trace and correlation id.
+            let mut incoming = http::HeaderMap::new();
+            incoming.insert("traceparent", TRACEPARENT.parse().unwrap());
+            incoming.insert("x-correlation-id", "req-2".parse().unwrap());
+            let remote = propagation::extract(&incoming);
+            let request = tracing::info_span!("request", correlation_id = tracing::field::Empty);
+            assert!(remote.set_parent_of(&request));
+            let outgoing = request.in_scope(|| {
+                let mut outgoing = http::HeaderMap::new();
+                propagation::inject(&mut outgoing);
+                outgoing
+            });
+            let traceparent = outgoing["traceparent"].to_str().unwrap();
+            assert!(traceparent.starts_with("00-4bf92f3577b34da6a3ce929d0e0e4736-"));
+            assert_eq!(outgoing["x-correlation-id"], "req-2");
+            // Any other span below `LOG_LEVEL` does not exist: there is nothing to parent.
+            assert!(!remote.set_parent_of(&tracing::info_span!("plain")));
+        }
         "none-warn-json" => {
-            assert_eq!(layers, ["log-json"], "{case}");
+            assert_eq!(layers, ["otlp-context", "log-json"], "{case}");
             nothing_consumes();
             // The line has no span to name: there is none.
             let lines = lines.json();
@@ -177,7 +200,7 @@ fn child_stack() {
         "none-info-json" => {
             // Not exported, but the log layer records `info` spans: ids on demand, for
             // the line, the exemplar and propagation.
-            assert_eq!(layers, ["log-json"], "{case}");
+            assert_eq!(layers, ["otlp-context", "log-json"], "{case}");
             assert!(interest.is_always());
             let trace_id = trace_id.expect("ids for a recorded span");
             assert!(in_span && field_span && !debug_span, "{case}");
@@ -213,7 +236,7 @@ fn child_stack() {
         }
         "trace-level" => {
             // `trace_level` set: its spans are kept (with ids) though nothing exports.
-            assert_eq!(layers, ["otlp-trace-level", "log-text"], "{case}");
+            assert_eq!(layers, ["otlp-context", "log-text"], "{case}");
             assert!(interest.is_always());
             assert!(in_span && trace_id.is_some() && !debug_span, "{case}");
         }

@@ -155,8 +155,9 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
 static INSTALLED: OnceLock<Vec<&'static str>> = OnceLock::new();
 
 /// The members of the global subscriber that `install()` set, innermost first, by
-/// name: `otlp-traces` (the exporting layer), `otlp-trace-level` (keeps `trace_level`
-/// spans recorded when traces are not exported), `log-json` or `log-text`. Empty when
+/// name: `otlp-traces` (the exporting layer), `otlp-context` (no layer: keeps request
+/// scopes, and `trace_level` spans when set, recorded when traces are not exported),
+/// `log-json` or `log-text`. Empty when
 /// `install()` did not set the subscriber. For tests and diagnostics; no stability
 /// promise.
 #[doc(hidden)]

@@ -13,7 +13,8 @@ impl ObservabilityBuilder {
     /// When traces are exported, these are the spans exported (if sampled). When they
     /// are not, setting it keeps these spans recorded anyway, with trace ids (log lines,
     /// exemplars, propagation); left unset, only the spans the log layer records
-    /// (`LOG_LEVEL`) exist, and a span below `LOG_LEVEL` costs one atomic load.
+    /// (`LOG_LEVEL`) and request scopes (spans that declare a `correlation_id` field)
+    /// exist, and any other span below `LOG_LEVEL` costs one atomic load.
     pub fn trace_level(mut self, level: impl Into<String>) -> Self {
         self.extensions.get_mut::<OtlpSettings>().trace_level = Some(level.into());
         self

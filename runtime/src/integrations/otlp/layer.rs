@@ -252,13 +252,38 @@ impl Layer<Registry> for TraceLayer {
     }
 }
 
-/// A member without a layer that keeps the spans of the trace level recorded when
-/// traces are not exported but `trace_level` was set: they get ids (log lines,
-/// propagation), as they would in an exported trace.
-pub(crate) fn scope(traced: Targets) -> Member {
+/// The spans kept recorded when traces are not exported: request scopes (spans that
+/// declare a `correlation_id` field, like the HTTP integration's server spans), so a
+/// caller's context and correlation id flow through them to outgoing requests and log
+/// lines whatever `LOG_LEVEL`; and, when `trace_level` was set, the spans of that level,
+/// with ids as they would have in an exported trace.
+struct ContextWants(Option<Targets>);
+
+impl Wants for ContextWants {
+    fn span(&self, meta: &Metadata<'_>) -> bool {
+        meta.fields()
+            .field(crate::span_ids::CORRELATION_FIELD)
+            .is_some()
+            || self
+                .0
+                .as_ref()
+                .is_some_and(|t| t.would_enable(meta.target(), meta.level()))
+    }
+    fn event(&self, _: &Metadata<'_>) -> bool {
+        false
+    }
+    fn max_level_hint(&self) -> Option<LevelFilter> {
+        // Request scopes are kept at any level.
+        None
+    }
+}
+
+/// A member without a layer, for [`ContextWants`]: the spans it wants exist in the
+/// registry, and get ids on demand.
+pub(crate) fn context(traced: Option<Targets>) -> Member {
     Member {
-        name: "otlp-trace-level",
-        wants: Box::new(traced),
+        name: "otlp-context",
+        wants: Box::new(ContextWants(traced)),
         layer: None,
     }
 }

@@ -6,10 +6,12 @@
 //!
 //! - traces exported: the exporting layer (`layer`), for spans from `trace_level` up;
 //!   sampling is decided as a span opens, and a sampled-out span keeps nothing;
-//! - traces not exported (no endpoint, `OTEL_TRACES_EXPORTER=none`): no layer, unless
-//!   `trace_level` was set, which keeps the spans of that level recorded. Spans other
-//!   layers record (the log layer's `LOG_LEVEL`) get trace ids on demand (`context`):
-//!   for log lines, exemplars, `trace::current_trace_id` and propagation;
+//! - traces not exported (no endpoint, `OTEL_TRACES_EXPORTER=none`): no layer. Spans
+//!   that declare a `correlation_id` field (request scopes) are kept recorded whatever
+//!   `LOG_LEVEL`, so a server forwards its caller's context; `trace_level`, when set,
+//!   keeps the spans of that level recorded too. Spans recorded (also by the log layer,
+//!   from `LOG_LEVEL` up) get trace ids on demand (`context`): for log lines, exemplars,
+//!   `trace::current_trace_id` and propagation;
 //! - `OTEL_SDK_DISABLED=true`: nothing, no ids.
 //!
 //! The pipeline owns a small Tokio runtime (one worker thread) that drives both
@@ -87,8 +89,7 @@ impl Prepared for Ready {
             Some(queue) => {
                 Some(layer::TraceLayer::new(config.sampler, traced.clone(), queue).member())
             }
-            None if trace_level_set => Some(layer::scope(traced.clone())),
-            None => None,
+            None => Some(layer::context(trace_level_set.then(|| traced.clone()))),
         };
         let setup = context::Setup {
             sampler: config.sampler,
