@@ -91,10 +91,12 @@ pub(crate) struct Setup<'a> {
     pub(crate) extensions: &'a mut Extensions,
 }
 
-/// A `tracing` layer an integration adds to the subscriber `install()` sets.
+/// A member an integration adds to the subscriber `install()` sets: a `tracing` layer
+/// and what it wants (or none: the integration only wants to know whether that
+/// subscriber was installed).
 #[cfg(feature = "logs")]
 pub(crate) struct ContributedLayer {
-    pub(crate) layer: crate::logs::BoxedLayer,
+    pub(crate) member: Option<crate::logs::Member>,
     /// Called once the layer is part of the global subscriber.
     pub(crate) installed: Box<dyn FnOnce() + Send>,
     /// Called when it is not (another subscriber was set first, or

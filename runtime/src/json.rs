@@ -7,20 +7,33 @@ use std::time::{SystemTime, UNIX_EPOCH};
 /// Appends `s` as a JSON string literal.
 pub(crate) fn string(out: &mut String, s: &str) {
     out.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => out.push_str("\\\""),
-            '\\' => out.push_str("\\\\"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => {
-                let _ = write!(out, "\\u{:04x}", u32::from(c));
-            }
-            c => out.push(c),
-        }
-    }
+    escape(out, s);
     out.push('"');
+}
+
+/// Appends `s` escaped for the inside of a JSON string literal: runs that need no escape
+/// are copied whole.
+pub(crate) fn escape(out: &mut String, s: &str) {
+    let mut start = 0;
+    for (i, c) in s.char_indices() {
+        let escaped = match c {
+            '"' => "\\\"",
+            '\\' => "\\\\",
+            '\n' => "\\n",
+            '\r' => "\\r",
+            '\t' => "\\t",
+            c if u32::from(c) < 0x20 || c == '\u{2028}' || c == '\u{2029}' => "",
+            _ => continue,
+        };
+        out.push_str(&s[start..i]);
+        if escaped.is_empty() {
+            let _ = write!(out, "\\u{:04x}", u32::from(c));
+        } else {
+            out.push_str(escaped);
+        }
+        start = i + c.len_utf8();
+    }
+    out.push_str(&s[start..]);
 }
 
 /// Appends a number; JSON has no NaN or infinity, so those become `null`.
@@ -57,26 +70,39 @@ pub(crate) fn rfc3339(time: SystemTime) -> String {
     rfc3339_with(time, false)
 }
 
-/// RFC 3339 in UTC with microseconds: `2026-11-23T03:26:42.123456Z`.
-#[cfg_attr(not(feature = "logs"), allow(dead_code))] // the log lines' timestamps
-pub(crate) fn rfc3339_micros(time: SystemTime) -> String {
-    rfc3339_with(time, true)
+fn rfc3339_with(time: SystemTime, micros: bool) -> String {
+    let mut out = String::with_capacity(27);
+    rfc3339_to(&mut out, time, micros);
+    out
 }
 
-fn rfc3339_with(time: SystemTime, micros: bool) -> String {
+/// Appends `time` in RFC 3339, UTC, with microseconds: `2026-11-23T03:26:42.123456Z`
+/// (the log lines' timestamps, written in place).
+#[cfg_attr(not(feature = "logs"), allow(dead_code))]
+pub(crate) fn rfc3339_micros_to(out: &mut String, time: SystemTime) {
+    rfc3339_to(out, time, true);
+}
+
+fn rfc3339_to(out: &mut String, time: SystemTime, micros: bool) {
     let since = time.duration_since(UNIX_EPOCH).unwrap_or_default();
     let secs = since.as_secs();
     let days = i64::try_from(secs / 86_400).unwrap_or(0);
     let rem = secs % 86_400;
     let (y, m, d) = civil_from_days(days);
     let (h, min, sec) = (rem / 3600, rem % 3600 / 60, rem % 60);
-    if micros {
+    let _ = if micros {
         let fraction = since.subsec_micros();
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:06}Z")
+        write!(
+            out,
+            "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:06}Z"
+        )
     } else {
         let fraction = since.subsec_millis();
-        format!("{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:03}Z")
-    }
+        write!(
+            out,
+            "{y:04}-{m:02}-{d:02}T{h:02}:{min:02}:{sec:02}.{fraction:03}Z"
+        )
+    };
 }
 
 /// Days since 1970-01-01 to a proleptic Gregorian date (Howard Hinnant's algorithm).

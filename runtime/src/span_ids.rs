@@ -1,7 +1,8 @@
 //! Trace and span ids of `tracing` spans, for the parts of the core that show them
 //! (exemplars, log lines, the status page) without depending on OpenTelemetry: an
 //! integration that knows the ids (feature `otlp`) installs the lookups, once per
-//! process. Until then every lookup answers `None` at the cost of one atomic load.
+//! process. Until then every lookup answers `None` at the cost of one atomic load. A
+//! lookup may give a span its ids on the spot: ask only when the ids will be shown.
 
 use std::sync::{OnceLock, PoisonError, RwLock};
 
@@ -13,19 +14,23 @@ pub(crate) type SpanIds = ([u8; 16], [u8; 8], bool);
 /// Looks up the ids of a live span.
 pub(crate) type IdsOfSpan = fn(&Span) -> Option<SpanIds>;
 
-/// What a log line shows of a span: its trace and span ids, and a correlation id carried
-/// by the trace's context (baggage).
-pub(crate) type LogContext = (Option<([u8; 16], [u8; 8])>, Option<String>);
+/// Receives what a log line shows of a span: its trace and span ids, and a correlation
+/// id carried by the trace's context (baggage), borrowed for the call.
+#[cfg(feature = "logs")]
+pub(crate) type LogLine<'a> = &'a mut dyn FnMut(Option<([u8; 16], [u8; 8])>, Option<&str>);
 
-/// Looks up the [`LogContext`] of the span `id` of `dispatch`.
-pub(crate) type LogContextOf = fn(&tracing::span::Id, &tracing::Dispatch) -> LogContext;
+/// Hands what a log line shows of a span of the registry to a [`LogLine`].
+#[cfg(feature = "logs")]
+pub(crate) type LogContextOf =
+    fn(&tracing_subscriber::registry::SpanRef<'_, tracing_subscriber::Registry>, LogLine<'_>);
 
 static IDS_OF_SPAN: OnceLock<IdsOfSpan> = OnceLock::new();
+#[cfg(feature = "logs")]
 static LOG_CONTEXT_OF: OnceLock<LogContextOf> = OnceLock::new();
 
 /// Installs the lookups (the first installation stays). Called only when the layer that
 /// knows the ids is part of the global subscriber.
-#[cfg_attr(not(feature = "otlp"), allow(dead_code))]
+#[cfg(feature = "otlp")]
 pub(crate) fn install(ids: IdsOfSpan, log_context: LogContextOf) {
     let _ = IDS_OF_SPAN.set(ids);
     let _ = LOG_CONTEXT_OF.set(log_context);
@@ -46,23 +51,34 @@ pub(crate) fn ids_of(span: &Span) -> Option<SpanIds> {
     (IDS_OF_SPAN.get()?)(span)
 }
 
-/// See [`LogContextOf`].
-#[cfg_attr(not(feature = "logs"), allow(dead_code))]
-pub(crate) fn log_context_of(id: &tracing::span::Id, dispatch: &tracing::Dispatch) -> LogContext {
+/// See [`LogContextOf`]; `false` (and `line` not called) when no lookup is installed.
+#[cfg(feature = "logs")]
+pub(crate) fn log_context_of(
+    span: &tracing_subscriber::registry::SpanRef<'_, tracing_subscriber::Registry>,
+    line: LogLine<'_>,
+) -> bool {
     match LOG_CONTEXT_OF.get() {
-        Some(lookup) => lookup(id, dispatch),
-        None => (None, None),
+        Some(lookup) => {
+            lookup(span, line);
+            true
+        }
+        None => false,
+    }
+}
+
+/// Appends the lowercase hex digits of an id.
+pub(crate) fn push_hex(out: &mut String, bytes: &[u8]) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for b in bytes {
+        out.push(DIGITS[usize::from(b >> 4)] as char);
+        out.push(DIGITS[usize::from(b & 0xf)] as char);
     }
 }
 
 /// Lowercase hex digits of an id.
 pub(crate) fn hex(bytes: &[u8]) -> String {
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut out = String::with_capacity(bytes.len() * 2);
-    for b in bytes {
-        out.push(DIGITS[usize::from(b >> 4)] as char);
-        out.push(DIGITS[usize::from(b & 0xf)] as char);
-    }
+    push_hex(&mut out, bytes);
     out
 }
 

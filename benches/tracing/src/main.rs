@@ -6,8 +6,9 @@
 //!   fastrace (`#[fastrace::trace]` under a local parent, null reporter);
 //! - `#[monitor]` whose span is filtered out (no subscriber; a subscriber at `WARN`)
 //!   against `#[monitor(span = false)]` (metrics only);
-//! - `#[monitor]` under the full pipeline of `install()` while the OTLP collector is
-//!   down (accepts connections, never answers).
+//! - `#[monitor]` under the subscriber of `install()`: without an exporter (no layer
+//!   wants the span), and exporting while the OTLP collector is down (accepts
+//!   connections, never answers). `benches/stack` measures `install()`'s stacks in full.
 //!
 //! Each case runs in its own process (so each can set the global subscriber), cases
 //! interleaved round after round; the median of the rounds is reported.
@@ -115,7 +116,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "ab_otel_ratio",
-        "#[monitor] / #[instrument], alternated, install()'s OpenTelemetry layer, no exporter",
+        "#[monitor] / #[instrument], alternated, install() exporting to a dead collector",
     ),
     (
         "ab_no_subscriber",
@@ -127,7 +128,7 @@ const CASES: &[(&str, &str)] = &[
     ),
     (
         "monitor_otel_no_export",
-        "#[monitor], install() with the OpenTelemetry layer, no exporter",
+        "#[monitor], install() without an exporter, log level off (no layer wants the span)",
     ),
     (
         "monitor_collector_down",
@@ -220,6 +221,8 @@ fn run_case(case: &str, calls: u64) -> f64 {
             let _guard = flext_observability::Observability::builder()
                 .without_server()
                 .log_level("off")
+                .otlp_endpoint(format!("http://{}", dead_collector()))
+                .otlp_timeout(std::time::Duration::from_millis(200))
                 .install()
                 .unwrap();
             let block = (calls / 100).max(1);
@@ -247,14 +250,7 @@ fn run_case(case: &str, calls: u64) -> f64 {
             time(calls, with_span)
         }
         "monitor_collector_down" => {
-            let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
-            let addr = listener.local_addr().unwrap();
-            std::thread::spawn(move || {
-                let mut held = Vec::new();
-                for s in listener.incoming().flatten() {
-                    held.push(s);
-                }
-            });
+            let addr = dead_collector();
             let _guard = flext_observability::Observability::builder()
                 .without_server()
                 .log_level("off")
@@ -279,6 +275,19 @@ fn run_case(case: &str, calls: u64) -> f64 {
         }
         other => panic!("unknown case {other}"),
     }
+}
+
+/// A collector that accepts connections and never answers.
+fn dead_collector() -> std::net::SocketAddr {
+    let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = listener.local_addr().unwrap();
+    std::thread::spawn(move || {
+        let mut held = Vec::new();
+        for s in listener.incoming().flatten() {
+            held.push(s);
+        }
+    });
+    addr
 }
 
 /// Median of (span filtered out − metrics only) over alternating blocks in one process:
@@ -346,7 +355,7 @@ fn main() {
         get("ab_registry_ratio")
     );
     println!(
-        "  #[monitor] with span / #[instrument] alone (OpenTelemetry layer): {:.2} (alternated)",
+        "  #[monitor] with span / #[instrument] alone (exporting, dead collector): {:.2} (alternated)",
         get("ab_otel_ratio")
     );
     println!(
@@ -354,7 +363,7 @@ fn main() {
         get("monitor_span_registry") / get("fastrace")
     );
     println!(
-        "  collector down / no exporter (OpenTelemetry layer):   {:.2}",
+        "  collector down / no exporter:                         {:.2}",
         get("monitor_collector_down") / get("monitor_otel_no_export")
     );
     println!(

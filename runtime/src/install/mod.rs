@@ -180,9 +180,10 @@ impl Resolved {
             let (layers, hooks): (Vec<_>, Vec<_>) = start
                 .layers
                 .into_iter()
-                .map(|l| (l.layer, (l.installed, l.not_installed)))
+                .map(|l| (l.member, (l.installed, l.not_installed)))
                 .unzip();
-            let installed = crate::logs::install_subscriber(self.logs, layers);
+            let installed =
+                crate::logs::install_subscriber(self.logs, layers.into_iter().flatten().collect());
             for (on_installed, on_missing) in hooks {
                 if installed {
                     on_installed();

@@ -6,9 +6,15 @@ use super::config::{OtlpProtocol, OtlpSettings, Propagation, Sampler};
 use crate::install::ObservabilityBuilder;
 
 impl ObservabilityBuilder {
-    /// Which spans reach OpenTelemetry, in the syntax of [`log_level`](Self::log_level).
+    /// Which spans belong to the trace, in the syntax of [`log_level`](Self::log_level).
     /// Default: `info` (other crates' `debug` and `trace` spans stay out of traces). The
     /// `exception` events of failed `#[monitor]` spans always pass.
+    ///
+    /// When traces are exported, these are the spans exported (if sampled). When they
+    /// are not, setting it keeps these spans recorded anyway, with trace ids (log lines,
+    /// exemplars, propagation); left unset, only the spans the log layer records
+    /// (`LOG_LEVEL`) and request scopes (spans that declare a `correlation_id` field)
+    /// exist, and any other span below `LOG_LEVEL` costs one atomic load.
     pub fn trace_level(mut self, level: impl Into<String>) -> Self {
         self.extensions.get_mut::<OtlpSettings>().trace_level = Some(level.into());
         self

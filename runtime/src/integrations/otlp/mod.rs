@@ -1,6 +1,18 @@
-//! OpenTelemetry: the tracer provider behind `tracing-opentelemetry`, OTLP export of
-//! traces and metrics, trace ids for logs and exemplars, W3C and B3 propagation
-//! (feature `otlp`).
+//! OpenTelemetry: OTLP export of traces and metrics, trace ids for logs and exemplars,
+//! W3C and B3 propagation (feature `otlp`).
+//!
+//! What goes into the subscriber depends on what is exported, so that a span nobody
+//! consumes costs nothing:
+//!
+//! - traces exported: the exporting layer (`layer`), for spans from `trace_level` up;
+//!   sampling is decided as a span opens, and a sampled-out span keeps nothing;
+//! - traces not exported (no endpoint, `OTEL_TRACES_EXPORTER=none`): no layer. Spans
+//!   that declare a `correlation_id` field (request scopes) are kept recorded whatever
+//!   `LOG_LEVEL`, so a server forwards its caller's context; `trace_level`, when set,
+//!   keeps the spans of that level recorded too. Spans recorded (also by the log layer,
+//!   from `LOG_LEVEL` up) get trace ids on demand (`context`): for log lines, exemplars,
+//!   `trace::current_trace_id` and propagation;
+//! - `OTEL_SDK_DISABLED=true`: nothing, no ids.
 //!
 //! The pipeline owns a small Tokio runtime (one worker thread) that drives both
 //! exporters, so it works the same from a plain `main` and inside any Tokio runtime, and
@@ -19,6 +31,7 @@ mod layer;
 mod metrics;
 mod pipeline;
 pub mod propagation;
+mod record;
 mod stats;
 mod traces;
 mod transport;
@@ -26,8 +39,8 @@ mod transport;
 pub use config::{OtlpProtocol, Propagation, Sampler};
 
 use config::{OtlpConfig, OtlpSettings};
-use layer::TraceFilter;
 use pipeline::Pipeline;
+use tracing_subscriber::filter::Targets;
 
 use crate::error::Error;
 use crate::integration::{ContributedLayer, IntegrationEntry, Prepared, Running, Setup, Start};
@@ -36,7 +49,9 @@ inventory::submit!(IntegrationEntry { order: 10, prepare });
 
 struct Ready {
     config: OtlpConfig,
-    trace_filter: TraceFilter,
+    /// Spans of the trace (`trace_level`), and whether it was set explicitly.
+    traced: Targets,
+    trace_level_set: bool,
 }
 
 fn prepare(setup: &mut Setup<'_>) -> Result<Option<Box<dyn Prepared>>, Error> {
@@ -47,13 +62,14 @@ fn prepare(setup: &mut Setup<'_>) -> Result<Option<Box<dyn Prepared>>, Error> {
         setup.service.name,
         setup.service.version,
     )?;
-    let trace_filter = TraceFilter(crate::logs::parse_targets(
+    let traced = crate::logs::parse_targets(
         "trace_level",
         settings.trace_level.as_deref().unwrap_or("info"),
-    )?);
+    )?;
     Ok(Some(Box::new(Ready {
         config,
-        trace_filter,
+        traced,
+        trace_level_set: settings.trace_level.is_some(),
     })))
 }
 
@@ -61,26 +77,38 @@ impl Prepared for Ready {
     fn start(self: Box<Self>, start: &mut Start) -> Result<Box<dyn Running>, Error> {
         let Ready {
             config,
-            trace_filter,
+            traced,
+            trace_level_set,
         } = *self;
-        let (pipeline, otel) = pipeline::start(&config)?;
-        if let Some(otel) = otel {
-            let exporting = config.traces.is_some();
-            start.add_layer(ContributedLayer {
-                layer: layer::filtered(otel, trace_filter),
-                installed: Box::new(context::install_lookups),
-                not_installed: Box::new(move || {
-                    if exporting {
-                        // The exporter runs, but no span reaches it: say so rather than
-                        // export nothing.
-                        crate::diag::warn_once(
-                            "otel-layer-missing",
-                            "OTLP trace export is configured but flext-observability's OpenTelemetry layer is not in the global `tracing` subscriber (`.tracing_subscriber(false)`, another subscriber set first, or a second `install()` in this process): no span will be exported",
-                        );
-                    }
-                }),
-            });
+        let (pipeline, queue) = pipeline::start(&config)?;
+        if config.disabled {
+            return Ok(Box::new(pipeline));
         }
+        let exporting = queue.is_some();
+        let member = match queue {
+            Some(queue) => {
+                Some(layer::TraceLayer::new(config.sampler, traced.clone(), queue).member())
+            }
+            None => Some(layer::context(trace_level_set.then(|| traced.clone()))),
+        };
+        let setup = context::Setup {
+            sampler: config.sampler,
+            exported: exporting.then_some(traced),
+        };
+        start.add_layer(ContributedLayer {
+            member,
+            installed: Box::new(move || context::install(setup)),
+            not_installed: Box::new(move || {
+                if exporting {
+                    // The exporter runs, but no span reaches it: say so rather than
+                    // export nothing.
+                    crate::diag::warn_once(
+                        "otel-layer-missing",
+                        "OTLP trace export is configured but flext-observability's OpenTelemetry layer is not in the global `tracing` subscriber (`.tracing_subscriber(false)`, another subscriber set first, or a second `install()` in this process): no span will be exported",
+                    );
+                }
+            }),
+        });
         Ok(Box::new(pipeline))
     }
 }

@@ -2,23 +2,15 @@ use std::sync::Arc;
 use std::sync::mpsc as std_mpsc;
 use std::time::{Duration, Instant};
 
-use opentelemetry::KeyValue;
-use opentelemetry::trace::TracerProvider as _;
 use opentelemetry_proto::tonic::collector::metrics::v1::ExportMetricsServiceRequest;
-use opentelemetry_sdk::Resource;
-use opentelemetry_sdk::trace::{Sampler as SdkSampler, SdkTracerProvider};
-use tracing_subscriber::registry::Registry;
 
-use super::config::{OtlpConfig, Sampler};
+use super::config::OtlpConfig;
 use super::stats::{STATS, StatsSource, add};
+use super::traces::{QueueControl, SpanQueue};
 use super::{metrics, traces, transport};
 use crate::clock::unix_nanos;
 use crate::collect::{self, Source};
 use crate::error::Error;
-
-/// The OpenTelemetry layer of the subscriber.
-pub(crate) type OtelLayer =
-    tracing_opentelemetry::OpenTelemetryLayer<Registry, opentelemetry_sdk::trace::Tracer>;
 
 /// How long dropping the guard waits, in total, for the final flush of both signals.
 const FLUSH_WAIT: Duration = Duration::from_secs(5);
@@ -35,7 +27,7 @@ struct StopMetrics {
 /// The running pipeline; stopping it flushes both signals (bounded waits).
 pub(crate) struct Pipeline {
     runtime: Option<tokio::runtime::Runtime>,
-    provider: Option<SdkTracerProvider>,
+    traces: Option<QueueControl>,
     metrics_stop: Option<tokio::sync::oneshot::Sender<StopMetrics>>,
     stats: Option<Arc<dyn Source>>,
 }
@@ -43,50 +35,31 @@ pub(crate) struct Pipeline {
 impl std::fmt::Debug for Pipeline {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("Pipeline")
-            .field("traces", &self.provider.is_some())
+            .field("traces", &self.traces.is_some())
             .field("metrics", &self.metrics_stop.is_some())
             .finish_non_exhaustive()
     }
 }
 
-fn sdk_sampler(s: Sampler) -> SdkSampler {
-    match s {
-        Sampler::AlwaysOn => SdkSampler::AlwaysOn,
-        Sampler::AlwaysOff => SdkSampler::AlwaysOff,
-        Sampler::TraceIdRatio(r) => SdkSampler::TraceIdRatioBased(r),
-        Sampler::ParentBasedAlwaysOn => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOn)),
-        Sampler::ParentBasedAlwaysOff => SdkSampler::ParentBased(Box::new(SdkSampler::AlwaysOff)),
-        Sampler::ParentBasedTraceIdRatio(r) => {
-            SdkSampler::ParentBased(Box::new(SdkSampler::TraceIdRatioBased(r)))
-        }
-    }
-}
-
-/// Starts the provider (and the exporters that are configured). Returns the pipeline and
-/// the layer to put in the subscriber, or no layer when `OTEL_SDK_DISABLED` is set.
-pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>), Error> {
+/// Starts the exporters that are configured. Returns the pipeline and, when traces are
+/// exported, the queue the exporting layer puts finished spans in.
+pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<SpanQueue>), Error> {
     super::propagation::configure(&config.propagators);
     let mut pipeline = Pipeline {
         runtime: None,
-        provider: None,
+        traces: None,
         metrics_stop: None,
         stats: None,
     };
+    let mut queue = None;
     if config.disabled {
         return Ok((pipeline, None));
     }
-    let resource = Resource::builder_empty()
-        .with_attributes(
-            config
-                .resource
-                .iter()
-                .map(|(k, v)| KeyValue::new(k.clone(), v.clone())),
-        )
-        .build();
-    let mut builder = SdkTracerProvider::builder()
-        .with_sampler(sdk_sampler(config.sampler))
-        .with_resource(resource.clone());
-
+    let resource: Vec<_> = config
+        .resource
+        .iter()
+        .map(|(k, v)| metrics::string_kv(k, v))
+        .collect();
     if config.traces.is_some() || config.metrics.is_some() {
         let runtime = tokio::runtime::Builder::new_multi_thread()
             .worker_threads(1)
@@ -102,26 +75,27 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
         let _entered = runtime.enter();
         if let Some(traces) = &config.traces {
             let transport = transport::Transport::new(traces);
-            let (processor, worker) = traces::QueueProcessor::new(
+            let (spans, control, worker) = traces::queue(
                 transport,
-                &resource,
+                resource.clone(),
                 config.queue_size,
                 config.batch_size,
                 config.schedule_delay,
                 FLUSH_WAIT,
             );
             runtime.spawn(worker.run());
-            builder = builder.with_span_processor(processor);
+            pipeline.traces = Some(control);
+            queue = Some(spans);
         }
         if let Some(metrics) = &config.metrics {
             let transport = transport::Transport::new(metrics);
             let (tx, rx) = tokio::sync::oneshot::channel();
-            let attrs: Vec<_> = config
-                .resource
-                .iter()
-                .map(|(k, v)| metrics::string_kv(k, v))
-                .collect();
-            runtime.spawn(metrics_loop(transport, attrs, config.metric_interval, rx));
+            runtime.spawn(metrics_loop(
+                transport,
+                resource,
+                config.metric_interval,
+                rx,
+            ));
             pipeline.metrics_stop = Some(tx);
         }
         let stats: Arc<dyn Source> = Arc::new(StatsSource);
@@ -129,17 +103,7 @@ pub(crate) fn start(config: &OtlpConfig) -> Result<(Pipeline, Option<OtelLayer>)
         pipeline.stats = Some(stats);
         pipeline.runtime = Some(runtime);
     }
-    let provider = builder.build();
-    let tracer = provider.tracer("flext-observability");
-    opentelemetry::global::set_tracer_provider(provider.clone());
-    pipeline.provider = Some(provider);
-    let layer = tracing_opentelemetry::layer()
-        .with_tracer(tracer)
-        // `#[monitor]` records the code attributes itself.
-        .with_location(false)
-        .with_threads(false)
-        .with_tracked_inactivity(false);
-    Ok((pipeline, Some(layer)))
+    Ok((pipeline, queue))
 }
 
 async fn metrics_loop(
@@ -229,8 +193,8 @@ impl Pipeline {
             let deadline = tokio::time::Instant::from_std(deadline);
             stop.send(StopMetrics { ack, deadline }).ok().map(|()| done)
         });
-        if let Some(provider) = self.provider.take() {
-            let _ = provider.shutdown_with_timeout(left());
+        if let Some(traces) = self.traces.take() {
+            let _ = traces.shutdown(left());
         }
         if let Some(done) = metrics_done {
             let _ = done.recv_timeout(left());

@@ -103,6 +103,7 @@ impl Propagator {
 
     /// The caller's context from request headers (invalid when there is none).
     pub fn extract(&self, headers: &http::HeaderMap) -> RemoteContext {
+        super::context::caller_seen();
         let carrier = Headers::new(headers);
         // The composite propagator of OpenTelemetry lets the last format win; ours is
         // "first valid wins", in the configured order. A fresh context, not the
@@ -140,11 +141,14 @@ impl Propagator {
     /// Writes `span`'s context (trace, baggage, correlation id) into outgoing headers.
     /// Nothing is written for a span without a valid trace.
     pub fn inject(&self, span: &tracing::Span, headers: &mut http::HeaderMap) {
-        use tracing_opentelemetry::OpenTelemetrySpanExt;
-        if span.is_disabled() {
-            return;
+        let cx = span
+            .with_subscriber(|(id, dispatch)| {
+                super::context::otel_context(super::context::registry(dispatch)?, id)
+            })
+            .flatten();
+        if let Some(cx) = cx {
+            self.inject_cx(&cx, headers);
         }
-        self.inject_cx(&span.context(), headers);
     }
 
     /// Writes an extracted context into outgoing headers (forwarding it unchanged).
@@ -200,11 +204,16 @@ impl RemoteContext {
     }
 
     /// Makes this context the parent of `span` (call it before the span is first
-    /// entered). Returns `false` when the span is disabled, was already started, or the
-    /// OpenTelemetry layer is not installed.
+    /// entered): the span continues the caller's trace, follows its sampling decision
+    /// (parent-based samplers) and carries its baggage. Returns `false` when the span is
+    /// disabled (no layer records it: with traces not exported, one below `LOG_LEVEL`),
+    /// or when `install()`'s subscriber is not the global one or OpenTelemetry is off.
     pub fn set_parent_of(&self, span: &tracing::Span) -> bool {
-        use tracing_opentelemetry::OpenTelemetrySpanExt;
-        !span.is_disabled() && span.set_parent(self.cx.clone()).is_ok()
+        span.with_subscriber(|(id, dispatch)| {
+            super::context::registry(dispatch)
+                .is_some_and(|r| super::context::set_remote_parent(r, id, &self.cx))
+        })
+        .unwrap_or(false)
     }
 }
 
