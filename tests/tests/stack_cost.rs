@@ -86,9 +86,8 @@ fn call_exemplar() -> Option<String> {
     flext_observability::prometheus::render_openmetrics()
         .lines()
         .find(|l| {
-            l.starts_with(
-                r#"function_calls_total{function="call",module="stack_cost",result="ok"}"#,
-            )
+            l.starts_with(r#"function_calls_total{function="call",module="stack_cost","#)
+                && l.contains(r#"result="ok"}"#)
         })
         .and_then(|l| l.split_once(" # ").map(|(_, e)| e.to_owned()))
 }
