@@ -195,6 +195,9 @@ pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use integrations::push;
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use integrations::http;
 pub use model::DEFAULT_BUCKETS;
 
 #[doc = include_str!("../docs/monitor.md")]

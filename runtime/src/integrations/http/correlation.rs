@@ -1,0 +1,113 @@
+//! Correlation ids: taken from the request when it carries a usable one, generated
+//! otherwise, written back into the request (so handlers, propagation and outgoing
+//! calls see it) and echoed on the response.
+
+use std::cell::Cell;
+
+use ::http::{HeaderMap, HeaderName, HeaderValue};
+
+/// Longest correlation id taken from a request: longer ones are replaced, so a client
+/// cannot make every log line of the request carry kilobytes.
+pub(crate) const MAX_LEN: usize = 128;
+
+/// The header name `install()` configured (`LOG_CORRELATION_ID_HEADER`, default
+/// `X-Correlation-ID`), read once.
+pub(crate) fn configured_header() -> HeaderName {
+    let name = crate::span_ids::correlation_header();
+    HeaderName::from_bytes(name.as_bytes())
+        .unwrap_or_else(|_| HeaderName::from_static("x-correlation-id"))
+}
+
+/// Whether a received id is used as it is: 1 to [`MAX_LEN`] visible ASCII characters.
+pub(crate) fn usable(value: &HeaderValue) -> bool {
+    let bytes = value.as_bytes();
+    !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(|b| (0x21..=0x7e).contains(b))
+}
+
+/// The request's correlation id, or a new one written into its headers.
+pub(crate) fn take_or_make(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue {
+    if let Some(value) = headers.get(name)
+        && usable(value)
+        && headers.get_all(name).iter().nth(1).is_none()
+    {
+        return value.clone();
+    }
+    let value = generate();
+    headers.insert(name.clone(), value.clone());
+    value
+}
+
+/// A random UUID (version 4) in its usual text form.
+pub(crate) fn generate() -> HeaderValue {
+    let (hi, lo) = (next_random(), next_random());
+    let mut bytes = [0u8; 16];
+    bytes[..8].copy_from_slice(&hi.to_be_bytes());
+    bytes[8..].copy_from_slice(&lo.to_be_bytes());
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    let mut text = [0u8; 36];
+    let mut at = 0;
+    for (i, b) in bytes.iter().enumerate() {
+        if matches!(i, 4 | 6 | 8 | 10) {
+            text[at] = b'-';
+            at += 1;
+        }
+        text[at] = DIGITS[usize::from(b >> 4)];
+        text[at + 1] = DIGITS[usize::from(b & 0xf)];
+        at += 2;
+    }
+    HeaderValue::from_bytes(&text).unwrap_or_else(|_| HeaderValue::from_static("invalid"))
+}
+
+thread_local! {
+    static STATE: Cell<u64> = const { Cell::new(0) };
+}
+
+/// wyrand, per thread, seeded from the standard library's random hasher keys: ids need
+/// to be unique, not secret.
+fn next_random() -> u64 {
+    STATE.with(|state| {
+        let mut s = state.get();
+        if s == 0 {
+            use std::hash::{BuildHasher, Hasher};
+            let mut h = std::collections::hash_map::RandomState::new().build_hasher();
+            h.write_u64(crate::clock::unix_nanos());
+            s = h.finish() | 1;
+        }
+        s = s.wrapping_add(0xa076_1d64_78bd_642f);
+        state.set(s);
+        let t = u128::from(s) * u128::from(s ^ 0xe703_7ed1_a0b4_28db);
+        // Folding the halves of the product is the algorithm.
+        #[allow(clippy::cast_possible_truncation)]
+        let folded = ((t >> 64) as u64) ^ (t as u64);
+        folded
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ids_are_kept_when_usable_and_made_otherwise() {
+        let name = HeaderName::from_static("x-correlation-id");
+        let mut headers = HeaderMap::new();
+        headers.insert(&name, HeaderValue::from_static("c-42"));
+        assert_eq!(take_or_make(&mut headers, &name), "c-42");
+
+        for bad in ["", "has space", &"x".repeat(MAX_LEN + 1)] {
+            let mut headers = HeaderMap::new();
+            headers.insert(&name, HeaderValue::from_str(bad).unwrap());
+            let made = take_or_make(&mut headers, &name);
+            assert_ne!(made, bad);
+            assert_eq!(headers[&name], made, "the request carries the new id");
+        }
+        let a = generate();
+        let b = generate();
+        assert_ne!(a, b);
+        let text = a.to_str().unwrap();
+        assert_eq!(text.len(), 36);
+        assert_eq!(&text[14..15], "4", "{text}");
+    }
+}

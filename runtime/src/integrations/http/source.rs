@@ -1,0 +1,239 @@
+//! The HTTP families on the read path (every exporter: `/metrics`, Pushgateway, OTLP).
+//! A family appears once a request has been recorded in it.
+
+use std::sync::atomic::Ordering;
+
+use super::client;
+use super::routes::{self, RouteData};
+use super::semconv::{
+    DURATION_BOUNDS, SCHEMES, SIZE_BOUNDS, VERSIONS, error_type_name, method_count, method_name,
+    status_text,
+};
+use super::server::{self, ACTIVE, ACTIVE_USED};
+use super::series::{Key, SB, Series};
+use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
+use crate::model::{FamilyDesc, HistogramValue, MetricType};
+
+const SERVER_DURATION: &str = "http_server_request_duration_seconds";
+const SERVER_ACTIVE: &str = "http_server_active_requests";
+const SERVER_REQUEST_SIZE: &str = "http_server_request_body_size_bytes";
+const SERVER_RESPONSE_SIZE: &str = "http_server_response_body_size_bytes";
+const CLIENT_DURATION: &str = "http_client_request_duration_seconds";
+const OVERFLOW: (&str, &str) = ("otel_metric_overflow", "true");
+
+static SIZE_BOUNDS_F64: [f64; SB - 1] = {
+    let mut out = [0.0; SB - 1];
+    let mut i = 0;
+    while i < SB - 1 {
+        // Exact: every bound is below 2^53.
+        #[allow(clippy::cast_precision_loss)]
+        {
+            out[i] = SIZE_BOUNDS[i] as f64;
+        }
+        i += 1;
+    }
+    out
+};
+
+struct HttpSource;
+
+static SOURCE: HttpSource = HttpSource;
+
+inventory::submit!(SourceEntry::new(110, &SOURCE));
+
+impl Source for HttpSource {
+    fn snapshot(&self) -> Box<dyn Snapshot + '_> {
+        Box::new(HttpSnapshot)
+    }
+}
+
+struct HttpSnapshot;
+
+fn each_server(mut f: impl FnMut(&'static RouteData, Key, &Series)) {
+    routes::each(|route| route.series.each(|key, series| f(route, key, series)));
+}
+
+fn any_server(pred: impl Fn(&Series) -> bool) -> bool {
+    let mut found = false;
+    each_server(|_, _, s| found = found || pred(s));
+    found
+}
+
+fn sizes_recorded(s: &Series) -> bool {
+    s.request_sizes.read().0.iter().any(|&n| n > 0) || s.response_sizes.read().0.iter().any(|&n| n > 0)
+}
+
+impl Snapshot for HttpSnapshot {
+    fn families(&self) -> Vec<FamilyDesc<'_>> {
+        let mut out = Vec::new();
+        let histogram = |name, help, unit| FamilyDesc::fixed(name, help, MetricType::Histogram, Some(unit));
+        if any_server(|_| true) || server::BUDGET.overflowed() {
+            out.push(histogram(
+                SERVER_DURATION,
+                "Duration of HTTP server requests (OpenTelemetry semantic conventions v1.44.0).",
+                "seconds",
+            ));
+        }
+        if any_server(sizes_recorded) {
+            out.push(histogram(
+                SERVER_REQUEST_SIZE,
+                "Size of HTTP server request bodies.",
+                "bytes",
+            ));
+            out.push(histogram(
+                SERVER_RESPONSE_SIZE,
+                "Size of HTTP server response bodies.",
+                "bytes",
+            ));
+        }
+        if ACTIVE_USED.iter().flatten().any(|u| u.load(Ordering::Relaxed)) {
+            out.push(FamilyDesc::fixed(
+                SERVER_ACTIVE,
+                "Number of active HTTP server requests.",
+                MetricType::Gauge,
+                None,
+            ));
+        }
+        let mut client_used = client::BUDGET.overflowed();
+        client::each_destination(|d| d.series.each(|_, _| client_used = true));
+        if client_used {
+            out.push(histogram(
+                CLIENT_DURATION,
+                "Duration of HTTP client requests (OpenTelemetry semantic conventions v1.44.0).",
+                "seconds",
+            ));
+        }
+        out
+    }
+
+    fn encode(&self, family: &str, out: &mut dyn Encoder) {
+        match family {
+            SERVER_DURATION => {
+                each_server(|route, key, series| {
+                    let (counts, sum, exemplars) = series.read();
+                    let status = status_text(key.status);
+                    let labels = server_labels(route, key, status);
+                    out.histogram_exemplars(
+                        &labels,
+                        &HistogramValue {
+                            bounds: &DURATION_BOUNDS,
+                            counts: &counts,
+                            sum,
+                        },
+                        &exemplars,
+                    );
+                });
+                if server::BUDGET.overflowed() {
+                    let (counts, sum, _) = server::BUDGET.overflow.read();
+                    out.histogram(
+                        &[OVERFLOW],
+                        &HistogramValue {
+                            bounds: &DURATION_BOUNDS,
+                            counts: &counts,
+                            sum,
+                        },
+                    );
+                }
+            }
+            SERVER_REQUEST_SIZE | SERVER_RESPONSE_SIZE => {
+                let request = family == SERVER_REQUEST_SIZE;
+                each_server(|route, key, series| {
+                    let sizes = if request {
+                        &series.request_sizes
+                    } else {
+                        &series.response_sizes
+                    };
+                    let (counts, sum) = sizes.read();
+                    if counts.iter().all(|&n| n == 0) {
+                        return;
+                    }
+                    let status = status_text(key.status);
+                    out.histogram(
+                        &server_labels(route, key, status),
+                        &HistogramValue {
+                            bounds: &SIZE_BOUNDS_F64,
+                            counts: &counts,
+                            sum: sum as f64,
+                        },
+                    );
+                });
+            }
+            SERVER_ACTIVE => {
+                for (m, row) in ACTIVE.iter().enumerate().take(method_count()) {
+                    for (s, cell) in row.iter().enumerate() {
+                        let used = &ACTIVE_USED[m][s];
+                        if !used.load(Ordering::Relaxed) {
+                            continue;
+                        }
+                        let method = method_name(u8::try_from(m).unwrap_or(0));
+                        out.gauge(
+                            &[("http_request_method", method), ("url_scheme", SCHEMES[s])],
+                            crate::model::Value::Int(
+                                u64::try_from(cell.load(Ordering::Relaxed)).unwrap_or(0),
+                            ),
+                        );
+                    }
+                }
+            }
+            CLIENT_DURATION => {
+                client::each_destination(|d| {
+                    d.series.each(|key, series| {
+                        let (counts, sum, exemplars) = series.read();
+                        let status = status_text(key.status);
+                        let mut port = itoa::Buffer::new();
+                        let port = if d.port == 0 { "" } else { port.format(d.port) };
+                        let labels = [
+                            ("error_type", error_type_name(key.error, status)),
+                            ("http_request_method", method_name(key.method)),
+                            ("http_response_status_code", status),
+                            (
+                                "network_protocol_version",
+                                VERSIONS[usize::from(key.version)],
+                            ),
+                            ("server_address", d.address),
+                            ("server_port", port),
+                        ];
+                        out.histogram_exemplars(
+                            &labels,
+                            &HistogramValue {
+                                bounds: &DURATION_BOUNDS,
+                                counts: &counts,
+                                sum,
+                            },
+                            &exemplars,
+                        );
+                    });
+                });
+                if client::BUDGET.overflowed() {
+                    let (counts, sum, _) = client::BUDGET.overflow.read();
+                    out.histogram(
+                        &[OVERFLOW],
+                        &HistogramValue {
+                            bounds: &DURATION_BOUNDS,
+                            counts: &counts,
+                            sum,
+                        },
+                    );
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+/// Labels of a server series, in name order; empty values are left out by the encoders
+/// (`http_route` of unmatched requests, `error_type` of successes, the status of
+/// requests that got none).
+fn server_labels<'a>(route: &'a RouteData, key: Key, status: &'a str) -> [(&'a str, &'a str); 6] {
+    [
+        ("error_type", error_type_name(key.error, status)),
+        ("http_request_method", method_name(key.method)),
+        ("http_response_status_code", status),
+        ("http_route", route.template),
+        (
+            "network_protocol_version",
+            VERSIONS[usize::from(key.version)],
+        ),
+        ("url_scheme", SCHEMES[usize::from(key.scheme)]),
+    ]
+}

@@ -1,0 +1,247 @@
+//! Server and client spans with the conventions' attributes, and the trace context they
+//! continue (feature `otlp`: extracted from request headers by the configured
+//! propagators, injected into outgoing ones).
+
+use ::http::{HeaderMap, HeaderValue, Uri};
+use tracing::Span;
+use tracing::field::Empty;
+
+use super::routes::RouteData;
+use super::semconv::{OTHER_METHOD, SCHEMES, VERSIONS, method_name};
+
+/// The `tracing` target of the spans: `trace_level("flext_observability::http=off")`
+/// turns them off without touching the metrics.
+pub const SPAN_TARGET: &str = "flext_observability::http";
+
+/// What the server span is opened with.
+pub(crate) struct ServerRequest<'a> {
+    pub(crate) route: &'static RouteData,
+    pub(crate) method: u8,
+    pub(crate) original_method: &'a str,
+    pub(crate) scheme: u8,
+    pub(crate) version: u8,
+    pub(crate) uri: &'a Uri,
+    pub(crate) headers: &'a HeaderMap,
+    pub(crate) correlation: Option<&'a HeaderValue>,
+}
+
+/// A server span, its parent taken from the request headers (feature `otlp`). Costs one
+/// atomic load when nothing records spans of this target.
+pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
+    let span = tracing::info_span!(
+        target: SPAN_TARGET,
+        "HTTP request",
+        otel.name = r.route.span_name(r.method),
+        otel.kind = "server",
+        otel.status_code = Empty,
+        http.request.method = method_name(r.method),
+        http.request.method_original = Empty,
+        http.route = Empty,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        url.path = r.uri.path(),
+        url.query = Empty,
+        url.scheme = SCHEMES[usize::from(r.scheme)],
+        network.protocol.version = VERSIONS[usize::from(r.version)],
+        server.address = Empty,
+        server.port = Empty,
+        user_agent.original = Empty,
+        correlation_id = Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    if !r.route.template.is_empty() {
+        span.record("http.route", r.route.template);
+    }
+    if r.method == OTHER_METHOD {
+        span.record("http.request.method_original", r.original_method);
+    }
+    if let Some(query) = r.uri.query() {
+        span.record("url.query", redact_query(query).as_str());
+    }
+    let host = r
+        .uri
+        .authority()
+        .map(::http::uri::Authority::as_str)
+        .or_else(|| r.headers.get(::http::header::HOST)?.to_str().ok());
+    if let Some((address, port)) = host.map(split_host) {
+        span.record("server.address", address);
+        if let Some(port) = port {
+            span.record("server.port", port);
+        }
+    }
+    if let Some(agent) = r
+        .headers
+        .get(::http::header::USER_AGENT)
+        .and_then(|v| v.to_str().ok())
+    {
+        span.record("user_agent.original", agent);
+    }
+    if let Some(id) = r.correlation.and_then(|v| v.to_str().ok()) {
+        span.record("correlation_id", id);
+    }
+    #[cfg(feature = "otlp")]
+    {
+        let parent = crate::integrations::otlp::propagation::extract(r.headers);
+        if parent.is_valid() {
+            parent.set_parent_of(&span);
+        }
+    }
+    span
+}
+
+/// Records how a request ended on its span: status, `error.type`, and the error status
+/// when `error` is set.
+pub(crate) fn finish(span: &Span, status: Option<u16>, error: Option<&str>) {
+    if span.is_disabled() {
+        return;
+    }
+    if let Some(status) = status {
+        span.record("http.response.status_code", status);
+    }
+    if let Some(error) = error {
+        span.record("error.type", error);
+        span.record("otel.status_code", "ERROR");
+    }
+}
+
+/// What the client span is opened with.
+pub(crate) struct ClientRequest<'a> {
+    pub(crate) method: u8,
+    pub(crate) original_method: &'a str,
+    pub(crate) address: &'a str,
+    pub(crate) port: u16,
+    /// The full URL, redacted on demand (only when the span is recorded).
+    pub(crate) url: &'a dyn Fn() -> String,
+}
+
+/// A client span, child of the current span.
+pub(crate) fn client(r: &ClientRequest<'_>) -> Span {
+    let name = if r.method == OTHER_METHOD {
+        "HTTP"
+    } else {
+        method_name(r.method)
+    };
+    let span = tracing::info_span!(
+        target: SPAN_TARGET,
+        "HTTP client request",
+        otel.name = name,
+        otel.kind = "client",
+        otel.status_code = Empty,
+        http.request.method = method_name(r.method),
+        http.request.method_original = Empty,
+        http.response.status_code = Empty,
+        error.type = Empty,
+        server.address = r.address,
+        server.port = r.port,
+        url.full = Empty,
+        network.protocol.version = Empty,
+    );
+    if span.is_disabled() {
+        return span;
+    }
+    if r.method == OTHER_METHOD {
+        span.record("http.request.method_original", r.original_method);
+    }
+    span.record("url.full", (r.url)().as_str());
+    span
+}
+
+/// Writes the context of the current span (the client span, entered) into outgoing
+/// headers with the configured propagators (feature `otlp`; nothing otherwise).
+pub(crate) fn inject(headers: &mut HeaderMap) {
+    #[cfg(feature = "otlp")]
+    crate::integrations::otlp::propagation::inject(headers);
+    #[cfg(not(feature = "otlp"))]
+    let _ = headers;
+}
+
+/// `host[:port]` split; IPv6 literals keep their brackets off.
+pub(crate) fn split_host(host: &str) -> (&str, Option<u16>) {
+    if let Some(rest) = host.strip_prefix('[') {
+        if let Some((addr, tail)) = rest.split_once(']') {
+            return (addr, tail.strip_prefix(':').and_then(|p| p.parse().ok()));
+        }
+        return (host, None);
+    }
+    match host.rsplit_once(':') {
+        Some((addr, port)) => match port.parse() {
+            Ok(port) => (addr, Some(port)),
+            Err(_) => (host, None),
+        },
+        None => (host, None),
+    }
+}
+
+/// Query parameters whose values the conventions ask to redact.
+const SENSITIVE: [&str; 5] = [
+    "AWSAccessKeyId",
+    "Signature",
+    "sig",
+    "X-Goog-Signature",
+    "X-Amz-Signature",
+];
+
+/// A query with the values of signature-like parameters replaced by `REDACTED`.
+pub(crate) fn redact_query(query: &str) -> String {
+    let mut out = String::with_capacity(query.len());
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _))
+                if SENSITIVE.contains(&key)
+                    || matches!(key, "X-Amz-Credential" | "X-Amz-Security-Token") =>
+            {
+                out.push_str(key);
+                out.push_str("=REDACTED");
+            }
+            _ => out.push_str(pair),
+        }
+    }
+    out
+}
+
+/// A URL without credentials (`REDACTED:REDACTED@`) and with signature parameters
+/// redacted, for `url.full`.
+pub(crate) fn redact_url(scheme: &str, userinfo: bool, host_port: &str, path: &str, query: Option<&str>) -> String {
+    let mut out = format!("{scheme}://");
+    if userinfo {
+        out.push_str("REDACTED:REDACTED@");
+    }
+    out.push_str(host_port);
+    out.push_str(path);
+    if let Some(q) = query {
+        out.push('?');
+        out.push_str(&redact_query(q));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_correlation_field_is_the_one_logs_read() {
+        // The span macro needs a literal field name; the log layer reads this constant.
+        assert_eq!(crate::span_ids::CORRELATION_FIELD, "correlation_id");
+    }
+
+    #[test]
+    fn hosts_split_and_urls_are_redacted() {
+        assert_eq!(split_host("example.com:8080"), ("example.com", Some(8080)));
+        assert_eq!(split_host("example.com"), ("example.com", None));
+        assert_eq!(split_host("[::1]:3000"), ("::1", Some(3000)));
+        assert_eq!(
+            redact_query("a=1&sig=secret&X-Amz-Signature=s&b"),
+            "a=1&sig=REDACTED&X-Amz-Signature=REDACTED&b"
+        );
+        assert_eq!(
+            redact_url("https", true, "h:1", "/p", Some("sig=x")),
+            "https://REDACTED:REDACTED@h:1/p?sig=REDACTED"
+        );
+    }
+}
