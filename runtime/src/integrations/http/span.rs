@@ -83,8 +83,10 @@ pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
     }
     #[cfg(feature = "otlp")]
     {
+        // Also without a caller's trace: the context then carries the correlation id as
+        // baggage, which outgoing calls forward.
         let parent = crate::integrations::otlp::propagation::extract(r.headers);
-        if parent.is_valid() {
+        if parent.is_valid() || r.correlation.is_some() {
             parent.set_parent_of(&span);
         }
     }
