@@ -91,7 +91,12 @@ fn value(text: &str, series: &str) -> f64 {
 fn check(rounds: usize) -> Result<(), String> {
     let text = flext_observability::prometheus::render();
     let n = rounds as f64;
-    let count = |labels: &str| value(&text, &format!("http_server_request_duration_seconds_count{{{labels}}}"));
+    let count = |labels: &str| {
+        value(
+            &text,
+            &format!("http_server_request_duration_seconds_count{{{labels}}}"),
+        )
+    };
     let expect = [
         // /orders/7 and /orders/42, plus /proxy/7's own call.
         (
@@ -138,7 +143,12 @@ fn check(rounds: usize) -> Result<(), String> {
     let client = text
         .lines()
         .filter(|l| l.starts_with("http_client_request_duration_seconds_count"))
-        .map(|l| l.rsplit(' ').next().and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0))
+        .map(|l| {
+            l.rsplit(' ')
+                .next()
+                .and_then(|v| v.parse::<f64>().ok())
+                .unwrap_or(0.0)
+        })
         .sum::<f64>();
     eprintln!("  {client:>6}  http_client_request_duration_seconds_count (all series)");
     if (client - 2.0 * n).abs() > f64::EPSILON {

@@ -90,13 +90,19 @@ async fn get_order(Path(id): Path<u64>) -> Response {
         return (StatusCode::NOT_FOUND, "no such order\n").into_response();
     }
     tracing::info!(order = id, "order fetched");
-    json(StatusCode::OK, &format!(r#"{{"id":{id},"status":"shipped"}}"#))
+    json(
+        StatusCode::OK,
+        &format!(r#"{{"id":{id},"status":"shipped"}}"#),
+    )
 }
 
 async fn create_order(State(state): State<AppState>) -> Response {
     let id = state.next_order.fetch_add(1, Ordering::Relaxed);
     tracing::info!(order = id, "order created");
-    json(StatusCode::CREATED, &format!(r#"{{"id":{id},"status":"new"}}"#))
+    json(
+        StatusCode::CREATED,
+        &format!(r#"{{"id":{id},"status":"new"}}"#),
+    )
 }
 
 async fn fail() -> Response {
@@ -195,7 +201,9 @@ pub async fn drive(addr: SocketAddr, rounds: usize) -> Result<(), String> {
             let status = response.status().as_u16();
             let _ = response.into_body().collect().await;
             if status != *expected {
-                return Err(format!("{method} {path}: expected {expected}, got {status}"));
+                return Err(format!(
+                    "{method} {path}: expected {expected}, got {status}"
+                ));
             }
         }
     }

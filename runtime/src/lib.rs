@@ -189,15 +189,15 @@ pub use business::{
 };
 pub use error::{Error, StartupIssue};
 pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use integrations::http;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use integrations::push;
-#[cfg(feature = "http")]
-#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
-pub use integrations::http;
 pub use model::DEFAULT_BUCKETS;
 
 #[doc = include_str!("../docs/monitor.md")]

@@ -159,7 +159,11 @@ impl ClientCall {
         if error {
             self.key.error = STATUS_ERROR;
         }
-        span::finish(&self.span, Some(status), error.then(|| semconv::status_text(status)));
+        span::finish(
+            &self.span,
+            Some(status),
+            error.then(|| semconv::status_text(status)),
+        );
         if !self.span.is_disabled() {
             self.span.record(
                 "network.protocol.version",

@@ -8,8 +8,14 @@ use super::semconv::KnownMethods;
 
 /// Paths the server layer does not measure unless told otherwise: the embedded server's
 /// `/metrics` and probes, and the usual probe paths of applications that serve their own.
-pub const DEFAULT_EXCLUDED_PATHS: &[&str] =
-    &["/metrics", "/livez", "/readyz", "/startupz", "/health", "/healthz"];
+pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
+    "/metrics",
+    "/livez",
+    "/readyz",
+    "/startupz",
+    "/health",
+    "/healthz",
+];
 
 /// The environment variable that replaces the list of known methods, as the semantic
 /// conventions require (comma-separated, case-sensitive).
@@ -115,7 +121,11 @@ impl ServerLayer {
     pub fn exclude(self, path: impl Into<String>) -> Self {
         let path = path.into();
         let path = path.trim_end_matches('/');
-        let path: Box<str> = if path.is_empty() { "/".into() } else { path.into() };
+        let path: Box<str> = if path.is_empty() {
+            "/".into()
+        } else {
+            path.into()
+        };
         self.with(|c| {
             if !c.excluded.contains(&path) {
                 c.excluded.push(path);
@@ -287,7 +297,14 @@ mod tests {
     fn exclusions_match_paths_and_what_is_below() {
         let layer = ServerLayer::new().exclude("/static/");
         let c = &layer.config;
-        for path in ["/metrics", "/livez", "/livez/db", "/readyz", "/static", "/static/a.css"] {
+        for path in [
+            "/metrics",
+            "/livez",
+            "/livez/db",
+            "/readyz",
+            "/static",
+            "/static/a.css",
+        ] {
             assert!(c.excluded(path), "{path}");
         }
         for path in ["/", "/metricsx", "/orders/1", "/live", "/staticx"] {
@@ -302,7 +319,10 @@ mod tests {
         let env = |name: &str| (name == KNOWN_METHODS_ENV).then(|| "GET,PROPFIND".to_owned());
         let methods = methods_from_env(&env);
         let propfind = ::http::Method::from_bytes(b"PROPFIND").unwrap();
-        assert_ne!(methods.classify(&propfind), super::super::semconv::OTHER_METHOD);
+        assert_ne!(
+            methods.classify(&propfind),
+            super::super::semconv::OTHER_METHOD
+        );
         assert_eq!(
             methods.classify(&::http::Method::POST),
             super::super::semconv::OTHER_METHOD

@@ -51,7 +51,8 @@ pub(crate) const OTHER_METHOD: u8 = 0;
 /// Method names by id: `_OTHER`, the standard ones, then those known-method lists add
 /// (interned once, when a layer is built).
 static EXTRA_METHODS: Mutex<Vec<&'static str>> = Mutex::new(Vec::new());
-static METHOD_NAMES: [OnceLock<&'static str>; MAX_METHODS] = [const { OnceLock::new() }; MAX_METHODS];
+static METHOD_NAMES: [OnceLock<&'static str>; MAX_METHODS] =
+    [const { OnceLock::new() }; MAX_METHODS];
 static METHOD_COUNT: AtomicUsize = AtomicUsize::new(STANDARD.len() + 1);
 
 /// The label value of a method id.
@@ -59,7 +60,10 @@ pub(crate) fn method_name(id: u8) -> &'static str {
     match id {
         OTHER_METHOD => "_OTHER",
         1..=10 => STANDARD[usize::from(id) - 1],
-        _ => METHOD_NAMES[usize::from(id)].get().copied().unwrap_or("_OTHER"),
+        _ => METHOD_NAMES[usize::from(id)]
+            .get()
+            .copied()
+            .unwrap_or("_OTHER"),
     }
 }
 
@@ -122,7 +126,10 @@ impl KnownMethods {
             if name.is_empty() {
                 continue;
             }
-            match (::http::Method::from_bytes(name.as_bytes()), intern_method(name)) {
+            match (
+                ::http::Method::from_bytes(name.as_bytes()),
+                intern_method(name),
+            ) {
                 (Ok(method), Some(id)) => {
                     if !known.iter().any(|(m, _)| *m == method) {
                         known.push((method, id));
@@ -225,7 +232,10 @@ pub(crate) fn error_type_name(id: u8, status: &str) -> &str {
     match id {
         NO_ERROR => "",
         STATUS_ERROR => status,
-        _ => ERROR_TYPES[usize::from(id)].get().copied().unwrap_or("_OTHER"),
+        _ => ERROR_TYPES[usize::from(id)]
+            .get()
+            .copied()
+            .unwrap_or("_OTHER"),
     }
 }
 
@@ -258,7 +268,10 @@ mod tests {
     fn methods_outside_the_list_are_other() {
         let standard = KnownMethods::Standard;
         assert_eq!(method_name(standard.classify(&::http::Method::GET)), "GET");
-        assert_eq!(method_name(standard.classify(&::http::Method::PATCH)), "PATCH");
+        assert_eq!(
+            method_name(standard.classify(&::http::Method::PATCH)),
+            "PATCH"
+        );
         let query = ::http::Method::from_bytes(b"QUERY").unwrap();
         assert_eq!(method_name(standard.classify(&query)), "QUERY");
         for bogus in ["get", "FOO", "PROPFIND", "G3T"] {

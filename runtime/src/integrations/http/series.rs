@@ -165,7 +165,10 @@ impl Budget {
 
     /// Whether anything went to the overflow series.
     pub(crate) fn overflowed(&self) -> bool {
-        self.overflow.buckets.iter().any(|b| b.load(Ordering::Relaxed) > 0)
+        self.overflow
+            .buckets
+            .iter()
+            .any(|b| b.load(Ordering::Relaxed) > 0)
     }
 }
 
@@ -216,7 +219,8 @@ impl SeriesList {
             }
             let next = chunk.next.load(Ordering::Acquire);
             if next.is_null() {
-                return Self::grow(chunk, budget).map_or(&budget.overflow, |_| self.find(key, budget));
+                return Self::grow(chunk, budget)
+                    .map_or(&budget.overflow, |_| self.find(key, budget));
             }
             // SAFETY: chunks are leaked boxes, never freed; `next` was published with
             // release ordering after it was fully built.
@@ -251,7 +255,12 @@ impl SeriesList {
         let fresh = Box::into_raw(Box::new(Chunk::new()));
         if last
             .next
-            .compare_exchange(std::ptr::null_mut(), fresh, Ordering::AcqRel, Ordering::Acquire)
+            .compare_exchange(
+                std::ptr::null_mut(),
+                fresh,
+                Ordering::AcqRel,
+                Ordering::Acquire,
+            )
             .is_err()
         {
             // SAFETY: `fresh` was never published.
@@ -343,8 +352,11 @@ mod tests {
             for t in 0..4u16 {
                 scope.spawn(move || {
                     for i in 0..2_000u16 {
-                        LIST.find(key(200 + (i + t) % 12), &BUDGET)
-                            .record(1, 0, &tracing::Span::none());
+                        LIST.find(key(200 + (i + t) % 12), &BUDGET).record(
+                            1,
+                            0,
+                            &tracing::Span::none(),
+                        );
                     }
                 });
             }

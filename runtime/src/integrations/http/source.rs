@@ -9,8 +9,8 @@ use super::semconv::{
     DURATION_BOUNDS, SCHEMES, SIZE_BOUNDS, VERSIONS, error_type_name, method_count, method_name,
     status_text,
 };
-use super::server::{self, ACTIVE, ACTIVE_USED};
 use super::series::{Key, SB, Series};
+use super::server::{self, ACTIVE, ACTIVE_USED};
 use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
 use crate::model::{FamilyDesc, HistogramValue, MetricType};
 
@@ -60,13 +60,15 @@ fn any_server(pred: impl Fn(&Series) -> bool) -> bool {
 }
 
 fn sizes_recorded(s: &Series) -> bool {
-    s.request_sizes.read().0.iter().any(|&n| n > 0) || s.response_sizes.read().0.iter().any(|&n| n > 0)
+    s.request_sizes.read().0.iter().any(|&n| n > 0)
+        || s.response_sizes.read().0.iter().any(|&n| n > 0)
 }
 
 impl Snapshot for HttpSnapshot {
     fn families(&self) -> Vec<FamilyDesc<'_>> {
         let mut out = Vec::new();
-        let histogram = |name, help, unit| FamilyDesc::fixed(name, help, MetricType::Histogram, Some(unit));
+        let histogram =
+            |name, help, unit| FamilyDesc::fixed(name, help, MetricType::Histogram, Some(unit));
         if any_server(|_| true) || server::BUDGET.overflowed() {
             out.push(histogram(
                 SERVER_DURATION,
@@ -86,7 +88,11 @@ impl Snapshot for HttpSnapshot {
                 "bytes",
             ));
         }
-        if ACTIVE_USED.iter().flatten().any(|u| u.load(Ordering::Relaxed)) {
+        if ACTIVE_USED
+            .iter()
+            .flatten()
+            .any(|u| u.load(Ordering::Relaxed))
+        {
             out.push(FamilyDesc::fixed(
                 SERVER_ACTIVE,
                 "Number of active HTTP server requests.",

@@ -208,7 +208,13 @@ pub(crate) fn redact_query(query: &str) -> String {
 
 /// A URL without credentials (`REDACTED:REDACTED@`) and with signature parameters
 /// redacted, for `url.full`.
-pub(crate) fn redact_url(scheme: &str, userinfo: bool, host_port: &str, path: &str, query: Option<&str>) -> String {
+pub(crate) fn redact_url(
+    scheme: &str,
+    userinfo: bool,
+    host_port: &str,
+    path: &str,
+    query: Option<&str>,
+) -> String {
     let mut out = format!("{scheme}://");
     if userinfo {
         out.push_str("REDACTED:REDACTED@");
