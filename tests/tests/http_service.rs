@@ -7,6 +7,9 @@
 //! to a real OTLP receiver; the correlation id echoed and in the JSON log lines;
 //! `promtool check metrics` clean.
 
+// Counts are small integers, exact in an f64.
+#![allow(clippy::float_cmp)]
+
 #[path = "http_service/common.rs"]
 mod common;
 

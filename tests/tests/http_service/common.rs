@@ -173,16 +173,17 @@ pub(crate) fn labels(
     route: Option<&str>,
     error: Option<&str>,
 ) -> String {
+    use std::fmt::Write as _;
     let mut out = String::new();
     if let Some(e) = error {
-        out.push_str(&format!(r#"error_type="{e}","#));
+        let _ = write!(out, r#"error_type="{e}","#);
     }
-    out.push_str(&format!(r#"http_request_method="{method}","#));
+    let _ = write!(out, r#"http_request_method="{method}","#);
     if !status.is_empty() {
-        out.push_str(&format!(r#"http_response_status_code="{status}","#));
+        let _ = write!(out, r#"http_response_status_code="{status}","#);
     }
     if let Some(r) = route {
-        out.push_str(&format!(r#"http_route="{r}","#));
+        let _ = write!(out, r#"http_route="{r}","#);
     }
     out.push_str(r#"network_protocol_version="1.1",url_scheme="http""#);
     out

@@ -37,6 +37,8 @@ pub(crate) fn take_or_make(headers: &mut HeaderMap, name: &HeaderName) -> Header
     value
 }
 
+const DIGITS: &[u8; 16] = b"0123456789abcdef";
+
 /// A random UUID (version 4) in its usual text form.
 pub(crate) fn generate() -> HeaderValue {
     let (hi, lo) = (next_random(), next_random());
@@ -45,7 +47,6 @@ pub(crate) fn generate() -> HeaderValue {
     bytes[8..].copy_from_slice(&lo.to_be_bytes());
     bytes[6] = (bytes[6] & 0x0f) | 0x40;
     bytes[8] = (bytes[8] & 0x3f) | 0x80;
-    const DIGITS: &[u8; 16] = b"0123456789abcdef";
     let mut text = [0u8; 36];
     let mut at = 0;
     for (i, b) in bytes.iter().enumerate() {

@@ -3,24 +3,28 @@
 //! reqwest middleware).
 //!
 //! ```
-//! use axum::{Router, routing::get};
-//! use flext_observability::http::ServerLayer;
-//! use tower::ServiceExt;
+//! use flext_observability::http::{Route, ServerLayer};
+//! use tower::{ServiceBuilder, ServiceExt, service_fn};
 //!
 //! # #[tokio::main(flavor = "current_thread")]
 //! # async fn main() {
-//! let app = Router::new()
-//!     .route("/orders/{id}", get(|| async { "order" }))
-//!     .layer(ServerLayer::new());
+//! // Any tower service of `http` requests; a router would say which route matched.
+//! let service = ServiceBuilder::new()
+//!     .layer(ServerLayer::new())
+//!     .service(service_fn(|_request: http::Request<String>| async {
+//!         let mut response = http::Response::new(String::from("hello"));
+//!         response.extensions_mut().insert(Route::new("/greetings/{name}"));
+//!         Ok::<_, std::convert::Infallible>(response)
+//!     }));
 //!
-//! let request = http::Request::get("/orders/42").body(axum::body::Body::empty()).unwrap();
-//! let response = app.oneshot(request).await.unwrap();
+//! let request = http::Request::get("/greetings/ada").body(String::new()).unwrap();
+//! let response = service.oneshot(request).await.unwrap();
 //! assert_eq!(response.status(), 200);
 //! assert!(response.headers().contains_key("x-correlation-id"));
 //!
 //! let text = flext_observability::prometheus::render();
 //! assert!(text.contains(
-//!     r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/orders/{id}",network_protocol_version="1.1",url_scheme="http"} 1"#
+//!     r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/greetings/{name}",network_protocol_version="1.1",url_scheme="http"} 1"#
 //! ));
 //! # }
 //! ```
@@ -106,6 +110,39 @@
 //! against axum-prometheus and tower-http's `TraceLayer` with the `metrics` crate.
 //! Routes of axum routers nested with `Router::nest` get a new template text per
 //! request from axum; they are found by hashing the template (no lock).
+#![cfg_attr(
+    feature = "axum",
+    doc = r##"
+# With axum (feature `axum`)
+
+Add the layer with `Router::layer`: the router has matched the route when the layer
+sees the request, and the template (`/orders/{id}`) is the `http_route`.
+
+```
+use axum::{Router, routing::get};
+use flext_observability::http::ServerLayer;
+use tower::ServiceExt;
+
+# #[tokio::main(flavor = "current_thread")]
+# async fn main() {
+let app = Router::new()
+    .route("/orders/{id}", get(|| async { "order" }))
+    .layer(ServerLayer::new());
+
+for id in 1..=3 {
+    let request = http::Request::get(format!("/orders/{id}"))
+        .body(axum::body::Body::empty())
+        .unwrap();
+    assert_eq!(app.clone().oneshot(request).await.unwrap().status(), 200);
+}
+let text = flext_observability::prometheus::render();
+assert!(text.contains(
+    r#"http_server_request_duration_seconds_count{http_request_method="GET",http_response_status_code="200",http_route="/orders/{id}",network_protocol_version="1.1",url_scheme="http"} 3"#
+));
+# }
+```
+"##
+)]
 
 mod client;
 mod correlation;

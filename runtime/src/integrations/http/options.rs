@@ -22,6 +22,7 @@ pub const DEFAULT_EXCLUDED_PATHS: &[&str] = &[
 pub const KNOWN_METHODS_ENV: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
 
 #[derive(Clone, Debug)]
+#[allow(clippy::struct_excessive_bools)] // independent switches, one builder method each
 pub(crate) struct Config {
     pub(crate) methods: KnownMethods,
     pub(crate) excluded: Vec<Box<str>>,

@@ -213,8 +213,8 @@ fn intern_error_type(name: &'static str) -> u8 {
     let mut count = ERROR_TYPE_COUNT
         .lock()
         .unwrap_or_else(PoisonError::into_inner);
-    for i in 2..*count {
-        if ERROR_TYPES[i].get().is_some_and(|known| *known == name) {
+    for (i, cell) in ERROR_TYPES.iter().enumerate().take(*count).skip(2) {
+        if cell.get().is_some_and(|known| *known == name) {
             return u8::try_from(i).unwrap_or(STATUS_ERROR);
         }
     }

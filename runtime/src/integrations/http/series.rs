@@ -220,7 +220,7 @@ impl SeriesList {
             let next = chunk.next.load(Ordering::Acquire);
             if next.is_null() {
                 return Self::grow(chunk, budget)
-                    .map_or(&budget.overflow, |_| self.find(key, budget));
+                    .map_or(&budget.overflow, |()| self.find(key, budget));
             }
             // SAFETY: chunks are leaked boxes, never freed; `next` was published with
             // release ordering after it was fully built.

@@ -233,7 +233,7 @@ impl Pending {
                 let status = response.status().as_u16();
                 self.key.status = status;
                 let mut route = self.route;
-                if std::ptr::eq(route, &UNMATCHED)
+                if route.is_unmatched()
                     && let Some(late) = response.extensions().get::<Route>()
                 {
                     route = routes::by_address(late.as_str(), || ());

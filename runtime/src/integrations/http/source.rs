@@ -9,7 +9,7 @@ use super::semconv::{
     DURATION_BOUNDS, SCHEMES, SIZE_BOUNDS, VERSIONS, error_type_name, method_count, method_name,
     status_text,
 };
-use super::series::{Key, SB, Series};
+use super::series::{Budget, Key, SB, Series};
 use super::server::{self, ACTIVE, ACTIVE_USED};
 use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
 use crate::model::{FamilyDesc, HistogramValue, MetricType};
@@ -114,117 +114,101 @@ impl Snapshot for HttpSnapshot {
 
     fn encode(&self, family: &str, out: &mut dyn Encoder) {
         match family {
-            SERVER_DURATION => {
-                each_server(|route, key, series| {
-                    let (counts, sum, exemplars) = series.read();
-                    let status = status_text(key.status);
-                    let labels = server_labels(route, key, status);
-                    out.histogram_exemplars(
-                        &labels,
-                        &HistogramValue {
-                            bounds: &DURATION_BOUNDS,
-                            counts: &counts,
-                            sum,
-                        },
-                        &exemplars,
-                    );
-                });
-                if server::BUDGET.overflowed() {
-                    let (counts, sum, _) = server::BUDGET.overflow.read();
-                    out.histogram(
-                        &[OVERFLOW],
-                        &HistogramValue {
-                            bounds: &DURATION_BOUNDS,
-                            counts: &counts,
-                            sum,
-                        },
-                    );
-                }
-            }
-            SERVER_REQUEST_SIZE | SERVER_RESPONSE_SIZE => {
-                let request = family == SERVER_REQUEST_SIZE;
-                each_server(|route, key, series| {
-                    let sizes = if request {
-                        &series.request_sizes
-                    } else {
-                        &series.response_sizes
-                    };
-                    let (counts, sum) = sizes.read();
-                    if counts.iter().all(|&n| n == 0) {
-                        return;
-                    }
-                    let status = status_text(key.status);
-                    out.histogram(
-                        &server_labels(route, key, status),
-                        &HistogramValue {
-                            bounds: &SIZE_BOUNDS_F64,
-                            counts: &counts,
-                            sum: sum as f64,
-                        },
-                    );
-                });
-            }
-            SERVER_ACTIVE => {
-                for (m, row) in ACTIVE.iter().enumerate().take(method_count()) {
-                    for (s, cell) in row.iter().enumerate() {
-                        let used = &ACTIVE_USED[m][s];
-                        if !used.load(Ordering::Relaxed) {
-                            continue;
-                        }
-                        let method = method_name(u8::try_from(m).unwrap_or(0));
-                        out.gauge(
-                            &[("http_request_method", method), ("url_scheme", SCHEMES[s])],
-                            crate::model::Value::Int(
-                                u64::try_from(cell.load(Ordering::Relaxed)).unwrap_or(0),
-                            ),
-                        );
-                    }
-                }
-            }
-            CLIENT_DURATION => {
-                client::each_destination(|d| {
-                    d.series.each(|key, series| {
-                        let (counts, sum, exemplars) = series.read();
-                        let status = status_text(key.status);
-                        let mut port = itoa::Buffer::new();
-                        let port = if d.port == 0 { "" } else { port.format(d.port) };
-                        let labels = [
-                            ("error_type", error_type_name(key.error, status)),
-                            ("http_request_method", method_name(key.method)),
-                            ("http_response_status_code", status),
-                            (
-                                "network_protocol_version",
-                                VERSIONS[usize::from(key.version)],
-                            ),
-                            ("server_address", d.address),
-                            ("server_port", port),
-                        ];
-                        out.histogram_exemplars(
-                            &labels,
-                            &HistogramValue {
-                                bounds: &DURATION_BOUNDS,
-                                counts: &counts,
-                                sum,
-                            },
-                            &exemplars,
-                        );
-                    });
-                });
-                if client::BUDGET.overflowed() {
-                    let (counts, sum, _) = client::BUDGET.overflow.read();
-                    out.histogram(
-                        &[OVERFLOW],
-                        &HistogramValue {
-                            bounds: &DURATION_BOUNDS,
-                            counts: &counts,
-                            sum,
-                        },
-                    );
-                }
-            }
+            SERVER_DURATION => encode_server_durations(out),
+            SERVER_REQUEST_SIZE => encode_sizes(out, true),
+            SERVER_RESPONSE_SIZE => encode_sizes(out, false),
+            SERVER_ACTIVE => encode_active(out),
+            CLIENT_DURATION => encode_client_durations(out),
             _ => {}
         }
     }
+}
+
+fn durations(counts: &[u64], sum: f64) -> HistogramValue<'_> {
+    HistogramValue {
+        bounds: &DURATION_BOUNDS,
+        counts,
+        sum,
+    }
+}
+
+fn encode_overflow(budget: &Budget, out: &mut dyn Encoder) {
+    if budget.overflowed() {
+        let (counts, sum, _) = budget.overflow.read();
+        out.histogram(&[OVERFLOW], &durations(&counts, sum));
+    }
+}
+
+fn encode_server_durations(out: &mut dyn Encoder) {
+    each_server(|route, key, series| {
+        let (counts, sum, exemplars) = series.read();
+        let status = status_text(key.status);
+        let labels = server_labels(route, key, status);
+        out.histogram_exemplars(&labels, &durations(&counts, sum), &exemplars);
+    });
+    encode_overflow(&server::BUDGET, out);
+}
+
+fn encode_sizes(out: &mut dyn Encoder, request: bool) {
+    each_server(|route, key, series| {
+        let sizes = if request {
+            &series.request_sizes
+        } else {
+            &series.response_sizes
+        };
+        let (counts, sum) = sizes.read();
+        if counts.iter().all(|&n| n == 0) {
+            return;
+        }
+        let status = status_text(key.status);
+        out.histogram(
+            &server_labels(route, key, status),
+            &HistogramValue {
+                bounds: &SIZE_BOUNDS_F64,
+                counts: &counts,
+                sum: sum as f64,
+            },
+        );
+    });
+}
+
+fn encode_active(out: &mut dyn Encoder) {
+    for (m, row) in ACTIVE.iter().enumerate().take(method_count()) {
+        for (s, cell) in row.iter().enumerate() {
+            if !ACTIVE_USED[m][s].load(Ordering::Relaxed) {
+                continue;
+            }
+            let method = method_name(u8::try_from(m).unwrap_or(0));
+            out.gauge(
+                &[("http_request_method", method), ("url_scheme", SCHEMES[s])],
+                crate::model::Value::Int(u64::try_from(cell.load(Ordering::Relaxed)).unwrap_or(0)),
+            );
+        }
+    }
+}
+
+fn encode_client_durations(out: &mut dyn Encoder) {
+    client::each_destination(|d| {
+        d.series.each(|key, series| {
+            let (counts, sum, exemplars) = series.read();
+            let status = status_text(key.status);
+            let mut port = itoa::Buffer::new();
+            let port = if d.port == 0 { "" } else { port.format(d.port) };
+            let labels = [
+                ("error_type", error_type_name(key.error, status)),
+                ("http_request_method", method_name(key.method)),
+                ("http_response_status_code", status),
+                (
+                    "network_protocol_version",
+                    VERSIONS[usize::from(key.version)],
+                ),
+                ("server_address", d.address),
+                ("server_port", port),
+            ];
+            out.histogram_exemplars(&labels, &durations(&counts, sum), &exemplars);
+        });
+    });
+    encode_overflow(&client::BUDGET, out);
 }
 
 /// Labels of a server series, in name order; empty values are left out by the encoders
