@@ -56,8 +56,13 @@ pub fn client() -> InstrumentedClient {
 
 /// The service, listening at `own`, with the observability layer.
 pub fn app(own: SocketAddr) -> Router {
+    app_with(own, ServerLayer::new())
+}
+
+/// The service with a layer configured otherwise (the benchmarks compare settings).
+pub fn app_with(own: SocketAddr, layer: ServerLayer) -> Router {
     routes(own)
-        .layer(ServerLayer::new())
+        .layer(layer)
         // Outside the layer: the layer sees the panic unwind and counts it as a 500 with
         // `error_type="panic"`; catch-panic answers the 500.
         .layer(CatchPanicLayer::new())

@@ -141,10 +141,12 @@ impl ClientCall {
         }
     }
 
-    /// Writes the span's context into the outgoing headers.
+    /// Writes the span's context, and the correlation id of the request being served,
+    /// into the outgoing headers.
     pub(crate) fn inject(&self, headers: &mut HeaderMap) {
         let _entered = self.span.enter();
         span::inject(headers);
+        super::correlation::forward(headers);
     }
 
     pub(crate) fn span(&self) -> &Span {

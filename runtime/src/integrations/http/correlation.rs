@@ -1,6 +1,7 @@
 //! Correlation ids: taken from the request when it carries a usable one, generated
-//! otherwise, written back into the request (so handlers, propagation and outgoing
-//! calls see it) and echoed on the response.
+//! otherwise, written back into the request (so handlers and propagation see it),
+//! echoed on the response, and forwarded by the client layers on calls made while the
+//! request's future is polled.
 
 use std::cell::Cell;
 
@@ -9,6 +10,48 @@ use ::http::{HeaderMap, HeaderName, HeaderValue};
 /// Longest correlation id taken from a request: longer ones are replaced, so a client
 /// cannot make every log line of the request carry kilobytes.
 pub(crate) const MAX_LEN: usize = 128;
+
+/// A request's correlation header and id.
+pub(crate) type Pair = (HeaderName, HeaderValue);
+
+thread_local! {
+    /// The correlation id of the request being polled on this thread.
+    static CURRENT: Cell<*const Pair> = const { Cell::new(std::ptr::null()) };
+}
+
+/// Makes a request's id the current one until dropped (the span of one poll).
+pub(crate) struct Scope {
+    previous: *const Pair,
+}
+
+/// Makes `pair` current for the life of the returned scope; the scope must not outlive
+/// `pair` (it is a local of the poll that borrows it).
+pub(crate) fn enter(pair: &Pair) -> Scope {
+    Scope {
+        previous: CURRENT.replace(std::ptr::from_ref(pair)),
+    }
+}
+
+impl Drop for Scope {
+    fn drop(&mut self) {
+        // Also on unwinding: the thread's next request must not see a dangling id.
+        CURRENT.set(self.previous);
+    }
+}
+
+/// Writes the current request's correlation id into outgoing headers that have none.
+pub(crate) fn forward(headers: &mut HeaderMap) {
+    let current = CURRENT.get();
+    if current.is_null() {
+        return;
+    }
+    // SAFETY: a non-null pointer was set by a live `Scope`, a local of the poll that
+    // borrows the pair: we are inside that poll, on its thread.
+    let (name, value) = unsafe { &*current };
+    if !headers.contains_key(name) {
+        headers.insert(name.clone(), value.clone());
+    }
+}
 
 /// The header name `install()` configured (`LOG_CORRELATION_ID_HEADER`, default
 /// `X-Correlation-ID`), read once.
@@ -89,6 +132,25 @@ fn next_random() -> u64 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_polled_request_id_is_forwarded() {
+        let pair: Pair = (
+            HeaderName::from_static("x-correlation-id"),
+            HeaderValue::from_static("c-1"),
+        );
+        let mut out = HeaderMap::new();
+        forward(&mut out);
+        assert!(out.is_empty(), "no request is polled");
+        {
+            let _scope = enter(&pair);
+            forward(&mut out);
+        }
+        assert_eq!(out["x-correlation-id"], "c-1");
+        let mut after = HeaderMap::new();
+        forward(&mut after);
+        assert!(after.is_empty(), "the scope ended");
+    }
 
     #[test]
     fn ids_are_kept_when_usable_and_made_otherwise() {

@@ -14,11 +14,12 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, AtomicI64, Ordering};
 use std::task::{Context, Poll};
 
-use ::http::{HeaderName, HeaderValue, Request, Response};
+use ::http::{HeaderValue, Request, Response};
 use tower_layer::Layer;
 use tower_service::Service;
 use tracing::Span;
 
+use super::correlation;
 use super::options::{Config, ServerLayer};
 use super::routes::{self, Route, RouteData, UNMATCHED};
 use super::semconv::{
@@ -95,7 +96,7 @@ where
         }
         let correlation = config.correlation.then(|| {
             let name = config.correlation_header();
-            let value = super::correlation::take_or_make(req.headers_mut(), name);
+            let value = correlation::take_or_make(req.headers_mut(), name);
             (name.clone(), value)
         });
         let span = if config.spans {
@@ -135,6 +136,7 @@ where
         };
         let inner = {
             let _entered = pending.span.enter();
+            let _correlation = pending.correlation.as_ref().map(correlation::enter);
             self.inner.call(req)
         };
         ResponseFuture {
@@ -194,7 +196,7 @@ struct Pending {
     request_size: Option<u64>,
     body_sizes: bool,
     active: bool,
-    correlation: Option<(HeaderName, HeaderValue)>,
+    correlation: Option<correlation::Pair>,
     span: Span,
     /// Set when a panic unwound through a poll of the service's future: whoever caught
     /// it (tower-http's catch-panic, the runtime) drops the future later, not while
@@ -338,6 +340,7 @@ where
         };
         let polled = {
             let _entered = pending.span.enter();
+            let _correlation = pending.correlation.as_ref().map(correlation::enter);
             let flag = UnwindFlag(&pending.panicked);
             let polled = this.inner.poll(cx);
             std::mem::forget(flag);

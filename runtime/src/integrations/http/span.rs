@@ -82,15 +82,22 @@ pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
         span.record("correlation_id", id);
     }
     #[cfg(feature = "otlp")]
-    {
-        // Also without a caller's trace: the context then carries the correlation id as
-        // baggage, which outgoing calls forward.
+    if carries_context(r.headers) {
         let parent = crate::integrations::otlp::propagation::extract(r.headers);
-        if parent.is_valid() || r.correlation.is_some() {
+        if parent.is_valid() {
             parent.set_parent_of(&span);
         }
     }
     span
+}
+
+/// Whether a request carries a trace context in a format the propagators read: most
+/// requests do not, and checking is much cheaper than extracting nothing.
+#[cfg(feature = "otlp")]
+fn carries_context(headers: &HeaderMap) -> bool {
+    ["traceparent", "b3", "x-b3-traceid"]
+        .iter()
+        .any(|name| headers.contains_key(*name))
 }
 
 /// Records how a request ended on its span: status, `error.type`, and the error status
