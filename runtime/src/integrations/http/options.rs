@@ -26,6 +26,9 @@ pub const KNOWN_METHODS_ENV: &str = "OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS";
 pub(crate) struct Config {
     pub(crate) methods: KnownMethods,
     pub(crate) excluded: Vec<Box<str>>,
+    /// The second bytes of the excluded paths, as a set: most paths are told apart by
+    /// one lookup.
+    second_bytes: [u64; 4],
     pub(crate) body_sizes: bool,
     pub(crate) spans: bool,
     pub(crate) correlation: bool,
@@ -40,10 +43,25 @@ impl Config {
     /// under `/livez`).
     #[inline]
     pub(crate) fn excluded(&self, path: &str) -> bool {
+        if let Some(&b) = path.as_bytes().get(1)
+            && self.second_bytes[usize::from(b >> 6)] & (1 << (b & 63)) == 0
+        {
+            return false;
+        }
         self.excluded.iter().any(|e| {
             path.strip_prefix(&**e)
                 .is_some_and(|rest| rest.is_empty() || rest.starts_with('/'))
         })
+    }
+
+    fn index(&mut self) {
+        self.second_bytes = [0; 4];
+        for path in &self.excluded {
+            // "/" excludes only itself: a path with a second byte is never it.
+            if let Some(&b) = path.as_bytes().get(1) {
+                self.second_bytes[usize::from(b >> 6)] |= 1 << (b & 63);
+            }
+        }
     }
 
     /// The correlation header: the one set on the layer, else `install()`'s, read on the
@@ -88,26 +106,31 @@ impl ServerLayer {
     /// `OTEL_INSTRUMENTATION_HTTP_KNOWN_METHODS` (an unusable entry is ignored with one
     /// warning).
     pub fn new() -> Self {
+        let mut config = Config {
+            methods: methods_from_env(&crate::settings::process_env),
+            excluded: DEFAULT_EXCLUDED_PATHS
+                .iter()
+                .map(|p| Box::from(*p))
+                .collect(),
+            body_sizes: false,
+            spans: true,
+            correlation: true,
+            correlation_header: OnceLock::new(),
+            default_scheme: 0,
+            forwarded_proto: false,
+            active_requests: true,
+            second_bytes: [0; 4],
+        };
+        config.index();
         ServerLayer {
-            config: Arc::new(Config {
-                methods: methods_from_env(&crate::settings::process_env),
-                excluded: DEFAULT_EXCLUDED_PATHS
-                    .iter()
-                    .map(|p| Box::from(*p))
-                    .collect(),
-                body_sizes: false,
-                spans: true,
-                correlation: true,
-                correlation_header: OnceLock::new(),
-                default_scheme: 0,
-                forwarded_proto: false,
-                active_requests: true,
-            }),
+            config: Arc::new(config),
         }
     }
 
     fn with(mut self, f: impl FnOnce(&mut Config)) -> Self {
-        f(Arc::make_mut(&mut self.config));
+        let config = Arc::make_mut(&mut self.config);
+        f(config);
+        config.index();
         self
     }
 
@@ -308,11 +331,22 @@ mod tests {
         ] {
             assert!(c.excluded(path), "{path}");
         }
-        for path in ["/", "/metricsx", "/orders/1", "/live", "/staticx"] {
+        for path in [
+            "/",
+            "",
+            "/metricsx",
+            "/orders/1",
+            "/live",
+            "/staticx",
+            "/Metrics",
+        ] {
             assert!(!c.excluded(path), "{path}");
         }
         let all = ServerLayer::new().include_default_paths();
         assert!(!all.config.excluded("/metrics"));
+        let root = ServerLayer::new().include_default_paths().exclude("/");
+        assert!(root.config.excluded("/"));
+        assert!(!root.config.excluded("/a"));
     }
 
     #[test]

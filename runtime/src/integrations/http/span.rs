@@ -26,8 +26,17 @@ pub(crate) struct ServerRequest<'a> {
 }
 
 /// A server span, its parent taken from the request headers (feature `otlp`). Costs one
-/// atomic load when nothing records spans of this target.
+/// atomic load when nothing records spans of this target. Every attribute known at the
+/// start is given at creation: each later `record` is one more round through the
+/// subscriber's layers.
 pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
+    let host = || {
+        r.uri
+            .authority()
+            .map(::http::uri::Authority::as_str)
+            .or_else(|| r.headers.get(::http::header::HOST)?.to_str().ok())
+            .map(split_host)
+    };
     let span = tracing::info_span!(
         target: SPAN_TARGET,
         "HTTP request",
@@ -35,54 +44,24 @@ pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
         otel.kind = "server",
         otel.status_code = Empty,
         http.request.method = method_name(r.method),
-        http.request.method_original = Empty,
-        http.route = Empty,
+        http.request.method_original = (r.method == OTHER_METHOD).then_some(r.original_method),
+        http.route = (!r.route.is_unmatched()).then_some(r.route.template),
         http.response.status_code = Empty,
         error.type = Empty,
         url.path = r.uri.path(),
-        url.query = Empty,
+        url.query = r.uri.query().map(redact_query).as_deref(),
         url.scheme = SCHEMES[usize::from(r.scheme)],
         network.protocol.version = VERSIONS[usize::from(r.version)],
-        server.address = Empty,
-        server.port = Empty,
-        user_agent.original = Empty,
-        correlation_id = Empty,
+        server.address = host().map(|(address, _)| address),
+        server.port = host().and_then(|(_, port)| port),
+        user_agent.original = r
+            .headers
+            .get(::http::header::USER_AGENT)
+            .and_then(|v| v.to_str().ok()),
+        correlation_id = r.correlation.and_then(|v| v.to_str().ok()),
     );
-    if span.is_disabled() {
-        return span;
-    }
-    if !r.route.template.is_empty() {
-        span.record("http.route", r.route.template);
-    }
-    if r.method == OTHER_METHOD {
-        span.record("http.request.method_original", r.original_method);
-    }
-    if let Some(query) = r.uri.query() {
-        span.record("url.query", redact_query(query).as_str());
-    }
-    let host = r
-        .uri
-        .authority()
-        .map(::http::uri::Authority::as_str)
-        .or_else(|| r.headers.get(::http::header::HOST)?.to_str().ok());
-    if let Some((address, port)) = host.map(split_host) {
-        span.record("server.address", address);
-        if let Some(port) = port {
-            span.record("server.port", port);
-        }
-    }
-    if let Some(agent) = r
-        .headers
-        .get(::http::header::USER_AGENT)
-        .and_then(|v| v.to_str().ok())
-    {
-        span.record("user_agent.original", agent);
-    }
-    if let Some(id) = r.correlation.and_then(|v| v.to_str().ok()) {
-        span.record("correlation_id", id);
-    }
     #[cfg(feature = "otlp")]
-    if carries_context(r.headers) {
+    if !span.is_disabled() && carries_context(r.headers) {
         let parent = crate::integrations::otlp::propagation::extract(r.headers);
         if parent.is_valid() {
             parent.set_parent_of(&span);
@@ -139,21 +118,14 @@ pub(crate) fn client(r: &ClientRequest<'_>) -> Span {
         otel.kind = "client",
         otel.status_code = Empty,
         http.request.method = method_name(r.method),
-        http.request.method_original = Empty,
+        http.request.method_original = (r.method == OTHER_METHOD).then_some(r.original_method),
         http.response.status_code = Empty,
         error.type = Empty,
         server.address = r.address,
         server.port = r.port,
-        url.full = Empty,
+        url.full = (r.url)().as_str(),
         network.protocol.version = Empty,
     );
-    if span.is_disabled() {
-        return span;
-    }
-    if r.method == OTHER_METHOD {
-        span.record("http.request.method_original", r.original_method);
-    }
-    span.record("url.full", (r.url)().as_str());
     span
 }
 
@@ -192,25 +164,32 @@ const SENSITIVE: [&str; 5] = [
     "X-Amz-Signature",
 ];
 
-/// A query with the values of signature-like parameters replaced by `REDACTED`.
-pub(crate) fn redact_query(query: &str) -> String {
+/// A query with the values of signature-like parameters replaced by `REDACTED`
+/// (borrowed when there is none).
+pub(crate) fn redact_query(query: &str) -> std::borrow::Cow<'_, str> {
+    let sensitive = |key: &str| {
+        SENSITIVE.contains(&key) || matches!(key, "X-Amz-Credential" | "X-Amz-Security-Token")
+    };
+    if !query
+        .split('&')
+        .any(|pair| pair.split_once('=').is_some_and(|(key, _)| sensitive(key)))
+    {
+        return std::borrow::Cow::Borrowed(query);
+    }
     let mut out = String::with_capacity(query.len());
     for (i, pair) in query.split('&').enumerate() {
         if i > 0 {
             out.push('&');
         }
         match pair.split_once('=') {
-            Some((key, _))
-                if SENSITIVE.contains(&key)
-                    || matches!(key, "X-Amz-Credential" | "X-Amz-Security-Token") =>
-            {
+            Some((key, _)) if sensitive(key) => {
                 out.push_str(key);
                 out.push_str("=REDACTED");
             }
             _ => out.push_str(pair),
         }
     }
-    out
+    std::borrow::Cow::Owned(out)
 }
 
 /// A URL without credentials (`REDACTED:REDACTED@`) and with signature parameters
