@@ -270,7 +270,7 @@ impl SeriesList {
     }
 
     /// Every series with its key.
-    pub(crate) fn each(&self, mut f: impl FnMut(Key, &Series)) {
+    pub(crate) fn each<'a>(&'a self, mut f: impl FnMut(Key, &'a Series)) {
         let mut chunk = &self.head;
         loop {
             for series in &chunk.series {

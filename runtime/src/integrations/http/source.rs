@@ -49,8 +49,20 @@ impl Source for HttpSource {
 
 struct HttpSnapshot;
 
-fn each_server(mut f: impl FnMut(&'static RouteData, Key, &Series)) {
-    routes::each(|route| route.series.each(|key, series| f(route, key, series)));
+/// Every server series, in label order (the exposition is deterministic).
+fn each_server(mut f: impl FnMut(&'static RouteData, Key, &'static Series)) {
+    let mut all = Vec::new();
+    routes::each(|route| {
+        route
+            .series
+            .each(|key, series| all.push((route, key, series)));
+    });
+    all.sort_by_cached_key(|(route, key, _)| {
+        server_labels(route, *key, status_text(key.status)).map(|(_, v)| v.to_owned())
+    });
+    for (route, key, series) in all {
+        f(route, key, series);
+    }
 }
 
 fn any_server(pred: impl Fn(&Series) -> bool) -> bool {
@@ -188,8 +200,20 @@ fn encode_active(out: &mut dyn Encoder) {
 }
 
 fn encode_client_durations(out: &mut dyn Encoder) {
-    client::each_destination(|d| {
-        d.series.each(|key, series| {
+    let mut all = Vec::new();
+    client::each_destination(|d| d.series.each(|key, series| all.push((d, key, series))));
+    all.sort_by_cached_key(|(d, key, _)| {
+        (
+            d.address,
+            d.port,
+            method_name(key.method),
+            key.status,
+            key.version,
+            error_type_name(key.error, status_text(key.status)),
+        )
+    });
+    for (d, key, series) in all {
+        {
             let (counts, sum, exemplars) = series.read();
             let status = status_text(key.status);
             let mut port = itoa::Buffer::new();
@@ -206,8 +230,8 @@ fn encode_client_durations(out: &mut dyn Encoder) {
                 ("server_port", port),
             ];
             out.histogram_exemplars(&labels, &durations(&counts, sum), &exemplars);
-        });
-    });
+        }
+    }
     encode_overflow(&client::BUDGET, out);
 }
 
