@@ -61,11 +61,14 @@ pub fn app(own: SocketAddr) -> Router {
 
 /// The service with a layer configured otherwise (the benchmarks compare settings).
 pub fn app_with(own: SocketAddr, layer: ServerLayer) -> Router {
-    routes(own)
-        .layer(layer)
-        // Outside the layer: the layer sees the panic unwind and counts it as a 500 with
-        // `error_type="panic"`; catch-panic answers the 500.
-        .layer(CatchPanicLayer::new())
+    // One `Router::layer` for both (each call costs axum some work per request).
+    // Catch-panic outside: the layer sees the panic unwind and counts it as a 500 with
+    // `error_type="panic"`; catch-panic answers the 500.
+    routes(own).layer(
+        tower::ServiceBuilder::new()
+            .layer(CatchPanicLayer::new())
+            .layer(layer),
+    )
 }
 
 /// The same service without the observability layer (the benchmarks' baseline).

@@ -27,6 +27,11 @@ fn main() {
     if part.is_empty() || part == "overhead" {
         overhead::main();
     }
+    if part == "profile" {
+        // One variant in a loop, for a profiler: FLEXT_BENCH_PART=profile perf record …
+        overhead::profile();
+        return;
+    }
     if part.is_empty() || part == "throughput" {
         throughput::main();
     }

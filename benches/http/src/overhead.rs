@@ -17,6 +17,7 @@ use crate::{median, quick};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 enum Variant {
     Bare,
+    NoopLayer,
     LoggingBare,
     LoggingMetrics,
     LoggingSpan,
@@ -32,6 +33,7 @@ impl Variant {
     fn label(self) -> &'static str {
         match self {
             Variant::Bare => "bare router (baseline)",
+            Variant::NoopLayer => "bare router + a no-op layer (axum's cost of `Router::layer`)",
             Variant::LoggingBare => "handler logging one line, no layer (baseline)",
             Variant::LoggingMetrics => "the same + `ServerLayer` metrics only",
             Variant::LoggingSpan => "the same + `ServerLayer` metrics + span",
@@ -79,6 +81,7 @@ async fn record_metrics(matched: Option<MatchedPath>, req: Request, next: Next) 
 fn router(v: Variant, prometheus: &axum_prometheus::PrometheusMetricLayer<'static>) -> Router {
     match v {
         Variant::Bare => base(),
+        Variant::NoopLayer => base().layer(tower::layer::util::Identity::new()),
         Variant::LoggingBare => logging(),
         Variant::LoggingMetrics => {
             logging().layer(ServerLayer::new().spans(false).correlation(false))
@@ -168,7 +171,12 @@ pub(crate) fn main() {
     eprintln!("== overhead: metrics only (no tracing subscriber)");
     let metrics_only = measure(
         &runtime,
-        &[Variant::Bare, Variant::FlextMetrics, Variant::AxumPrometheus],
+        &[
+            Variant::Bare,
+            Variant::NoopLayer,
+            Variant::FlextMetrics,
+            Variant::AxumPrometheus,
+        ],
         false,
         &prometheus,
     );
@@ -177,6 +185,7 @@ pub(crate) fn main() {
         &runtime,
         &[
             Variant::Bare,
+            Variant::NoopLayer,
             Variant::FlextSpan,
             Variant::FlextFull,
             Variant::TraceMetrics,
@@ -249,4 +258,32 @@ fn report(title: &str, rows: &[(Variant, f64)]) {
         };
         println!("| {} | {t:.0} | {over} |", v.label());
     }
+}
+
+/// Runs the metrics-only layer alone for a few seconds (for `perf`).
+pub(crate) fn profile() {
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .unwrap();
+    let (prometheus, _handle) = {
+        let _entered = runtime.enter();
+        axum_prometheus::PrometheusMetricLayer::pair()
+    };
+    let variant = match std::env::var("FLEXT_BENCH_VARIANT").as_deref() {
+        Ok("bare") => Variant::Bare,
+        Ok("noop") => Variant::NoopLayer,
+        Ok("span") => Variant::FlextSpan,
+        Ok("full") => Variant::FlextFull,
+        Ok("axum-prometheus") => Variant::AxumPrometheus,
+        Ok("trace-metrics") => Variant::TraceMetrics,
+        _ => Variant::FlextMetrics,
+    };
+    let n: usize = std::env::var("FLEXT_BENCH_REQUESTS")
+        .ok()
+        .and_then(|n| n.parse().ok())
+        .unwrap_or(3_000_000);
+    let r = router(variant, &prometheus);
+    let t = runtime.block_on(run(&r, n));
+    eprintln!("{variant:?}: {:.0} ns/request", t.as_nanos() as f64 / n as f64);
 }

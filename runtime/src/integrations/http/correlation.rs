@@ -1,7 +1,8 @@
 //! Correlation ids: taken from the request when it carries a usable one, generated
-//! otherwise, written back into the request (so handlers and propagation see it),
-//! echoed on the response, and forwarded by the client layers on calls made while the
-//! request's future is polled.
+//! otherwise, echoed on the response, readable by handlers ([`current`]) and forwarded
+//! by the client layers on calls made while the request's future is polled. The
+//! request's headers are left as they came (writing into them costs a hash and often an
+//! allocation per request).
 
 use std::cell::Cell;
 
@@ -67,17 +68,25 @@ pub(crate) fn usable(value: &HeaderValue) -> bool {
     !bytes.is_empty() && bytes.len() <= MAX_LEN && bytes.iter().all(|b| (0x21..=0x7e).contains(b))
 }
 
-/// The request's correlation id, or a new one written into its headers.
-pub(crate) fn take_or_make(headers: &mut HeaderMap, name: &HeaderName) -> HeaderValue {
-    if let Some(value) = headers.get(name)
-        && usable(value)
-        && headers.get_all(name).iter().nth(1).is_none()
-    {
-        return value.clone();
+/// The request's correlation id, or a new one.
+pub(crate) fn take_or_make(headers: &HeaderMap, name: &HeaderName) -> HeaderValue {
+    let mut values = headers.get_all(name).iter();
+    match (values.next(), values.next()) {
+        (Some(value), None) if usable(value) => value.clone(),
+        _ => generate(),
     }
-    let value = generate();
-    headers.insert(name.clone(), value.clone());
-    value
+}
+
+/// The correlation id of the request being served on this thread (inside the server
+/// layer's polls of its handler).
+pub(crate) fn current() -> Option<String> {
+    let current = CURRENT.get();
+    if current.is_null() {
+        return None;
+    }
+    // SAFETY: as in `forward`.
+    let (_, value) = unsafe { &*current };
+    value.to_str().ok().map(str::to_owned)
 }
 
 const DIGITS: &[u8; 16] = b"0123456789abcdef";
@@ -145,7 +154,9 @@ mod tests {
         {
             let _scope = enter(&pair);
             forward(&mut out);
+            assert_eq!(current().as_deref(), Some("c-1"));
         }
+        assert_eq!(current(), None);
         assert_eq!(out["x-correlation-id"], "c-1");
         let mut after = HeaderMap::new();
         forward(&mut after);
@@ -157,15 +168,21 @@ mod tests {
         let name = HeaderName::from_static("x-correlation-id");
         let mut headers = HeaderMap::new();
         headers.insert(&name, HeaderValue::from_static("c-42"));
-        assert_eq!(take_or_make(&mut headers, &name), "c-42");
+        assert_eq!(take_or_make(&headers, &name), "c-42");
 
         for bad in ["", "has space", &"x".repeat(MAX_LEN + 1)] {
             let mut headers = HeaderMap::new();
             headers.insert(&name, HeaderValue::from_str(bad).unwrap());
-            let made = take_or_make(&mut headers, &name);
-            assert_ne!(made, bad);
-            assert_eq!(headers[&name], made, "the request carries the new id");
+            assert_ne!(take_or_make(&headers, &name), bad);
         }
+        let mut twice = HeaderMap::new();
+        twice.append(&name, HeaderValue::from_static("a"));
+        twice.append(&name, HeaderValue::from_static("b"));
+        assert_eq!(
+            take_or_make(&twice, &name).len(),
+            36,
+            "which one is meant is unknown"
+        );
         let a = generate();
         let b = generate();
         assert_ne!(a, b);

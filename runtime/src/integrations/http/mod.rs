@@ -88,9 +88,11 @@
 //! exemplar of the duration histogram.
 //!
 //! The correlation id (header `LOG_CORRELATION_ID_HEADER`, default `X-Correlation-ID`)
-//! is taken from the request when it is 1 to 128 visible ASCII characters, else a new
-//! UUID is written into the request; it is recorded on the span as `correlation_id`, so
-//! every JSON log line inside the request carries it, and it is echoed on the response.
+//! is taken from the request when it is 1 to 128 visible ASCII characters (sent once),
+//! else a new UUID is made. It is recorded on the span as `correlation_id`, so every
+//! JSON log line inside the request carries it; it is echoed on the response; handlers
+//! read it with [`correlation_id`]; the client layers forward it on the calls a handler
+//! makes.
 //!
 //! # Clients
 //!
@@ -110,6 +112,11 @@
 //! against axum-prometheus and tower-http's `TraceLayer` with the `metrics` crate.
 //! Routes of axum routers nested with `Router::nest` get a new template text per
 //! request from axum; they are found by hashing the template (no lock).
+//!
+//! With axum, each `Router::layer` call costs axum itself some work per request (about
+//! as much as this layer's own): stack your layers in one `tower::ServiceBuilder` and
+//! give it to one `Router::layer`, outermost first:
+//! `.layer(ServiceBuilder::new().layer(CatchPanicLayer::new()).layer(ServerLayer::new()))`.
 #![cfg_attr(
     feature = "axum",
     doc = r##"
@@ -164,3 +171,31 @@ pub use reqwest::ClientMiddleware;
 pub use routes::{MAX_ROUTES, Route};
 pub use server::{ResponseFuture, SERVER_SERIES_LIMIT, ServerService};
 pub use span::SPAN_TARGET;
+
+/// The correlation id of the request whose handler is running on this thread: the one
+/// the request carried, or the one [`ServerLayer`] made for it (and echoes on the
+/// response). `None` outside a request measured by the layer, or in a task the handler
+/// spawned (it runs outside the layer's polls).
+///
+/// ```
+/// use flext_observability::http::{ServerLayer, correlation_id};
+/// use tower::{ServiceBuilder, ServiceExt, service_fn};
+///
+/// # #[tokio::main(flavor = "current_thread")]
+/// # async fn main() {
+/// let service = ServiceBuilder::new()
+///     .layer(ServerLayer::new())
+///     .service(service_fn(|_request: http::Request<String>| async {
+///         // In an error body, for support requests.
+///         let id = correlation_id().unwrap_or_default();
+///         Ok::<_, std::convert::Infallible>(http::Response::new(format!("ticket {id}")))
+///     }));
+/// let request = http::Request::get("/").header("x-correlation-id", "c-42").body(String::new()).unwrap();
+/// let response = service.oneshot(request).await.unwrap();
+/// assert_eq!(response.body(), "ticket c-42");
+/// assert_eq!(correlation_id(), None);
+/// # }
+/// ```
+pub fn correlation_id() -> Option<String> {
+    correlation::current()
+}

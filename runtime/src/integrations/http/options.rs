@@ -202,7 +202,7 @@ impl ServerLayer {
     }
 
     /// Whether to take or generate correlation ids (default `true`): the request's id
-    /// (or a new UUID, written into the request) goes on the span as `correlation_id`
+    /// (or a new UUID) goes on the span as `correlation_id`
     /// (hence on every log line inside it) and back on the response.
     ///
     /// ```
