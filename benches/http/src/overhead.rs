@@ -38,7 +38,9 @@ impl Variant {
             Variant::LoggingMetrics => "the same + `ServerLayer` metrics only",
             Variant::LoggingSpan => "the same + `ServerLayer` metrics + span",
             Variant::LoggingFull => "the same + `ServerLayer` default (+ correlation id)",
-            Variant::FlextMetrics => "flext `ServerLayer` metrics only (`spans(false).correlation(false)`)",
+            Variant::FlextMetrics => {
+                "flext `ServerLayer` metrics only (`spans(false).correlation(false)`)"
+            }
             Variant::AxumPrometheus => "axum-prometheus 0.10.1 `PrometheusMetricLayer`",
             Variant::FlextSpan => "flext `ServerLayer` metrics + span (`correlation(false)`)",
             Variant::FlextFull => "flext `ServerLayer` default (metrics + span + correlation id)",
@@ -197,7 +199,9 @@ pub(crate) fn main() {
         &prometheus,
     );
     // Last: `install()` sets the process's subscriber for good.
-    eprintln!("== overhead: under install() (JSON logs to a sink, OpenTelemetry layer, no exporter)");
+    eprintln!(
+        "== overhead: under install() (JSON logs to a sink, OpenTelemetry layer, no exporter)"
+    );
     let _guard = flext_observability::Observability::builder()
         .without_server()
         // axum-prometheus holds the `metrics` recorder.
@@ -219,7 +223,10 @@ pub(crate) fn main() {
         &prometheus,
     );
     report("Metrics only, no `tracing` subscriber", &metrics_only);
-    report("With a `tracing_subscriber::registry()` recording spans", &spans);
+    report(
+        "With a `tracing_subscriber::registry()` recording spans",
+        &spans,
+    );
     report(
         "Under `install()`: JSON log lines (to a sink), the OpenTelemetry layer (no exporter)",
         &installed,
@@ -227,7 +234,10 @@ pub(crate) fn main() {
 
     let overhead = |rows: &[(Variant, f64)], v: Variant| {
         let bare = rows.iter().find(|(x, _)| *x == Variant::Bare).unwrap().1;
-        rows.iter().find(|(x, _)| *x == v).map(|(_, t)| t - bare).unwrap()
+        rows.iter()
+            .find(|(x, _)| *x == v)
+            .map(|(_, t)| t - bare)
+            .unwrap()
     };
     // Each mode against the fastest peer measured under the same conditions.
     let peers = [Variant::AxumPrometheus, Variant::TraceMetrics];
@@ -291,5 +301,8 @@ pub(crate) fn profile() {
         .unwrap_or(3_000_000);
     let r = router(variant, &prometheus);
     let t = runtime.block_on(run(&r, n));
-    eprintln!("{variant:?}: {:.0} ns/request", t.as_nanos() as f64 / n as f64);
+    eprintln!(
+        "{variant:?}: {:.0} ns/request",
+        t.as_nanos() as f64 / n as f64
+    );
 }

@@ -26,8 +26,12 @@ impl App {
     fn label(self) -> &'static str {
         match self {
             App::WithoutLayer => "without the layer (baseline)",
-            App::MetricsOnly => "with `ServerLayer` metrics only (`spans(false).correlation(false)`)",
-            App::AsExample => "with `ServerLayer` as the example has it (metrics, span, correlation id)",
+            App::MetricsOnly => {
+                "with `ServerLayer` metrics only (`spans(false).correlation(false)`)"
+            }
+            App::AsExample => {
+                "with `ServerLayer` as the example has it (metrics, span, correlation id)"
+            }
         }
     }
 }
@@ -38,7 +42,12 @@ fn cpu_ns(pid: u32) -> f64 {
     // Fields after the command name (which may hold spaces, inside parentheses).
     let after = stat.rsplit_once(')').map_or("", |(_, rest)| rest);
     let fields: Vec<&str> = after.split_whitespace().collect();
-    let ticks = |i: usize| fields.get(i).and_then(|v| v.parse::<f64>().ok()).unwrap_or(0.0);
+    let ticks = |i: usize| {
+        fields
+            .get(i)
+            .and_then(|v| v.parse::<f64>().ok())
+            .unwrap_or(0.0)
+    };
     // utime and stime are fields 14 and 15 of the line, 12 and 13 after the name.
     let hz = 100.0;
     (ticks(11) + ticks(12)) / hz * 1e9
@@ -87,7 +96,9 @@ fn one_run(app: App, seconds: u64, path: &str) -> (f64, f64) {
         .find_map(|l| l.strip_prefix("Requests/sec:"))
         .and_then(|v| v.trim().parse().ok())
         .unwrap_or_else(|| panic!("no Requests/sec in wrk's output:\n{text}"));
-    let errors = text.lines().find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
+    let errors = text
+        .lines()
+        .find(|l| l.contains("Non-2xx") || l.contains("Socket errors"));
     if let Some(e) = errors {
         eprintln!("  wrk: {e}");
     }
@@ -114,7 +125,10 @@ pub(crate) fn main() {
         for k in 0..App::ALL.len() {
             let i = (k + round) % App::ALL.len();
             let (r, c) = one_run(App::ALL[i], seconds, path);
-            eprintln!("  round {round} {:?}: {r:.0} req/s, {c:.0} ns CPU/request", App::ALL[i]);
+            eprintln!(
+                "  round {round} {:?}: {r:.0} req/s, {c:.0} ns CPU/request",
+                App::ALL[i]
+            );
             rps[i].push(r);
             cpu[i].push(c);
         }
@@ -124,7 +138,9 @@ pub(crate) fn main() {
     println!(
         "\n### Throughput of the `http_service` app (`GET {path}`, wrk -t1 -c32 -d{seconds}s, one server worker thread, median of {rounds})\n"
     );
-    println!("| app | requests/s | server CPU per request (ns) | capacity × baseline (CPU) | requests/s × baseline |");
+    println!(
+        "| app | requests/s | server CPU per request (ns) | capacity × baseline (CPU) | requests/s × baseline |"
+    );
     println!("|---|---:|---:|---:|---:|");
     for i in 0..App::ALL.len() {
         println!(

@@ -5,8 +5,8 @@
 //! worker threads (default 1).
 
 use flext_observability::Observability;
-use flext_observability::logs::LogFormat;
 use flext_observability::http::ServerLayer;
+use flext_observability::logs::LogFormat;
 use flext_observability_examples::http_service::{app, app_with, app_without_layer, serve};
 
 fn main() {
@@ -41,6 +41,8 @@ fn main() {
             (false, _) => app(addr),
         };
         eprintln!("http_app listening on {addr} (layer: {})", !without_layer);
-        serve(listener, router, std::future::pending()).await.expect("serve");
+        serve(listener, router, std::future::pending())
+            .await
+            .expect("serve");
     });
 }

@@ -2,7 +2,7 @@
 //! child of the current one, its context injected into the outgoing headers.
 //!
 //! [`ClientLayer`] wraps any tower service of `http::Request`s, such as hyper-util's
-//! `client::legacy::Client`; [`ClientMiddleware`](super::ClientMiddleware) (feature
+//! `client::legacy::Client`; `ClientMiddleware` (feature
 //! `reqwest`) does the same for `reqwest-middleware`.
 
 use std::future::Future;

@@ -97,7 +97,7 @@
 //! # Clients
 //!
 //! [`ClientLayer`] (a tower layer, for hyper-util's `client::legacy::Client` or any
-//! service of `http::Request`s) and [`ClientMiddleware`] (feature `reqwest`, for
+//! service of `http::Request`s) and `ClientMiddleware` (feature `reqwest`, for
 //! `reqwest-middleware`) record `http_client_request_duration_seconds` with
 //! `http_request_method`, `server_address`, `server_port`, `http_response_status_code`,
 //! `network_protocol_version` and `error_type` (the status on 4xx and 5xx, or the

@@ -84,6 +84,7 @@ where
         let start = clock::raw();
         let method = config.methods.classify(req.method());
         let scheme = scheme_of(&req, config);
+        let version = version_id(req.version());
         let route = route_of(&req);
         let active = config.active_requests;
         if active {
@@ -105,7 +106,7 @@ where
                 method,
                 original_method: req.method().as_str(),
                 scheme,
-                version: version_id(req.version()),
+                version,
                 uri: req.uri(),
                 headers: req.headers(),
                 correlation: correlation.as_ref().map(|(_, v)| v),
@@ -120,7 +121,7 @@ where
                 method,
                 status: 0,
                 scheme,
-                version: version_id(req.version()),
+                version,
                 error: NO_ERROR,
             },
             request_size: config
