@@ -356,3 +356,29 @@ where
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn request(uri: &str, forwarded: Option<&str>) -> Request<()> {
+        let mut builder = Request::get(uri);
+        if let Some(proto) = forwarded {
+            builder = builder.header("x-forwarded-proto", proto);
+        }
+        builder.body(()).unwrap()
+    }
+
+    #[test]
+    fn the_scheme_comes_from_the_uri_then_the_proxy_then_the_layer() {
+        let plain = ServerLayer::new();
+        let proxied = ServerLayer::new().trust_forwarded_proto(true);
+        let tls = ServerLayer::new().scheme("https");
+        assert_eq!(scheme_of(&request("https://h/a", None), &plain.config), 1);
+        assert_eq!(scheme_of(&request("/a", Some("https")), &plain.config), 0);
+        assert_eq!(scheme_of(&request("/a", Some("HTTPS")), &proxied.config), 1);
+        assert_eq!(scheme_of(&request("/a", Some("gopher")), &proxied.config), 0);
+        assert_eq!(scheme_of(&request("/a", None), &tls.config), 1);
+        assert_eq!(scheme_of(&request("http://h/a", None), &tls.config), 0);
+    }
+}
