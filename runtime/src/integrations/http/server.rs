@@ -377,7 +377,10 @@ mod tests {
         assert_eq!(scheme_of(&request("https://h/a", None), &plain.config), 1);
         assert_eq!(scheme_of(&request("/a", Some("https")), &plain.config), 0);
         assert_eq!(scheme_of(&request("/a", Some("HTTPS")), &proxied.config), 1);
-        assert_eq!(scheme_of(&request("/a", Some("gopher")), &proxied.config), 0);
+        assert_eq!(
+            scheme_of(&request("/a", Some("gopher")), &proxied.config),
+            0
+        );
         assert_eq!(scheme_of(&request("/a", None), &tls.config), 1);
         assert_eq!(scheme_of(&request("http://h/a", None), &tls.config), 0);
     }
