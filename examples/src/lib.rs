@@ -1,5 +1,8 @@
 //! Runnable examples: `cargo run --example quickstart`, `cargo run --example etl_pipeline`.
 //!
-//! [`etl`] holds the pipeline of `etl_pipeline`, shared with the end-to-end tests.
+//! [`etl`] holds the pipeline of `etl_pipeline`, shared with the end-to-end tests;
+//! [`http_service`] the axum service of `http_service`, shared with its tests and
+//! benchmarks.
 
 pub mod etl;
+pub mod http_service;

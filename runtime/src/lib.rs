@@ -197,6 +197,9 @@ pub use business::{
 };
 pub use error::{Error, StartupIssue};
 pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
+#[cfg(feature = "http")]
+#[cfg_attr(docsrs, doc(cfg(feature = "http")))]
+pub use integrations::http;
 #[cfg(feature = "otlp")]
 #[cfg_attr(docsrs, doc(cfg(feature = "otlp")))]
 pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
