@@ -6,3 +6,5 @@
 pub(crate) mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
