@@ -135,6 +135,7 @@ mod builder;
 mod cache;
 mod connection;
 mod executor;
+mod keywords;
 mod lexer;
 mod op;
 mod pool;
