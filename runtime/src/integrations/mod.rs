@@ -8,3 +8,5 @@ pub(crate) mod otlp;
 pub mod push;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+#[cfg(feature = "tokio-metrics")]
+mod tokio;
