@@ -7,6 +7,8 @@
 
 #![allow(clippy::float_cmp)] // counts are exact values read back as f64
 
+#[path = "sqlx/etl.rs"]
+mod etl;
 #[path = "sqlx/support.rs"]
 mod support;
 #[path = "sqlx/tokio_metrics.rs"]
@@ -17,7 +19,7 @@ use std::time::Duration;
 use flext_observability::sqlx::{MonitoredPool, recent_queries};
 use flext_observability_tests::child::{self, Child};
 use flext_observability_tests::postgres::Postgres;
-use flext_observability_tests::require;
+use flext_observability_tests::{require, tools};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::sqlite::{SqliteConnectOptions, SqlitePoolOptions};
 use sqlx::{AssertSqlSafe, Row as _};
@@ -347,6 +349,18 @@ fn sqlite_file_queries_errors_rows_and_pool_timeouts() {
     assert_eq!(
         s.get("db_client_connection_timeouts_total", &pool_name),
         Some(2.0)
+    );
+
+    let text = flext_observability::prometheus::render();
+    let check = require!(
+        tools::promtool_check_metrics(&text),
+        "promtool",
+        "apt-get install prometheus"
+    );
+    assert_eq!(
+        check.code, 0,
+        "promtool findings:\n{}\n{text}",
+        check.output
     );
 }
 
