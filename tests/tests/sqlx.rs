@@ -351,21 +351,42 @@ fn sqlite_file_queries_errors_rows_and_pool_timeouts() {
         Some(2.0)
     );
 
+    // `db_client_connection_count` is the name the OpenTelemetry → Prometheus translation
+    // gives `db.client.connection.count`; promtool's style lint dislikes a gauge ending in
+    // `_count`, and that is its only finding.
     let text = flext_observability::prometheus::render();
     let check = require!(
         tools::promtool_check_metrics(&text),
         "promtool",
         "apt-get install prometheus"
     );
-    assert_eq!(
-        check.code, 0,
-        "promtool findings:\n{}\n{text}",
+    let findings: Vec<&str> = check
+        .output
+        .lines()
+        .filter(|l| !l.trim().is_empty())
+        .filter(|l| !l.starts_with("db_client_connection_count non-histogram"))
+        .collect();
+    assert!(
+        matches!(check.code, 0 | 3) && findings.is_empty(),
+        "promtool ({}):\n{}\n{text}",
+        check.code,
         check.output
     );
+    let om = flext_observability::prometheus::render_openmetrics();
+    let parsed = require!(
+        tools::python_openmetrics_parse(&om),
+        "Python OpenMetrics parser",
+        "pip install 'prometheus-client>=0.26'"
+    );
+    assert_eq!(parsed.code, 0, "{}\n{om}", parsed.output);
 }
 
+/// In a process of its own: a thread-local subscriber only sees a span whose callsite
+/// interest was not cached by another test's thread meanwhile.
 #[test]
-fn spans_are_children_of_the_calling_span_and_carry_no_literal() {
+#[ignore = "child process of `spans_are_children_of_the_calling_span_and_carry_no_literal`, which runs it"]
+fn child_spans() {
+    child::enter("child_spans");
     setup();
     let spans = support::capture(|| {
         runtime().block_on(async {
@@ -425,6 +446,11 @@ fn spans_are_children_of_the_calling_span_and_carry_no_literal() {
         spans.iter().all(|s| !format!("{s:?}").contains("hunter2")),
         "a literal reached a span: {spans:#?}"
     );
+}
+
+#[test]
+fn spans_are_children_of_the_calling_span_and_carry_no_literal() {
+    Child::new("child_spans").run();
 }
 
 #[test]

@@ -16,17 +16,30 @@ use super::pool_metrics::PoolMetrics;
 pub(crate) struct UseTimer {
     metrics: &'static PoolMetrics,
     since: u64,
+    recorded: bool,
 }
 
 impl UseTimer {
     pub(crate) fn since(metrics: &'static PoolMetrics, since: u64) -> Self {
-        UseTimer { metrics, since }
+        UseTimer {
+            metrics,
+            since,
+            recorded: false,
+        }
+    }
+
+    /// Records the use as ending at `end` (a time already read: no second clock read).
+    pub(crate) fn end_at(&mut self, end: u64) {
+        if !self.recorded {
+            self.recorded = true;
+            self.metrics.used(self.since, end);
+        }
     }
 }
 
 impl Drop for UseTimer {
     fn drop(&mut self) {
-        self.metrics.used(self.since);
+        self.end_at(crate::clock::raw());
     }
 }
 
@@ -45,6 +58,11 @@ impl<DB: Database> MonitoredConnection<DB> {
 
     pub(crate) fn into_parts(self) -> (PoolConnection<DB>, Meta, UseTimer) {
         (self.conn, self.meta, self.timer)
+    }
+
+    /// Gives the connection back, its use ending at `end`.
+    pub(crate) fn release_at(mut self, end: u64) {
+        self.timer.end_at(end);
     }
 
     /// Starts a transaction on this connection; `BEGIN`, `COMMIT` and `ROLLBACK` are

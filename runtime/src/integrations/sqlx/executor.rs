@@ -10,7 +10,7 @@ use ::sqlx::error::BoxDynError;
 use ::sqlx::{Database, Describe, Either, Error, Execute, Executor, SqlStr};
 use futures_core::future::BoxFuture;
 use futures_core::stream::BoxStream;
-use tracing::Instrument;
+use tracing::{Instrument, Span};
 
 use super::connection::{MonitoredConnection, MonitoredTransaction};
 use super::op::{Meta, Op};
@@ -87,20 +87,24 @@ where
     let mut op = Op::start(meta, query.sql.as_str());
     let span = op.span().clone();
     let fetched = conn.fetch_optional(query);
-    Box::pin(
+    in_span(
         async move {
             let row = fetched.await;
-            match &row {
-                Ok(row) => {
-                    op.add_rows(u64::from(row.is_some()));
-                    op.finish(None);
-                }
-                Err(e) => op.finish(Some(e)),
-            }
+            op.add_rows(u64::from(matches!(row, Ok(Some(_)))));
+            op.finish(row.as_ref().err());
             row
-        }
-        .instrument(span),
+        },
+        span,
     )
+}
+
+/// `future`, boxed, polled inside `span` unless no subscriber wants the span.
+fn in_span<'e, T>(future: impl Future<Output = T> + Send + 'e, span: Span) -> BoxFuture<'e, T> {
+    if span.is_disabled() {
+        Box::pin(future)
+    } else {
+        Box::pin(future.instrument(span))
+    }
 }
 
 impl<'p, DB> Executor<'p> for &'p MonitoredPool<DB>
@@ -120,7 +124,7 @@ where
         let span = op.span().clone();
         let inner = self.inner();
         Box::pin(Generated::new(span, move |tx| async move {
-            let mut conn = match inner.acquire().await {
+            let mut conn = match inner.acquire_from(op.started()).await {
                 Ok(conn) => conn,
                 Err(e) => {
                     op.finish(Some(&e));
@@ -128,12 +132,15 @@ where
                     return;
                 }
             };
-            let mut rows = (&mut *conn.conn).fetch_many(query);
-            while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await {
-                observe(&mut op, &item);
-                tx.send(item).await;
+            {
+                let mut rows = (&mut *conn.conn).fetch_many(query);
+                while let Some(item) = std::future::poll_fn(|cx| rows.as_mut().poll_next(cx)).await
+                {
+                    observe(&mut op, &item);
+                    tx.send(item).await;
+                }
             }
-            op.finish(None);
+            conn.release_at(op.finish(None));
         }))
     }
 
@@ -146,22 +153,21 @@ where
         let mut op = Op::start(self.meta(), query.sql.as_str());
         let span = op.span().clone();
         let inner = self.inner();
-        Box::pin(
+        in_span(
             async move {
-                let row = match inner.acquire().await {
-                    Ok(mut conn) => (&mut *conn.conn).fetch_optional(query).await,
-                    Err(e) => Err(e),
-                };
-                match &row {
-                    Ok(row) => {
-                        op.add_rows(u64::from(row.is_some()));
-                        op.finish(None);
+                let mut conn = match inner.acquire_from(op.started()).await {
+                    Ok(conn) => conn,
+                    Err(e) => {
+                        op.finish(Some(&e));
+                        return Err(e);
                     }
-                    Err(e) => op.finish(Some(e)),
-                }
+                };
+                let row = (&mut *conn.conn).fetch_optional(query).await;
+                op.add_rows(u64::from(matches!(row, Ok(Some(_)))));
+                conn.release_at(op.finish(row.as_ref().err()));
                 row
-            }
-            .instrument(span),
+            },
+            span,
         )
     }
 

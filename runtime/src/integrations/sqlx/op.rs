@@ -37,7 +37,8 @@ pub(crate) struct Op {
     rows: u64,
     span: Span,
     text: Option<Arc<str>>,
-    done: bool,
+    /// When it was recorded (raw clock), 0 until then.
+    end: u64,
 }
 
 impl Op {
@@ -54,7 +55,7 @@ impl Op {
             rows: 0,
             span,
             text: found.text,
-            done: false,
+            end: 0,
         }
     }
 
@@ -62,22 +63,30 @@ impl Op {
         &self.span
     }
 
+    /// When it started (raw clock): the start of the wait for a connection too.
+    pub(crate) fn started(&self) -> u64 {
+        self.start
+    }
+
     #[inline]
     pub(crate) fn add_rows(&mut self, rows: u64) {
         self.rows += rows;
     }
 
-    /// Records the operation, failed with `error` or not. Only the first call counts.
+    /// Records the operation, failed with `error` or not; only the first call counts.
+    /// Returns when it ended (raw clock), for the connection's use time.
     #[inline]
-    pub(crate) fn finish(&mut self, error: Option<&::sqlx::Error>) {
-        if !self.done {
-            self.done = true;
+    pub(crate) fn finish(&mut self, error: Option<&::sqlx::Error>) -> u64 {
+        if self.end == 0 {
             self.record(error.map(classify));
         }
+        self.end
     }
 
     fn record(&mut self, failure: Option<(Cow<'static, str>, Option<String>)>) {
-        let nanos = clock::nanos_between(self.start, clock::raw());
+        // Never 0 once recorded, whatever the clock's origin.
+        self.end = clock::raw().max(1);
+        let nanos = clock::nanos_between(self.start, self.end);
         let series = match &failure {
             None => &self.cells.ok,
             Some((kind, code)) => self.cells.error(kind, code.as_deref()),
@@ -124,8 +133,7 @@ impl Drop for Op {
     /// the rows it wanted: a success) or gave up before any row (a timeout, a cancelled
     /// task: `error.type="cancelled"`).
     fn drop(&mut self) {
-        if !self.done {
-            self.done = true;
+        if self.end == 0 {
             let failure = (self.rows == 0).then_some((Cow::Borrowed("cancelled"), None));
             self.record(failure);
         }

@@ -167,8 +167,15 @@ impl<DB: Database> MonitoredPool<DB> {
 
 impl<DB: Database> Inner<DB> {
     pub(crate) async fn acquire(&self) -> Result<MonitoredConnection<DB>, ::sqlx::Error> {
+        self.acquire_from(clock::raw()).await
+    }
+
+    /// A connection, the wait counted from `start` (raw clock, already read).
+    pub(crate) async fn acquire_from(
+        &self,
+        start: u64,
+    ) -> Result<MonitoredConnection<DB>, ::sqlx::Error> {
         let metrics = self.meta.pool;
-        let start = clock::raw();
         match self.pool.acquire().await {
             Ok(conn) => {
                 let now = clock::raw();

@@ -51,9 +51,9 @@ impl PoolMetrics {
     }
 
     #[inline]
-    pub(crate) fn used(&self, start: u64) {
+    pub(crate) fn used(&self, start: u64, end: u64) {
         self.use_time
-            .record(&TIME_NANOS, clock::nanos_between(start, clock::raw()));
+            .record(&TIME_NANOS, clock::nanos_between(start, end));
     }
 
     pub(crate) fn timed_out(&self) {

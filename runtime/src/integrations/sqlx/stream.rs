@@ -33,7 +33,9 @@ impl<L, R> Stream for Traced<'_, L, R> {
         };
         match &polled {
             Poll::Ready(Some(item)) => observe(&mut this.op, item),
-            Poll::Ready(None) => this.op.finish(None),
+            Poll::Ready(None) => {
+                this.op.finish(None);
+            }
             Poll::Pending => {}
         }
         polled
@@ -46,7 +48,9 @@ pub(crate) fn observe<L, R>(op: &mut Op, item: &Item<L, R>) {
     match item {
         Ok(Either::Right(_)) => op.add_rows(1),
         Ok(Either::Left(_)) => {}
-        Err(e) => op.finish(Some(e)),
+        Err(e) => {
+            op.finish(Some(e));
+        }
     }
 }
 
