@@ -125,17 +125,51 @@ struct Case {
     spans: bool,
 }
 
+const fn case(name: &'static str, via: Via, events: bool, visit: bool, spans: bool) -> Case {
+    Case {
+        name,
+        via,
+        events,
+        visit,
+        spans,
+    }
+}
+
 const PLAIN: &[Case] = &[
-    Case { name: "bare", via: Via::Bare, events: false, visit: false, spans: false },
-    Case { name: "monitored", via: Via::Monitored, events: false, visit: false, spans: false },
+    case("bare", Via::Bare, false, false, false),
+    case("monitored", Via::Monitored, false, false, false),
 ];
 
 const TRACED: &[Case] = &[
-    Case { name: "bare, subscriber not interested", via: Via::Bare, events: false, visit: false, spans: false },
-    Case { name: "monitored, subscriber not interested", via: Via::Monitored, events: false, visit: false, spans: false },
-    Case { name: "bare, sqlx events on", via: Via::Bare, events: true, visit: false, spans: false },
-    Case { name: "bare, sqlx events read by a layer", via: Via::Bare, events: true, visit: true, spans: false },
-    Case { name: "monitored, with its spans", via: Via::Monitored, events: false, visit: false, spans: true },
+    case(
+        "bare, subscriber not interested",
+        Via::Bare,
+        false,
+        false,
+        false,
+    ),
+    case(
+        "monitored, subscriber not interested",
+        Via::Monitored,
+        false,
+        false,
+        false,
+    ),
+    case("bare, sqlx events on", Via::Bare, true, false, false),
+    case(
+        "bare, sqlx events read by a layer",
+        Via::Bare,
+        true,
+        true,
+        false,
+    ),
+    case(
+        "monitored, with its spans",
+        Via::Monitored,
+        false,
+        false,
+        true,
+    ),
 ];
 
 /// The statement a process runs.
@@ -186,7 +220,11 @@ async fn block(
                 sqlx::query(TYPICAL).bind(id).bind(-1).fetch_one(pool).await
             }
             (Via::Monitored, Statement::Typical) => {
-                sqlx::query(TYPICAL).bind(id).bind(-1).fetch_one(monitored).await
+                sqlx::query(TYPICAL)
+                    .bind(id)
+                    .bind(-1)
+                    .fetch_one(monitored)
+                    .await
             }
         };
         black_box(row.expect("one row"));
@@ -337,7 +375,11 @@ fn main() {
         println!("|---|---:|---:|---|");
         let over = |case: &str, m: &str| value(statement, case, m);
         let row = |label: &str, f: &dyn Fn(&str) -> f64, target: &str| {
-            println!("| {label} | {:.3} | {:.3} | {target} |", f("wall"), f("cpu"));
+            println!(
+                "| {label} | {:.3} | {:.3} | {target} |",
+                f("wall"),
+                f("cpu")
+            );
         };
         row(
             "monitoring ÷ the bare round trip (no subscriber)",
@@ -352,12 +394,22 @@ fn main() {
         );
         row(
             "monitoring (subscriber not interested) ÷ sqlx's own events",
-            &|m| over("traced: monitored, subscriber not interested", &format!("{m}+")) / events(m),
+            &|m| {
+                over(
+                    "traced: monitored, subscriber not interested",
+                    &format!("{m}+"),
+                ) / events(m)
+            },
             "",
         );
         row(
             "a layer reading sqlx's events ÷ sqlx's own events",
-            &|m| over("traced: bare, sqlx events read by a layer", &format!("{m}+")) / events(m),
+            &|m| {
+                over(
+                    "traced: bare, sqlx events read by a layer",
+                    &format!("{m}+"),
+                ) / events(m)
+            },
             "",
         );
         row(
