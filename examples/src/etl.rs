@@ -108,12 +108,15 @@ pub struct Order {
 pub enum PipelineError {
     /// The tap could not read from its source.
     Source(String),
+    /// The target could not write.
+    Target(String),
 }
 
 impl fmt::Display for PipelineError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
             PipelineError::Source(reason) => write!(f, "the source failed: {reason}"),
+            PipelineError::Target(reason) => write!(f, "the target failed: {reason}"),
         }
     }
 }
@@ -137,6 +140,13 @@ pub trait Target {
     fn name(&self) -> &str;
     /// Writes one accepted record.
     fn write(&mut self, record: Order);
+    /// Makes what was written durable, after the last record (a database target commits).
+    ///
+    /// # Errors
+    /// When a write or the commit failed.
+    fn finish(&mut self) -> Result<(), PipelineError> {
+        Ok(())
+    }
 }
 
 /// A tap over generated orders with a known share of defects: every 50th has no email,
@@ -161,7 +171,8 @@ impl OrdersTap {
         }
     }
 
-    fn order(i: u64) -> Order {
+    /// The `i`-th generated order, defects included (what every tap of the example reads).
+    pub fn order(i: u64) -> Order {
         let quantity = 1 + u32::try_from(i % 5).unwrap_or(0);
         let unit_price_cents = 250 + (i % 7) * 100;
         let mut total_cents = u64::from(quantity) * unit_price_cents;
@@ -359,6 +370,7 @@ pub fn run_pipeline(
             target.write(record);
         }
     }
+    target.finish()?;
     let ratio = |n: u64| {
         if read == 0 {
             1.0

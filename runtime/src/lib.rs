@@ -206,6 +206,9 @@ pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use integrations::push;
+#[cfg(feature = "sqlx")]
+#[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
+pub use integrations::sqlx;
 pub use model::DEFAULT_BUCKETS;
 
 #[doc = include_str!("../docs/monitor.md")]

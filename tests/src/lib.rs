@@ -14,6 +14,7 @@
 pub mod child;
 pub mod http;
 pub mod otlp;
+pub mod postgres;
 pub mod servers;
 pub mod tools;
 

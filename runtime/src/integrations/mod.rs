@@ -8,3 +8,7 @@ pub mod http;
 pub(crate) mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
+#[cfg(feature = "sqlx")]
+pub mod sqlx;
+#[cfg(feature = "tokio-metrics")]
+mod tokio;
