@@ -238,10 +238,11 @@ impl Encoder for TextEncoder {
         push_exemplar(out, exemplars.get(h.bounds.len()).and_then(Option::as_ref));
         out.push('\n');
         // OpenMetrics: a histogram with negative buckets has no sum (it would not be a
-        // counter); those without refuse negative observations where they are recorded.
-        let sum = !(*openmetrics && h.bounds.first().is_some_and(|&b| b < 0.0));
+        // counter), and so no count either (parsers require both or neither; the `+Inf`
+        // bucket has it); those without refuse negative observations where recorded.
+        let signed = *openmetrics && h.bounds.first().is_some_and(|&b| b < 0.0);
         let samples = [("_sum", Value::Float(h.sum)), ("_count", Value::Int(count))];
-        for (suffix, value) in samples.into_iter().skip(usize::from(!sum)) {
+        for (suffix, value) in samples.into_iter().take(if signed { 0 } else { 2 }) {
             out.push_str(name);
             out.push_str(suffix);
             if labelled {
@@ -403,7 +404,7 @@ mod tests {
     }
 
     #[test]
-    fn openmetrics_histograms_with_negative_buckets_have_no_sum() {
+    fn openmetrics_histograms_with_negative_buckets_have_no_sum_nor_count() {
         let h = HistogramValue {
             bounds: &[-1.0, 0.0, 1.0],
             counts: &[1, 0, 1, 0],
@@ -415,7 +416,8 @@ mod tests {
             e.histogram(&[], &h);
             let out = e.finish();
             assert_eq!(out.contains("t_celsius_sum"), !openmetrics, "{out}");
-            assert!(out.contains("t_celsius_count 2"), "{out}");
+            assert_eq!(out.contains("t_celsius_count 2"), !openmetrics, "{out}");
+            assert!(out.contains("t_celsius_bucket{le=\"+Inf\"} 2"), "{out}");
         }
     }
 }
