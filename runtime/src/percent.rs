@@ -69,8 +69,8 @@ pub(crate) fn encode_into(out: &mut String, value: &str) {
     }
 }
 
-/// `text` with every URL in it (`scheme://…`, up to a space, a quote or a bracket)
-/// made safe to show: the user information (`user:password@`) becomes `***@` and query
+/// `text` with every URL in it (`scheme://…`, up to white space, `` ` ``, `"`, `<` or
+/// `>`, which a URL cannot hold unencoded) made safe to show: the user information (`user:password@`) becomes `***@` and query
 /// values become `***` (`?token=***&a=***`); scheme, host, port and path stay. A
 /// password containing `/`, `?`, `#` or `@` unencoded is hidden too: everything up to the
 /// last `@` of the URL goes.
@@ -81,7 +81,7 @@ pub(crate) fn redact_urls(text: &str) -> String {
         let (before, url) = rest.split_at(at + 3);
         out.push_str(before);
         let end = url
-            .find(|c: char| c.is_whitespace() || "\"'`<>()[]{},;".contains(c))
+            .find(|c: char| c.is_whitespace() || "\"`<>".contains(c))
             .unwrap_or(url.len());
         redact_one(&mut out, &url[..end]);
         rest = &url[end..];

@@ -8,6 +8,7 @@
 //! | a Pushgateway that never answers, answers 500, or resets | `faults/push.rs` |
 //! | hostile label values through the facade and business labels | `faults/labels.rs` |
 //! | a cardinality flood of a million values through the facade and business labels | `faults/cardinality.rs` |
+//! | the soak: minutes of steady load scraped by Prometheus (ignored; `.ci/run` runs it) | `faults/soak.rs` |
 //!
 //! The runtime is installed once per process (`runtime()`), and the cases that measure
 //! take [`serial`] so that, run by `cargo test` in one process, they do not disturb each
@@ -21,5 +22,6 @@ mod faults {
     pub(crate) mod flood;
     pub(crate) mod labels;
     pub(crate) mod push;
+    pub(crate) mod soak;
     pub(crate) mod storm;
 }
