@@ -17,6 +17,7 @@ use flext_observability_tests::{eventually, http, sample};
 
 /// Blocks its thread inside an `async fn`: it cannot be cancelled.
 #[health_check(timeout = "100ms", interval = "200ms")]
+#[allow(clippy::unused_async)] // the point: an async check that never awaits
 async fn blocks_async() -> bool {
     std::thread::sleep(Duration::from_hours(24));
     true
@@ -66,6 +67,7 @@ impl fmt::Display for Unprintable {
 }
 
 #[health_check(interval = "200ms")]
+#[allow(clippy::unused_async)] // an async check, like most that fail this way
 async fn display_panics() -> Result<(), Unprintable> {
     Err(Unprintable)
 }
@@ -146,6 +148,7 @@ const RUN: Duration = Duration::from_secs(30);
 const WARM_UP: Duration = Duration::from_secs(5);
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn hostile_checks_starve_nobody_and_threads_and_memory_stay_flat() {
     // The hostile checks panic several times a second, on the runtime's check threads:
     // keep their panic messages out of the test's output.

@@ -89,7 +89,7 @@ impl Format {
                                 .parse()
                                 .ok()
                                 .filter(|q| (0.0..=1.0).contains(q))
-                                .unwrap_or(0.0)
+                                .unwrap_or(0.0);
                         }
                         "version" => version = Some(v.to_owned()),
                         _ => {}

@@ -45,9 +45,7 @@ pub(crate) fn rss() -> u64 {
 /// Threads of this process.
 #[allow(dead_code)] // used by some cases only
 pub(crate) fn threads() -> usize {
-    std::fs::read_dir("/proc/self/task")
-        .map(Iterator::count)
-        .unwrap_or(0)
+    std::fs::read_dir("/proc/self/task").map_or(0, Iterator::count)
 }
 
 /// Megabytes, for messages.

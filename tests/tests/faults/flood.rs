@@ -41,6 +41,7 @@ fn probe(addr: SocketAddr, path: &str) -> Result<(u16, Duration), String> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn probes_are_answered_during_a_connection_flood() {
     let _serial = serial();
     let addr = runtime();

@@ -3,6 +3,8 @@
 //! deadline (5 s by default) saying why, monitored calls made meanwhile are all counted,
 //! and memory stays bounded.
 
+#![allow(clippy::float_cmp)] // exact counts read back as f64
+
 use std::io::{Read, Write};
 use std::net::{SocketAddr, TcpListener, TcpStream};
 use std::sync::Arc;
@@ -52,7 +54,7 @@ impl Gateway {
                     Behaviour::Silent => held.push(stream),
                     Behaviour::Error => {
                         let _ = stream.set_read_timeout(Some(Duration::from_millis(200)));
-                        let mut buf = [0u8; 65536];
+                        let mut buf = vec![0u8; 65536];
                         let _ = stream.read(&mut buf);
                         let _ = stream.write_all(
                             b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: 4\r\nConnection: close\r\n\r\nboom",

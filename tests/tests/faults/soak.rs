@@ -87,6 +87,7 @@ fn quickstart() -> PathBuf {
 
 #[test]
 #[ignore = "soak: three minutes, run by .ci/run"]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn soak() {
     let _serial = serial();
     let seconds: u64 = std::env::var("FLEXT_OBS_SOAK_SECONDS")
