@@ -210,11 +210,11 @@ fn hostile_checks_starve_nobody_and_threads_and_memory_stay_flat() {
         failures.is_empty(),
         "{summary}; failed probes: {failures:?}"
     );
-    // The check runtime holds at most its concurrency limit (8 by default) of runs at
-    // once plus one thread per check that never ends (2 here): once those are there,
-    // nothing more.
+    // The checks' threads are the concurrency limit (8 by default) plus one per run
+    // stuck past its timeout (the two that block forever, there since the warm-up);
+    // a cancelled run's thread leaves as its replacement arrives, hence a little slack.
     assert!(
-        peak_threads <= warm_threads + 8,
+        peak_threads <= warm_threads + 3,
         "threads grew after warm-up: {summary}"
     );
     assert!(

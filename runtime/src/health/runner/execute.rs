@@ -2,10 +2,10 @@
 //! own, panics caught, and the end of the run sent back to the scheduler, which alone
 //! keeps time.
 //!
-//! Every run, async or sync, runs on a thread of the runtime's blocking pool (an async
-//! check is driven there by `block_on`, its I/O and timers by the runtime's workers): a
-//! check that blocks its thread (`std::thread::sleep` or a blocking call inside an
-//! `async fn`) holds that thread only, never one another check needs. An async run is
+//! Every run, async or sync, runs on a thread of its own from the runner's [`Pool`] (an
+//! async check is driven there by `block_on`, its I/O and timers by the runtime's
+//! workers): a check that blocks its thread (`std::thread::sleep` or a blocking call
+//! inside an `async fn`) holds that thread only, never one another check needs. An async run is
 //! cancelled at its timeout by dropping its future at its next await; a run that does
 //! not reach one, like a sync run, cannot be stopped, and is not started again until it
 //! ends. Whatever happens, even a panic payload whose own `Drop` panics, the scheduler
@@ -23,6 +23,7 @@ use std::time::{Duration, Instant};
 use tokio::runtime::Runtime;
 use tokio::sync::oneshot;
 
+use super::pool::{Pool, RunThread};
 use crate::error::Error;
 use crate::health::model::CheckDef;
 use crate::health::registry::{CheckFuture, Work};
@@ -30,7 +31,7 @@ use crate::health::report::HealthReport;
 use crate::health::state::RunOutcome;
 
 /// Worker threads of the check runtime: they drive the I/O and timers of async checks
-/// (which run on threads of their own) and the tasks those checks spawn.
+/// (which run on the pool's threads) and the tasks those checks spawn.
 pub(super) const WORKERS: usize = 2;
 
 /// What the scheduler receives.
@@ -117,39 +118,64 @@ impl Drop for Report {
     }
 }
 
-/// The runtime checks run on, sized for `concurrency` runs at once and one run per
-/// check past its timeout (a check is not started again until its run ends).
-pub(super) fn runtime(concurrency: usize, checks: usize) -> Result<Runtime, Error> {
-    tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .max_blocking_threads(concurrency + checks + 1)
-        .thread_name("flext-obs-check")
-        .enable_all()
-        .build()
-        .map_err(Error::Spawn)
+/// Where runs execute: the pool's threads, and the Tokio runtime that drives the I/O and
+/// timers of async checks.
+pub(super) struct Executor {
+    runtime: Runtime,
+    pool: Pool,
+}
+
+impl Executor {
+    /// For `concurrency` runs at once among `checks` checks.
+    pub(super) fn new(concurrency: usize, checks: usize) -> Result<Executor, Error> {
+        let runtime = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(WORKERS)
+            // For checks that call `spawn_blocking` themselves.
+            .max_blocking_threads(concurrency + checks + 1)
+            .thread_name("flext-obs-check-io")
+            .enable_all()
+            .build()
+            .map_err(Error::Spawn)?;
+        Ok(Executor {
+            runtime,
+            pool: Pool::new(concurrency)?,
+        })
+    }
+
+    /// Gives up on a run past its timeout (see [`Pool::abandon`]).
+    pub(super) fn abandon(&self, run: &RunThread) -> bool {
+        self.pool.abandon(run)
+    }
+
+    /// Stops without waiting: runs may be stuck forever, and the guard may be dropped
+    /// inside an async context where blocking on a runtime is forbidden.
+    pub(super) fn shutdown(self) {
+        self.runtime.shutdown_background();
+        drop(self.pool);
+    }
 }
 
 /// Cancels an async run: its future is dropped at its next await.
 pub(super) type Cancel = oneshot::Sender<()>;
 
 /// Starts run `run` of the check at `index`, which sends its [`Done`] on `tx`. Returns
-/// how to cancel it: `None` for a sync run, which cannot be stopped.
+/// its thread, and how to cancel it: `None` for a sync run, which cannot be stopped.
 pub(super) fn spawn(
-    runtime: &Runtime,
+    executor: &Executor,
     def: &CheckDef,
     index: usize,
     run: u64,
     tx: mpsc::Sender<Msg>,
-) -> Option<Cancel> {
+) -> (RunThread, Option<Cancel>) {
     let info = &def.info;
     let span = tracing::info_span!("health_check", check = %info.name, kind = info.kind.as_str());
     let report = Report::new(tx, index, run);
     match &def.work {
         Work::Async(make) => {
             let make = Arc::clone(make);
-            let handle = runtime.handle().clone();
+            let handle = executor.runtime.handle().clone();
             let (cancel, cancelled) = oneshot::channel::<()>();
-            runtime.spawn_blocking(move || {
+            let thread = executor.pool.run(move || {
                 let _entered = span.enter();
                 let ended = match catch_unwind(AssertUnwindSafe(|| make())) {
                     Ok(future) => handle.block_on(async move {
@@ -165,16 +191,16 @@ pub(super) fn spawn(
                     None => report.send(Ended::Cancelled),
                 }
             });
-            Some(cancel)
+            (thread, Some(cancel))
         }
         Work::Blocking(call) => {
             let call = Arc::clone(call);
-            runtime.spawn_blocking(move || {
+            let thread = executor.pool.run(move || {
                 let _entered = span.enter();
                 let result = catch_unwind(AssertUnwindSafe(|| call()));
                 report.send(ended_by(result));
             });
-            None
+            (thread, None)
         }
     }
 }

@@ -1,5 +1,6 @@
-//! The background runner: one scheduler thread that never runs user code, and a private
-//! Tokio runtime whose workers and blocking pool run the checks.
+//! The background runner: one scheduler thread that never runs user code, a pool of
+//! threads that run the checks (as many as may run at once, plus one per abandoned
+//! run), and a private Tokio runtime for the I/O and timers of async checks.
 //!
 //! The scheduler keeps every deadline itself, so a check that blocks its thread, a
 //! saturated application runtime or a hung dependency cannot delay a timeout, a result
@@ -15,6 +16,7 @@
 
 mod execute;
 mod log;
+mod pool;
 mod scheduler;
 
 use std::sync::mpsc;
@@ -40,9 +42,9 @@ impl std::fmt::Debug for Runner {
 impl Runner {
     /// Publishes a snapshot with every check pending, then starts the first runs.
     pub(crate) fn start(config: Config) -> Result<Runner, Error> {
-        let runtime = execute::runtime(config.concurrency, config.checks.len())?;
+        let executor = execute::Executor::new(config.concurrency, config.checks.len())?;
         let (tx, rx) = mpsc::channel();
-        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx, Box::new(state::publish));
+        let scheduler = Scheduler::new(config, executor, tx.clone(), rx, Box::new(state::publish));
         scheduler.publish();
         let thread = std::thread::Builder::new()
             .name("flext-obs-health".into())

@@ -6,8 +6,9 @@ use std::sync::Arc;
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant, SystemTime};
 
-use super::execute::{self, Cancel, Done, Msg};
+use super::execute::{self, Cancel, Done, Executor, Msg};
 use super::log;
+use super::pool::RunThread;
 use crate::health::model::{CheckDef, Exposure};
 use crate::health::report::HealthReport;
 use crate::health::settings::Config;
@@ -19,6 +20,10 @@ struct Running {
     deadline: Instant,
     /// `None` for sync runs, which cannot be stopped.
     cancel: Option<Cancel>,
+    /// Its thread, which the pool replaces when the run passes its timeout.
+    thread: RunThread,
+    /// Past its timeout and still running then: its thread was replaced.
+    replaced: bool,
     /// Past its deadline (reported as a timeout); the run is kept until it ends.
     timed_out: bool,
     /// Still running at the due time after its timeout: it holds its thread, which is
@@ -42,7 +47,7 @@ pub(super) struct Scheduler {
     states: Vec<CheckState>,
     exposure: Arc<Exposure>,
     sink: Sink,
-    runtime: Option<tokio::runtime::Runtime>,
+    executor: Option<Executor>,
     tx: mpsc::Sender<Msg>,
     rx: mpsc::Receiver<Msg>,
     limit: usize,
@@ -54,10 +59,8 @@ pub(super) struct Scheduler {
 
 impl Drop for Scheduler {
     fn drop(&mut self) {
-        // Never waits: sync checks may be stuck forever, and the guard may be dropped
-        // inside an async context where blocking on a runtime is forbidden.
-        if let Some(runtime) = self.runtime.take() {
-            runtime.shutdown_background();
+        if let Some(executor) = self.executor.take() {
+            executor.shutdown();
         }
     }
 }
@@ -65,7 +68,7 @@ impl Drop for Scheduler {
 impl Scheduler {
     pub(super) fn new(
         config: Config,
-        runtime: tokio::runtime::Runtime,
+        executor: Executor,
         tx: mpsc::Sender<Msg>,
         rx: mpsc::Receiver<Msg>,
         sink: Sink,
@@ -94,7 +97,7 @@ impl Scheduler {
             states,
             exposure: Arc::new(config.exposure),
             sink,
-            runtime: Some(runtime),
+            executor: Some(executor),
             tx,
             rx,
             limit: config.concurrency,
@@ -175,7 +178,15 @@ impl Scheduler {
             }
             running.timed_out = true;
             let cancel = running.cancel.take();
-            let sync = cancel.is_none();
+            // Its thread is replaced at once, so the runs after it never wait for it;
+            // `false` when it ended just now (its result is on its way).
+            running.replaced = self
+                .executor
+                .as_ref()
+                .is_some_and(|e| e.abandon(&running.thread));
+            // A sync run cannot be stopped: abandoned at once. An async one is
+            // cancelled, and abandoned only if it has not ended by its next due time.
+            let sync = cancel.is_none() && running.replaced;
             running.abandoned = sync;
             if let Some(cancel) = cancel {
                 let _ = cancel.send(());
@@ -222,7 +233,7 @@ impl Scheduler {
                 // reported and counted at each due time, without a duration (nothing
                 // ran, so nothing is observed in the histogram).
                 let started = running.started;
-                if !running.abandoned {
+                if !running.abandoned && running.replaced {
                     running.abandoned = true;
                     self.states[index].run_abandoned();
                     log::abandoned(&self.slots[index].def.info);
@@ -254,16 +265,20 @@ impl Scheduler {
     }
 
     fn spawn(&mut self, index: usize, now: Instant) {
-        let Some(runtime) = &self.runtime else { return };
+        let Some(executor) = &self.executor else {
+            return;
+        };
         let run = self.next_run;
         self.next_run += 1;
         let slot = &mut self.slots[index];
-        let cancel = execute::spawn(runtime, &slot.def, index, run, self.tx.clone());
+        let (thread, cancel) = execute::spawn(executor, &slot.def, index, run, self.tx.clone());
         slot.running = Some(Running {
             run,
             started: now,
             deadline: now + slot.def.info.timeout,
             cancel,
+            thread,
+            replaced: false,
             timed_out: false,
             abandoned: false,
         });

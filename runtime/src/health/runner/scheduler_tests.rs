@@ -8,7 +8,6 @@ use crate::health::model::CheckInfo;
 use crate::health::registry::{CheckFuture, Work};
 use crate::health::report::{Kind, Status};
 use crate::health::state::Why;
-use execute::WORKERS;
 
 /// Runs by outcome, in [`RunOutcome::ALL`] order.
 fn runs(state: &CheckState) -> [u64; 4] {
@@ -48,17 +47,13 @@ fn config(work: Work, blocking: bool) -> Config {
 type Published = Arc<Mutex<Option<HealthSnapshot>>>;
 
 fn scheduler(config: Config) -> (Scheduler, Published) {
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(WORKERS)
-        .enable_all()
-        .build()
-        .unwrap();
+    let executor = Executor::new(config.concurrency, config.checks.len()).unwrap();
     let (tx, rx) = mpsc::channel();
     let published = Published::default();
     let sink = Arc::clone(&published);
     let scheduler = Scheduler::new(
         config,
-        runtime,
+        executor,
         tx,
         rx,
         Box::new(move |snapshot| *sink.lock().unwrap() = Some(snapshot)),
