@@ -94,6 +94,11 @@ impl Report {
         }
     }
 
+    /// The run starts now, on its thread (time queued for a thread is not the check's).
+    fn start(&mut self) {
+        self.started = Instant::now();
+    }
+
     fn send(mut self, ended: Ended) {
         self.sent = true;
         let _ = self.tx.send(Msg::Done(Done {
@@ -169,13 +174,14 @@ pub(super) fn spawn(
 ) -> (RunThread, Option<Cancel>) {
     let info = &def.info;
     let span = tracing::info_span!("health_check", check = %info.name, kind = info.kind.as_str());
-    let report = Report::new(tx, index, run);
+    let mut report = Report::new(tx, index, run);
     match &def.work {
         Work::Async(make) => {
             let make = Arc::clone(make);
             let handle = executor.runtime.handle().clone();
             let (cancel, cancelled) = oneshot::channel::<()>();
             let thread = executor.pool.run(move || {
+                report.start();
                 let _entered = span.enter();
                 let ended = match catch_unwind(AssertUnwindSafe(|| make())) {
                     Ok(future) => handle.block_on(async move {
@@ -196,6 +202,7 @@ pub(super) fn spawn(
         Work::Blocking(call) => {
             let call = Arc::clone(call);
             let thread = executor.pool.run(move || {
+                report.start();
                 let _entered = span.enter();
                 let result = catch_unwind(AssertUnwindSafe(|| call()));
                 report.send(ended_by(result));
