@@ -228,6 +228,9 @@ pub(crate) struct Family {
     pub(crate) raw_name: String,
     /// Warnings given once per family (bit flags of [`Warned`]).
     pub(crate) warned: std::sync::atomic::AtomicU8,
+    /// Label names as first recorded, by the name they are exported as (a few dozen at
+    /// most): another name made into the same one is reported once.
+    pub(crate) label_names: std::sync::Mutex<Vec<(String, String)>>,
 }
 
 /// What a family warned about already.
@@ -254,6 +257,7 @@ impl Family {
         Family {
             raw_name: raw_name.to_owned(),
             warned: std::sync::atomic::AtomicU8::new(0),
+            label_names: std::sync::Mutex::new(Vec::new()),
             refused: Arc::new(Refused {
                 name: name.clone(),
                 count: AtomicU64::new(0),
@@ -268,6 +272,25 @@ impl Family {
             overflow: OnceLock::new(),
             overflowed: AtomicU64::new(0),
             kind_conflict: std::sync::atomic::AtomicBool::new(false),
+        }
+    }
+
+    /// The label name first recorded as `raw` where another one, exported as the same
+    /// `name`, was recorded before; remembers `raw` otherwise (up to 64 names).
+    pub(crate) fn other_label_name(&self, name: &str, raw: &str) -> Option<String> {
+        let mut names = self
+            .label_names
+            .lock()
+            .unwrap_or_else(PoisonError::into_inner);
+        match names.iter().find(|(n, _)| n == name) {
+            Some((_, first)) if first != raw => Some(first.clone()),
+            Some(_) => None,
+            None => {
+                if names.len() < 64 {
+                    names.push((name.to_owned(), raw.to_owned()));
+                }
+                None
+            }
         }
     }
 

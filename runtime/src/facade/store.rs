@@ -268,13 +268,25 @@ fn labels(key: &Key, family: &Family) -> (LabelSet, bool) {
         ));
     }
     labels.sort_by(|a, b| a.0.cmp(&b.0));
-    if let Some(pair) = labels.windows(2).find(|w| w[0].0 == w[1].0)
+    // Two names made into one, in this key or against an earlier one.
+    let merged = labels
+        .windows(2)
+        .find(|w| w[0].0 == w[1].0)
+        .map(|w| (w[0].2.to_owned(), w[1].2.to_owned(), w[0].0.clone()))
+        .or_else(|| {
+            labels.iter().find_map(|(name, _, raw)| {
+                family
+                    .other_label_name(name, raw)
+                    .map(|first| (first, (*raw).to_owned(), name.clone()))
+            })
+        });
+    if let Some((a, b, name)) = merged
         && family.first_warning(Warned::LabelsMerged)
     {
         crate::diag::warn(&format!(
-            "metric `{}` has labels `{}` and `{}`, both exported as `{}`; the first is kept: \
-             rename one of them",
-            family.name, pair[0].2, pair[1].2, pair[0].0
+            "metric `{}` has labels `{a}` and `{b}`, both exported as `{name}`: their values \
+             are one label (within one series, the first is kept); rename one of them",
+            family.name
         ));
     }
     labels.dedup_by(|a, b| a.0 == b.0);

@@ -120,6 +120,8 @@ fn colliding_names_are_refused_or_warned_about_naming_both() {
     metrics::counter!("col.x").increment(1);
     metrics::counter!("col x").increment(1);
     metrics::counter!("fault_label_merge_total", "a-b" => "1", "a.b" => "2").increment(1);
+    metrics::counter!("fault_label_merge_apart_total", "c-d" => "1").increment(1);
+    metrics::counter!("fault_label_merge_apart_total", "c.d" => "2").increment(1);
     // No name at all.
     metrics::counter!("").increment(1);
     // The overflow marker as a user label.
@@ -168,6 +170,7 @@ fn colliding_names_are_refused_or_warned_about_naming_both() {
         ("build_info", &["`build_info`", "the `metrics` facade"][..]),
         ("col_x", &["`col-x`", "`col.x`", "col_x_total"][..]),
         ("labels", &["`a-b`", "`a.b`", "`a_b`"][..]),
+        ("labels apart", &["`c-d`", "`c.d`", "`c_d`"][..]),
         ("empty name", &["empty name"][..]),
         ("marker", &["exported_otel_metric_overflow"][..]),
     ] {
