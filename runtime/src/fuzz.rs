@@ -4,17 +4,17 @@
 
 use std::time::Duration;
 
-/// [`crate::percent`]: strict decoding (health names in paths, settings).
+/// Percent decoding, strict (health names in paths, settings).
 pub fn percent_decode(value: &str) -> Result<String, &'static str> {
     crate::percent::decode(value)
 }
 
-/// [`crate::percent`]: lenient decoding (URL credentials).
+/// Percent decoding, lenient (URL credentials).
 pub fn percent_decode_lossy(value: &str) -> String {
     crate::percent::decode_lossy(value)
 }
 
-/// [`crate::percent`]: encoding of a path segment or a query value.
+/// Percent encoding of a path segment or a query value.
 pub fn percent_encode(value: &str) -> String {
     let mut out = String::new();
     crate::percent::encode_into(&mut out, value);
