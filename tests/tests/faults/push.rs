@@ -88,6 +88,14 @@ fn failing_gateways_cost_a_bounded_time_and_nothing_else() {
     let _serial = serial();
     runtime();
     let before = rss();
+    let failures = |reason: &str| {
+        flext_observability_tests::sample(
+            &flext_observability::prometheus::render(),
+            &format!(r#"flext_observability_push_failures_total{{reason="{reason}"}}"#),
+        )
+        .unwrap_or(0.0)
+    };
+    let failed_before = failures("unreachable") + failures("rejected");
     let mut lines = Vec::new();
     for behaviour in [Behaviour::Silent, Behaviour::Error, Behaviour::Reset] {
         let gateway = Gateway::start(behaviour);
@@ -136,6 +144,11 @@ fn failing_gateways_cost_a_bounded_time_and_nothing_else() {
     }
     let grown = rss().saturating_sub(before);
     eprintln!("{}; RSS +{:.1} MB", lines.join("; "), mb(grown));
+    assert_eq!(
+        failures("unreachable") + failures("rejected") - failed_before,
+        3.0,
+        "each failed push is counted: {lines:?}"
+    );
     assert!(
         grown < 16 * 1_048_576,
         "RSS grew by {:.1} MB over three failing pushes: {lines:?}",

@@ -31,6 +31,8 @@
 //!   included: 5 s by default, each attempt at most 2 s
 //!   ([`timeout`](Pushgateway::timeout)). A gateway that accepts connections and never
 //!   answers costs a batch job 5 s, not a hang.
+//! - Failed pushes are counted in `flext_observability_push_failures_total{reason}`
+//!   (`unreachable`, `rejected`), exposed by every exporter once one failed.
 //! - Credentials in the URL (`http://user:password@gateway:9091`) are sent as HTTP Basic
 //!   authentication and kept apart from the URL: errors, logs and `Debug` never show them,
 //!   nor query values. Percent-encode `/`, `?`, `#` in a password (`%2F`, `%3F`, `%23`):
@@ -48,6 +50,7 @@
 
 mod error;
 mod request;
+mod stats;
 mod url;
 
 use std::time::Duration;
@@ -254,7 +257,17 @@ impl Pushgateway {
             timeout: self.timeout,
             deadline: self.deadline,
         };
-        request::send(&self.url()?, self.credentials.as_ref(), attempts, request)
+        let result = request::send(&self.url()?, self.credentials.as_ref(), attempts, request);
+        match &result {
+            Err(PushError::Unreachable { .. }) => {
+                stats::UNREACHABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(PushError::Rejected { .. }) => {
+                stats::REJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        result
     }
 }
 
