@@ -8,8 +8,8 @@
 #   CASES=100000 benches/fuzz.sh       # a shorter run
 #   PROFILE=release benches/fuzz.sh    # faster, at the cost of a release build of the tests
 #
-# A failure prints the minimal failing input; proptest keeps it in
-# tests/proptest-regressions/ so the next run tries it first.
+# A failure prints the minimal failing input; proptest keeps its seed in
+# tests/tests/proptests.proptest-regressions (commit it) so every later run tries it first.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
