@@ -191,6 +191,10 @@ mod integrations;
 #[path = "private.rs"]
 pub mod __private;
 
+#[doc(hidden)]
+#[path = "fuzz.rs"]
+pub mod __fuzz;
+
 pub use business::{
     Count, Counter, CounterSeries, Gauge, GaugeSeries, Histogram, HistogramSeries, Info,
     InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,

@@ -1,6 +1,7 @@
 //! The one percent decoder and encoder: settings (`OTEL_RESOURCE_ATTRIBUTES` values,
 //! `OTEL_EXPORTER_OTLP_HEADERS`), URL paths and queries (health routes), and URL
-//! credentials and grouping keys (Pushgateway) all go through here.
+//! credentials and grouping keys (Pushgateway) all go through here; so does the
+//! redaction of URLs shown to people ([`redact_urls`]).
 
 /// Decodes `%XX` escapes: every `%` must be followed by exactly two hex digits, and the
 /// result must be UTF-8.
@@ -68,6 +69,62 @@ pub(crate) fn encode_into(out: &mut String, value: &str) {
     }
 }
 
+/// `text` with every URL in it (`scheme://…`, up to white space, `` ` ``, `"`, `<` or
+/// `>`, which a URL cannot hold unencoded) made safe to show: the user information (`user:password@`) becomes `***@` and query
+/// values become `***` (`?token=***&a=***`); scheme, host, port and path stay. A
+/// password containing `/`, `?`, `#` or `@` unencoded is hidden too: everything up to the
+/// last `@` of the URL goes.
+pub(crate) fn redact_urls(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut rest = text;
+    while let Some(at) = rest.find("://") {
+        let (before, url) = rest.split_at(at + 3);
+        out.push_str(before);
+        let end = url
+            .find(|c: char| c.is_whitespace() || "\"`<>".contains(c))
+            .unwrap_or(url.len());
+        redact_one(&mut out, &url[..end]);
+        rest = &url[end..];
+    }
+    out.push_str(rest);
+    out
+}
+
+/// One URL after its `scheme://`.
+fn redact_one(out: &mut String, url: &str) {
+    let url = match url.rfind('@') {
+        Some(at) => {
+            out.push_str("***@");
+            &url[at + 1..]
+        }
+        None => url,
+    };
+    let Some(q) = url.find('?') else {
+        out.push_str(url);
+        return;
+    };
+    out.push_str(&url[..=q]);
+    let (query, fragment) = url[q + 1..]
+        .split_once('#')
+        .map_or((&url[q + 1..], None), |(a, b)| (a, Some(b)));
+    for (i, pair) in query.split('&').enumerate() {
+        if i > 0 {
+            out.push('&');
+        }
+        match pair.split_once('=') {
+            Some((key, _)) => {
+                out.push_str(key);
+                out.push_str("=***");
+            }
+            None => out.push_str(pair),
+        }
+    }
+    if let Some(fragment) = fragment {
+        out.push('#');
+        out.push_str(fragment);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -94,6 +151,28 @@ mod tests {
             encode_into(&mut out, value);
             assert!(out.bytes().all(|b| b.is_ascii_graphic()), "{out}");
             assert_eq!(decode(&out).unwrap(), value);
+        }
+    }
+
+    #[test]
+    fn urls_are_redacted_wherever_they_are() {
+        for (text, shown) in [
+            ("http://u:p@host:1/x", "http://***@host:1/x"),
+            ("http://host:1/x", "http://host:1/x"),
+            ("http://user:pa/ss@gw:9091/p", "http://***@gw:9091/p"),
+            ("http://u:a@b?c#d@gw:9091", "http://***@gw:9091"),
+            (
+                "https://h/v1?token=SECRET&x=1#frag",
+                "https://h/v1?token=***&x=***#frag",
+            ),
+            (
+                "push to `http://u:s@h/m` failed: http://h:1?k=v (retrying)",
+                "push to `http://***@h/m` failed: http://h:1?k=*** (retrying)",
+            ),
+            ("no url at all", "no url at all"),
+            ("ends with ://", "ends with ://"),
+        ] {
+            assert_eq!(redact_urls(text), shown, "{text}");
         }
     }
 }

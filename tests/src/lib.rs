@@ -139,9 +139,52 @@ pub fn sample(text: &str, series: &str) -> Option<f64> {
     found
 }
 
+/// The value of the one sample of `name` whose labels include every pair of `labels`
+/// (others, such as `service_name`, may be there too), in Prometheus text; panics when
+/// two samples match.
+pub fn sample_with(text: &str, name: &str, labels: &[(&str, &str)]) -> Option<f64> {
+    let wanted: Vec<String> = labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+    let mut found = None;
+    for line in text.lines().filter(|l| !l.starts_with('#')) {
+        let Some((series, value)) = line.rsplit_once(' ') else {
+            continue;
+        };
+        let (sample_name, rest) = series.split_once('{').unwrap_or((series, "}"));
+        if sample_name != name {
+            continue;
+        }
+        let pairs: Vec<&str> = rest.trim_end_matches('}').split("\",").collect();
+        let has = |w: &String| {
+            pairs
+                .iter()
+                .any(|p| p.trim_end_matches('"') == w.trim_end_matches('"'))
+        };
+        if wanted.iter().all(has) {
+            assert!(found.is_none(), "two samples of {name} match {labels:?}");
+            found = Some(value.parse::<f64>().expect("sample value is a number"));
+        }
+    }
+    found
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn samples_by_some_of_their_labels() {
+        let text = "# TYPE x counter\nx_total{a=\"1\",b=\"2\",c=\"3\"} 5\nx_total{a=\"1\",b=\"22\"} 7\ny 1\n";
+        assert_eq!(
+            sample_with(text, "x_total", &[("a", "1"), ("c", "3")]),
+            Some(5.0)
+        );
+        assert_eq!(sample_with(text, "x_total", &[("b", "22")]), Some(7.0));
+        assert_eq!(
+            sample_with(text, "x_total", &[("b", "2"), ("c", "4")]),
+            None
+        );
+        assert_eq!(sample_with(text, "y", &[]), Some(1.0));
+    }
 
     #[test]
     fn skips_are_appended_one_line_each_from_many_threads() {

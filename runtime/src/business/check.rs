@@ -3,13 +3,15 @@
 //! Each declaration was checked against the naming rules when it was compiled; what only
 //! the whole program shows is checked here: the same name declared twice (in one crate or
 //! in two), two names that are one `OpenMetrics` family (`x_total` and `x`), names in the
-//! runtime's own namespaces ([`RESERVED_PREFIXES`], `build_info`), and names the validated
+//! runtime's own namespaces ([`RESERVED_PREFIXES`], `build_info`), the label that marks
+//! overflow series (`otel_metric_overflow`), and names the validated
 //! `counter!`/`gauge!`/`histogram!` macros use for another metric.
 
 use std::fmt::Write as _;
 
 use flext_observability_naming::{MetricKind, family_name};
 
+use crate::dynamic::OVERFLOW_LABEL;
 use crate::error::StartupIssue;
 use crate::monitor::names::{BUILD_INFO, CALLS, CONCURRENT, DURATION};
 use crate::monitor::site::MonitorStorage;
@@ -99,6 +101,14 @@ pub(crate) fn startup_issues(monitors: &[&'static dyn MonitorStorage]) -> Vec<St
     });
     for family in declared {
         issues.extend(reserved_issue(&family.meta, monitored.as_deref()));
+        if family.meta.labels.contains(&OVERFLOW_LABEL) {
+            issues.push(StartupIssue::new(format!(
+                "business metric `{}` declared at {} has a label `{OVERFLOW_LABEL}`, which marks \
+                 the series that collects values beyond a metric's series limit: rename the label",
+                family.meta.name,
+                family.meta.location()
+            )));
+        }
     }
     issues.extend(facade_issues(declared.iter().map(|f| &f.meta)));
     issues

@@ -18,15 +18,13 @@ use std::hash::{BuildHasher, BuildHasherDefault, RandomState};
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{OnceLock, PoisonError, RwLock};
 
-use crate::dynamic::{DEFAULT_SERIES_LIMIT, OVERFLOW_LABEL, PreHashed};
+use crate::dynamic::{
+    DEFAULT_SERIES_LIMIT, MAX_VALUE_LEN, OVERFLOW_LABEL, PreHashed, cut_value, refuses,
+    saturating_add,
+};
 
 use super::meta::MetricMeta;
 use super::storage::{Store, add_f64};
-
-/// Longest label value kept from run time, in bytes: longer ones are cut at a character
-/// boundary and end in `…`, so a metric's memory is bounded by its series limit times
-/// this, whatever the values.
-pub(crate) const MAX_VALUE_LEN: usize = 1024;
 
 /// Series limit of metrics declared without `max_series`; `install()` sets it.
 static DEFAULT_LIMIT: AtomicUsize = AtomicUsize::new(DEFAULT_SERIES_LIMIT);
@@ -104,6 +102,8 @@ pub struct Family {
     pub(crate) ratio_warned: AtomicBool,
     /// Whether the "label value cut" warning was given.
     cut_warned: AtomicBool,
+    /// Negative observations refused (a histogram whose buckets are all non-negative).
+    pub(crate) refused: AtomicU64,
 }
 
 impl Family {
@@ -119,6 +119,22 @@ impl Family {
             overflowed: AtomicU64::new(0),
             ratio_warned: AtomicBool::new(false),
             cut_warned: AtomicBool::new(false),
+            refused: AtomicU64::new(0),
+        }
+    }
+
+    /// Refuses a negative observation: its buckets are all non-negative, so its sum is a
+    /// counter (OpenMetrics). Counted, reported once.
+    #[cold]
+    #[inline(never)]
+    fn refuse(&self, value: f64) {
+        if self.refused.fetch_add(1, Ordering::Relaxed) == 0 {
+            crate::diag::warn(&format!(
+                "histogram `{}` refused the observation {value}: its buckets are all \
+                 non-negative, so its sum must only grow (OpenMetrics); refused observations \
+                 are counted in flext_observability_observations_refused_total",
+                self.meta.name
+            ));
         }
     }
 
@@ -286,18 +302,6 @@ impl Family {
     }
 }
 
-/// `value` cut to at most [`MAX_VALUE_LEN`] bytes at a character boundary, ending in `…`.
-fn cut_value(value: &str) -> Cow<'_, str> {
-    if value.len() <= MAX_VALUE_LEN {
-        return Cow::Borrowed(value);
-    }
-    let mut end = MAX_VALUE_LEN - '…'.len_utf8();
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    Cow::Owned(format!("{}…", &value[..end]))
-}
-
 fn find(map: &Map, hash: u64, values: &[&str]) -> Option<&'static Series> {
     map.by_hash
         .get(&hash)?
@@ -380,7 +384,7 @@ impl Series {
         match &self.store {
             Store::Counters(shards) => shards.add(n),
             Store::Counter(cell) => {
-                cell.fetch_add(n, Ordering::Relaxed);
+                saturating_add(cell, n);
                 self.count_if_overflow();
             }
             _ => {}
@@ -427,6 +431,10 @@ impl Series {
 
     #[inline]
     pub(crate) fn observe(&self, value: f64) {
+        if refuses(self.meta().bounds, value) {
+            self.family.refuse(value);
+            return;
+        }
         match &self.store {
             Store::Histograms(shards) => shards.observe(self.meta().bounds, value),
             Store::Histogram(h) => {

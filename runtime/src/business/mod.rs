@@ -26,5 +26,6 @@ pub use family::{Family, Series};
 pub use handle::{Count, CounterSeries, GaugeSeries, HistogramSeries, Measure};
 pub use meta::{MetricKind, MetricMeta};
 pub use metric::{Counter, Gauge, Histogram, Info, NoLabels};
+pub(crate) use registry::registry;
 pub use site::{GaugeStore, InfoSeries, InfoStore, Labels, Site, SiteDyn, SiteEntry, SiteStore};
 pub use storage::{CounterShards, HistogramShards, StoreRef};

@@ -1,7 +1,6 @@
 //! The source that exports every declared business metric.
 
 use std::borrow::Cow;
-use std::sync::atomic::Ordering;
 
 use flext_observability_naming::MetricKind;
 
@@ -10,7 +9,6 @@ use super::registry::registry;
 use crate::collect::{Encoder, Snapshot, Source, SourceEntry};
 use crate::dynamic::OVERFLOW_LABEL;
 use crate::model::{FamilyDesc, HistogramValue, Value};
-use crate::overflow::{OVERFLOWS, encode_overflows, overflows_desc};
 
 struct BusinessSource;
 
@@ -31,12 +29,15 @@ impl Source for BusinessSource {
             .collect();
         Box::new(View { metrics })
     }
+
+    fn origin(&self) -> &'static str {
+        "a `#[business_metric]`"
+    }
 }
 
 impl Snapshot for View {
     fn families(&self) -> Vec<FamilyDesc<'_>> {
-        let mut out: Vec<FamilyDesc<'_>> = self
-            .metrics
+        self.metrics
             .iter()
             .map(|(family, _)| {
                 let meta = &family.meta;
@@ -47,24 +48,10 @@ impl Snapshot for View {
                     unit: meta.unit.map(Cow::Borrowed),
                 }
             })
-            .collect();
-        out.extend(overflows_desc(
-            self.metrics
-                .iter()
-                .any(|(f, _)| f.overflowed.load(Ordering::Relaxed) > 0),
-        ));
-        out
+            .collect()
     }
 
     fn encode(&self, name: &str, out: &mut dyn Encoder) {
-        if name == OVERFLOWS {
-            let counts = self
-                .metrics
-                .iter()
-                .map(|(f, _)| (f.meta.name, f.overflowed.load(Ordering::Relaxed)));
-            encode_overflows(counts, out);
-            return;
-        }
         let Ok(i) = self
             .metrics
             .binary_search_by(|(f, _)| f.meta.name.cmp(name))

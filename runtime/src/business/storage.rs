@@ -10,6 +10,7 @@
 use std::sync::atomic::{AtomicU64, Ordering};
 
 pub(crate) use crate::dynamic::add_f64;
+use crate::dynamic::saturating_add;
 use crate::slot::{SLOTS, Slot, shards_in_use};
 
 use super::meta::MetricMeta;
@@ -28,17 +29,25 @@ impl CounterShards {
         CounterShards([const { CounterShard(AtomicU64::new(0)) }; SLOTS])
     }
 
+    /// Adds `n`, saturating at `u64::MAX`: a counter that wrapped would read as a reset.
     #[inline]
     pub(crate) fn add(&self, n: u64) {
         let slot = Slot::current();
-        slot.add(&self.0[slot.index()].0, n);
+        let cell = &self.0[slot.index()].0;
+        if slot.index() == 0 {
+            saturating_add(cell, n);
+        } else {
+            // Only this thread writes this shard: a plain store cannot lose an update.
+            let next = cell.load(Ordering::Relaxed).saturating_add(n);
+            cell.store(next, Ordering::Relaxed);
+        }
     }
 
     pub(crate) fn sum(&self) -> u64 {
         let in_use = shards_in_use().min(SLOTS);
         self.0[..in_use]
             .iter()
-            .fold(0u64, |t, s| t.wrapping_add(s.0.load(Ordering::Relaxed)))
+            .fold(0u64, |t, s| t.saturating_add(s.0.load(Ordering::Relaxed)))
     }
 }
 

@@ -1,4 +1,5 @@
-//! The merge: every family of every snapshot, once, in name order.
+//! The merge: every family of every snapshot, once, in name order, each written by one
+//! source.
 
 use std::collections::{BTreeMap, HashMap};
 use std::ops::Deref;
@@ -7,12 +8,14 @@ use super::source::{Encoder, Snapshot, Source};
 use crate::model::FamilyDesc;
 
 /// Feeds every family of `sources` whose sample name (`x_total`, `y_seconds`) `keep`
-/// accepts to `out`, merged by name, in name order; returns the names written.
+/// accepts to `out`, in name order; returns the names written.
 ///
 /// Sources are read in the order given, and the first to claim a family name or a
-/// sample name keeps it: a later family that would collide with it (`x` as a gauge
-/// next to the counter `x_total`, a gauge `y_count` next to the histogram `y`) would
-/// make the exposition invalid, so it is left out, once reported.
+/// sample name keeps it. A later source's family that would share it — the same family
+/// again (the `metrics` facade's counter `function_calls` next to `#[monitor]`'s), or
+/// one that collides in the exposition formats (`x` as a gauge next to the counter
+/// `x_total`, a gauge `y_count` next to the histogram `y`) — would duplicate series or
+/// make the exposition invalid, so it is left out, and reported once naming both.
 pub(crate) fn collect<'s, S: Deref<Target = dyn Source + 's>>(
     sources: &[S],
     keep: &dyn Fn(&str) -> bool,
@@ -20,57 +23,50 @@ pub(crate) fn collect<'s, S: Deref<Target = dyn Source + 's>>(
 ) -> Vec<String> {
     let snapshots: Vec<Box<dyn Snapshot + '_>> = sources.iter().map(|s| s.snapshot()).collect();
 
-    // OpenMetrics family name -> (metadata of the first source, snapshots that
-    // contribute).
-    let mut families: BTreeMap<String, (FamilyDesc<'_>, Vec<usize>)> = BTreeMap::new();
-    let mut taken: HashMap<String, String> = HashMap::new();
+    // OpenMetrics family name -> (its metadata, the snapshot that writes it).
+    let mut families: BTreeMap<String, (FamilyDesc<'_>, usize)> = BTreeMap::new();
+    // Sample and family names taken -> (the family that took it, its source).
+    let mut taken: HashMap<String, (String, &'static str, &'static str)> = HashMap::new();
     for (index, snapshot) in snapshots.iter().enumerate() {
+        let origin = sources[index].origin();
         for desc in snapshot.families() {
             let key = desc.family_name().to_owned();
-            if let Some((first, contributors)) = families.get_mut(&key) {
-                if first.kind == desc.kind && first.name == desc.name {
-                    contributors.push(index);
-                } else {
-                    collision(&desc, &first.name);
-                }
-                continue;
-            }
             let names = desc.sample_names();
             if let Some(owner) = std::iter::once(&key)
                 .chain(&names)
                 .find_map(|n| taken.get(n))
             {
-                collision(&desc, owner);
+                collision(&desc, origin, owner);
                 continue;
             }
+            let claim = (desc.name.to_string(), desc.kind.as_str(), origin);
             for n in names.into_iter().chain(std::iter::once(key.clone())) {
-                taken.insert(n, desc.name.to_string());
+                taken.insert(n, claim.clone());
             }
-            families.insert(key, (desc, vec![index]));
+            families.insert(key, (desc, index));
         }
     }
     let mut written = Vec::new();
-    for (desc, contributors) in families.values() {
+    for (desc, index) in families.values() {
         if !keep(&desc.name) {
             continue;
         }
         out.family(desc);
-        for &index in contributors {
-            snapshots[index].encode(&desc.name, out);
-        }
+        snapshots[*index].encode(&desc.name, out);
         written.push(desc.name.to_string());
     }
     written
 }
 
-fn collision(desc: &FamilyDesc<'_>, owner: &str) {
+fn collision(desc: &FamilyDesc<'_>, origin: &str, owner: &(String, &str, &str)) {
+    let (owner_name, owner_kind, owner_origin) = owner;
     crate::diag::warn_once(
-        &format!("collision:{}", desc.name),
+        &format!("collision:{origin}:{}", desc.name),
         &format!(
-            "metric `{}` ({}) collides with the metric `{owner}` in the exposition formats; \
-             its series are not exported: rename one of them",
+            "the {} `{}` of {origin} collides with the {owner_kind} `{owner_name}` of \
+             {owner_origin} in the exposition formats; its series are not exported: rename it",
+            desc.kind.as_str(),
             desc.name,
-            desc.kind.as_str()
         ),
     );
 }
@@ -88,14 +84,19 @@ mod tests {
     }
 
     #[test]
-    fn families_merge_by_name_in_name_order() {
+    fn families_come_in_name_order_each_from_its_first_source() {
         let a = Fake(vec![
             ("b_total", MetricType::Counter, vec![("a1", 1)]),
             ("a", MetricType::Gauge, vec![("a2", 2)]),
         ]);
-        let b = Fake(vec![("b_total", MetricType::Counter, vec![("b1", 3)])]);
+        // The same family again from another source, same type and labels: its series
+        // would be duplicates (a facade counter reusing `function_calls`).
+        let b = Fake(vec![
+            ("b_total", MetricType::Counter, vec![("a1", 3)]),
+            ("c", MetricType::Gauge, vec![("b2", 4)]),
+        ]);
         let (lines, written) = run(&[&a, &b], &|_| true);
-        assert_eq!(written, ["a", "b_total"]);
+        assert_eq!(written, ["a", "b_total", "c"]);
         assert_eq!(
             lines,
             [
@@ -103,7 +104,8 @@ mod tests {
                 r#"gauge [("l", "a2")] Int(2)"#,
                 "family b_total counter",
                 r#"counter [("l", "a1")] Int(1)"#,
-                r#"counter [("l", "b1")] Int(3)"#,
+                "family c gauge",
+                r#"gauge [("l", "b2")] Int(4)"#,
             ]
         );
     }

@@ -10,8 +10,9 @@ use super::source::Source;
 /// `inventory::submit!(SourceEntry::new(ORDER, &SOURCE))`.
 ///
 /// Sources are read in `order` (then registration order): when two claim the same
-/// family name with different types, the first keeps it. Built-in sources use 0–99;
-/// integrations 100 and above.
+/// family name, or names that collide in the exposition, the first keeps it. Built-in
+/// sources use 0–99; integrations 100 and above; the `metrics` facade, whose names come
+/// from user code at run time, is read last (1000).
 pub(crate) struct SourceEntry {
     order: u16,
     source: &'static dyn Source,

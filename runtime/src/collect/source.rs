@@ -39,4 +39,10 @@ pub(crate) trait Snapshot {
 /// Something that holds metrics.
 pub(crate) trait Source: Send + Sync {
     fn snapshot(&self) -> Box<dyn Snapshot + '_>;
+
+    /// Who writes this source's families, for messages about a name two sources claim
+    /// ("the `metrics` facade").
+    fn origin(&self) -> &'static str {
+        "the runtime"
+    }
 }

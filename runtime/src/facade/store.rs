@@ -9,12 +9,24 @@ use std::sync::{Arc, PoisonError, RwLock};
 use flext_observability_naming::{MetricKind, sanitize_label_name, sanitize_metric_name};
 use metrics::{Counter, Gauge, Histogram, Key, KeyName, Metadata, SharedString, Unit};
 
-use crate::dynamic::{Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet, PreHashed};
+use crate::dynamic::{
+    Cell, DEFAULT_SERIES_LIMIT, Family, LabelSet, MAX_VALUE_LEN, OVERFLOW_LABEL, PreHashed, Warned,
+    cut_value,
+};
 use crate::model::MetricType;
 
 /// Families beyond this number are not created (their measurements are dropped, once
 /// reported), so a flood of distinct metric names cannot exhaust memory either.
 const FAMILY_LIMIT: usize = 10_000;
+
+/// Labels kept per series; more are dropped (once reported). With [`MAX_VALUE_LEN`] per
+/// name and value, a series' labels take at most 64 KiB whatever a key holds.
+pub(crate) const MAX_LABELS: usize = 32;
+
+/// What a user label named like the overflow marker is renamed to (as Prometheus renames
+/// a target's label that collides with its own, with `exported_`): only the runtime's
+/// overflow series carries `otel_metric_overflow`.
+const RENAMED_OVERFLOW_LABEL: &str = "exported_otel_metric_overflow";
 
 /// Histogram bucket configuration of facade histograms.
 #[derive(Clone, Debug)]
@@ -128,8 +140,17 @@ impl FacadeStore {
 
     #[cold]
     fn register(&self, key: &Key, kind: MetricType) -> Option<Arc<Cell>> {
-        let name = exposed_name(key.name(), kind);
-        let family = self.family(&name, kind)?;
+        if key.name().trim().is_empty() {
+            crate::diag::warn_once(
+                "facade-empty-name",
+                "a metric with an empty name was recorded through the `metrics` facade; its \
+                 measurements are not exported: give it a name",
+            );
+            return None;
+        }
+        let raw = cut_value(key.name());
+        let name = exposed_name(&raw, kind);
+        let family = self.family(&name, &raw, kind)?;
         if family.kind != kind {
             if !family.kind_conflict.swap(true, Ordering::Relaxed) {
                 crate::diag::warn(&format!(
@@ -141,14 +162,19 @@ impl FacadeStore {
             }
             return None;
         }
-        let mut labels: Vec<(String, String)> = key
-            .labels()
-            .map(|l| (sanitize_label_name(l.key()), l.value().to_owned()))
-            .collect();
-        labels.sort();
-        labels.dedup_by(|a, b| a.0 == b.0);
-        let (cell, real) = family.series(LabelSet::from(labels));
-        if real {
+        if *raw != *family.raw_name && family.first_warning(Warned::NameMerged) {
+            crate::diag::warn(&format!(
+                "metric names `{}` and `{raw}` recorded through the `metrics` facade are both \
+                 exported as `{name}`: their series are one metric; rename one of them if they \
+                 are not",
+                family.raw_name
+            ));
+        }
+        let (labels, bounded) = labels(key, &family);
+        let (cell, real) = family.series(labels);
+        // The index keeps the key as given: only keys whose labels were kept whole go
+        // there, so a hostile key (a megabyte value) is never held beyond this call.
+        if real && bounded && raw.len() == key.name().len() {
             self.index
                 .write()
                 .unwrap_or_else(PoisonError::into_inner)
@@ -157,7 +183,7 @@ impl FacadeStore {
         Some(cell)
     }
 
-    fn family(&self, name: &str, kind: MetricType) -> Option<Arc<Family>> {
+    fn family(&self, name: &str, raw: &str, kind: MetricType) -> Option<Arc<Family>> {
         if let Some(f) = self
             .families
             .read()
@@ -187,6 +213,7 @@ impl FacadeStore {
         let bounds = (kind == MetricType::Histogram).then(|| config.bounds_for(name));
         let family = Arc::new(Family::new(
             name.to_owned(),
+            raw,
             kind,
             bounds,
             config.series_limit,
@@ -202,6 +229,69 @@ impl FacadeStore {
         families.insert(name.to_owned(), family.clone());
         Some(family)
     }
+}
+
+/// The labels of `key` as exported: names made valid, sorted, values cut to
+/// [`MAX_VALUE_LEN`] bytes, at most [`MAX_LABELS`] of them, the overflow marker renamed.
+/// Also whether they are the key's labels whole (nothing cut or dropped). Whatever was
+/// changed is reported once per family, naming it.
+fn labels(key: &Key, family: &Family) -> (LabelSet, bool) {
+    let mut bounded = true;
+    let mut labels: Vec<(String, String, &str)> = Vec::with_capacity(key.labels().len());
+    for label in key.labels() {
+        if labels.len() == MAX_LABELS {
+            bounded = false;
+            break;
+        }
+        let raw = label.key();
+        let mut name = sanitize_label_name(&cut_value(raw));
+        if name == OVERFLOW_LABEL {
+            if family.first_warning(Warned::Reserved) {
+                crate::diag::warn(&format!(
+                    "metric `{}` has a label `{OVERFLOW_LABEL}`, which marks the runtime's \
+                     overflow series; it is exported as `{RENAMED_OVERFLOW_LABEL}`",
+                    family.name
+                ));
+            }
+            RENAMED_OVERFLOW_LABEL.clone_into(&mut name);
+        }
+        let value = cut_value(label.value());
+        bounded &= raw.len() <= MAX_VALUE_LEN && value.len() == label.value().len();
+        labels.push((name, value.into_owned(), raw));
+    }
+    if !bounded && family.first_warning(Warned::LabelsCut) {
+        crate::diag::warn(&format!(
+            "metric `{}` was recorded with more than {MAX_LABELS} labels or a label longer \
+             than {MAX_VALUE_LEN} bytes; labels beyond the {MAX_LABELS}th are dropped and long \
+             names and values cut (label values should come from a small set)",
+            family.name
+        ));
+    }
+    labels.sort_by(|a, b| a.0.cmp(&b.0));
+    // Two names made into one, in this key or against an earlier one.
+    let merged = labels
+        .windows(2)
+        .find(|w| w[0].0 == w[1].0)
+        .map(|w| (w[0].2.to_owned(), w[1].2.to_owned(), w[0].0.clone()))
+        .or_else(|| {
+            labels.iter().find_map(|(name, _, raw)| {
+                family
+                    .other_label_name(name, raw)
+                    .map(|first| (first, (*raw).to_owned(), name.clone()))
+            })
+        });
+    if let Some((a, b, name)) = merged
+        && family.first_warning(Warned::LabelsMerged)
+    {
+        crate::diag::warn(&format!(
+            "metric `{}` has labels `{a}` and `{b}`, both exported as `{name}`: their values \
+             are one label (within one series, the first is kept); rename one of them",
+            family.name
+        ));
+    }
+    labels.dedup_by(|a, b| a.0 == b.0);
+    let set: LabelSet = labels.into_iter().map(|(k, v, _)| (k, v)).collect();
+    (set, bounded)
 }
 
 impl metrics::CounterFn for Cell {

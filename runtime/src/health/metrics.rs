@@ -6,7 +6,7 @@
 //! | `health_check_runs_total` | counter | `check`, `outcome` (`ok`, `failed`, `timeout`, `panic`) |
 //! | `health_check_duration_seconds` | histogram | `check` |
 //! | `health_check_last_success_timestamp_seconds` | gauge, 0 before the first success | `check` |
-//! | `health_check_abandoned_runs` | gauge: sync runs past their timeout still holding a thread | `check` |
+//! | `health_check_abandoned_runs` | gauge: runs past their timeout that have not ended (a sync check, or an async one that blocks its thread) and still hold a thread | `check` |
 
 use std::sync::Arc;
 use std::time::{Instant, UNIX_EPOCH};

@@ -82,7 +82,15 @@ impl Format {
                 if let Some((k, v)) = param.split_once('=') {
                     let v = v.trim().trim_matches('"');
                     match k.trim().to_ascii_lowercase().as_str() {
-                        "q" => q = v.parse().unwrap_or(0.0),
+                        // RFC 9110: 0 to 1; anything else (NaN, inf, negative, junk) is not
+                        // a preference, and counts as "not acceptable".
+                        "q" => {
+                            q = v
+                                .parse()
+                                .ok()
+                                .filter(|q| (0.0..=1.0).contains(q))
+                                .unwrap_or(0.0);
+                        }
                         "version" => version = Some(v.to_owned()),
                         _ => {}
                     }
@@ -136,5 +144,12 @@ mod tests {
             Format::negotiate(Some("application/openmetrics-text;q=0")),
             Format::Text
         );
+        for junk in ["NaN", "inf", "-1", "2", "1e9", ""] {
+            let accept = format!("application/openmetrics-text;q={junk},text/plain;q=0.1");
+            assert_eq!(Format::negotiate(Some(&accept)), Format::Text, "{accept}");
+        }
+        for format in [Format::Text, Format::OpenMetrics] {
+            assert_eq!(Format::negotiate(Some(format.content_type())), format);
+        }
     }
 }

@@ -237,7 +237,12 @@ impl Encoder for TextEncoder {
         push_u64(out, count);
         push_exemplar(out, exemplars.get(h.bounds.len()).and_then(Option::as_ref));
         out.push('\n');
-        for (suffix, value) in [("_sum", Value::Float(h.sum)), ("_count", Value::Int(count))] {
+        // OpenMetrics: a histogram with negative buckets has no sum (it would not be a
+        // counter), and so no count either (parsers require both or neither; the `+Inf`
+        // bucket has it); those without refuse negative observations where recorded.
+        let signed = *openmetrics && h.bounds.first().is_some_and(|&b| b < 0.0);
+        let samples = [("_sum", Value::Float(h.sum)), ("_count", Value::Int(count))];
+        for (suffix, value) in samples.into_iter().take(if signed { 0 } else { 2 }) {
             out.push_str(name);
             out.push_str(suffix);
             if labelled {
@@ -396,5 +401,23 @@ mod tests {
         e.le_strings(&[0.5, 2.0]);
         e.le_strings(&[1e-5]);
         assert_eq!(e.le, ["1e-05"]);
+    }
+
+    #[test]
+    fn openmetrics_histograms_with_negative_buckets_have_no_sum_nor_count() {
+        let h = HistogramValue {
+            bounds: &[-1.0, 0.0, 1.0],
+            counts: &[1, 0, 1, 0],
+            sum: -3.5,
+        };
+        for openmetrics in [false, true] {
+            let mut e = TextEncoder::new(openmetrics, 0);
+            e.family(&desc("t_celsius", MetricType::Histogram, None));
+            e.histogram(&[], &h);
+            let out = e.finish();
+            assert_eq!(out.contains("t_celsius_sum"), !openmetrics, "{out}");
+            assert_eq!(out.contains("t_celsius_count 2"), !openmetrics, "{out}");
+            assert!(out.contains("t_celsius_bucket{le=\"+Inf\"} 2"), "{out}");
+        }
     }
 }

@@ -55,19 +55,25 @@ fn message(change: &Transition<'_>, show_details: bool) -> String {
     format!("health check `{name}` is {after} (was {from}): {reason}")
 }
 
-/// A sync run passed its timeout: it keeps its thread, and the check is not run again
-/// until it returns.
+/// A run passed its timeout and did not end: it keeps its thread, and the check is not
+/// run again until it ends.
 pub(super) fn abandoned(info: &CheckInfo) {
+    let why = if info.blocking {
+        "a sync check cannot be stopped"
+    } else {
+        "this async check blocks its thread instead of awaiting, so it cannot be cancelled"
+    };
     crate::diag::warn(&format!(
-        "health check `{}`{} is still running after its {:?} timeout; a sync check cannot \
-         be stopped, so it is reported as timed out and not run again until it returns",
+        "health check `{}`{} is still running after its {:?} timeout; {why}, so it is \
+         reported as timed out, counted in `health_check_abandoned_runs`, and not run again \
+         until it ends",
         info.name,
         at(info),
         info.timeout
     ));
 }
 
-/// An abandoned sync run returned, `elapsed` after it started.
+/// An abandoned run returned, `elapsed` after it started.
 pub(super) fn returned_late(info: &CheckInfo, elapsed: Duration) {
     crate::diag::warn(&format!(
         "health check `{}` returned {elapsed:.1?} after it started, past its {:?} timeout",

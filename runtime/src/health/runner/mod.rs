@@ -1,11 +1,14 @@
-//! The background runner: one scheduler thread that never runs user code, and a private
-//! Tokio runtime whose workers and blocking pool run the checks.
+//! The background runner: one scheduler thread that never runs user code, a pool of
+//! threads that run the checks (as many as may run at once, plus one per abandoned
+//! run), and a private Tokio runtime for the I/O and timers of async checks.
 //!
-//! The scheduler keeps every deadline itself, so a check that blocks a worker thread, a
+//! The scheduler keeps every deadline itself, so a check that blocks its thread, a
 //! saturated application runtime or a hung dependency cannot delay a timeout, a result
-//! or a probe: a timed-out async check has its future dropped (task aborted); a timed-out
-//! sync check cannot be stopped, so it is reported, counted, and not started again until
-//! it returns. Panics are caught and reported as failures.
+//! or a probe. Every run has a thread of its own, so a check that blocks holds only its
+//! own. A timed-out async check has its future dropped at its next await; a run that
+//! does not end (a sync check, or an async one that blocks instead of awaiting) is
+//! reported, counted as abandoned, and not started again until it ends. Panics are
+//! caught and reported as failures.
 //!
 //! The runner decides when runs happen and how they end; what a result means (thresholds,
 //! the start-up latch, staleness, verdicts) is the state machine's, in
@@ -13,6 +16,7 @@
 
 mod execute;
 mod log;
+mod pool;
 mod scheduler;
 
 use std::sync::mpsc;
@@ -38,10 +42,9 @@ impl std::fmt::Debug for Runner {
 impl Runner {
     /// Publishes a snapshot with every check pending, then starts the first runs.
     pub(crate) fn start(config: Config) -> Result<Runner, Error> {
-        let blocking = config.checks.iter().filter(|c| c.info.blocking).count();
-        let runtime = execute::runtime(config.concurrency, blocking)?;
+        let executor = execute::Executor::new(config.concurrency, config.checks.len())?;
         let (tx, rx) = mpsc::channel();
-        let scheduler = Scheduler::new(config, runtime, tx.clone(), rx, Box::new(state::publish));
+        let scheduler = Scheduler::new(config, executor, tx.clone(), rx, Box::new(state::publish));
         scheduler.publish();
         let thread = std::thread::Builder::new()
             .name("flext-obs-health".into())

@@ -95,7 +95,7 @@ pub struct CheckState {
     /// Per-bucket (not cumulative) run counts; the last one is above the highest bound.
     buckets: Vec<u64>,
     duration_sum: f64,
-    /// Sync runs past their timeout that still hold a thread.
+    /// Runs past their timeout that have not ended and still hold a thread.
     abandoned: u32,
 }
 
@@ -232,7 +232,7 @@ impl CheckState {
         }
     }
 
-    /// Sync runs past their timeout that still hold a thread (0 or 1: an abandoned run is
+    /// Runs past their timeout that have not ended and still hold a thread.(0 or 1: an abandoned run is
     /// not started again until it returns).
     pub(crate) fn abandoned_runs(&self) -> u32 {
         self.abandoned
@@ -243,12 +243,12 @@ impl CheckState {
         self.latched
     }
 
-    /// A sync run passed its timeout and still holds its thread.
+    /// A run passed its timeout and still holds its thread.
     pub(crate) fn run_abandoned(&mut self) {
         self.abandoned = 1;
     }
 
-    /// The abandoned sync run returned (its result was counted as a timeout already).
+    /// The abandoned run ended (its result was counted as a timeout already).
     pub(crate) fn abandoned_run_returned(&mut self) {
         self.abandoned = 0;
     }

@@ -27,8 +27,17 @@
 //!   from 250 ms by default, each wait at most 30 s); if the gateway stays unreachable the
 //!   error says so and names the URL (credentials removed). Nothing else is affected:
 //!   metrics keep being recorded and served.
+//! - A push takes at most its [`deadline`](Pushgateway::deadline), attempts and waits
+//!   included: 5 s by default, each attempt at most 2 s
+//!   ([`timeout`](Pushgateway::timeout)). A gateway that accepts connections and never
+//!   answers costs a batch job 5 s, not a hang.
+//! - Failed pushes are counted in `flext_observability_push_failures_total{reason}`
+//!   (`unreachable`, `rejected`), exposed by every exporter once one failed.
 //! - Credentials in the URL (`http://user:password@gateway:9091`) are sent as HTTP Basic
-//!   authentication and kept apart from the URL: errors, logs and `Debug` never show them.
+//!   authentication and kept apart from the URL: errors, logs and `Debug` never show them,
+//!   nor query values. Percent-encode `/`, `?`, `#` in a password (`%2F`, `%3F`, `%23`):
+//!   unencoded, they make the URL ambiguous, and it is refused rather than sent to
+//!   another host.
 //! - The body is the Prometheus text format 0.0.4, without timestamps, ending with `\n`.
 //! - Pushing is blocking (it waits for the gateway, and between retries): in async code,
 //!   call it from `tokio::task::spawn_blocking` or a thread of its own.
@@ -41,6 +50,7 @@
 
 mod error;
 mod request;
+mod stats;
 mod url;
 
 use std::time::Duration;
@@ -51,6 +61,11 @@ use self::url::{Credentials, redact};
 pub use self::url::{PUSHGATEWAY_URL_ENV, PUSHGATEWAY_URL_ENV_COMPAT};
 use crate::prometheus::render;
 use crate::settings::{self, EnvLookup, Policy, process_env};
+
+/// Default time limit of one attempt.
+const DEFAULT_TIMEOUT: Duration = Duration::from_secs(2);
+/// Default time limit of a whole push.
+const DEFAULT_DEADLINE: Duration = Duration::from_secs(5);
 
 /// A Pushgateway and the grouping key of this job's metrics.
 ///
@@ -66,6 +81,7 @@ pub struct Pushgateway {
     retries: u32,
     backoff: Duration,
     timeout: Duration,
+    deadline: Duration,
 }
 
 impl Pushgateway {
@@ -100,7 +116,8 @@ impl Pushgateway {
             grouping: Vec::new(),
             retries: 3,
             backoff: Duration::from_millis(250),
-            timeout: Duration::from_secs(10),
+            timeout: DEFAULT_TIMEOUT,
+            deadline: DEFAULT_DEADLINE,
         })
     }
 
@@ -154,9 +171,25 @@ impl Pushgateway {
         self
     }
 
-    /// Time limit of one attempt (default 10 s).
+    /// Time limit of one attempt (default 2 s), within the [`deadline`](Self::deadline).
     pub fn timeout(mut self, timeout: Duration) -> Self {
         self.timeout = timeout;
+        self
+    }
+
+    /// Time limit of a whole push, attempts and waits between them included (default
+    /// 5 s): no retry starts, and no wait is made, past it.
+    ///
+    /// ```
+    /// # use std::time::Duration;
+    /// # use flext_observability::push::Pushgateway;
+    /// let gateway = Pushgateway::new("http://pushgateway:9091", "etl")?
+    ///     .deadline(Duration::from_secs(30))
+    ///     .timeout(Duration::from_secs(10));
+    /// # Ok::<(), flext_observability::push::PushError>(())
+    /// ```
+    pub fn deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = deadline;
         self
     }
 
@@ -222,8 +255,19 @@ impl Pushgateway {
             retries: self.retries,
             backoff: self.backoff,
             timeout: self.timeout,
+            deadline: self.deadline,
         };
-        request::send(&self.url()?, self.credentials.as_ref(), attempts, request)
+        let result = request::send(&self.url()?, self.credentials.as_ref(), attempts, request);
+        match &result {
+            Err(PushError::Unreachable { .. }) => {
+                stats::UNREACHABLE.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            Err(PushError::Rejected { .. }) => {
+                stats::REJECTED.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            }
+            _ => {}
+        }
+        result
     }
 }
 

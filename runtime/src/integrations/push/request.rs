@@ -1,7 +1,7 @@
 //! One push on the wire: the body (everything registered, or chosen families), the HTTP
 //! request, and the retries with exponential backoff.
 
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use super::error::PushError;
 use super::url::{Credentials, redact};
@@ -27,6 +27,8 @@ pub(super) struct Attempts {
     pub(super) backoff: Duration,
     /// Time limit of one attempt.
     pub(super) timeout: Duration,
+    /// Time limit of the whole push, attempts and waits included.
+    pub(super) deadline: Duration,
 }
 
 /// Sends `request` to `url` until it succeeds, is rejected (`4xx`, or `5xx` on the
@@ -42,40 +44,25 @@ pub(super) fn send(
     request: Request<'_>,
 ) -> Result<(), PushError> {
     let shown = redact(url);
-    let agent: ureq::Agent = ureq::Agent::config_builder()
-        .http_status_as_error(false)
-        .timeout_global(Some(attempts.timeout))
-        .build()
-        .into();
+    let started = Instant::now();
     let authorization = credentials.map(Credentials::authorization);
     let mut wait = attempts.backoff.min(MAX_BACKOFF);
-    let attempts = attempts.retries.saturating_add(1);
+    let most = attempts.retries.saturating_add(1);
     let mut last = String::new();
-    for attempt in 1..=attempts {
-        let result = match request {
-            Request::Put(body) => {
-                let mut put = agent.put(url).header("Content-Type", TEXT_CONTENT_TYPE);
-                if let Some(authorization) = &authorization {
-                    put = put.header("Authorization", authorization);
-                }
-                put.send(body.as_bytes())
-            }
-            Request::Post(body) => {
-                let mut post = agent.post(url).header("Content-Type", TEXT_CONTENT_TYPE);
-                if let Some(authorization) = &authorization {
-                    post = post.header("Authorization", authorization);
-                }
-                post.send(body.as_bytes())
-            }
-            Request::Delete => {
-                let mut delete = agent.delete(url);
-                if let Some(authorization) = &authorization {
-                    delete = delete.header("Authorization", authorization);
-                }
-                delete.call()
-            }
-        };
-        match result {
+    let mut made = 0;
+    while made < most {
+        // Each attempt gets what is left of the deadline, at most its own limit.
+        let left = attempts.deadline.saturating_sub(started.elapsed());
+        if left.is_zero() {
+            break;
+        }
+        made += 1;
+        let agent: ureq::Agent = ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(attempts.timeout.min(left)))
+            .build()
+            .into();
+        match attempt(&agent, url, authorization.as_deref(), request) {
             Ok(mut response) => {
                 let status = response.status().as_u16();
                 if (200..300).contains(&status) {
@@ -87,8 +74,8 @@ pub(super) fn send(
                     .limit(64 * 1024)
                     .read_to_string()
                     .unwrap_or_default();
-                let text: String = text.trim().chars().take(500).collect();
-                if status < 500 || attempt == attempts {
+                let text: String = redact(text.trim()).chars().take(500).collect();
+                if status < 500 || made == most {
                     return Err(PushError::Rejected {
                         url: shown,
                         status,
@@ -99,19 +86,58 @@ pub(super) fn send(
             }
             Err(error) => last = redact(&error.to_string()),
         }
-        if attempt < attempts {
+        let left = attempts.deadline.saturating_sub(started.elapsed());
+        if made < most && wait < left {
             crate::diag::warn(&format!(
-                "push to {shown} failed (attempt {attempt} of {attempts}): {last}; retrying in {wait:?}"
+                "push to {shown} failed (attempt {made} of {most}): {last}; retrying in {wait:?}"
             ));
             std::thread::sleep(wait);
             wait = wait.saturating_mul(2).min(MAX_BACKOFF);
+        } else {
+            break;
         }
     }
     Err(PushError::Unreachable {
         url: shown,
-        attempts,
-        reason: last,
+        attempts: made,
+        reason: format!(
+            "{last} (gave up after {:.1?}; the deadline is {:?})",
+            started.elapsed(),
+            attempts.deadline
+        ),
     })
+}
+
+/// One request on the wire.
+fn attempt(
+    agent: &ureq::Agent,
+    url: &str,
+    authorization: Option<&str>,
+    request: Request<'_>,
+) -> Result<ureq::http::Response<ureq::Body>, ureq::Error> {
+    match request {
+        Request::Put(body) => {
+            let mut put = agent.put(url).header("Content-Type", TEXT_CONTENT_TYPE);
+            if let Some(authorization) = authorization {
+                put = put.header("Authorization", authorization);
+            }
+            put.send(body.as_bytes())
+        }
+        Request::Post(body) => {
+            let mut post = agent.post(url).header("Content-Type", TEXT_CONTENT_TYPE);
+            if let Some(authorization) = authorization {
+                post = post.header("Authorization", authorization);
+            }
+            post.send(body.as_bytes())
+        }
+        Request::Delete => {
+            let mut delete = agent.delete(url);
+            if let Some(authorization) = authorization {
+                delete = delete.header("Authorization", authorization);
+            }
+            delete.call()
+        }
+    }
 }
 
 /// The families whose exposed name is in `names`, in text format 0.0.4; an error

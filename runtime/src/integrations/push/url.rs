@@ -47,20 +47,29 @@ pub(super) fn parse(url: &str) -> Result<(String, Option<Credentials>), String> 
             )
         });
     };
+    // Up to the last `@`, all is user information, whatever it holds: a password with
+    // an unencoded `/`, `?` or `#` must neither pick the host nor be shown.
+    let (credentials, rest) = match rest.rfind('@') {
+        Some(at) if rest[..at].contains(['/', '?', '#']) => {
+            return Err(format!(
+                "`{}` has an `@` after a `/`, `?` or `#`: percent-encode those characters in \
+                 the password (`/` as `%2F`, `?` as `%3F`, `#` as `%23`), or an `@` in the \
+                 path as `%40`",
+                redact(url)
+            ));
+        }
+        Some(at) => (
+            Some(Credentials(crate::percent::decode_lossy(&rest[..at]))),
+            &rest[at + 1..],
+        ),
+        None => (None, rest),
+    };
     if rest.contains(['?', '#']) {
         return Err(format!(
             "`{}` has a query or fragment; give the base URL only",
             redact(url)
         ));
     }
-    let authority = rest.split('/').next().unwrap_or("");
-    let (credentials, rest) = match authority.rfind('@') {
-        Some(at) => (
-            Some(Credentials(crate::percent::decode_lossy(&authority[..at]))),
-            &rest[at + 1..],
-        ),
-        None => (None, rest),
-    };
     let host = rest.split('/').next().unwrap_or("");
     if host.is_empty() || host.starts_with(':') || host.ends_with(':') {
         return Err(format!(
@@ -74,17 +83,9 @@ pub(super) fn parse(url: &str) -> Result<(String, Option<Credentials>), String> 
     ))
 }
 
-/// Removes `user:password@` from a URL (and from error texts that quote it).
+/// `text` with its URLs' credentials and query values hidden.
 pub(super) fn redact(text: &str) -> String {
-    let Some(scheme) = text.find("://") else {
-        return text.to_owned();
-    };
-    let after = &text[scheme + 3..];
-    let authority_end = after.find(['/', ' ', '"', '\'']).unwrap_or(after.len());
-    match after[..authority_end].rfind('@') {
-        Some(at) => format!("{}://***@{}", &text[..scheme], &after[at + 1..]),
-        None => text.to_owned(),
-    }
+    crate::percent::redact_urls(text)
 }
 
 /// `<base>/metrics/job/<job>/<name>/<value>…`, the grouping labels in the order given;
@@ -228,9 +229,25 @@ mod tests {
     }
 
     #[test]
-    fn redaction() {
-        assert_eq!(redact("http://u:p@host:1/x"), "http://***@host:1/x");
-        assert_eq!(redact("http://host:1/x@y"), "http://host:1/x@y");
-        assert_eq!(redact("no url"), "no url");
+    fn passwords_with_url_delimiters_never_pick_the_host_nor_show() {
+        for url in [
+            "http://zed:s3c/r3t@gw:9091",
+            "http://zed:s3c?r3t@gw:9091",
+            "http://zed:s3c#r3t@gw:9091",
+            "http://gw:9091/x@y",
+        ] {
+            let err = parse(url).unwrap_err();
+            assert!(
+                err.contains("percent-encode") && !err.contains("s3c") && !err.contains("zed"),
+                "{url}: {err}"
+            );
+        }
+        let (base, credentials) = parse("http://user:pa%2Fss@gw:9091").unwrap();
+        assert_eq!(base, "http://gw:9091");
+        assert_eq!(credentials.unwrap().0, "user:pa/ss");
+        // An `@` in the password itself: the last one ends the user information.
+        let (base, credentials) = parse("http://user:p@ss@gw:9091").unwrap();
+        assert_eq!(base, "http://gw:9091");
+        assert_eq!(credentials.unwrap().0, "user:p@ss");
     }
 }

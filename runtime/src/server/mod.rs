@@ -5,9 +5,18 @@
 //! a plain `main`, inside any Tokio runtime, and keeps answering when the application's
 //! runtime is saturated. Rendering runs on the blocking pool so a large scrape never
 //! delays another request.
+//!
+//! Probes keep being answered during a flood of idle, slow or abandoned connections: the
+//! connections held are capped, and at the cap a new one takes the place of the oldest
+//! that is not serving a request ([`connections`]); what was closed that way is counted
+//! in `flext_observability_server_connections_closed_total`.
+
+mod connections;
+mod stats;
 
 use std::convert::Infallible;
 use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
@@ -20,19 +29,21 @@ use tokio::sync::oneshot;
 
 use crate::error::Error;
 use crate::routes::{self, Reply, RouteRequest};
+use connections::{Busy, Connections, MAX_CONNECTIONS};
 
-/// How long a client may take to send its request headers.
-const HEADER_TIMEOUT: Duration = Duration::from_secs(10);
+/// How long a client may take to send its request headers once it started one.
+const HEADER_TIMEOUT: Duration = Duration::from_secs(5);
+/// Connections the kernel queues before the server accepts them (capped by
+/// `net.core.somaxconn`): a burst of clients must not fill the queue and make a probe's
+/// connection wait a SYN retry (one second) while the server is about to accept it.
+const BACKLOG: u32 = 4096;
 /// How long shutdown waits for requests in progress.
 const DRAIN_TIMEOUT: Duration = Duration::from_secs(5);
-/// Connections served at once; beyond, new ones are closed at once (probes and scrapers
-/// retry), so a flood of clients cannot exhaust memory or descriptors.
-const MAX_CONNECTIONS: usize = 512;
 /// Heavy routes (a `/metrics` render, a page) answered at once, each on the blocking
 /// pool: each builds its whole body in memory.
 static HEAVY: tokio::sync::Semaphore = tokio::sync::Semaphore::const_new(2);
 
-type Body = Full<Bytes>;
+type Body = Tracked;
 
 pub(crate) struct Server {
     local_addr: SocketAddr,
@@ -43,21 +54,36 @@ pub(crate) struct Server {
 /// A bound socket, not yet served: binding is what fails in practice (a busy port), so
 /// `install()` binds before it starts anything else.
 pub(crate) struct Bound {
-    listener: std::net::TcpListener,
+    runtime: tokio::runtime::Runtime,
+    listener: tokio::net::TcpListener,
     local_addr: SocketAddr,
 }
 
 impl Server {
     pub(crate) fn bind(addr: SocketAddr) -> Result<Bound, Error> {
-        let listener =
-            std::net::TcpListener::bind(addr).map_err(|error| Error::Bind { addr, error })?;
-        let local_addr = listener
-            .local_addr()
-            .map_err(|error| Error::Bind { addr, error })?;
-        listener
-            .set_nonblocking(true)
-            .map_err(|error| Error::Bind { addr, error })?;
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .thread_name("flext-obs-server")
+            .build()
+            .map_err(Error::Spawn)?;
+        let bind = || {
+            let socket = if addr.is_ipv4() {
+                tokio::net::TcpSocket::new_v4()
+            } else {
+                tokio::net::TcpSocket::new_v6()
+            }?;
+            #[cfg(unix)]
+            socket.set_reuseaddr(true)?;
+            socket.bind(addr)?;
+            // Registering the listener needs the runtime that will serve it.
+            let _entered = runtime.enter();
+            let listener = socket.listen(BACKLOG)?;
+            let local_addr = listener.local_addr()?;
+            Ok((listener, local_addr))
+        };
+        let (listener, local_addr) = bind().map_err(|error| Error::Bind { addr, error })?;
         Ok(Bound {
+            runtime,
             listener,
             local_addr,
         })
@@ -81,14 +107,10 @@ impl Bound {
     /// Starts serving on the server's own thread.
     pub(crate) fn serve(self) -> Result<Server, Error> {
         let Bound {
+            runtime,
             listener,
             local_addr,
         } = self;
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .thread_name("flext-obs-server")
-            .build()
-            .map_err(Error::Spawn)?;
         let (tx, rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("flext-obs-server".into())
@@ -116,16 +138,9 @@ impl Drop for Server {
     }
 }
 
-async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<()>) {
-    let listener = match tokio::net::TcpListener::from_std(listener) {
-        Ok(l) => l,
-        Err(e) => {
-            crate::diag::warn(&format!("embedded server cannot start: {e}"));
-            return;
-        }
-    };
+async fn serve(listener: tokio::net::TcpListener, mut shutdown: oneshot::Receiver<()>) {
     let graceful = hyper_util::server::graceful::GracefulShutdown::new();
-    let connections = std::sync::Arc::new(tokio::sync::Semaphore::new(MAX_CONNECTIONS));
+    let connections = Arc::new(Connections::default());
     loop {
         tokio::select! {
             _ = &mut shutdown => break,
@@ -135,22 +150,28 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
                     tokio::time::sleep(Duration::from_millis(20)).await;
                     continue;
                 };
-                let Ok(permit) = connections.clone().try_acquire_owned() else {
+                let Some(admitted) = connections.admit(MAX_CONNECTIONS) else {
                     drop(stream);
                     continue;
                 };
                 let _ = stream.set_nodelay(true);
+                let busy = Arc::clone(&admitted.busy);
                 let conn = hyper::server::conn::http1::Builder::new()
                     .timer(TokioTimer::new())
                     .header_read_timeout(HEADER_TIMEOUT)
                     .serve_connection(
                         TokioIo::new(stream),
-                        service_fn(move |req| handle(req, Some(peer))),
+                        service_fn(move |req| handle(req, Some(peer), Arc::clone(&busy))),
                     );
                 let conn = graceful.watch(conn);
+                let connections = Arc::clone(&connections);
                 tokio::spawn(async move {
-                    let _ = conn.await;
-                    drop(permit);
+                    // Evicted: dropping the connection closes its socket.
+                    tokio::select! {
+                        _ = conn => {}
+                        _ = admitted.closed => {}
+                    }
+                    connections.leave(admitted.id);
                 });
             }
         }
@@ -162,18 +183,24 @@ async fn serve(listener: std::net::TcpListener, mut shutdown: oneshot::Receiver<
 async fn handle(
     req: Request<Incoming>,
     peer: Option<SocketAddr>,
+    busy: Arc<Busy>,
 ) -> Result<Response<Body>, Infallible> {
+    busy.start();
+    let mut response = respond(req, peer).await;
+    // Busy until the response is written: the body says when hyper is done with it.
+    response.body_mut().busy = Some(busy);
+    Ok(response)
+}
+
+async fn respond(req: Request<Incoming>, peer: Option<SocketAddr>) -> Response<Body> {
     let Some(route) = routes::find(req.uri().path()) else {
-        return Ok(into_response(Reply::text(
-            StatusCode::NOT_FOUND,
-            "not found\n",
-        )));
+        return into_response(Reply::text(StatusCode::NOT_FOUND, "not found\n"));
     };
     if !matches!(*req.method(), Method::GET | Method::HEAD) {
-        return Ok(into_response(
+        return into_response(
             Reply::text(StatusCode::METHOD_NOT_ALLOWED, "method not allowed\n")
                 .header(header::ALLOW, HeaderValue::from_static("GET, HEAD")),
-        ));
+        );
     }
     let (parts, _body) = req.into_parts();
     let request = RouteRequest {
@@ -183,26 +210,29 @@ async fn handle(
         peer,
     };
     if !route.heavy {
-        return Ok(into_response((route.respond)(&request)));
+        return into_response((route.respond)(&request));
     }
     // A scrape flood queues here instead of rendering many multi-megabyte copies at once.
     let Ok(_permit) = HEAVY.acquire().await else {
-        return Ok(into_response(Reply::text(
+        return into_response(Reply::text(
             StatusCode::SERVICE_UNAVAILABLE,
             "shutting down\n",
-        )));
+        ));
     };
     let respond = route.respond;
     let reply = match tokio::task::spawn_blocking(move || respond(&request)).await {
         Ok(reply) => reply,
         Err(_) => Reply::text(StatusCode::INTERNAL_SERVER_ERROR, "rendering failed\n"),
     };
-    Ok(into_response(reply))
+    into_response(reply)
 }
 
 /// The one place a reply becomes HTTP.
 fn into_response(reply: Reply) -> Response<Body> {
-    let mut response = Response::new(Full::new(reply.body));
+    let mut response = Response::new(Tracked {
+        inner: Full::new(reply.body),
+        busy: None,
+    });
     *response.status_mut() = reply.status;
     let headers = response.headers_mut();
     headers.insert(
@@ -213,4 +243,38 @@ fn into_response(reply: Reply) -> Response<Body> {
         headers.insert(name, value);
     }
     response
+}
+
+/// A response body that marks its connection idle once hyper has written (dropped) it.
+struct Tracked {
+    inner: Full<Bytes>,
+    busy: Option<Arc<Busy>>,
+}
+
+impl hyper::body::Body for Tracked {
+    type Data = Bytes;
+    type Error = Infallible;
+
+    fn poll_frame(
+        mut self: std::pin::Pin<&mut Self>,
+        cx: &mut std::task::Context<'_>,
+    ) -> std::task::Poll<Option<Result<hyper::body::Frame<Bytes>, Infallible>>> {
+        std::pin::Pin::new(&mut self.inner).poll_frame(cx)
+    }
+
+    fn is_end_stream(&self) -> bool {
+        self.inner.is_end_stream()
+    }
+
+    fn size_hint(&self) -> hyper::body::SizeHint {
+        self.inner.size_hint()
+    }
+}
+
+impl Drop for Tracked {
+    fn drop(&mut self) {
+        if let Some(busy) = &self.busy {
+            busy.end();
+        }
+    }
 }
