@@ -18,9 +18,19 @@ pub(crate) fn warn_once(key: &str, message: &str) {
     }
 }
 
+/// Whether a `tracing` event emitted on this thread reaches a subscriber: one is set,
+/// and this thread has not opted out (the exporter's threads run with
+/// `Dispatch::none()`, so their own clients' spans are never exported).
+fn traced_here() -> bool {
+    tracing::dispatcher::has_been_set()
+        && !tracing::dispatcher::get_default(
+            tracing::Dispatch::is::<tracing::subscriber::NoSubscriber>,
+        )
+}
+
 /// Reports `message`.
 pub(crate) fn warn(message: &str) {
-    if tracing::dispatcher::has_been_set() {
+    if traced_here() {
         tracing::warn!(target: "flext_observability", "{message}");
     } else {
         eprintln!("flext-observability: warning: {message}");
@@ -31,7 +41,7 @@ pub(crate) fn warn(message: &str) {
 /// through `tracing` at `INFO` when a subscriber is installed, on standard error
 /// otherwise.
 pub(crate) fn notice(message: &str) {
-    if tracing::dispatcher::has_been_set() {
+    if traced_here() {
         tracing::info!(target: "flext_observability", "{message}");
     } else {
         eprintln!("flext-observability: {message}");

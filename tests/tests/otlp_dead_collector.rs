@@ -131,3 +131,59 @@ async fn calls_proceed_memory_is_bounded_and_drops_are_counted() {
         "dropping the guard took {took:?} against a dead collector"
     );
 }
+
+/// Installs from the environment alone (a collector that refuses connections), makes
+/// calls until failed exports are counted, then stops: what it prints is what a user
+/// sees.
+#[test]
+#[ignore = "child process of `a_dead_collector_is_not_silent`, which runs it"]
+fn child_refused_collector() {
+    flext_observability_tests::child::enter("child_refused_collector");
+    let guard = Observability::builder()
+        .listen("127.0.0.1:0")
+        .system_checks(false)
+        .install()
+        .expect("install");
+    let url = format!("http://{}/metrics", guard.local_addr().unwrap());
+    let failed = eventually(Duration::from_secs(30), || {
+        for i in 0..100 {
+            work(i);
+        }
+        let text = http::get(&url).ok()?.body;
+        sample(
+            &text,
+            r#"flext_otlp_dropped_total{signal="traces",reason="export_failed"}"#,
+        )
+        .filter(|v| *v > 0.0)
+    });
+    println!("EXPORT_FAILED {}", failed.is_some());
+    drop(guard);
+    println!("STOPPED");
+}
+
+#[test]
+fn a_dead_collector_is_not_silent() {
+    let out = flext_observability_tests::child::Child::new("child_refused_collector")
+        .env(
+            "OTEL_EXPORTER_OTLP_ENDPOINT",
+            "http://user:S3CRET@127.0.0.1:1",
+        )
+        .env("OTEL_BSP_SCHEDULE_DELAY", "50")
+        .env("OTEL_EXPORTER_OTLP_TIMEOUT", "500")
+        .run();
+    // Failed exports are counted as failed, not as a full queue.
+    assert!(out.contains("EXPORT_FAILED true"), "{out}");
+    // The warning names the endpoint (credentials withheld) and the error, once.
+    assert!(
+        out.contains("OTLP trace export to http://***@127.0.0.1:1/v1/traces failed"),
+        "{out}"
+    );
+    assert_eq!(out.matches("OTLP trace export to").count(), 1, "{out}");
+    assert!(!out.contains("S3CRET"), "{out}");
+    // Shutting down says why it may wait, and for how long.
+    assert!(
+        out.contains("the OTLP collector failed its last export; flushing waits at most 5s")
+            && out.contains("STOPPED"),
+        "{out}"
+    );
+}

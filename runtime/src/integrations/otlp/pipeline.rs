@@ -173,7 +173,9 @@ async fn export_metrics(
             crate::diag::warn_once(
                 "otlp-metrics-failed",
                 &format!(
-                    "OTLP metric export failed ({reason}); counted in flext_otlp_dropped_total"
+                    "OTLP metric export to {} failed ({}); counted in flext_otlp_dropped_total{{reason=\"export_failed\"}}",
+                    transport.endpoint(),
+                    crate::percent::redact_urls(&reason)
                 ),
             );
             false
@@ -184,6 +186,16 @@ async fn export_metrics(
 impl Pipeline {
     /// Flushes and stops both signals, concurrently, within [`FLUSH_WAIT`] in total.
     pub(crate) fn stop(&mut self) {
+        if STATS
+            .collector_down
+            .load(std::sync::atomic::Ordering::Relaxed)
+        {
+            crate::diag::notice(&format!(
+                "shutting down: the OTLP collector failed its last export; flushing waits \
+                 at most {FLUSH_WAIT:?} for it before giving up (what is not sent is \
+                 counted in flext_otlp_dropped_total)"
+            ));
+        }
         let deadline = Instant::now() + FLUSH_WAIT;
         let left = || deadline.saturating_duration_since(Instant::now());
         // The final metrics export starts first and runs on the pipeline's runtime while

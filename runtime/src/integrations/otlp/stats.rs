@@ -2,7 +2,7 @@
 //! was dropped (queue full, collector failing or slow), so a dead collector is visible.
 
 use std::borrow::Cow;
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 
 use crate::collect::{Encoder, Snapshot, Source};
 use crate::model::{FamilyDesc, MetricType, Value};
@@ -17,6 +17,9 @@ pub(crate) struct Stats {
     pub(crate) spans_failed: AtomicU64,
     pub(crate) points_exported: AtomicU64,
     pub(crate) points_failed: AtomicU64,
+    /// Whether the last trace export failed: spans dropped at a full queue meanwhile are
+    /// lost to the unreachable collector, and counted as `export_failed`.
+    pub(crate) collector_down: AtomicBool,
 }
 
 pub(crate) static STATS: Stats = Stats {
@@ -25,6 +28,7 @@ pub(crate) static STATS: Stats = Stats {
     spans_failed: AtomicU64::new(0),
     points_exported: AtomicU64::new(0),
     points_failed: AtomicU64::new(0),
+    collector_down: AtomicBool::new(false),
 };
 
 pub(crate) fn add(counter: &AtomicU64, n: u64) {

@@ -6,6 +6,7 @@
 //! threads; while the collector is slow or down the queue fills and further spans are
 //! dropped, so memory stays bounded.
 
+use std::sync::atomic::Ordering;
 use std::sync::mpsc as std_mpsc;
 use std::time::Duration;
 
@@ -17,6 +18,7 @@ use tokio::sync::mpsc;
 
 use super::context::Ids;
 use super::record::{Fields, Recording, Val, kind, status};
+
 use super::stats::{STATS, add};
 use super::transport::{Payload, Transport};
 
@@ -33,11 +35,17 @@ pub(crate) struct FinishedSpan {
 pub(crate) struct SpanQueue(mpsc::Sender<FinishedSpan>);
 
 impl SpanQueue {
-    /// Queues a span, or drops and counts it when the queue is full. After the pipeline
-    /// stopped (a second `install()` in the process) spans are dropped silently.
+    /// Queues a span, or drops and counts it when the queue is full: as `export_failed`
+    /// while the collector is failing (the queue is full because nothing leaves it), as
+    /// `queue_full` otherwise. After the pipeline stopped (a second `install()` in the
+    /// process) spans are dropped silently.
     pub(crate) fn push(&self, span: FinishedSpan) {
         if let Err(mpsc::error::TrySendError::Full(_)) = self.0.try_send(span) {
-            add(&STATS.spans_queue_full, 1);
+            if STATS.collector_down.load(Ordering::Relaxed) {
+                add(&STATS.spans_failed, 1);
+            } else {
+                add(&STATS.spans_queue_full, 1);
+            }
         }
     }
 }
@@ -204,13 +212,19 @@ impl Worker {
             }],
         };
         match self.transport.send(Payload::Traces(request), until).await {
-            Ok(()) => add(&STATS.spans_exported, n),
+            Ok(()) => {
+                STATS.collector_down.store(false, Ordering::Relaxed);
+                add(&STATS.spans_exported, n);
+            }
             Err(reason) => {
+                STATS.collector_down.store(true, Ordering::Relaxed);
                 add(&STATS.spans_failed, n);
                 crate::diag::warn_once(
                     "otlp-traces-failed",
                     &format!(
-                        "OTLP trace export failed ({reason}); failed spans are dropped and counted in flext_otlp_dropped_total"
+                        "OTLP trace export to {} failed ({}); spans are dropped while the collector fails, counted in flext_otlp_dropped_total{{reason=\"export_failed\"}}",
+                        self.transport.endpoint(),
+                        crate::percent::redact_urls(&reason)
                     ),
                 );
             }

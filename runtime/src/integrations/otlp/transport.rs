@@ -56,6 +56,8 @@ enum Kind {
 pub(crate) struct Transport {
     kind: Kind,
     timeout: Duration,
+    /// Where it sends, for messages: credentials and query values redacted.
+    endpoint: String,
 }
 
 impl std::fmt::Debug for Transport {
@@ -63,7 +65,7 @@ impl std::fmt::Debug for Transport {
         // Headers may carry credentials: never printed.
         match &self.kind {
             Kind::Grpc { .. } => f.write_str("Transport::Grpc"),
-            Kind::Http { uri, .. } => write!(f, "Transport::Http({uri})"),
+            Kind::Http { .. } => write!(f, "Transport::Http({})", self.endpoint),
         }
     }
 }
@@ -116,7 +118,13 @@ impl Transport {
         Transport {
             kind,
             timeout: config.timeout,
+            endpoint: crate::percent::redact_urls(&config.endpoint.to_string()),
         }
+    }
+
+    /// Where it sends, credentials and query values redacted.
+    pub(crate) fn endpoint(&self) -> &str {
+        &self.endpoint
     }
 
     /// Sends `payload`, retrying transient failures, until the export timeout or

@@ -7,6 +7,7 @@
 
 use super::environment::OtlpProtocol;
 use crate::error::Error;
+use crate::percent::redact_urls;
 use crate::settings::{self, EnvLookup};
 
 /// Printed in place of a header value: values are often credentials.
@@ -81,9 +82,9 @@ fn base(source: &str, url: &str, protocol: OtlpProtocol, path: &str) -> Result<h
     Ok(match protocol {
         OtlpProtocol::HttpProtobuf => {
             let joined = format!("{}/{path}", url.trim().trim_end_matches('/'));
-            joined
-                .parse()
-                .map_err(|_| Error::config(source, format!("`{url}` is not a base URL")))?
+            joined.parse().map_err(|_| {
+                Error::config(source, format!("`{}` is not a base URL", redact_urls(url)))
+            })?
         }
         OtlpProtocol::Grpc => uri,
     })
@@ -93,7 +94,7 @@ fn check_endpoint(source: &str, value: &str) -> Result<http::Uri, Error> {
     let uri: http::Uri = value
         .trim()
         .parse()
-        .map_err(|_| Error::config(source, format!("`{value}` is not a URL")))?;
+        .map_err(|_| Error::config(source, format!("`{}` is not a URL", redact_urls(value))))?;
     match uri.scheme_str() {
         Some("http") => {}
         Some("https") => {
@@ -106,12 +107,15 @@ fn check_endpoint(source: &str, value: &str) -> Result<http::Uri, Error> {
         _ => {
             return Err(Error::config(
                 source,
-                format!("`{value}` must start with `http://`"),
+                format!("`{}` must start with `http://`", redact_urls(value)),
             ));
         }
     }
     if uri.authority().is_none() {
-        return Err(Error::config(source, format!("`{value}` has no host")));
+        return Err(Error::config(
+            source,
+            format!("`{}` has no host", redact_urls(value)),
+        ));
     }
     Ok(uri)
 }
@@ -221,6 +225,17 @@ mod tests {
             assert!(err.contains("`S`") && err.contains(says), "{value}: {err}");
         }
         assert!(check_endpoint("S", " http://c:4318/x ").is_ok());
+        // Credentials and query values never reach the error.
+        for value in [
+            "ftp://user:S3CRET@collector:4318?token=T0KEN",
+            "http://user:S3CRET@?token=T0KEN",
+        ] {
+            let err = check_endpoint("S", value).unwrap_err().to_string();
+            assert!(
+                !err.contains("S3CRET") && !err.contains("T0KEN"),
+                "{value}: {err}"
+            );
+        }
     }
 
     #[test]
