@@ -18,6 +18,11 @@ pub mod postgres;
 pub mod servers;
 pub mod tools;
 
+/// The README's Rust examples compile as written (`cargo test --doc`).
+#[cfg(doctest)]
+#[doc = include_str!("../../README.md")]
+mod readme {}
+
 use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -149,6 +149,11 @@ fn child_stack() {
             assert_eq!(layers, ["log-text"], "{case}");
             nothing_consumes();
         }
+        "default-format" => {
+            // No `LOG_FORMAT`, standard output a pipe: JSON lines.
+            assert_eq!(layers, ["otlp-context", "log-json"], "{case}");
+            nothing_consumes();
+        }
         "none-warn" | "exporter-none-warn" => {
             assert_eq!(layers, ["otlp-context", "log-text"], "{case}");
             nothing_consumes();
@@ -304,10 +309,14 @@ fn child_stack() {
     drop(guard);
 }
 
+/// Runs one case; text log lines unless the case says otherwise (the default, when
+/// standard output is not a terminal as here, is JSON).
 fn run(case: &str, env: &[(&str, &str)], receiver: Option<&Receiver>) -> String {
-    let mut child = Child::new("child_stack")
-        .env("FLEXT_OBS_STACK_CASE", case)
-        .envs(env);
+    let mut child = Child::new("child_stack").env("FLEXT_OBS_STACK_CASE", case);
+    if !env.iter().any(|(k, _)| *k == "LOG_FORMAT") && case != "default-format" {
+        child = child.env("LOG_FORMAT", "text");
+    }
+    let mut child = child.envs(env);
     if let Some(receiver) = receiver {
         child = child.env("FLEXT_OBS_STACK_ENDPOINT", &receiver.http_endpoint());
     }
@@ -325,6 +334,7 @@ fn each_configuration_installs_what_it_needs() {
     const JSON: (&str, &str) = ("LOG_FORMAT", "json");
     run("none-warn", &[WARN], None);
     run("none-warn-json", &[WARN, JSON], None);
+    run("default-format", &[WARN], None);
     run(
         "disabled-warn",
         &[WARN, ("OTEL_SDK_DISABLED", "true")],

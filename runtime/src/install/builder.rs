@@ -264,7 +264,8 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// JSON lines or text. Default: `LOG_FORMAT` (`json` or `text`), else text.
+    /// JSON lines or text. Default: `LOG_FORMAT` (`json` or `text`), else JSON, or text
+    /// when standard output is a terminal.
     pub fn log_format(mut self, format: crate::logs::LogFormat) -> Self {
         self.logs.format = Some(format);
         self

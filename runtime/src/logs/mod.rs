@@ -63,9 +63,11 @@ use crate::settings::{self, EnvLookup, Policy};
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum LogFormat {
-    /// One JSON object per line (`LOG_FORMAT=json`).
+    /// One JSON object per line (`LOG_FORMAT=json`): the default when standard output is
+    /// not a terminal (a service, a container, a log shipper), as the FLEXT services log.
     Json,
-    /// Human-readable lines (`LOG_FORMAT=text`, the default).
+    /// Human-readable lines (`LOG_FORMAT=text`): the default when standard output is a
+    /// terminal, where a person reads it.
     Text,
 }
 
@@ -136,12 +138,20 @@ pub(crate) fn resolve(settings: LogSettings, env: EnvLookup<'_>) -> Result<LogCo
             }
         })?,
     };
+    // JSON for machines, text for a person at a terminal; a writer given in code is
+    // not a terminal.
+    let default =
+        if settings.writer.is_none() && std::io::IsTerminal::is_terminal(&std::io::stdout()) {
+            LogFormat::Text
+        } else {
+            LogFormat::Json
+        };
     let (format, _) = settings::pick(
         settings.format,
         "log_format",
         from_env,
         "LOG_FORMAT",
-        LogFormat::Text,
+        default,
     );
     Ok(LogConfig {
         filter,
