@@ -205,6 +205,7 @@ pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let checkout = Checkout;
     let started = Instant::now();
     let mut next_id = 0u64;
+    let (mut succeeded, mut failed) = (0u64, 0u64);
     let mut excerpt_shown = false;
     while keep_running || started.elapsed() < Duration::from_secs(seconds) {
         let batch: Vec<_> = (0..16)
@@ -218,18 +219,22 @@ pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
             })
             .collect();
         for order in batch {
-            let _ = checkout.place(order).await;
+            match checkout.place(order).await {
+                Ok(_) => succeeded += 1,
+                Err(_) => failed += 1,
+            }
         }
         if !excerpt_shown && started.elapsed() > Duration::from_millis(500) {
             excerpt_shown = true;
             let response = tokio::task::spawn_blocking(move || scrape(addr)).await??;
             let (head, body) = response.split_once("\r\n\r\n").unwrap_or((&response, ""));
             let status = head.lines().next().unwrap_or_default();
-            eprintln!("\nGET /metrics -> {status}; excerpt:");
-            for line in body
-                .lines()
-                .filter(|l| l.starts_with("function_calls_total") || l.starts_with("build_info"))
-            {
+            eprintln!("\nGET /metrics -> {status}; the series that moved:");
+            // Every series exists from the start, at zero: show the ones the orders moved.
+            for line in body.lines().filter(|l| {
+                l.starts_with("build_info")
+                    || (l.starts_with("function_calls_total") && !l.ends_with(" 0"))
+            }) {
                 eprintln!("  {line}");
             }
             if !status.contains(" 200 ") {
@@ -238,7 +243,14 @@ pub(crate) async fn main() -> Result<(), Box<dyn std::error::Error>> {
             eprintln!();
         }
     }
-    eprintln!("placed {next_id} orders; stopping");
+    eprintln!("placed {next_id} orders: {succeeded} succeeded, {failed} failed; stopping");
+    if succeeded + failed != next_id {
+        return Err(format!(
+            "{next_id} orders placed, {} accounted for",
+            succeeded + failed
+        )
+        .into());
+    }
     drop(guard);
     Ok(())
 }
