@@ -55,3 +55,27 @@ pub fn setting_pairs(text: &str) -> Result<Vec<(String, String)>, String> {
 pub fn bucket_bounds(bounds: &[f64]) -> Result<(), String> {
     crate::settings::check_bounds("fuzz", bounds).map_err(|e| e.to_string())
 }
+
+/// The SQL statement summary (`SELECT orders`) with its operation and table, for the
+/// given system: `postgresql`, `sqlite` or `mysql`.
+#[cfg(feature = "sqlx")]
+pub fn sql_summary(sql: &str, system: &str) -> (String, Option<String>, Option<String>) {
+    let summary = crate::integrations::sqlx::summary::summarize(sql, sql_dialect(system));
+    (summary.text, summary.operation, summary.collection)
+}
+
+/// The statement with every literal replaced by `?`, for the given system.
+#[cfg(feature = "sqlx")]
+pub fn sql_sanitize(sql: &str, system: &str) -> String {
+    crate::integrations::sqlx::sanitize::sanitize(sql, sql_dialect(system))
+}
+
+#[cfg(feature = "sqlx")]
+fn sql_dialect(system: &str) -> crate::integrations::sqlx::lexer::Dialect {
+    use crate::integrations::sqlx::lexer::Dialect;
+    match system {
+        "postgresql" => Dialect::POSTGRES,
+        "mysql" => Dialect::MYSQL,
+        _ => Dialect::SQLITE,
+    }
+}

@@ -1,7 +1,9 @@
 //! Property tests of every parser that takes outside input: the `Accept` negotiation,
 //! percent decoding (health names, settings, URL credentials), URL redaction, the
-//! duration, number, boolean and `key=value` settings readers, and bucket bounds. None
-//! may panic, whatever the input, and each round trip holds.
+//! duration, number, boolean and `key=value` settings readers, bucket bounds, context
+//! propagation headers (W3C `traceparent`/`tracestate`/`baggage`, B3 single and multi)
+//! and the SQL statement summary and sanitiser. None may panic, whatever the input, and
+//! each round trip holds.
 //!
 //! 256 cases per property by default; `PROPTEST_CASES=1000000` is the long run
 //! (`benches/fuzz.sh`, numbers in `BENCHMARKS.md`).
@@ -9,7 +11,9 @@
 use std::time::Duration;
 
 use flext_observability::__fuzz as fuzz;
+use flext_observability::Propagation;
 use flext_observability::prometheus::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE};
+use flext_observability::propagation::Propagator;
 use flext_observability_naming::duration::{BareNumber, parse_duration};
 use proptest::prelude::*;
 
@@ -160,5 +164,89 @@ proptest! {
             && bounds.iter().all(|b| b.is_finite())
             && bounds.windows(2).all(|w| w[0] < w[1]);
         prop_assert_eq!(fuzz::bucket_bounds(&bounds).is_ok(), valid, "{:?}", bounds);
+    }
+
+    #[test]
+    fn propagation_headers_never_panic(
+        traceparent in hostile(),
+        tracestate in hostile(),
+        baggage in hostile(),
+        b3 in hostile(),
+        b3_trace in hostile(),
+        b3_span in hostile(),
+        b3_sampled in hostile(),
+    ) {
+        let mut headers = http::HeaderMap::new();
+        for (name, value) in [
+            ("traceparent", &traceparent),
+            ("tracestate", &tracestate),
+            ("baggage", &baggage),
+            ("b3", &b3),
+            ("x-b3-traceid", &b3_trace),
+            ("x-b3-spanid", &b3_span),
+            ("x-b3-sampled", &b3_sampled),
+        ] {
+            if let Ok(value) = http::HeaderValue::from_str(value) {
+                headers.append(name, value);
+            }
+        }
+        for formats in [
+            &[Propagation::TraceContext, Propagation::Baggage][..],
+            &[Propagation::B3Single, Propagation::TraceContext],
+            &[Propagation::B3Multi],
+        ] {
+            let propagator = Propagator::new(formats);
+            let context = propagator.extract(&headers);
+            // Whatever was read, it writes back something that reads the same.
+            let mut out = http::HeaderMap::new();
+            propagator.inject_context(&context, &mut out);
+            let again = propagator.extract(&out);
+            prop_assert_eq!(again.trace_id(), context.trace_id());
+        }
+    }
+
+    #[test]
+    fn traceparent_round_trips(trace in "[0-9a-f]{32}", span in "[0-9a-f]{16}", sampled in any::<bool>()) {
+        prop_assume!(trace != "0".repeat(32) && span != "0".repeat(16));
+        let value = format!("00-{trace}-{span}-0{}", u8::from(sampled));
+        let mut headers = http::HeaderMap::new();
+        headers.insert("traceparent", value.parse().unwrap());
+        let w3c = Propagator::new(&[Propagation::TraceContext]);
+        let context = w3c.extract(&headers);
+        prop_assert_eq!(context.trace_id(), Some(trace.clone()));
+        prop_assert_eq!(context.is_sampled(), sampled);
+        let mut b3 = http::HeaderMap::new();
+        Propagator::new(&[Propagation::B3Single]).inject_context(&context, &mut b3);
+        let back = Propagator::new(&[Propagation::B3Single]).extract(&b3);
+        prop_assert_eq!(back.trace_id(), Some(trace));
+    }
+
+    #[test]
+    fn sql_summaries_never_panic_and_never_hold_literals(
+        sql in prop_oneof![
+            hostile(),
+            "(SELECT|select|INSERT INTO|UPDATE|DELETE FROM|WITH x AS \\(SELECT) [a-z_\\.\" ]{1,20}( WHERE [a-z]+ (=|IN \\() ?('[^']{0,8}'|[0-9]{1,6}|\\$1|\\?)\\)?){0,2}",
+        ],
+        system in prop_oneof![Just("postgresql"), Just("sqlite"), Just("mysql")],
+        secret in "[A-Z]{6}[0-9]{4}",
+    ) {
+        let (summary, operation, collection) = fuzz::sql_summary(&sql, system);
+        prop_assert!(summary.len() <= 255, "{}", summary);
+        // Operation and table come from the same parse: the summary holds them.
+        if let Some(operation) = &operation {
+            prop_assert!(summary.contains(operation.as_str()), "{} / {}", summary, operation);
+        }
+        if let Some(collection) = &collection {
+            prop_assert!(summary.contains(collection.as_str()), "{} / {}", summary, collection);
+        }
+        // A literal never reaches the summary or the sanitised text.
+        let with_literal = format!("SELECT a FROM t WHERE b = '{secret}' AND c = 4{}", secret.len());
+        let (summary, ..) = fuzz::sql_summary(&with_literal, system);
+        prop_assert!(!summary.contains(&secret), "{}", summary);
+        let sanitized = fuzz::sql_sanitize(&with_literal, system);
+        prop_assert!(!sanitized.contains(&secret), "{}", sanitized);
+        // Sanitising is idempotent.
+        let once = fuzz::sql_sanitize(&sql, system);
+        prop_assert_eq!(fuzz::sql_sanitize(&once, system), once.clone());
     }
 }
