@@ -8,7 +8,9 @@ use std::sync::OnceLock;
 
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn clock() -> &'static quanta::Clock {
     match CLOCK.get() {
         Some(clock) => clock,
@@ -23,12 +25,16 @@ pub(crate) fn init() -> &'static quanta::Clock {
     CLOCK.get_or_init(quanta::Clock::new)
 }
 
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn raw() -> u64 {
     clock().raw()
 }
 
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
     clock().delta_as_nanos(start, end)
 }

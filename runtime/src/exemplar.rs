@@ -58,7 +58,8 @@ impl<const NB: usize> Exemplars<NB> {
     }
 
     /// Offers a call that ended at raw clock time `end` in `bucket`.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn offer(&self, span: &Span, bucket: usize, outcome: usize, nanos: u64, end: u64) {
         let Some(lookup) = span_ids::lookup() else {
             return;

@@ -55,20 +55,23 @@ const fn to_nanos<const N: usize>() -> [u64; N] {
 
 /// Calls a sync body inside a closure whose return type is fixed by the caller, so `?`
 /// and `return` in the body behave as in the original function.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn call<R, F: FnOnce() -> R>(body: F) -> R {
     body()
 }
 
 /// Fixes the output type of an async body, for the same reason as [`call`].
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn future<R, F: Future<Output = R>>(body: F) -> F {
     body
 }
 
 /// A span field recorded with `Debug`. The value's type is erased so that a missing
 /// `Debug` is one error, on the user's token.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn debug_field<T: core::fmt::Debug>(
     value: &T,
 ) -> tracing::field::DebugValue<&dyn core::fmt::Debug> {
@@ -76,7 +79,8 @@ pub fn debug_field<T: core::fmt::Debug>(
 }
 
 /// A span field recorded with `Display` (see [`debug_field`]).
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn display_field<T: core::fmt::Display>(
     value: &T,
 ) -> tracing::field::DisplayValue<&dyn core::fmt::Display> {
@@ -100,7 +104,8 @@ pub const SPAN_FIELDS: &[&str] = &[
 /// function carries only its statics and this call (compile time). While no subscriber
 /// wants it, it costs the level comparison (a constant and one atomic load) and, past
 /// it, the callsite's cached interest.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn monitor_span(
     callsite: &'static tracing::callsite::DefaultCallsite,
     level: tracing::Level,

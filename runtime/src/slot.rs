@@ -42,7 +42,8 @@ static HIGH_WATER: AtomicUsize = AtomicUsize::new(1);
 pub(crate) struct Slot(u32);
 
 impl Slot {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn current() -> Slot {
         let code = SLOT.get();
         if code == UNASSIGNED {
@@ -51,13 +52,16 @@ impl Slot {
         Slot(code)
     }
 
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn index(self) -> usize {
         (self.0 - 1) as usize
     }
 
     /// Adds `value` to a cell of this slot's shard.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn add(self, cell: &AtomicU64, value: u64) {
         if self.0 == SHARED {
             cell.fetch_add(value, Ordering::Relaxed);

@@ -38,7 +38,8 @@ pub(crate) fn install(ids: IdsOfSpan, log_context: LogContextOf) {
 
 /// The lookup, when installed: callers that offer exemplars check once and skip the
 /// clock work when there is none.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn lookup() -> Option<IdsOfSpan> {
     IDS_OF_SPAN.get().copied()
 }

@@ -174,7 +174,8 @@ impl<const NB: usize> MonitorSite<NB> {
     }
 
     /// Marks a call as started and reads the clock.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn start(&'static self) -> Guard<NB> {
         let slot = Slot::current();
         slot.add(&self.counters.shards[slot.index()].started, 1);
@@ -185,7 +186,8 @@ impl<const NB: usize> MonitorSite<NB> {
     }
 
     /// Records a finished call; returns its duration (ns), its bucket and the end time.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn record(&self, start: u64, outcome: Outcome) -> (u64, usize, u64) {
         let clock = clock::clock();
         let end = clock.raw();
@@ -317,14 +319,16 @@ pub struct Guard<const NB: usize> {
 
 impl<const NB: usize> Guard<NB> {
     /// Records the call with the given outcome.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn finish(self, outcome: Outcome) {
         self.site.record(self.start, outcome);
         std::mem::forget(self);
     }
 
     /// Records the call, offering it as an exemplar with `span`'s trace.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) {
         let (nanos, bucket, end) = self.site.record(self.start, outcome);
         self.site
@@ -348,7 +352,8 @@ pub trait ViaResult {
 }
 
 impl<T, E> ViaResult for Result<T, E> {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn __flext_outcome(&self) -> Outcome {
         if self.is_ok() {
             Outcome::Ok
@@ -361,7 +366,8 @@ impl<T, E> ViaResult for Result<T, E> {
 /// Classifies every other return as [`Outcome::Ok`].
 pub trait ViaAny {
     #[doc(hidden)]
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn __flext_outcome(&self) -> Outcome {
         Outcome::Ok
     }
@@ -370,7 +376,8 @@ pub trait ViaAny {
 impl<T: ?Sized> ViaAny for &T {}
 
 /// Maps an `ok_if`/`error_if` predicate result to an outcome.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub fn outcome_from(is_error: bool) -> Outcome {
     if is_error {
         Outcome::Error

@@ -12,7 +12,8 @@ use crate::monitor::site::{Guard, MonitorSite, Outcome};
 
 impl<const NB: usize> MonitorSite<NB> {
     /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn start_span(
         &'static self,
         span: tracing::Span,
@@ -22,7 +23,8 @@ impl<const NB: usize> MonitorSite<NB> {
     }
 
     /// [`start`](Self::start) with `span` entered at each poll of the body (async calls).
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn start_span_async(&'static self, span: tracing::Span) -> SpanGuard<NB, tracing::Span> {
         SpanGuard::new(self.start(), span)
     }
@@ -36,14 +38,16 @@ pub trait HoldsSpan {
 }
 
 impl HoldsSpan for Span {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn span(&self) -> &Span {
         self
     }
 }
 
 impl HoldsSpan for EnteredSpan {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn span(&self) -> &Span {
         self
     }
@@ -77,7 +81,8 @@ pub struct SpanGuard<const NB: usize, S: HoldsSpan> {
 }
 
 impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn new(guard: Guard<NB>, span: S) -> Self {
         SpanGuard {
             guard,
@@ -86,7 +91,8 @@ impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
     }
 
     /// Runs an async body with the span entered at each poll.
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn run<F: Future>(&self, future: F) -> InSpan<'_, F> {
         InSpan {
             span: self.span.span.span(),
@@ -99,7 +105,8 @@ impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
     ///
     /// `describe` is a trait object so that the enabled path is compiled once per
     /// storage width rather than once per monitored function (compile time).
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn finish_traced<'e>(
         self,
         outcome: Outcome,
@@ -141,7 +148,9 @@ pub struct InSpan<'a, F> {
 impl<F: Future> Future for InSpan<'_, F> {
     type Output = F::Output;
 
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
         // `InSpan` has no `Drop` impl and is not `Unpin` unless `F` is.
