@@ -212,6 +212,9 @@ pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use integrations::push;
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+pub use integrations::remote_write;
 #[cfg(feature = "sqlx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
 pub use integrations::sqlx;

@@ -47,6 +47,7 @@ impl Resource {
 
     /// The Prometheus `job` the OpenTelemetry compatibility specification derives from
     /// the resource: `<service.namespace>/<service.name>`, or `<service.name>`.
+    #[cfg_attr(not(feature = "remote-write"), allow(dead_code))]
     pub(crate) fn job(&self) -> String {
         let name = self.get(SERVICE_NAME).unwrap_or_default();
         match self.get(SERVICE_NAMESPACE) {

@@ -82,7 +82,7 @@ impl ObservabilityBuilder {
     /// Default: `service.instance.id` in `OTEL_RESOURCE_ATTRIBUTES`, else
     /// `FLEXT_OBS_INSTANCE_ID_FROM` (`random`, `host` or `stable:<identity>`), else a
     /// random UUID v4 made once per process ([`InstanceId`](crate::InstanceId)).
-    pub fn service_instance_id(mut self, source: crate::InstanceId) -> Self {
+    pub fn service_instance_id(mut self, source: crate::identity::InstanceId) -> Self {
         self.resource.instance = Some(source);
         self
     }
