@@ -129,10 +129,12 @@ fn redact_one(out: &mut String, url: &str) {
 
 /// RFC 4648 base64, for HTTP Basic authentication.
 #[cfg_attr(not(any(feature = "push", feature = "remote-write")), allow(dead_code))]
-pub(crate) const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+pub(crate) const STANDARD: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
 /// RFC 4648 base64url, for grouping values (the Pushgateway accepts it with padding).
 #[cfg_attr(not(feature = "push"), allow(dead_code))]
-pub(crate) const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+pub(crate) const URL_SAFE: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
 
 /// RFC 4648 base64 in `alphabet`, with padding.
 #[cfg_attr(not(any(feature = "push", feature = "remote-write")), allow(dead_code))]

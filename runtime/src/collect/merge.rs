@@ -52,7 +52,10 @@ pub(crate) fn collect<'s, S: Deref<Target = dyn Source + 's>>(
     let mut written = Vec::new();
     // OpenMetrics: an info family `target` (the resource) SHOULD come first.
     let target = families.get(TARGET);
-    let rest = families.iter().filter(|(k, _)| *k != TARGET).map(|(_, f)| f);
+    let rest = families
+        .iter()
+        .filter(|(k, _)| *k != TARGET)
+        .map(|(_, f)| f);
     for (desc, index) in target.into_iter().chain(rest) {
         if !keep(&desc.name) {
             continue;

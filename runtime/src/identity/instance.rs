@@ -105,11 +105,16 @@ pub(crate) fn process_random() -> &'static str {
 
 /// `/etc/machine-id` (or D-Bus's copy), else the kernel's host name.
 fn host_identity() -> Option<String> {
-    ["/etc/machine-id", "/var/lib/dbus/machine-id", "/proc/sys/kernel/hostname", "/etc/hostname"]
-        .iter()
-        .filter_map(|path| std::fs::read_to_string(path).ok())
-        .map(|text| text.trim().to_owned())
-        .find(|text| !text.is_empty())
+    [
+        "/etc/machine-id",
+        "/var/lib/dbus/machine-id",
+        "/proc/sys/kernel/hostname",
+        "/etc/hostname",
+    ]
+    .iter()
+    .filter_map(|path| std::fs::read_to_string(path).ok())
+    .map(|text| text.trim().to_owned())
+    .find(|text| !text.is_empty())
 }
 
 #[cfg(test)]
@@ -126,7 +131,10 @@ mod tests {
         );
         for bad in ["stable:", "stable: ", "pod-1", "Random"] {
             let err = InstanceId::parse(bad).unwrap_err();
-            assert!(!err.contains("pod-1"), "the value stays confidential: {err}");
+            assert!(
+                !err.contains("pod-1"),
+                "the value stays confidential: {err}"
+            );
         }
     }
 
@@ -136,8 +144,14 @@ mod tests {
         assert_eq!(a, InstanceId::Random.resolve("x").unwrap());
         assert_eq!(Uuid::parse_str(&a).unwrap().get_version_num(), 4);
         let s = InstanceId::Stable("orders-0".into()).resolve("x").unwrap();
-        assert_eq!(s, InstanceId::Stable("orders-0".into()).resolve("x").unwrap());
-        assert_ne!(s, InstanceId::Stable("orders-1".into()).resolve("x").unwrap());
+        assert_eq!(
+            s,
+            InstanceId::Stable("orders-0".into()).resolve("x").unwrap()
+        );
+        assert_ne!(
+            s,
+            InstanceId::Stable("orders-1".into()).resolve("x").unwrap()
+        );
         let uuid = Uuid::parse_str(&s).unwrap();
         assert_eq!(uuid.get_version_num(), 5);
         // Python: uuid.uuid5(uuid.UUID("4d63009a-8d0f-11ee-aad7-4c796ed8e320"), "orders-0")

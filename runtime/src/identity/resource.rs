@@ -85,7 +85,10 @@ pub(crate) fn resolve(
         Some(v) => settings::pairs("OTEL_RESOURCE_ATTRIBUTES", &v)?,
         None => Vec::new(),
     };
-    let instance_in_code = code.attributes.iter().any(|(k, _)| k == SERVICE_INSTANCE_ID);
+    let instance_in_code = code
+        .attributes
+        .iter()
+        .any(|(k, _)| k == SERVICE_INSTANCE_ID);
     for (k, v) in from_env.into_iter().chain(code.attributes.iter().cloned()) {
         // `service.name` was resolved with its own precedence, and the version known in
         // code wins too, so both agree with `build_info`; otherwise later entries win.
@@ -165,11 +168,17 @@ mod tests {
             None,
         )
         .unwrap();
-        assert_eq!(resource.attributes[0], ("service.name".into(), "svc".into()));
+        assert_eq!(
+            resource.attributes[0],
+            ("service.name".into(), "svc".into())
+        );
         assert_eq!(resource.get("deployment.environment"), Some("prod-eu"));
         assert_eq!(resource.get("team"), Some("a,b"));
         assert_eq!(resource.get("telemetry.sdk.language"), Some("rust"));
-        assert_eq!(resource.instance_id(), super::super::instance::process_random());
+        assert_eq!(
+            resource.instance_id(),
+            super::super::instance::process_random()
+        );
         assert_eq!(resource.job(), "svc");
     }
 
@@ -217,7 +226,10 @@ mod tests {
             ("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=from-env"),
             (INSTANCE_ID_FROM_ENV, "stable:pod"),
         ]);
-        assert_eq!(resolve(&none, &e, "s", None).unwrap().instance_id(), "from-env");
+        assert_eq!(
+            resolve(&none, &e, "s", None).unwrap().instance_id(),
+            "from-env"
+        );
         let e = env(&[(INSTANCE_ID_FROM_ENV, "stable:pod")]);
         let stable = InstanceId::Stable("pod".into()).resolve("x").unwrap();
         assert_eq!(resolve(&none, &e, "s", None).unwrap().instance_id(), stable);
@@ -226,13 +238,19 @@ mod tests {
             ..ResourceSettings::default()
         };
         let e = env(&[("OTEL_RESOURCE_ATTRIBUTES", "service.instance.id=from-env")]);
-        assert_eq!(resolve(&code, &e, "s", None).unwrap().instance_id(), "in-code");
+        assert_eq!(
+            resolve(&code, &e, "s", None).unwrap().instance_id(),
+            "in-code"
+        );
         let code = attrs(&[("service.instance.id", "attr")]);
         assert_eq!(resolve(&code, &e, "s", None).unwrap().instance_id(), "attr");
         let err = resolve(&none, &env(&[(INSTANCE_ID_FROM_ENV, "pod-7")]), "s", None)
             .unwrap_err()
             .to_string();
-        assert!(err.contains(INSTANCE_ID_FROM_ENV) && !err.contains("pod-7"), "{err}");
+        assert!(
+            err.contains(INSTANCE_ID_FROM_ENV) && !err.contains("pod-7"),
+            "{err}"
+        );
     }
 
     #[test]

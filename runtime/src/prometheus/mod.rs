@@ -25,6 +25,6 @@ mod text;
 
 #[cfg_attr(not(feature = "push"), allow(unused_imports))] // the Pushgateway's chosen metrics
 pub(crate) use render::render_filtered;
+pub use render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_openmetrics};
 #[cfg(test)]
 pub(crate) use text::TextEncoder;
-pub use render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_openmetrics};

@@ -170,7 +170,8 @@ impl Encoder for TextEncoder {
         self.name.clear();
         self.name.push_str(&desc.name);
         self.created_name.clear();
-        if self.created.is_some() && matches!(desc.kind, MetricType::Counter | MetricType::Histogram)
+        if self.created.is_some()
+            && matches!(desc.kind, MetricType::Counter | MetricType::Histogram)
         {
             self.created_name.push_str(desc.family_name());
             self.created_name.push_str("_created");

@@ -251,13 +251,28 @@ mod tests {
     #[test]
     fn cumulative_points_carry_the_start_gauges_none_and_target_info_is_left_out() {
         let mut e = OtlpEncoder::new(111, 222);
-        e.family(&FamilyDesc::fixed("jobs_total", "h", MetricType::Counter, None));
+        e.family(&FamilyDesc::fixed(
+            "jobs_total",
+            "h",
+            MetricType::Counter,
+            None,
+        ));
         e.counter(&[("q", "a")], Value::Int(3));
-        e.family(&FamilyDesc::fixed("target_info", "h", MetricType::Info, None));
+        e.family(&FamilyDesc::fixed(
+            "target_info",
+            "h",
+            MetricType::Info,
+            None,
+        ));
         e.info(&[("service_name", "svc")]);
         e.family(&FamilyDesc::fixed("depth", "h", MetricType::Gauge, None));
         e.gauge(&[], Value::Float(1.5));
-        e.family(&FamilyDesc::fixed("wait_seconds", "h", MetricType::Histogram, None));
+        e.family(&FamilyDesc::fixed(
+            "wait_seconds",
+            "h",
+            MetricType::Histogram,
+            None,
+        ));
         e.histogram(&[], &h());
         assert_eq!(e.points, 3, "target_info is not a point");
         let metrics = e.finish(&[]).scope_metrics.remove(0).metrics;

@@ -261,7 +261,9 @@ fn parse_url(url: &str) -> Result<(String, Option<(String, String)>), String> {
                  agent next to the process"
             )
         } else {
-            format!("`{shown}` is not an http:// URL, such as `http://prometheus:9090/api/v1/write`")
+            format!(
+                "`{shown}` is not an http:// URL, such as `http://prometheus:9090/api/v1/write`"
+            )
         });
     };
     // Up to the last `@`, all is user information, whatever it holds: a password with
@@ -280,10 +282,7 @@ fn parse_url(url: &str) -> Result<(String, Option<(String, String)>), String> {
     if host_and_rest.contains('#') {
         return Err(format!("`{shown}` has a fragment"));
     }
-    let host = host_and_rest
-        .split(['/', '?'])
-        .next()
-        .unwrap_or_default();
+    let host = host_and_rest.split(['/', '?']).next().unwrap_or_default();
     if host.is_empty() || host.starts_with(':') || host.ends_with(':') {
         return Err(format!(
             "`{shown}` has no host, such as `http://prometheus:9090/api/v1/write`"
@@ -379,15 +378,21 @@ mod tests {
 
     #[test]
     fn credentials_are_sent_never_shown() {
-        let c = from_env(&[(URL_ENV, "http://us%40er:pa%2Fss@prom:9090/api/v1/write?tenant=a")])
-            .unwrap()
-            .unwrap();
+        let c = from_env(&[(
+            URL_ENV,
+            "http://us%40er:pa%2Fss@prom:9090/api/v1/write?tenant=a",
+        )])
+        .unwrap()
+        .unwrap();
         assert_eq!(c.url, "http://prom:9090/api/v1/write?tenant=a");
         assert_eq!(c.shown, "http://prom:9090/api/v1/write?tenant=***");
         let header = c.auth.as_ref().unwrap().header().unwrap();
         assert_eq!(header, crate::percent::basic_authorization("us@er:pa/ss"));
         let debug = format!("{c:?}");
-        assert!(!debug.contains("pa/ss") && !debug.contains("pa%2Fss"), "{debug}");
+        assert!(
+            !debug.contains("pa/ss") && !debug.contains("pa%2Fss"),
+            "{debug}"
+        );
         let c = from_env(&[
             (URL_ENV, "http://prom:9090/api/v1/write"),
             (USERNAME_ENV, "u"),
@@ -434,11 +439,23 @@ mod tests {
             (vec![(URL_ENV, "https://u:secret@prom/w")], URL_ENV),
             (vec![(URL_ENV, "http://u:sec/ret@prom/w")], URL_ENV),
             (vec![(URL_ENV, "http://:9090/w")], URL_ENV),
-            (vec![(URL_ENV, "http://p/w"), (INTERVAL_ENV, "0")], INTERVAL_ENV),
-            (vec![(URL_ENV, "http://p/w"), (TIMEOUT_ENV, "soon")], TIMEOUT_ENV),
+            (
+                vec![(URL_ENV, "http://p/w"), (INTERVAL_ENV, "0")],
+                INTERVAL_ENV,
+            ),
+            (
+                vec![(URL_ENV, "http://p/w"), (TIMEOUT_ENV, "soon")],
+                TIMEOUT_ENV,
+            ),
             (vec![(URL_ENV, "http://p/w"), (QUEUE_ENV, "0")], QUEUE_ENV),
-            (vec![(URL_ENV, "http://p/w"), (USERNAME_ENV, "u")], USERNAME_ENV),
-            (vec![(URL_ENV, "http://p/w"), (PASSWORD_ENV, "secret")], PASSWORD_ENV),
+            (
+                vec![(URL_ENV, "http://p/w"), (USERNAME_ENV, "u")],
+                USERNAME_ENV,
+            ),
+            (
+                vec![(URL_ENV, "http://p/w"), (PASSWORD_ENV, "secret")],
+                PASSWORD_ENV,
+            ),
             (
                 vec![
                     (URL_ENV, "http://p/w"),
@@ -457,13 +474,19 @@ mod tests {
                 BEARER_TOKEN_ENV,
             ),
             (
-                vec![(URL_ENV, "http://u:secret@p/w"), (BEARER_TOKEN_ENV, "secret")],
+                vec![
+                    (URL_ENV, "http://u:secret@p/w"),
+                    (BEARER_TOKEN_ENV, "secret"),
+                ],
                 URL_ENV,
             ),
         ] {
             let err = from_env(&pairs).expect_err(var);
             let text = err.to_string();
-            assert!(!text.contains("secret") && !text.contains("sec/ret"), "{text}");
+            assert!(
+                !text.contains("secret") && !text.contains("sec/ret"),
+                "{text}"
+            );
             assert_eq!(source(err), var, "{pairs:?}");
         }
     }

@@ -251,7 +251,11 @@ fn write_series(
 }
 
 fn label_len(name: &str, value: &str) -> usize {
-    1 + varint_len(name.len() as u64) + name.len() + 1 + varint_len(value.len() as u64) + value.len()
+    1 + varint_len(name.len() as u64)
+        + name.len()
+        + 1
+        + varint_len(value.len() as u64)
+        + value.len()
 }
 
 fn varint(buf: &mut Vec<u8>, mut v: u64) {
@@ -446,7 +450,14 @@ mod tests {
 
     #[test]
     fn varints() {
-        for (v, len) in [(0u64, 1), (127, 1), (128, 2), (16_383, 2), (16_384, 3), (u64::MAX, 10)] {
+        for (v, len) in [
+            (0u64, 1),
+            (127, 1),
+            (128, 2),
+            (16_383, 2),
+            (16_384, 3),
+            (u64::MAX, 10),
+        ] {
             let mut buf = Vec::new();
             varint(&mut buf, v);
             assert_eq!(buf.len(), len, "{v}");

@@ -102,10 +102,7 @@ use crate::error::Error;
 use crate::integration::{IntegrationEntry, Prepared, Running, Setup, Start};
 
 // After OTLP (10): both read the same storage, independently.
-inventory::submit!(IntegrationEntry {
-    order: 20,
-    prepare
-});
+inventory::submit!(IntegrationEntry { order: 20, prepare });
 
 fn prepare(setup: &mut Setup<'_>) -> Result<Option<Box<dyn Prepared>>, Error> {
     let settings = setup.extensions.take::<RemoteWriteSettings>();

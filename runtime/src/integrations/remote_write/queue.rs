@@ -59,7 +59,9 @@ impl Queue {
             let oldest = state.pushes.pop_front().unwrap_or_default();
             dropped += oldest.iter().map(|r| r.samples).sum::<u64>();
         }
-        STATS.pending.store(state.pending(), std::sync::atomic::Ordering::Relaxed);
+        STATS
+            .pending
+            .store(state.pending(), std::sync::atomic::Ordering::Relaxed);
         drop(state);
         add(&STATS.queue_full, dropped);
         self.changed.notify_all();
@@ -79,7 +81,9 @@ impl Queue {
                 if front.is_empty() {
                     state.pushes.pop_front();
                 }
-                STATS.pending.store(state.pending(), std::sync::atomic::Ordering::Relaxed);
+                STATS
+                    .pending
+                    .store(state.pending(), std::sync::atomic::Ordering::Relaxed);
                 return Some(request);
             }
             if state.closed {

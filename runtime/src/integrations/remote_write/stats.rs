@@ -123,7 +123,17 @@ impl Snapshot for View {
     }
 
     fn encode(&self, family: &str, out: &mut dyn Encoder) {
-        let Some([samples, queue_full, rejected, shutdown, retries, pending, last_ms]) = self.0
+        let Some(
+            [
+                samples,
+                queue_full,
+                rejected,
+                shutdown,
+                retries,
+                pending,
+                last_ms,
+            ],
+        ) = self.0
         else {
             return;
         };

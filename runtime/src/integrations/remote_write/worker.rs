@@ -175,10 +175,9 @@ fn send_loop(config: &Config, queue: &Queue, stop: &Stop) {
         match send(config, &request, stop, &mut failing) {
             Sent::Yes => {
                 add(&STATS.samples, request.samples);
-                STATS.last_success_ms.store(
-                    crate::clock::unix_nanos() / 1_000_000,
-                    Ordering::Relaxed,
-                );
+                STATS
+                    .last_success_ms
+                    .store(crate::clock::unix_nanos() / 1_000_000, Ordering::Relaxed);
             }
             Sent::Rejected => add(&STATS.rejected, request.samples),
             Sent::Stopped => {
@@ -206,7 +205,9 @@ fn send(config: &Config, request: &Request, stop: &Stop, failing: &mut bool) -> 
     loop {
         let deadline = stop.deadline();
         let timeout = match deadline {
-            Some(d) => config.timeout.min(d.saturating_duration_since(Instant::now())),
+            Some(d) => config
+                .timeout
+                .min(d.saturating_duration_since(Instant::now())),
             None => config.timeout,
         };
         if timeout.is_zero() {

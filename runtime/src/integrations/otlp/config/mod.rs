@@ -362,12 +362,7 @@ mod tests {
             queue_size: Some(usize::MAX),
             ..OtlpSettings::default()
         };
-        let c = resolve(
-            &settings,
-            &env(&[("OTEL_TRACES_EXPORTER", "otlp")]),
-            &svc(),
-        )
-        .unwrap();
+        let c = resolve(&settings, &env(&[("OTEL_TRACES_EXPORTER", "otlp")]), &svc()).unwrap();
         assert_eq!(c.metric_interval, MAX_DURATION);
         assert_eq!(c.traces.unwrap().timeout, MAX_DURATION);
         assert_eq!(c.queue_size, MAX_QUEUE_SIZE);
