@@ -169,7 +169,12 @@ fn three_processes_write_to_one_prometheus() {
     assert_eq!(summed[0]["metric"]["service_name"], "fleet");
     assert_eq!(summed[0]["value"][1], "16");
 
-    // OTLP: one resource per process, the same service.
+    otlp_resources_are_per_process(&otlp, &ids, &outputs);
+}
+
+/// One OTLP resource per process, the same service; each process's start time is its
+/// `_created`.
+fn otlp_resources_are_per_process(otlp: &Receiver, ids: &[String], outputs: &[String]) {
     let resources: Vec<(String, String, u64)> = otlp.with(|r| {
         r.metrics
             .iter()
@@ -197,6 +202,7 @@ fn three_processes_write_to_one_prometheus() {
             .collect()
     });
     let otlp_ids: BTreeSet<&String> = resources.iter().map(|(_, id, _)| id).collect();
+    let distinct: BTreeSet<&String> = ids.iter().collect();
     assert_eq!(
         otlp_ids, distinct,
         "service.instance.id at the OTLP receiver"
@@ -205,16 +211,15 @@ fn three_processes_write_to_one_prometheus() {
         resources.iter().all(|(name, _, _)| name == "fleet"),
         "{resources:?}"
     );
-    // Each process's OTLP start time is its `_created`.
-    for (id, output) in ids.iter().zip(&outputs) {
+    for (id, output) in ids.iter().zip(outputs) {
         let created: f64 = printed(output, "created").parse().unwrap();
         let start = resources
             .iter()
             .find(|(_, i, s)| i == id && *s > 0)
             .map(|(_, _, s)| *s)
             .expect("a function.calls point with a start time");
-        let start_ms = start / 1_000_000;
-        assert_eq!(start_ms, (created * 1000.0).round() as u64, "{id}");
+        let start_ms = (start / 1_000_000) as f64;
+        assert_eq!(start_ms, (created * 1000.0).round(), "{id}");
     }
 }
 
@@ -548,9 +553,7 @@ fn child_scraped() {
         .expect("function_calls_created scraped");
     let served = sample(
         &om,
-        &format!(
-            "function_calls_created{{function=\"fleet_work\",module=\"fleet\",service_name=\"scraped\",result=\"ok\"}}"
-        ),
+        "function_calls_created{function=\"fleet_work\",module=\"fleet\",service_name=\"scraped\",result=\"ok\"}",
     )
     .expect("in /metrics");
     assert_eq!(created, served);

@@ -441,7 +441,7 @@ mod tests {
         own.gauge(&[("job", "mine"), ("Zone", "eu")], Value::Float(0.5));
         let (requests, _) = own.finish();
         let (labels, value, _) = &decode(&requests[0].body)[0];
-        assert_eq!(*value, 0.5);
+        assert!((*value - 0.5).abs() < f64::EPSILON);
         let names: Vec<&str> = labels.iter().map(|(k, _)| k.as_str()).collect();
         // `Zone` sorts before `__name__`: byte order.
         assert_eq!(names, ["Zone", "__name__", "instance", "job"]);

@@ -1,6 +1,6 @@
 //! Prometheus remote write (feature `remote-write`): every series `/metrics` serves,
 //! sent every interval to a receiver — Prometheus with
-//! `--web.enable-remote-write-receiver`, Thanos Receive, Mimir, Cortex, VictoriaMetrics,
+//! `--web.enable-remote-write-receiver`, Thanos Receive, Mimir, Cortex, `VictoriaMetrics`,
 //! Grafana Cloud — for fleets that no Prometheus scrapes directly.
 //!
 //! ```no_run

@@ -168,10 +168,7 @@ pub(super) fn collect(config: &Config) -> Vec<Request> {
 fn send_loop(config: &Config, queue: &Queue, stop: &Stop) {
     let _quiet = tracing::dispatcher::set_default(&tracing::Dispatch::none());
     let mut failing = false;
-    loop {
-        let Some(request) = queue.next(stop.deadline()) else {
-            break;
-        };
+    while let Some(request) = queue.next(stop.deadline()) {
         match send(config, &request, stop, &mut failing) {
             Sent::Yes => {
                 add(&STATS.samples, request.samples);
