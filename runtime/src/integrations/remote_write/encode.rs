@@ -37,6 +37,14 @@ pub(super) struct Request {
     pub(super) samples: u64,
 }
 
+/// Everything registered, as the requests of one push at `timestamp_ms`, and the bytes
+/// before compression.
+pub(super) fn push(external: &[(String, String); 2], timestamp_ms: i64) -> (Vec<Request>, usize) {
+    let mut encoder = RwEncoder::new(timestamp_ms, external, MAX_SERIES_PER_REQUEST);
+    crate::collect::collect_registered(&|_| true, &mut encoder);
+    encoder.finish()
+}
+
 pub(super) struct RwEncoder<'a> {
     timestamp_ms: i64,
     /// `job` and `instance`, sorted by name.

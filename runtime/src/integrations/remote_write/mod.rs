@@ -119,3 +119,16 @@ impl Prepared for Ready {
 }
 
 impl Running for Worker {}
+
+/// One push of everything registered, encoded and compressed as remote write sends it,
+/// with `job` and `instance` as given: the request bodies and the bytes before
+/// compression. For benchmarks (`benches/fleet`); no stability promise.
+#[doc(hidden)]
+pub fn __encode_push(job: &str, instance: &str) -> (Vec<Vec<u8>>, usize) {
+    let external = [
+        ("instance".to_owned(), instance.to_owned()),
+        ("job".to_owned(), job.to_owned()),
+    ];
+    let (requests, raw) = encode::push(&external, worker::now_ms());
+    (requests.into_iter().map(|r| r.body).collect(), raw)
+}

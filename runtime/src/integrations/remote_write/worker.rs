@@ -12,7 +12,7 @@ use std::thread::JoinHandle;
 use std::time::{Duration, Instant};
 
 use super::config::Config;
-use super::encode::{MAX_SERIES_PER_REQUEST, Request, RwEncoder};
+use super::encode::{self, Request};
 use super::queue::Queue;
 use super::stats::{STATS, add};
 use crate::error::Error;
@@ -158,11 +158,13 @@ fn collect_loop(config: &Config, queue: &Queue, stop: &Stop) {
 }
 
 /// Everything registered, as remote write requests.
-pub(super) fn collect(config: &Config) -> Vec<Request> {
-    let now_ms = i64::try_from(crate::clock::unix_nanos() / 1_000_000).unwrap_or(i64::MAX);
-    let mut encoder = RwEncoder::new(now_ms, &config.external, MAX_SERIES_PER_REQUEST);
-    crate::collect::collect_registered(&|_| true, &mut encoder);
-    encoder.finish().0
+fn collect(config: &Config) -> Vec<Request> {
+    encode::push(&config.external, now_ms()).0
+}
+
+/// Milliseconds since 1970, the timestamp of a push.
+pub(super) fn now_ms() -> i64 {
+    i64::try_from(crate::clock::unix_nanos() / 1_000_000).unwrap_or(i64::MAX)
 }
 
 fn send_loop(config: &Config, queue: &Queue, stop: &Stop) {
