@@ -2,8 +2,9 @@
 //!
 //! 10,000 series as in the rendering benchmark (BENCHMARKS.md "Rendering"): each a
 //! counter and an 11-bucket histogram created at run time through the `metrics` facade,
-//! labels `function="handler_NNNNN",module="bench_app::api"` — 160,000 samples per push
-//! or scrape. Measured in one process:
+//! labels `function="handler_NNNNN",module="bench_app::api"` — 150,000 samples per push
+//! or scrape (a counter, 11 buckets, `+Inf`, sum and count per series). Measured in one
+//! process:
 //!
 //! 1. remote write encoding of one push (the read path, the protobuf, snappy): CPU time
 //!    of the thread, bytes before and after compression;
@@ -16,7 +17,8 @@
 //!    every request, one after the other, wall time to the last `204`;
 //!
 //! then, in child processes, a `#[monitor]` call's cost with no remote write and while
-//! remote write pushes the 160,000 samples every second.
+//! remote write pushes the 150,000 samples every second (to a Prometheus that takes about
+//! as long to store them: the sender is busy all the time).
 //!
 //! `cargo bench --bench fleet` (about 2 minutes; `FLEXT_BENCH_QUICK=1` for a smoke run).
 
@@ -117,6 +119,19 @@ fn main() {
         "remote write encode: {encode_ms:.2} ms CPU, {} requests, {raw} bytes protobuf, {compressed} bytes snappy",
         bodies.len()
     );
+    // Of which snappy: the same protobuf compressed again, alone.
+    let plain: Vec<Vec<u8>> = bodies
+        .iter()
+        .map(|b| snap::raw::Decoder::new().decompress_vec(b).expect("snappy"))
+        .collect();
+    let mut snappy = snap::raw::Encoder::new();
+    let (snappy_ms, _) = cpu_ms(runs, || {
+        plain
+            .iter()
+            .map(|p| snappy.compress_vec(p).expect("compress").len())
+            .sum::<usize>()
+    });
+    println!("  of which snappy: {snappy_ms:.2} ms CPU");
 
     // 2. What the server renders per scrape.
     let (text_ms, text_bytes) =
@@ -190,8 +205,18 @@ fn main() {
 
     // 5. A monitored call's cost, without and with remote write pushing every second.
     let receiver = Prometheus::start(None, Duration::from_secs(60));
-    let idle = run_calls(None);
-    let pushing = run_calls(Some(&receiver.write_url()));
+    // Alternated, twice each: the machine's load moves between runs.
+    let mut idle = Vec::new();
+    let mut pushing = Vec::new();
+    let mut said = String::new();
+    for _ in 0..2 {
+        idle.push(run_calls(None).0);
+        let (ns, what) = run_calls(Some(&receiver.write_url()));
+        pushing.push(ns);
+        said = what;
+    }
+    let idle = (median(&mut idle), ());
+    let pushing = (median(&mut pushing), said);
     println!(
         "monitored call: {:.2} ns without remote write, {:.2} ns while pushing every second ({:.3}x); {}",
         idle.0,
@@ -203,6 +228,7 @@ fn main() {
     println!("| per push or scrape of {SERIES} series ({samples} samples) | CPU ms | wall ms | bytes on the wire | bytes before compression |");
     println!("|---|---:|---:|---:|---:|");
     println!("| remote write: encode (read path + protobuf + snappy) | {encode_ms:.1} | – | {compressed} | {raw} |");
+    println!("| of which snappy | {snappy_ms:.1} | – | – | – |");
     println!("| remote write: encode + send to Prometheus 2.42 | {push_cpu:.1} | {push_ms:.1} | {compressed} | {raw} |");
     println!("| /metrics render, text 0.0.4 | {text_ms:.1} | – | {text_bytes} | – |");
     println!("| /metrics render, OpenMetrics (what Prometheus asks for) | {om_ms:.1} | – | {om_bytes} | – |");
@@ -237,9 +263,9 @@ fn handle(x: u64) -> u64 {
     black_box(black_box(x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
 }
 
-/// A `#[monitor]` call in a loop: rounds of 2,000,000 calls, median CPU ns per call of
-/// the calling thread; with `FLEXT_BENCH_RW_URL`, remote write pushes the 10,000 series
-/// every second meanwhile.
+/// A `#[monitor]` call in a loop: 25 rounds of 20,000,000 calls (about 10 s), median CPU
+/// ns per call of the calling thread; with `FLEXT_BENCH_RW_URL`, remote write pushes the
+/// 10,000 series every second meanwhile.
 fn calls_child() {
     let mut builder = Observability::builder()
         .without_server()
@@ -256,8 +282,8 @@ fn calls_child() {
     }
     let guard = builder.install().expect("install");
     create_series(SERIES);
-    let rounds = if quick() { 3 } else { 15 };
-    let calls = 2_000_000u64;
+    let rounds = if quick() { 3 } else { 25 };
+    let calls = if quick() { 2_000_000u64 } else { 20_000_000 };
     let mut per_call = Vec::new();
     let started = Instant::now();
     for _ in 0..rounds {
