@@ -81,6 +81,8 @@ impl fmt::Debug for Extensions {
 pub(crate) struct Service<'a> {
     pub(crate) name: &'a str,
     pub(crate) version: Option<&'a str>,
+    /// The resource every export speaks for (`service.instance.id` included).
+    pub(crate) resource: &'a crate::identity::Resource,
 }
 
 /// What `prepare` gets.

@@ -168,6 +168,7 @@ mod overflow;
 #[cfg(all(feature = "system", target_os = "linux"))]
 mod process;
 pub mod prometheus;
+mod target_info;
 // Subsystems and surfaces.
 pub mod health;
 #[cfg(feature = "logs")]
@@ -200,6 +201,7 @@ pub use business::{
     InfoSeries, Measure, MetricKind, MetricMeta, NoLabels,
 };
 pub use error::{Error, StartupIssue};
+pub use identity::InstanceId;
 pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
@@ -210,6 +212,9 @@ pub use integrations::otlp::{OtlpProtocol, Propagation, Sampler, propagation};
 #[cfg(feature = "push")]
 #[cfg_attr(docsrs, doc(cfg(feature = "push")))]
 pub use integrations::push;
+#[cfg(feature = "remote-write")]
+#[cfg_attr(docsrs, doc(cfg(feature = "remote-write")))]
+pub use integrations::remote_write;
 #[cfg(feature = "sqlx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
 pub use integrations::sqlx;

@@ -46,17 +46,23 @@ impl FamilyDesc<'_> {
         }
     }
 
-    /// The names of the samples this family writes.
+    /// The names of the samples this family writes (OpenMetrics' `_created` included).
     pub(crate) fn sample_names(&self) -> Vec<String> {
         match self.kind {
-            MetricType::Histogram => ["_bucket", "_count", "_sum"]
+            MetricType::Histogram => ["_bucket", "_count", "_sum", "_created"]
                 .iter()
                 .map(|suffix| format!("{}{suffix}", self.name))
                 .collect(),
-            MetricType::Counter | MetricType::Gauge | MetricType::Info => {
-                vec![self.name.to_string()]
+            MetricType::Counter => {
+                vec![self.name.to_string(), self.created_name()]
             }
+            MetricType::Gauge | MetricType::Info => vec![self.name.to_string()],
         }
+    }
+
+    /// The name of the OpenMetrics `_created` sample of a counter or histogram.
+    pub(crate) fn created_name(&self) -> String {
+        format!("{}_created", self.family_name())
     }
 }
 

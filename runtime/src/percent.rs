@@ -1,7 +1,9 @@
 //! The one percent decoder and encoder: settings (`OTEL_RESOURCE_ATTRIBUTES` values,
 //! `OTEL_EXPORTER_OTLP_HEADERS`), URL paths and queries (health routes), and URL
 //! credentials and grouping keys (Pushgateway) all go through here; so does the
-//! redaction of URLs shown to people ([`redact_urls`]).
+//! redaction of URLs shown to people ([`redact_urls`]), and base64, the other encoding
+//! URLs and their credentials use (Pushgateway grouping values, HTTP Basic
+//! authentication).
 
 /// Decodes `%XX` escapes: every `%` must be followed by exactly two hex digits, and the
 /// result must be UTF-8.
@@ -125,9 +127,61 @@ fn redact_one(out: &mut String, url: &str) {
     }
 }
 
+/// RFC 4648 base64, for HTTP Basic authentication.
+#[cfg_attr(not(any(feature = "push", feature = "remote-write")), allow(dead_code))]
+pub(crate) const STANDARD: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
+/// RFC 4648 base64url, for grouping values (the Pushgateway accepts it with padding).
+#[cfg_attr(not(feature = "push"), allow(dead_code))]
+pub(crate) const URL_SAFE: &[u8; 64] =
+    b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
+
+/// RFC 4648 base64 in `alphabet`, with padding.
+#[cfg_attr(not(any(feature = "push", feature = "remote-write")), allow(dead_code))]
+pub(crate) fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
+    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
+    for chunk in bytes.chunks(3) {
+        let n = (u32::from(chunk[0]) << 16)
+            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
+            | u32::from(chunk.get(2).copied().unwrap_or(0));
+        let sextet = |shift: u32| char::from(alphabet[((n >> shift) & 63) as usize]);
+        out.push(sextet(18));
+        out.push(sextet(12));
+        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
+        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
+    }
+    out
+}
+
+/// The `Authorization` header value of HTTP Basic authentication for `user:password`.
+#[cfg_attr(not(any(feature = "push", feature = "remote-write")), allow(dead_code))]
+pub(crate) fn basic_authorization(user_password: &str) -> String {
+    format!("Basic {}", base64(user_password.as_bytes(), STANDARD))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn base64url_matches_rfc4648() {
+        for (raw, encoded) in [
+            ("", ""),
+            ("f", "Zg=="),
+            ("fo", "Zm8="),
+            ("foo", "Zm9v"),
+            ("foob", "Zm9vYg=="),
+            ("/var/tmp", "L3Zhci90bXA="),
+            ("\u{ff}\u{fe}", "w7_Dvg=="),
+        ] {
+            assert_eq!(base64(raw.as_bytes(), URL_SAFE), encoded, "{raw:?}");
+        }
+    }
+
+    #[test]
+    fn basic_authorization_is_base64() {
+        assert_eq!(basic_authorization("user:s@cret"), "Basic dXNlcjpzQGNyZXQ=");
+    }
 
     #[test]
     fn decodes_strictly() {

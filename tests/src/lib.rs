@@ -15,6 +15,7 @@ pub mod child;
 pub mod http;
 pub mod otlp;
 pub mod postgres;
+pub mod remote_write;
 pub mod servers;
 pub mod tools;
 

@@ -110,6 +110,22 @@ impl Prometheus {
         extra_config: &str,
         rules: Option<&str>,
     ) -> Option<Prometheus> {
+        Self::start_on(free_port(), targets, interval, extra_config, rules)
+    }
+
+    /// A Prometheus that only receives remote write (`/api/v1/write`), on `port` (a
+    /// test that starts it late, on a port a sender already writes to).
+    pub fn start_receiver(port: u16) -> Option<Prometheus> {
+        Self::start_on(port, &[], Duration::from_secs(1), "", None)
+    }
+
+    fn start_on(
+        port: u16,
+        targets: &[Target],
+        interval: Duration,
+        extra_config: &str,
+        rules: Option<&str>,
+    ) -> Option<Prometheus> {
         let exe = which("prometheus")?;
         let dir = tempfile::tempdir().expect("temp dir");
         let secs = interval.as_millis();
@@ -141,7 +157,6 @@ impl Prometheus {
             );
         }
         std::fs::write(dir.path().join("prometheus.yml"), config).expect("write config");
-        let port = free_port();
         let base = format!("http://127.0.0.1:{port}");
         let args = vec![
             "--config.file=prometheus.yml".to_owned(),
@@ -149,6 +164,8 @@ impl Prometheus {
             format!("--web.listen-address=127.0.0.1:{port}"),
             "--web.enable-lifecycle".to_owned(),
             "--enable-feature=exemplar-storage".to_owned(),
+            // Every test server also accepts remote write (`remote_write_url`).
+            "--web.enable-remote-write-receiver".to_owned(),
             "--rules.alert.resend-delay=1s".to_owned(),
             "--log.level=warn".to_owned(),
         ];
@@ -163,6 +180,11 @@ impl Prometheus {
 
     pub fn base_url(&self) -> &str {
         &self.base
+    }
+
+    /// Where remote write sends to this server.
+    pub fn remote_write_url(&self) -> String {
+        format!("{}/api/v1/write", self.base)
     }
 
     /// Runs an instant query; returns the `data.result` array.

@@ -57,8 +57,10 @@ fn server() -> &'static str {
         .1
 }
 
-/// Replaces what depends on timing (duration buckets and sums of monitored functions)
-/// and on trace ids (exemplars, present when the OpenTelemetry layer samples the calls).
+/// Replaces what depends on timing (duration buckets and sums of monitored functions),
+/// on trace ids (exemplars, present when the OpenTelemetry layer samples the calls), on
+/// the process (its start, the `_created` of OpenMetrics; its random instance id in
+/// `target_info`) and on the crate's version (`telemetry_sdk_version`).
 fn normalize(text: &str) -> String {
     text.lines()
         .map(|line| {
@@ -68,6 +70,15 @@ fn normalize(text: &str) -> String {
             {
                 let (series, _) = line.rsplit_once(' ').unwrap();
                 format!("{series} <timing>")
+            } else if line.contains("_created") && !line.starts_with('#') {
+                let (series, _) = line.rsplit_once(' ').unwrap();
+                format!("{series} <process start>")
+            } else if line.starts_with("target_info{") {
+                replace_value(
+                    &replace_value(line, "service_instance_id", "<instance>"),
+                    "telemetry_sdk_version",
+                    "<version>",
+                )
             } else {
                 line.to_owned()
             }
@@ -75,6 +86,17 @@ fn normalize(text: &str) -> String {
         .collect::<Vec<_>>()
         .join("\n")
         + "\n"
+}
+
+/// `line` with the value of label `name` replaced by `with`.
+fn replace_value(line: &str, name: &str, with: &str) -> String {
+    let key = format!("{name}=\"");
+    let Some(at) = line.find(&key) else {
+        return line.to_owned();
+    };
+    let start = at + key.len();
+    let end = start + line[start..].find('"').expect("a closing quote");
+    format!("{}{with}{}", &line[..start], &line[end..])
 }
 
 fn golden(name: &str, actual: &str) {

@@ -7,6 +7,9 @@ use std::ops::Deref;
 use super::source::{Encoder, Snapshot, Source};
 use crate::model::FamilyDesc;
 
+/// The family name of `target_info`.
+const TARGET: &str = "target";
+
 /// Feeds every family of `sources` whose sample name (`x_total`, `y_seconds`) `keep`
 /// accepts to `out`, in name order; returns the names written.
 ///
@@ -47,7 +50,13 @@ pub(crate) fn collect<'s, S: Deref<Target = dyn Source + 's>>(
         }
     }
     let mut written = Vec::new();
-    for (desc, index) in families.values() {
+    // OpenMetrics: an info family `target` (the resource) SHOULD come first.
+    let target = families.get(TARGET);
+    let rest = families
+        .iter()
+        .filter(|(k, _)| *k != TARGET)
+        .map(|(_, f)| f);
+    for (desc, index) in target.into_iter().chain(rest) {
         if !keep(&desc.name) {
             continue;
         }
@@ -133,6 +142,17 @@ mod tests {
         // counter that would have claimed the name `x_total` is out).
         let (_, written) = run(&[&later, &first], &|_| true);
         assert_eq!(written, ["x", "x_total", "y_count"]);
+    }
+
+    #[test]
+    fn the_target_family_comes_first() {
+        let a = Fake(vec![
+            ("a_total", MetricType::Counter, vec![("1", 1)]),
+            ("target_info", MetricType::Info, vec![("2", 1)]),
+            ("z", MetricType::Gauge, vec![("3", 1)]),
+        ]);
+        let (_, written) = run(&[&a], &|_| true);
+        assert_eq!(written, ["target_info", "a_total", "z"]);
     }
 
     #[test]

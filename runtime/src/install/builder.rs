@@ -16,6 +16,8 @@ use crate::integration::Extensions;
 pub struct ObservabilityBuilder {
     pub(crate) service_name: Option<String>,
     pub(crate) service_version: Option<String>,
+    /// Resource attributes, namespace and instance id given in code.
+    pub(crate) resource: crate::identity::ResourceSettings,
     pub(crate) listen: Option<ListenSetting>,
     pub(crate) default_buckets: Option<Vec<f64>>,
     pub(crate) buckets_by_prefix: Vec<(String, Vec<f64>)>,
@@ -34,6 +36,7 @@ impl Default for ObservabilityBuilder {
         ObservabilityBuilder {
             service_name: None,
             service_version: None,
+            resource: crate::identity::ResourceSettings::default(),
             listen: None,
             default_buckets: None,
             buckets_by_prefix: Vec::new(),
@@ -60,6 +63,42 @@ impl ObservabilityBuilder {
     /// the executable's monitored functions.
     pub fn service_version(mut self, version: impl Into<String>) -> Self {
         self.service_version = Some(version.into());
+        self
+    }
+
+    /// The `service.namespace` resource attribute: a group of services (a team, a
+    /// product), the `namespace` in the `job` remote write sends
+    /// (`<namespace>/<service name>`). Default: `service.namespace` in
+    /// `OTEL_RESOURCE_ATTRIBUTES`, else none.
+    pub fn service_namespace(mut self, namespace: impl Into<String>) -> Self {
+        self.resource.namespace = Some(namespace.into());
+        self
+    }
+
+    /// Where `service.instance.id` comes from: which instance of the service this
+    /// process is (`target_info`, the OTLP resource, the `instance` of remote write and
+    /// of the Pushgateway's `per_instance`).
+    ///
+    /// Default: `service.instance.id` in `OTEL_RESOURCE_ATTRIBUTES`, else
+    /// `FLEXT_OBS_INSTANCE_ID_FROM` (`random`, `host` or `stable:<identity>`), else a
+    /// random UUID v4 made once per process ([`InstanceId`](crate::InstanceId)).
+    pub fn service_instance_id(mut self, source: crate::identity::InstanceId) -> Self {
+        self.resource.instance = Some(source);
+        self
+    }
+
+    /// A resource attribute (over `OTEL_RESOURCE_ATTRIBUTES`): on the OTLP resource and a
+    /// label of `target_info` (dots made underscores). `service.name` is set with
+    /// [`service_name`](Self::service_name), the version with
+    /// [`service_version`](Self::service_version).
+    ///
+    /// ```
+    /// let builder = flext_observability::Observability::builder()
+    ///     .resource_attribute("deployment.environment.name", "production");
+    /// # drop(builder);
+    /// ```
+    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.resource.attributes.push((key.into(), value.into()));
         self
     }
 

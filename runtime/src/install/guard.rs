@@ -22,6 +22,7 @@ pub struct ObservabilityGuard {
     server: Option<Server>,
     health: Option<crate::health::Health>,
     service_name: String,
+    resource: std::sync::Arc<crate::identity::Resource>,
     /// Cleared when everything has stopped, so `install()` may run again.
     installed: &'static AtomicBool,
 }
@@ -43,6 +44,7 @@ impl ObservabilityGuard {
         server: Option<Server>,
         health: crate::health::Health,
         service_name: String,
+        resource: std::sync::Arc<crate::identity::Resource>,
         installed: &'static AtomicBool,
     ) -> Self {
         ObservabilityGuard {
@@ -50,6 +52,7 @@ impl ObservabilityGuard {
             server,
             health: Some(health),
             service_name,
+            resource,
             installed,
         }
     }
@@ -62,6 +65,28 @@ impl ObservabilityGuard {
     /// The resolved service name.
     pub fn service_name(&self) -> &str {
         &self.service_name
+    }
+
+    /// The resolved `service.instance.id`: which instance of the service this process is
+    /// (see [`InstanceId`](crate::InstanceId)).
+    ///
+    /// ```
+    /// let guard = flext_observability::Observability::builder()
+    ///     .without_server()
+    ///     .service_instance_id(flext_observability::InstanceId::Fixed("orders-7".into()))
+    ///     .install()?;
+    /// assert_eq!(guard.service_instance_id(), "orders-7");
+    /// # Ok::<(), flext_observability::Error>(())
+    /// ```
+    pub fn service_instance_id(&self) -> &str {
+        self.resource.instance_id()
+    }
+
+    /// The resolved resource attributes, `service.name` first: what the OTLP resource
+    /// and `target_info` carry (see
+    /// [`resource_attribute`](crate::ObservabilityBuilder::resource_attribute)).
+    pub fn resource_attributes(&self) -> &[(String, String)] {
+        &self.resource.attributes
     }
 
     /// Stops everything now; the same as dropping the guard.

@@ -105,6 +105,12 @@ impl ObservabilityBuilder {
         build_info.service_name.clone_from(&service_name);
         build_info.apply_env(env);
         let version = Some(build_info.version.as_str()).filter(|v| !v.is_empty());
+        let resource = Arc::new(identity::resolve_resource(
+            &self.resource,
+            env,
+            &service_name,
+            version,
+        )?);
         #[cfg(feature = "logs")]
         let logs = crate::logs::resolve(std::mem::take(&mut self.logs), env)?;
         let mut prepared: Vec<Box<dyn Prepared>> = Vec::new();
@@ -114,6 +120,7 @@ impl ObservabilityBuilder {
                 service: Service {
                     name: &service_name,
                     version,
+                    resource: &resource,
                 },
                 extensions: &mut self.extensions,
             };
@@ -134,6 +141,7 @@ impl ObservabilityBuilder {
                 series_limit,
             },
             build_info,
+            resource,
             #[cfg(feature = "logs")]
             logs,
             prepared,
@@ -149,6 +157,7 @@ struct Resolved {
     correlation_header: String,
     buckets: BucketConfig,
     build_info: BuildInfo,
+    resource: Arc<identity::Resource>,
     #[cfg(feature = "logs")]
     logs: crate::logs::LogConfig,
     prepared: Vec<Box<dyn Prepared>>,
@@ -167,6 +176,9 @@ impl Resolved {
             RECORDER_IS_OURS.store(true, Ordering::Release);
         }
         identity::set_build_info(self.build_info);
+        identity::set_resource(self.resource.clone());
+        // Read now: where it cannot come from the system, the start time is this moment.
+        identity::process_start_unix_nanos();
 
         // Integrations start before the subscriber is set (they may add a layer to it)
         // and before the server serves.
@@ -202,6 +214,7 @@ impl Resolved {
             server,
             health,
             self.service_name,
+            self.resource,
             &INSTALLED,
         ))
     }

@@ -8,6 +8,8 @@ pub mod http;
 pub(crate) mod otlp;
 #[cfg(feature = "push")]
 pub mod push;
+#[cfg(feature = "remote-write")]
+pub mod remote_write;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
 #[cfg(feature = "tokio-metrics")]

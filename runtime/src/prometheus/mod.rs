@@ -26,3 +26,6 @@ mod text;
 #[cfg_attr(not(feature = "push"), allow(unused_imports))] // the Pushgateway's chosen metrics
 pub(crate) use render::render_filtered;
 pub use render::{Format, OPENMETRICS_CONTENT_TYPE, TEXT_CONTENT_TYPE, render, render_openmetrics};
+#[cfg(all(test, feature = "remote-write"))]
+// remote write's tests compare with the text format
+pub(crate) use text::TextEncoder;

@@ -17,10 +17,28 @@ pub(crate) struct TextEncoder {
     le: Vec<String>,
     /// The current histogram's label pairs, escaped once for its 14-odd sample lines.
     pairs: String,
+    /// OpenMetrics: the value of every `_created` sample (the process's start, in
+    /// seconds), formatted once.
+    created: Option<String>,
+    /// `x_created` of the current family when it is a counter or a histogram, else empty.
+    created_name: String,
 }
 
 impl TextEncoder {
+    /// An encoder of either format; OpenMetrics writes `_created` samples with the
+    /// process's start, since every series counts from it (see `crate::identity`).
     pub(crate) fn new(openmetrics: bool, capacity: usize) -> Self {
+        let start = openmetrics.then(crate::identity::process_start_unix_nanos);
+        Self::with_start(openmetrics, capacity, start)
+    }
+
+    /// An encoder whose `_created` samples (OpenMetrics only) say `start`.
+    pub(crate) fn with_start(openmetrics: bool, capacity: usize, start: Option<u64>) -> Self {
+        let created = start.filter(|_| openmetrics).map(|nanos| {
+            let mut text = String::new();
+            push_unix_millis(&mut text, nanos);
+            text
+        });
         TextEncoder {
             out: String::with_capacity(capacity),
             openmetrics,
@@ -28,7 +46,30 @@ impl TextEncoder {
             le_bounds: Vec::new(),
             le: Vec::new(),
             pairs: String::new(),
+            created,
+            created_name: String::new(),
         }
+    }
+
+    /// `x_created{labels} <start>` after a counter's sample (OpenMetrics).
+    fn created(&mut self, labels: Labels<'_>) {
+        let Some(created) = &self.created else {
+            return;
+        };
+        if self.created_name.is_empty() {
+            return;
+        }
+        self.out.push_str(&self.created_name);
+        let start = self.out.len();
+        self.out.push('{');
+        if push_pairs(&mut self.out, labels) {
+            self.out.push('}');
+        } else {
+            self.out.truncate(start);
+        }
+        self.out.push(' ');
+        self.out.push_str(created);
+        self.out.push('\n');
     }
 
     pub(crate) fn finish(mut self) -> String {
@@ -106,8 +147,13 @@ fn push_exemplar(out: &mut String, exemplar: Option<&Exemplar>) {
     out.push_str("\"} ");
     push_f64(out, e.value);
     out.push(' ');
-    let secs = e.unix_nanos / 1_000_000_000;
-    let millis = (e.unix_nanos / 1_000_000) % 1000;
+    push_unix_millis(out, e.unix_nanos);
+}
+
+/// Seconds since the Unix epoch with milliseconds: `1700000000.042`.
+fn push_unix_millis(out: &mut String, unix_nanos: u64) {
+    let secs = unix_nanos / 1_000_000_000;
+    let millis = (unix_nanos / 1_000_000) % 1000;
     push_u64(out, secs);
     out.push('.');
     if millis < 100 {
@@ -123,6 +169,13 @@ impl Encoder for TextEncoder {
     fn family(&mut self, desc: &FamilyDesc<'_>) {
         self.name.clear();
         self.name.push_str(&desc.name);
+        self.created_name.clear();
+        if self.created.is_some()
+            && matches!(desc.kind, MetricType::Counter | MetricType::Histogram)
+        {
+            self.created_name.push_str(desc.family_name());
+            self.created_name.push_str("_created");
+        }
         if self.openmetrics {
             let family = desc.family_name();
             self.out.push_str("# TYPE ");
@@ -168,6 +221,7 @@ impl Encoder for TextEncoder {
     fn counter(&mut self, labels: Labels<'_>, value: Value) {
         self.sample(labels);
         self.value(value);
+        self.created(labels);
     }
 
     fn gauge(&mut self, labels: Labels<'_>, value: Value) {
@@ -188,6 +242,7 @@ impl Encoder for TextEncoder {
         }
         self.exemplar(exemplar);
         self.out.push('\n');
+        self.created(labels);
     }
 
     fn histogram(&mut self, labels: Labels<'_>, h: &HistogramValue<'_>) {
@@ -209,6 +264,8 @@ impl Encoder for TextEncoder {
             name,
             le,
             pairs,
+            created,
+            created_name,
             ..
         } = self;
         let exemplars = if *openmetrics { exemplars } else { &[] };
@@ -257,6 +314,17 @@ impl Encoder for TextEncoder {
             }
             out.push('\n');
         }
+        if let Some(created) = created {
+            out.push_str(created_name);
+            if labelled {
+                out.push('{');
+                out.push_str(pairs);
+                out.push('}');
+            }
+            out.push(' ');
+            out.push_str(created);
+            out.push('\n');
+        }
     }
 }
 
@@ -286,9 +354,12 @@ mod tests {
         unix_nanos: 1_700_000_000_042_000_000,
     };
 
+    /// 2023-11-14T22:13:20.5Z.
+    const START: u64 = 1_700_000_000_500_000_000;
+
     /// Every kind of family through one encoder, as the merge drives it.
     fn encode(openmetrics: bool) -> String {
-        let mut e = TextEncoder::new(openmetrics, 0);
+        let mut e = TextEncoder::with_start(openmetrics, 0, Some(START));
         e.family(&desc("jobs_total", MetricType::Counter, None));
         e.counter_exemplar(
             &[("queue", "a\"b\\c\nd"), ("empty", "")],
@@ -367,7 +438,9 @@ mod tests {
                 "# TYPE jobs counter\n\
                  # HELP jobs Help with a \\\\ and a\\nnewline.\n\
                  jobs_total{{queue=\"a\\\"b\\\\c\\nd\"}} 3 # {{trace_id=\"{trace}\",span_id=\"0101010101010101\"}} 0.25 1700000000.042\n\
+                 jobs_created{{queue=\"a\\\"b\\\\c\\nd\"}} 1700000000.500\n\
                  jobs_total 0\n\
+                 jobs_created 1700000000.500\n\
                  # TYPE temperature_celsius gauge\n\
                  # UNIT temperature_celsius celsius\n\
                  # HELP temperature_celsius Help with a \\\\ and a\\nnewline.\n\
@@ -380,11 +453,13 @@ mod tests {
                  wait_seconds_bucket{{q=\"1\",le=\"+Inf\"}} 3\n\
                  wait_seconds_sum{{q=\"1\"}} 7.5\n\
                  wait_seconds_count{{q=\"1\"}} 3\n\
+                 wait_seconds_created{{q=\"1\"}} 1700000000.500\n\
                  wait_seconds_bucket{{le=\"0.1\"}} 0\n\
                  wait_seconds_bucket{{le=\"1\"}} 0\n\
                  wait_seconds_bucket{{le=\"+Inf\"}} 0\n\
                  wait_seconds_sum 0\n\
                  wait_seconds_count 0\n\
+                 wait_seconds_created 1700000000.500\n\
                  # TYPE build info\n\
                  # HELP build Help with a \\\\ and a\\nnewline.\n\
                  build_info{{version=\"1.2\"}} 1\n\
@@ -395,7 +470,7 @@ mod tests {
 
     #[test]
     fn le_strings_are_reformatted_only_when_bounds_change() {
-        let mut e = TextEncoder::new(false, 0);
+        let mut e = TextEncoder::with_start(false, 0, None);
         e.le_strings(&[0.5, 2.0]);
         assert_eq!(e.le, ["0.5", "2"]);
         e.le_strings(&[0.5, 2.0]);
@@ -411,7 +486,7 @@ mod tests {
             sum: -3.5,
         };
         for openmetrics in [false, true] {
-            let mut e = TextEncoder::new(openmetrics, 0);
+            let mut e = TextEncoder::with_start(openmetrics, 0, None);
             e.family(&desc("t_celsius", MetricType::Histogram, None));
             e.histogram(&[], &h);
             let out = e.finish();

@@ -95,16 +95,6 @@ impl ObservabilityBuilder {
         self
     }
 
-    /// A resource attribute (over `OTEL_RESOURCE_ATTRIBUTES`); `service.name` is set
-    /// with [`service_name`](Self::service_name).
-    pub fn resource_attribute(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
-        self.extensions
-            .get_mut::<OtlpSettings>()
-            .resource
-            .push((key.into(), value.into()));
-        self
-    }
-
     /// Turns OpenTelemetry off entirely (no trace ids, no export), like
     /// `OTEL_SDK_DISABLED=true`.
     pub fn otel_disabled(mut self, disabled: bool) -> Self {

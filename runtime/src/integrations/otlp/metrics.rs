@@ -4,7 +4,10 @@
 //! `#[monitor]` families get their OpenTelemetry names (`function.calls`,
 //! `function.calls.duration` in `s`, `function.calls.concurrent`); every other family
 //! keeps its Prometheus name, without the `_total` a counter's exporter adds back.
-//! Temporality is cumulative, as the storage is.
+//! Temporality is cumulative, as the storage is: sums and histograms carry the process's
+//! start as `start_time_unix_nano`, so a restart shows as a new start rather than a
+//! drop; gauges carry none (the data model ignores it there). `target_info` is not
+//! sent: it is the Prometheus rendering of the resource, which OTLP sends as such.
 
 use opentelemetry_proto::tonic::common::v1::{AnyValue, InstrumentationScope, KeyValue, any_value};
 use opentelemetry_proto::tonic::metrics::v1::{
@@ -19,34 +22,17 @@ use crate::exemplar::Exemplar;
 use crate::model::{FamilyDesc, HistogramValue, Labels, MetricType, Value};
 use crate::monitor::names::{CALLS, CONCURRENT, DURATION};
 
+/// The Prometheus rendering of the resource, not a metric of its own in OTLP.
+const TARGET_INFO: &str = "target_info";
+
 pub(crate) struct OtlpEncoder {
     start_nanos: u64,
     now_nanos: u64,
     metrics: Vec<Metric>,
+    /// The current family is not sent (`target_info`): its series are skipped.
+    skipping: bool,
     /// Data points written so far (for the exported/dropped counters).
     pub(crate) points: u64,
-}
-
-/// When this process started, in nanoseconds since the Unix epoch (Linux: from
-/// `/proc/self/stat` and the boot time; `None` elsewhere or when unreadable).
-pub(crate) fn process_start_unix_nanos() -> Option<u64> {
-    // `/proc` counts in `USER_HZ` ticks, 100 per second on every Linux user space.
-    const TICK_NANOS: u64 = 10_000_000;
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name may hold spaces and parentheses: fields start after the last `)`,
-    // with field 3 of proc(5) first; starttime is field 22.
-    let ticks: u64 = stat
-        .get(stat.rfind(')')? + 1..)?
-        .split_whitespace()
-        .nth(22 - 3)?
-        .parse()
-        .ok()?;
-    let boot: u64 = std::fs::read_to_string("/proc/stat")
-        .ok()?
-        .lines()
-        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
-    boot.checked_mul(1_000_000_000)?
-        .checked_add(ticks.checked_mul(TICK_NANOS)?)
 }
 
 pub(crate) fn string_kv(key: &str, value: &str) -> KeyValue {
@@ -106,6 +92,7 @@ impl OtlpEncoder {
             start_nanos,
             now_nanos,
             metrics: Vec::new(),
+            skipping: false,
             points: 0,
         }
     }
@@ -136,10 +123,11 @@ impl OtlpEncoder {
         labels: Labels<'_>,
         value: Value,
         exemplar: Option<&Exemplar>,
+        start_time_unix_nano: u64,
     ) -> NumberDataPoint {
         NumberDataPoint {
             attributes: attributes(labels),
-            start_time_unix_nano: self.start_nanos,
+            start_time_unix_nano,
             time_unix_nano: self.now_nanos,
             exemplars: exemplar.map(self::exemplar).into_iter().collect(),
             flags: 0,
@@ -153,6 +141,9 @@ impl OtlpEncoder {
     }
 
     fn data(&mut self) -> Option<&mut metric::Data> {
+        if self.skipping {
+            return None;
+        }
         self.metrics.last_mut().and_then(|m| m.data.as_mut())
     }
 }
@@ -161,6 +152,10 @@ const CUMULATIVE: i32 = AggregationTemporality::Cumulative as i32;
 
 impl Encoder for OtlpEncoder {
     fn family(&mut self, desc: &FamilyDesc<'_>) {
+        self.skipping = desc.name == TARGET_INFO;
+        if self.skipping {
+            return;
+        }
         let (name, unit) = otel_name(desc);
         let data = match desc.kind {
             MetricType::Counter => metric::Data::Sum(Sum {
@@ -190,7 +185,7 @@ impl Encoder for OtlpEncoder {
     }
 
     fn counter_exemplar(&mut self, labels: Labels<'_>, value: Value, exemplar: Option<&Exemplar>) {
-        let point = self.number(labels, value, exemplar);
+        let point = self.number(labels, value, exemplar, self.start_nanos);
         if let Some(metric::Data::Sum(sum)) = self.data() {
             sum.data_points.push(point);
             self.points += 1;
@@ -198,7 +193,7 @@ impl Encoder for OtlpEncoder {
     }
 
     fn gauge(&mut self, labels: Labels<'_>, value: Value) {
-        let point = self.number(labels, value, None);
+        let point = self.number(labels, value, None, 0);
         if let Some(metric::Data::Gauge(gauge)) = self.data() {
             gauge.data_points.push(point);
             self.points += 1;
@@ -243,13 +238,63 @@ impl Encoder for OtlpEncoder {
 
 #[cfg(test)]
 mod tests {
+    use super::*;
+
+    fn h() -> HistogramValue<'static> {
+        HistogramValue {
+            bounds: &[1.0],
+            counts: &[1, 0],
+            sum: 0.5,
+        }
+    }
+
     #[test]
-    fn process_start_is_in_the_past() {
-        let now = crate::clock::unix_nanos();
-        if let Some(start) = super::process_start_unix_nanos() {
-            // Boot time has a one-second resolution.
-            assert!(start <= now + 1_000_000_000, "{start} > {now}");
-            assert!(start > now - 86_400 * 365 * 1_000_000_000);
+    fn cumulative_points_carry_the_start_gauges_none_and_target_info_is_left_out() {
+        let mut e = OtlpEncoder::new(111, 222);
+        e.family(&FamilyDesc::fixed(
+            "jobs_total",
+            "h",
+            MetricType::Counter,
+            None,
+        ));
+        e.counter(&[("q", "a")], Value::Int(3));
+        e.family(&FamilyDesc::fixed(
+            "target_info",
+            "h",
+            MetricType::Info,
+            None,
+        ));
+        e.info(&[("service_name", "svc")]);
+        e.family(&FamilyDesc::fixed("depth", "h", MetricType::Gauge, None));
+        e.gauge(&[], Value::Float(1.5));
+        e.family(&FamilyDesc::fixed(
+            "wait_seconds",
+            "h",
+            MetricType::Histogram,
+            None,
+        ));
+        e.histogram(&[], &h());
+        assert_eq!(e.points, 3, "target_info is not a point");
+        let metrics = e.finish(&[]).scope_metrics.remove(0).metrics;
+        let names: Vec<_> = metrics.iter().map(|m| m.name.as_str()).collect();
+        assert_eq!(names, ["jobs", "depth", "wait_seconds"]);
+        match metrics[0].data.as_ref().unwrap() {
+            metric::Data::Sum(s) => {
+                assert_eq!(s.data_points.len(), 1);
+                assert_eq!(s.data_points[0].start_time_unix_nano, 111);
+                assert_eq!(s.data_points[0].time_unix_nano, 222);
+            }
+            other => panic!("{other:?}"),
+        }
+        match metrics[1].data.as_ref().unwrap() {
+            metric::Data::Gauge(g) => assert_eq!(g.data_points[0].start_time_unix_nano, 0),
+            other => panic!("{other:?}"),
+        }
+        match metrics[2].data.as_ref().unwrap() {
+            metric::Data::Histogram(h) => {
+                assert_eq!(h.data_points[0].start_time_unix_nano, 111);
+            }
+            other => panic!("{other:?}"),
         }
     }
 }

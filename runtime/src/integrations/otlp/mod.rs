@@ -56,12 +56,7 @@ struct Ready {
 
 fn prepare(setup: &mut Setup<'_>) -> Result<Option<Box<dyn Prepared>>, Error> {
     let settings = setup.extensions.take::<OtlpSettings>();
-    let config = config::resolve(
-        &settings,
-        setup.env,
-        setup.service.name,
-        setup.service.version,
-    )?;
+    let config = config::resolve(&settings, setup.env, setup.service.resource)?;
     let traced = crate::logs::parse_targets(
         "trace_level",
         settings.trace_level.as_deref().unwrap_or("info"),

@@ -112,9 +112,10 @@ async fn metrics_loop(
     every: Duration,
     mut stop: tokio::sync::oneshot::Receiver<StopMetrics>,
 ) {
-    // Counters count from the start of the process (the storage is static), so that is
-    // their start time; the pipeline's start when it cannot be read.
-    let start = metrics::process_start_unix_nanos().unwrap_or_else(unix_nanos);
+    // Counters count from the start of the process (the storage is static, and a series
+    // made later was zero until then): the start time of every cumulative point, and the
+    // `_created` of OpenMetrics.
+    let start = crate::identity::process_start_unix_nanos();
     let resource = Arc::new(resource);
     // `every` is at most a day (clamped in `config`): the addition cannot overflow.
     let mut ticker = tokio::time::interval_at(tokio::time::Instant::now() + every, every);

@@ -23,6 +23,9 @@
 //! - The grouping key is the job plus [`instance`](Pushgateway::instance) and
 //!   [`grouping`](Pushgateway::grouping) labels. Values containing `/` (or empty) are sent
 //!   base64url-encoded with the `@base64` suffix, as the Pushgateway API requires.
+//! - Runs in parallel: [`per_instance`](Pushgateway::per_instance) puts the process's
+//!   `service.instance.id` in the grouping key as `instance`, so each run keeps a group
+//!   of its own instead of replacing the others' (see [Parallel runs](#parallel-runs)).
 //! - Connection failures and `5xx` answers are retried with exponential backoff (3 retries
 //!   from 250 ms by default, each wait at most 30 s); if the gateway stays unreachable the
 //!   error says so and names the URL (credentials removed). Nothing else is affected:
@@ -47,6 +50,44 @@
 //! configured" is one `if let`.
 //!
 //! HTTP only: TLS is not built in. Reach a gateway behind TLS through a local proxy.
+//!
+//! # Parallel runs
+//!
+//! Without an `instance` in the grouping key, every run of a job pushes to the same
+//! group and replaces the previous push: right for a job that runs once at a time, wrong
+//! for runs side by side, which overwrite each other. With
+//! [`per_instance`](Pushgateway::per_instance) each run (each process) pushes to
+//! `/metrics/job/<job>/instance/<service.instance.id>` and its series keep their own
+//! `instance` label:
+//!
+//! ```no_run
+//! # use flext_observability::push::Pushgateway;
+//! # fn main() -> Result<(), flext_observability::push::PushError> {
+//! Pushgateway::new("http://pushgateway:9091", "etl")?
+//!     .per_instance()
+//!     .push()?;
+//! # Ok(())
+//! # }
+//! ```
+//!
+//! Scrape the Pushgateway with `honor_labels: true` (the pushed `instance` then stays
+//! `instance`), and add the runs up by leaving the instance out:
+//!
+//! ```promql
+//! # Rows written by every run still in the gateway, per job and service
+//! sum without (instance) (etl_rows_written_total{job="etl"})
+//! sum by (service_name) (function_calls_total{job="etl"})
+//! # The runs, and when each last pushed
+//! count(push_time_seconds{job="etl"})
+//! time() - push_time_seconds{job="etl"}
+//! ```
+//!
+//! A group stays in the gateway until deleted: the sum counts every run still there, so
+//! delete a run's group once it has been scraped ([`delete`](Pushgateway::delete) with the
+//! same key), or let a retention job of your own remove old groups. The instance id is
+//! random per process unless configured (`OTEL_RESOURCE_ATTRIBUTES`'s
+//! `service.instance.id`, `FLEXT_OBS_INSTANCE_ID_FROM`, or
+//! [`service_instance_id`](crate::ObservabilityBuilder::service_instance_id)).
 
 mod error;
 mod request;
@@ -146,10 +187,20 @@ impl Pushgateway {
         Ok(None)
     }
 
-    /// Adds the `instance` label to the grouping key. Batch jobs usually leave it out, so
-    /// each run replaces the previous one's metrics.
+    /// Adds the `instance` label to the grouping key. Batch jobs run one at a time usually
+    /// leave it out, so each run replaces the previous one's metrics; runs in parallel
+    /// use [`per_instance`](Self::per_instance).
     pub fn instance(self, instance: impl Into<String>) -> Self {
         self.grouping("instance", instance)
+    }
+
+    /// Adds this process's `service.instance.id` to the grouping key as `instance`, so
+    /// runs in parallel keep a group each (see [Parallel runs](self#parallel-runs)). The
+    /// id is the one [`install()`](crate::ObservabilityBuilder::install) resolved, else
+    /// what the environment gives, else the process's random UUID, taken when this is
+    /// called (call it after `install()`).
+    pub fn per_instance(self) -> Self {
+        self.instance(crate::identity::instance_id())
     }
 
     /// Adds a label to the grouping key (`/metrics/job/<job>/<name>/<value>`).
@@ -384,6 +435,20 @@ mod tests {
                 "{bad}: {err}"
             );
         }
+    }
+
+    #[test]
+    fn per_instance_groups_by_the_process_instance() {
+        let pg = Pushgateway::new("http://gw:9091", "etl")
+            .unwrap()
+            .per_instance();
+        let url = pg.url().unwrap();
+        let id = crate::identity::instance_id();
+        assert_eq!(url, format!("http://gw:9091/metrics/job/etl/instance/{id}"));
+        assert!(matches!(
+            pg.instance("x").url(),
+            Err(PushError::InvalidGroupingKey { .. })
+        ));
     }
 
     #[test]

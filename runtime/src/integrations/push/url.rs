@@ -6,6 +6,8 @@ use std::fmt;
 
 use flext_observability_naming::validate_label_name;
 
+use crate::percent::URL_SAFE;
+
 /// Environment variable with the Pushgateway URL.
 pub const PUSHGATEWAY_URL_ENV: &str = "FLEXT_OBS_PUSHGATEWAY_URL";
 /// The Python FLEXT name of the same setting, read when [`PUSHGATEWAY_URL_ENV`] is unset.
@@ -19,7 +21,7 @@ pub(super) struct Credentials(String);
 impl Credentials {
     /// The `Authorization` header value.
     pub(super) fn authorization(&self) -> String {
-        format!("Basic {}", base64(self.0.as_bytes(), STANDARD))
+        crate::percent::basic_authorization(&self.0)
     }
 }
 
@@ -126,34 +128,13 @@ fn push_segment(url: &mut String, name: &str, value: &str) {
         if value.is_empty() {
             url.push('=');
         } else {
-            url.push_str(&base64(value.as_bytes(), URL_SAFE));
+            url.push_str(&crate::percent::base64(value.as_bytes(), URL_SAFE));
         }
     } else {
         url.push_str(name);
         url.push('/');
         crate::percent::encode_into(url, value);
     }
-}
-
-/// RFC 4648 base64, for HTTP Basic authentication.
-const STANDARD: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789+/";
-/// RFC 4648 base64url, for grouping values (the Pushgateway accepts it with padding).
-const URL_SAFE: &[u8; 64] = b"ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_";
-
-/// RFC 4648 base64 in `alphabet`, with padding.
-fn base64(bytes: &[u8], alphabet: &[u8; 64]) -> String {
-    let mut out = String::with_capacity(bytes.len().div_ceil(3) * 4);
-    for chunk in bytes.chunks(3) {
-        let n = (u32::from(chunk[0]) << 16)
-            | (u32::from(chunk.get(1).copied().unwrap_or(0)) << 8)
-            | u32::from(chunk.get(2).copied().unwrap_or(0));
-        let sextet = |shift: u32| char::from(alphabet[((n >> shift) & 63) as usize]);
-        out.push(sextet(18));
-        out.push(sextet(12));
-        out.push(if chunk.len() > 1 { sextet(6) } else { '=' });
-        out.push(if chunk.len() > 2 { sextet(0) } else { '=' });
-    }
-    out
 }
 
 #[cfg(test)]
@@ -198,21 +179,6 @@ mod tests {
         }
         for bad in ["__x", "a-b", ""] {
             assert!(group("http://gw:9091", "etl", &pairs(&[(bad, "x")])).is_err());
-        }
-    }
-
-    #[test]
-    fn base64url_matches_rfc4648() {
-        for (raw, encoded) in [
-            ("", ""),
-            ("f", "Zg=="),
-            ("fo", "Zm8="),
-            ("foo", "Zm9v"),
-            ("foob", "Zm9vYg=="),
-            ("/var/tmp", "L3Zhci90bXA="),
-            ("\u{ff}\u{fe}", "w7_Dvg=="),
-        ] {
-            assert_eq!(base64(raw.as_bytes(), URL_SAFE), encoded, "{raw:?}");
         }
     }
 

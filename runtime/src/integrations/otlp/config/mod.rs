@@ -10,17 +10,18 @@
 //!
 //! Here: what the builder set, what is resolved, and the order of the sources. The
 //! lenient `OTEL_*` readers are in `environment`, the endpoint and header rules in
-//! `endpoint`, the resource attributes in `resource`.
+//! `endpoint`; the resource attributes are the core's (`crate::identity`), the same on
+//! `/metrics` (`target_info`) and every other export.
 
 mod endpoint;
 mod environment;
-mod resource;
 
 use std::time::Duration;
 
 use self::endpoint::{HeaderPairs, Headers};
 pub use self::environment::{OtlpProtocol, Propagation, Sampler};
 use crate::error::Error;
+use crate::identity::Resource;
 use crate::settings::EnvLookup;
 
 /// What the builder set in code; `None` means "environment, then default".
@@ -35,7 +36,6 @@ pub(crate) struct OtlpSettings {
     pub(crate) metric_interval: Option<Duration>,
     pub(crate) sampler: Option<Sampler>,
     pub(crate) propagators: Option<Vec<Propagation>>,
-    pub(crate) resource: Vec<(String, String)>,
     pub(crate) disabled: Option<bool>,
     pub(crate) queue_size: Option<usize>,
     /// Which spans reach OpenTelemetry (`trace_level(..)`).
@@ -124,13 +124,11 @@ fn signal(
     })
 }
 
-/// Resolves every OTLP setting. `service_name` is already resolved (builder, then
-/// `OTEL_SERVICE_NAME`, then `service.name` of `OTEL_RESOURCE_ATTRIBUTES`).
+/// Resolves every OTLP setting; the resource is the one `install()` resolved.
 pub(crate) fn resolve(
     settings: &OtlpSettings,
     env: EnvLookup<'_>,
-    service_name: &str,
-    service_version: Option<&str>,
+    resource: &Resource,
 ) -> Result<OtlpConfig, Error> {
     let disabled = settings
         .disabled
@@ -185,7 +183,7 @@ pub(crate) fn resolve(
         Some(p) => p.clone(),
         None => environment::propagators(env),
     };
-    let resource = resource::attributes(&settings.resource, env, service_name, service_version)?;
+    let resource = resource.attributes.clone();
     let queue_size = match settings.queue_size {
         Some(0) => return Err(Error::config("otlp_queue_size", "must be at least 1")),
         Some(n) => n,
@@ -217,8 +215,13 @@ mod tests {
 
     use crate::settings::test_env as env;
 
+    fn svc() -> Resource {
+        let none = crate::identity::ResourceSettings::default();
+        crate::identity::resolve_resource(&none, &env(&[]), "svc", None).unwrap()
+    }
+
     fn resolve_env(pairs: &[(&str, &str)]) -> Result<OtlpConfig, Error> {
-        resolve(&OtlpSettings::default(), &env(pairs), "svc", None)
+        resolve(&OtlpSettings::default(), &env(pairs), &svc())
     }
 
     fn source(err: Error) -> String {
@@ -277,8 +280,7 @@ mod tests {
         let c = resolve(
             &settings,
             &env(&[("OTEL_EXPORTER_OTLP_ENDPOINT", "http://env:4318")]),
-            "svc",
-            None,
+            &svc(),
         )
         .unwrap();
         assert_eq!(c.traces.unwrap().endpoint, "http://code:1234/");
@@ -360,13 +362,7 @@ mod tests {
             queue_size: Some(usize::MAX),
             ..OtlpSettings::default()
         };
-        let c = resolve(
-            &settings,
-            &env(&[("OTEL_TRACES_EXPORTER", "otlp")]),
-            "svc",
-            None,
-        )
-        .unwrap();
+        let c = resolve(&settings, &env(&[("OTEL_TRACES_EXPORTER", "otlp")]), &svc()).unwrap();
         assert_eq!(c.metric_interval, MAX_DURATION);
         assert_eq!(c.traces.unwrap().timeout, MAX_DURATION);
         assert_eq!(c.queue_size, MAX_QUEUE_SIZE);
@@ -387,7 +383,7 @@ mod tests {
                 "otlp_timeout",
             ),
         ] {
-            let err = resolve(&builder, &env(&[]), "svc", None).expect_err(source);
+            let err = resolve(&builder, &env(&[]), &svc()).expect_err(source);
             assert_eq!(self::source(err), source);
         }
     }
@@ -404,8 +400,7 @@ mod tests {
                 ("OTEL_EXPORTER_OTLP_ENDPOINT", "http://c:4318"),
                 ("OTEL_EXPORTER_OTLP_HEADERS", "x-api-key=env-secret"),
             ]),
-            "svc",
-            None,
+            &svc(),
         )
         .unwrap();
         let t = c.traces.clone().unwrap();
@@ -433,7 +428,6 @@ mod tests {
             ("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT", "ftp://c:4318"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "novalue"),
             ("OTEL_EXPORTER_OTLP_HEADERS", "bad name=1"),
-            ("OTEL_RESOURCE_ATTRIBUTES", "a=%zz"),
         ] {
             let mut pairs = vec![(var, value)];
             if var != "OTEL_EXPORTER_OTLP_ENDPOINT" {
@@ -502,7 +496,7 @@ mod tests {
             ..OtlpSettings::default()
         };
         assert_eq!(
-            source(resolve(&settings, &env(&[]), "svc", None).unwrap_err()),
+            source(resolve(&settings, &env(&[]), &svc()).unwrap_err()),
             "sampler"
         );
     }

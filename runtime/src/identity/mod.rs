@@ -1,6 +1,9 @@
-//! Who the process is: what `build_info` reports and the `service_name` every
-//! `function_calls_*` series carries. `install()` sets it; before that the exporters
-//! fall back to what the catalogue knows, without a service name.
+//! Who the process is: what `build_info` reports, the `service_name` every
+//! `function_calls_*` series carries, the resource every export speaks for (`resource`:
+//! `service.name`, `service.namespace`, `service.instance.id` from `instance`) and when
+//! the process started (the start time of every cumulative series). `install()` sets
+//! them; before that the exporters fall back to what the catalogue knows, without a
+//! service name, and `target_info` is not written.
 //!
 //! `build_info` follows the autometrics specification v1.0.0: `version`, `commit`,
 //! `branch`, `service_name`, `repository_url`, `repository_provider` and
@@ -10,8 +13,13 @@
 //! `VERGEN_GIT_SHA` / `VERGEN_GIT_BRANCH`, read when `#[monitor]` expands); the same
 //! variables at run time override them, as the specification requires.
 
-use std::sync::{PoisonError, RwLock};
+mod instance;
+mod resource;
 
+use std::sync::{Arc, OnceLock, PoisonError, RwLock};
+
+pub use self::instance::InstanceId;
+pub(crate) use self::resource::{Resource, ResourceSettings, resolve as resolve_resource};
 use crate::settings::EnvLookup;
 
 /// The autometrics specification version `build_info` declares.
@@ -117,6 +125,66 @@ pub(crate) fn service_name() -> String {
         .unwrap_or_default()
 }
 
+static RESOURCE: RwLock<Option<Arc<Resource>>> = RwLock::new(None);
+
+pub(crate) fn set_resource(resource: Arc<Resource>) {
+    *RESOURCE.write().unwrap_or_else(PoisonError::into_inner) = Some(resource);
+}
+
+/// The resource `install()` resolved, if it ran.
+pub(crate) fn resource() -> Option<Arc<Resource>> {
+    RESOURCE
+        .read()
+        .unwrap_or_else(PoisonError::into_inner)
+        .clone()
+}
+
+/// The `service.instance.id` of this process: the one `install()` resolved, else the
+/// one the environment gives, else the process's random one (a batch job that pushes
+/// without installing).
+#[cfg_attr(not(feature = "push"), allow(dead_code))]
+pub(crate) fn instance_id() -> String {
+    if let Some(resource) = resource() {
+        return resource.instance_id().to_owned();
+    }
+    // Not installed: what `install()` would resolve from the environment.
+    let defaults = ResourceSettings::default();
+    resource::resolve(&defaults, &crate::settings::process_env, "", None).map_or_else(
+        |_| instance::process_random().to_owned(),
+        |r| r.instance_id().to_owned(),
+    )
+}
+
+/// When this process started, in nanoseconds since the Unix epoch: the start time of
+/// every cumulative series (static storage counts from the process's start, and a
+/// series created later was zero until then). Linux reads it from `/proc`; elsewhere,
+/// or when unreadable, it is the first time this is asked (`install()` asks).
+pub(crate) fn process_start_unix_nanos() -> u64 {
+    static START: OnceLock<u64> = OnceLock::new();
+    *START.get_or_init(|| proc_start_unix_nanos().unwrap_or_else(crate::clock::unix_nanos))
+}
+
+/// The process's start from `/proc/self/stat` and the boot time.
+fn proc_start_unix_nanos() -> Option<u64> {
+    // `/proc` counts in `USER_HZ` ticks, 100 per second on every Linux user space.
+    const TICK_NANOS: u64 = 10_000_000;
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name may hold spaces and parentheses: fields start after the last `)`,
+    // with field 3 of proc(5) first; starttime is field 22.
+    let ticks: u64 = stat
+        .get(stat.rfind(')')? + 1..)?
+        .split_whitespace()
+        .nth(22 - 3)?
+        .parse()
+        .ok()?;
+    let boot: u64 = std::fs::read_to_string("/proc/stat")
+        .ok()?
+        .lines()
+        .find_map(|l| l.strip_prefix("btime ")?.trim().parse().ok())?;
+    boot.checked_mul(1_000_000_000)?
+        .checked_add(ticks.checked_mul(TICK_NANOS)?)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -164,6 +232,16 @@ mod tests {
         let mut info = BuildInfo::default();
         info.apply_env(&env(&[("AUTOMETRICS_REPOSITORY_PROVIDER", "gitea")]));
         assert_eq!(info.repository_provider, "gitea");
+    }
+
+    #[test]
+    fn process_start_is_in_the_past() {
+        let now = crate::clock::unix_nanos();
+        let start = process_start_unix_nanos();
+        // Boot time has a one-second resolution.
+        assert!(start <= now + 1_000_000_000, "{start} > {now}");
+        assert!(start > now - 86_400 * 365 * 1_000_000_000);
+        assert_eq!(start, process_start_unix_nanos(), "read once");
     }
 
     #[test]
