@@ -9,7 +9,6 @@ use std::sync::OnceLock;
 static CLOCK: OnceLock<quanta::Clock> = OnceLock::new();
 
 #[cfg_attr(debug_assertions, inline)]
-
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn clock() -> &'static quanta::Clock {
     match CLOCK.get() {
@@ -26,14 +25,12 @@ pub(crate) fn init() -> &'static quanta::Clock {
 }
 
 #[cfg_attr(debug_assertions, inline)]
-
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn raw() -> u64 {
     clock().raw()
 }
 
 #[cfg_attr(debug_assertions, inline)]
-
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn nanos_between(start: u64, end: u64) -> u64 {
     clock().delta_as_nanos(start, end)

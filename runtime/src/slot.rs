@@ -53,7 +53,6 @@ impl Slot {
     }
 
     #[cfg_attr(debug_assertions, inline)]
-
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub(crate) fn index(self) -> usize {
         (self.0 - 1) as usize

@@ -149,7 +149,6 @@ impl<F: Future> Future for InSpan<'_, F> {
     type Output = F::Output;
 
     #[cfg_attr(debug_assertions, inline)]
-
     #[cfg_attr(not(debug_assertions), inline(always))]
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<F::Output> {
         // SAFETY: `future` is structurally pinned: it is never moved out of `self`, and
