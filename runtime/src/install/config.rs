@@ -157,7 +157,8 @@ mod tests {
     #[test]
     fn listen_precedence_and_errors() {
         let e = env(&[]);
-        assert_eq!(resolve_listen(None, &e).unwrap(), Some(DEFAULT_LISTEN));
+        let default = cfg!(feature = "server").then_some(DEFAULT_LISTEN);
+        assert_eq!(resolve_listen(None, &e).unwrap(), default);
         let e = env(&[
             ("FLEXT_OBS_LISTEN", "0.0.0.0:9000"),
             ("PROMETHEUS_PORT", "1"),
