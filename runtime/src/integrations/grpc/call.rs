@@ -10,6 +10,10 @@
 //! - the call dropped before any of these: `DEADLINE_EXCEEDED` when its deadline had
 //!   run out, `CANCELLED` otherwise (the peer went away), `UNKNOWN` with
 //!   `error.type="panic"` when a panic unwound through it.
+//!
+//! `CANCELLED` once the call's deadline has run out is recorded as `DEADLINE_EXCEEDED`:
+//! tonic answers `CANCELLED` for an expired `grpc-timeout`, where gRPC means
+//! `DEADLINE_EXCEEDED`.
 
 use std::pin::Pin;
 use std::sync::atomic::Ordering;
@@ -76,13 +80,14 @@ pub(crate) struct Call {
     pub(crate) deadline_ns: Option<u64>,
     pub(crate) method: &'static MethodData,
     /// The path of a call to a method the server did not recognise (yet): it learns
-    /// the method when a handler answers.
+    /// the method when the call is answered with anything but `UNIMPLEMENTED`.
     pub(crate) unknown_path: Option<PathAndQuery>,
     pub(crate) destination: u8,
     pub(crate) span: Span,
     pub(crate) correlation: Option<correlation::Pair>,
     pub(crate) dup: bool,
-    /// The response head came without a status: a handler answered.
+    /// The response head came: the call reached a handler, unless its status is
+    /// `UNIMPLEMENTED`.
     pub(crate) answered: bool,
     /// A panic unwound through a poll (whoever caught it drops the call later).
     pub(crate) panicked: bool,
@@ -124,6 +129,12 @@ impl Call {
     }
 
     fn record(&mut self, code: u8, panic: bool) {
+        // tonic answers `CANCELLED` when a deadline runs out: the deadline it is.
+        let code = if code == CANCELLED && self.past_deadline() {
+            DEADLINE_EXCEEDED
+        } else {
+            code
+        };
         self.done = true;
         let end = clock::raw();
         let nanos = clock::nanos_between(self.start, end);
@@ -185,6 +196,9 @@ impl Call {
     /// The response head came: the call ends here when the head carries its status;
     /// otherwise it goes on in the body (returned).
     pub(crate) fn head<B: Body>(mut self, response: &Response<B>) -> Option<Call> {
+        // Something past tonic's router answered, unless it says `UNIMPLEMENTED` (all
+        // the router says of a path it does not route).
+        self.answered = true;
         match head_status(response) {
             Some(code) => {
                 self.finish(code);
@@ -195,10 +209,7 @@ impl Call {
                 self.finish(INTERNAL);
                 None
             }
-            None => {
-                self.answered = true;
-                Some(self)
-            }
+            None => Some(self),
         }
     }
 }
@@ -210,8 +221,6 @@ impl Drop for Call {
         }
         if self.panicked || std::thread::panicking() {
             self.record(UNKNOWN, true);
-        } else if self.past_deadline() {
-            self.record(DEADLINE_EXCEEDED, false);
         } else {
             self.record(CANCELLED, false);
         }

@@ -180,23 +180,27 @@ impl UnaryService<HealthListRequest> for List {
     type Future = Ready<Result<Response<HealthListResponse>, Status>>;
 
     fn call(&mut self, _request: Request<HealthListRequest>) -> Self::Future {
-        let services = status::services();
-        if services.len() > MAX_LIST_SERVICES {
-            return ready(Err(Status::resource_exhausted(format!(
-                "{} services, more than {MAX_LIST_SERVICES}: ask for each with Check",
-                services.len()
-            ))));
-        }
-        let statuses: HashMap<String, HealthCheckResponse> = services
-            .into_iter()
-            .map(|name| {
-                // A name seen a moment ago may be gone: `List` is not atomic.
-                let status = status::status_of(&name).unwrap_or(ServingStatus::ServiceUnknown);
-                (name, HealthCheckResponse::of(status))
-            })
-            .collect();
-        ready(Ok(Response::new(HealthListResponse { statuses })))
+        ready(list(status::services()).map(Response::new))
     }
+}
+
+/// Every service with its status; `RESOURCE_EXHAUSTED` past [`MAX_LIST_SERVICES`].
+fn list(services: Vec<String>) -> Result<HealthListResponse, Status> {
+    if services.len() > MAX_LIST_SERVICES {
+        return Err(Status::resource_exhausted(format!(
+            "{} services, more than {MAX_LIST_SERVICES}: ask for each with Check",
+            services.len()
+        )));
+    }
+    let statuses: HashMap<String, HealthCheckResponse> = services
+        .into_iter()
+        .map(|name| {
+            // A name seen a moment ago may be gone: `List` is not atomic.
+            let status = status::status_of(&name).unwrap_or(ServingStatus::ServiceUnknown);
+            (name, HealthCheckResponse::of(status))
+        })
+        .collect();
+    Ok(HealthListResponse { statuses })
 }
 
 struct Watch(Arc<Watches>);
@@ -283,5 +287,26 @@ impl futures_core::Stream for WatchStream {
 
     fn poll_next(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Option<Self::Item>> {
         self.get_mut().0.poll_recv(cx)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn list_answers_up_to_its_limit() {
+        let names = |n: usize| (0..n).map(|i| format!("check-{i}")).collect::<Vec<_>>();
+        // Nothing installed in this test: every service is NOT_SERVING.
+        let listed = list(names(MAX_LIST_SERVICES)).unwrap();
+        assert_eq!(listed.statuses.len(), MAX_LIST_SERVICES);
+        assert!(
+            listed
+                .statuses
+                .values()
+                .all(|s| s.status == ServingStatus::NotServing as i32)
+        );
+        let refused = list(names(MAX_LIST_SERVICES + 1)).unwrap_err();
+        assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
     }
 }
