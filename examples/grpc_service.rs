@@ -100,7 +100,11 @@ fn check(rounds: usize, addr: SocketAddr) -> Result<(), String> {
     let text = flext_observability::prometheus::render();
     let n = rounds as f64;
     let method = r#"rpc_method="orders.v1.Orders/GetOrder""#;
-    let dest = format!(r#"server_address="{}",server_port="{}""#, addr.ip(), addr.port());
+    let dest = format!(
+        r#"server_address="{}",server_port="{}""#,
+        addr.ip(),
+        addr.port()
+    );
     let expect = [
         (
             format!(

@@ -72,7 +72,10 @@ pub struct OrdersService;
 
 #[tonic::async_trait]
 impl Orders for OrdersService {
-    async fn get_order(&self, request: Request<GetOrderRequest>) -> Result<Response<Order>, Status> {
+    async fn get_order(
+        &self,
+        request: Request<GetOrderRequest>,
+    ) -> Result<Response<Order>, Status> {
         let id = request.into_inner().id;
         if id == 13 {
             tracing::error!(order = id, "order 13 is cursed");

@@ -41,7 +41,10 @@ fn code(name: &str) -> (&str, &str) {
 fn counts_are_exact_under_concurrency() {
     let (_turn, env) = env();
     let port = env.orders.port().to_string();
-    let dest = [("server_address", "127.0.0.1"), ("server_port", port.as_str())];
+    let dest = [
+        ("server_address", "127.0.0.1"),
+        ("server_port", port.as_str()),
+    ];
     let server = |c: &str| count(SERVER, &[method(GET_ORDER), code(c)]);
     let client = |c: &str| {
         let mut labels = vec![method(GET_ORDER), code(c)];
@@ -124,7 +127,10 @@ fn unknown_methods_are_other_and_bounded() {
     });
     assert_eq!(other() - before, 40.0);
     let text = flext_observability::prometheus::render();
-    assert!(!text.contains("scan.v"), "a path clients made up is a label");
+    assert!(
+        !text.contains("scan.v"),
+        "a path clients made up is a label"
+    );
     assert!(!text.contains("orders.v1.Orders/Nope"));
 }
 
@@ -198,7 +204,10 @@ fn deadlines_are_deadline_exceeded() {
         request.set_timeout(Duration::from_millis(200));
         probe.unary(request).await.unwrap_err().code()
     });
-    assert!(started.elapsed() < Duration::from_secs(4), "the deadline ended it");
+    assert!(
+        started.elapsed() < Duration::from_secs(4),
+        "the deadline ended it"
+    );
     // What tonic's server answers and its client reports: the metrics say what happened.
     assert_eq!(seen, Code::Cancelled);
     assert_eq!(count(CLIENT, &labels) - client_before, 1.0);
@@ -233,8 +242,7 @@ fn cancelled_calls_are_cancelled() {
             sleep_ms: 5_000,
         };
         // The caller gives up without a deadline: its future is dropped.
-        let gave_up =
-            tokio::time::timeout(Duration::from_millis(200), probe.unary(slow())).await;
+        let gave_up = tokio::time::timeout(Duration::from_millis(200), probe.unary(slow())).await;
         assert!(gave_up.is_err());
         // A stream read in part, then dropped.
         let mut stream = probe.stream(slow()).await.unwrap().into_inner();
@@ -288,7 +296,11 @@ fn trace_context_flows_from_client_to_server() {
         }
         .instrument(caller),
     );
-    assert_eq!(echoed.as_deref(), Some("c-grpc-77"), "echoed in the metadata");
+    assert_eq!(
+        echoed.as_deref(),
+        Some("c-grpc-77"),
+        "echoed in the metadata"
+    );
     let spans = env
         .receiver
         .wait_spans(Duration::from_secs(20), |spans| {
@@ -301,7 +313,10 @@ fn trace_context_flows_from_client_to_server() {
             (ours.len() >= 3).then_some(ours)
         })
         .expect("the caller's, client's and server's spans reach the receiver");
-    let root = spans.iter().find(|s| s.span.name == "grpc test caller").unwrap();
+    let root = spans
+        .iter()
+        .find(|s| s.span.name == "grpc test caller")
+        .unwrap();
     let of_kind = |kind: i32| {
         spans
             .iter()
@@ -311,7 +326,11 @@ fn trace_context_flows_from_client_to_server() {
     let client = of_kind(3);
     let server = of_kind(2);
     assert_eq!(client.parent_span_id(), root.span_id());
-    assert_eq!(server.parent_span_id(), client.span_id(), "from the metadata");
+    assert_eq!(
+        server.parent_span_id(),
+        client.span_id(),
+        "from the metadata"
+    );
     for span in [client, server] {
         assert_eq!(span.attr("rpc.system.name").as_deref(), Some("grpc"));
         assert_eq!(span.attr("rpc.method").as_deref(), Some(GET_ORDER));
@@ -368,14 +387,16 @@ fn drain_child() {
         };
         let mut health = Env::health_client(addr).await;
         let started = Instant::now();
-        while health.check(ask("")).await.unwrap().into_inner().status() != ServingStatus::Serving
-        {
+        while health.check(ask("")).await.unwrap().into_inner().status() != ServingStatus::Serving {
             assert!(started.elapsed() < Duration::from_secs(15), "never ready");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
         let mut watch = health.watch(ask("")).await.unwrap().into_inner();
         let status = |m: Option<common::proto::health::HealthCheckResponse>| m.unwrap().status();
-        assert_eq!(status(watch.message().await.unwrap()), ServingStatus::Serving);
+        assert_eq!(
+            status(watch.message().await.unwrap()),
+            ServingStatus::Serving
+        );
         let mut orders = flext_observability_examples::grpc_service::client(&Env::target(addr))
             .await
             .unwrap();
@@ -395,7 +416,11 @@ fn drain_child() {
             assert_eq!(during.status(), ServingStatus::NotServing, "{service:?}");
         }
         let order = orders.get_order(GetOrderRequest { id: 7 }).await.unwrap();
-        assert_eq!(order.into_inner().id, 7, "the service answers while draining");
+        assert_eq!(
+            order.into_inner().id,
+            7,
+            "the service answers while draining"
+        );
         let end = tokio::time::timeout(drain * 3, watch.message())
             .await
             .expect("the Watch ends once the guard is gone");
@@ -403,7 +428,7 @@ fn drain_child() {
         let took = tokio::task::spawn_blocking(move || dropping.join().unwrap())
             .await
             .unwrap();
-        assert!(took >= drain - Duration::from_millis(100), "{took:?}");
+        assert!(took + Duration::from_millis(100) >= drain, "{took:?}");
         let _ = stop.send(());
         tokio::time::timeout(Duration::from_secs(5), server)
             .await

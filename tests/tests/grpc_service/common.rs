@@ -228,8 +228,7 @@ impl Probe for ProbeService {
 /// exposition now (0 when there is no such series).
 pub(crate) fn count(family: &str, labels: &[(&str, &str)]) -> f64 {
     let text = flext_observability::prometheus::render();
-    flext_observability_tests::sample_with(&text, &format!("{family}_count"), labels)
-        .unwrap_or(0.0)
+    flext_observability_tests::sample_with(&text, &format!("{family}_count"), labels).unwrap_or(0.0)
 }
 
 pub(crate) const SERVER: &str = "rpc_server_call_duration_seconds";

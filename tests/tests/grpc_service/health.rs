@@ -53,11 +53,18 @@ fn check_and_list_answer_from_the_snapshot() {
         check(env, env.orders, "orders-db"),
         Ok(ServingStatus::Serving)
     );
-    assert_eq!(check(env, env.orders, "storage"), Ok(ServingStatus::Serving));
+    assert_eq!(
+        check(env, env.orders, "storage"),
+        Ok(ServingStatus::Serving)
+    );
     assert_eq!(check(env, env.orders, "nope"), Err(Code::NotFound));
     let listed = env.runtime.block_on(async {
         let mut health = Env::health_client(env.orders).await;
-        let list = health.list(HealthListRequest {}).await.unwrap().into_inner();
+        let list = health
+            .list(HealthListRequest {})
+            .await
+            .unwrap()
+            .into_inner();
         let mut all: Vec<(String, ServingStatus)> = list
             .statuses
             .into_iter()
@@ -74,7 +81,9 @@ fn check_and_list_answer_from_the_snapshot() {
 }
 
 /// The next message of a `Watch`, and how long it took.
-async fn next_status(stream: &mut tonic::Streaming<HealthCheckResponse>) -> (ServingStatus, Duration) {
+async fn next_status(
+    stream: &mut tonic::Streaming<HealthCheckResponse>,
+) -> (ServingStatus, Duration) {
     let started = Instant::now();
     let message = tokio::time::timeout(FLIP, stream.message())
         .await
@@ -95,7 +104,10 @@ fn watch_follows_a_flipping_check() {
         let mut unknown = health.watch(ask("nope")).await.unwrap().into_inner();
         assert_eq!(next_status(&mut overall).await.0, ServingStatus::Serving);
         assert_eq!(next_status(&mut db).await.0, ServingStatus::Serving);
-        assert_eq!(next_status(&mut unknown).await.0, ServingStatus::ServiceUnknown);
+        assert_eq!(
+            next_status(&mut unknown).await.0,
+            ServingStatus::ServiceUnknown
+        );
 
         env.set_down(true);
         let (status, took) = next_status(&mut overall).await;
@@ -225,7 +237,10 @@ fn an_independent_client_checks_watches_and_lists() {
     wait_serving(env);
     assert_eq!(python_once(env.orders, &["check", ""]), "SERVING");
     assert_eq!(python_once(env.orders, &["check", "orders-db"]), "SERVING");
-    assert_eq!(python_once(env.orders, &["check", "nope"]), "ERROR NOT_FOUND");
+    assert_eq!(
+        python_once(env.orders, &["check", "nope"]),
+        "ERROR NOT_FOUND"
+    );
     assert_eq!(
         python_once(env.orders, &["list"]),
         r#"{"": "SERVING", "orders-db": "SERVING", "storage": "SERVING"}"#

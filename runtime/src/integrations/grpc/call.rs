@@ -267,10 +267,7 @@ pub(crate) fn error_status(error: &(dyn std::error::Error + 'static)) -> u8 {
         if e.is::<tonic::TimeoutExpired>() {
             return DEADLINE_EXCEEDED;
         }
-        if e.is::<tonic::ConnectError>()
-            || e.is::<std::io::Error>()
-            || e.is::<hyper::Error>()
-        {
+        if e.is::<tonic::ConnectError>() || e.is::<std::io::Error>() || e.is::<hyper::Error>() {
             return super::semconv::UNAVAILABLE;
         }
         current = e.source();

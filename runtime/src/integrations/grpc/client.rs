@@ -130,10 +130,10 @@ where
     fn poll(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let this = self.project();
         let Some(call) = this.call.as_mut() else {
-            return this
-                .inner
-                .poll(cx)
-                .map(|r| r.map(|r| r.map(|b| ResponseBody::new(b, None))).map_err(Into::into));
+            return this.inner.poll(cx).map(|r| {
+                r.map(|r| r.map(|b| ResponseBody::new(b, None)))
+                    .map_err(Into::into)
+            });
         };
         let polled = {
             let Call { span, panicked, .. } = call;

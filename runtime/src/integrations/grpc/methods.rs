@@ -63,7 +63,9 @@ impl MethodData {
 
     /// `rpc.method` of the conventions before v1.39: `GetOrder`.
     pub(crate) fn old_method(&self) -> &'static str {
-        self.name.split_once('/').map_or(self.name, |(_, method)| method)
+        self.name
+            .split_once('/')
+            .map_or(self.name, |(_, method)| method)
     }
 }
 
@@ -203,15 +205,7 @@ mod tests {
         );
         assert!(intern("EchoService/Echo").name == "EchoService/Echo");
         for bad in [
-            "",
-            "nope",
-            "a/b/c",
-            "/a",
-            "a/",
-            ".a/b",
-            "a./b",
-            "a b/c",
-            "a/b.c",
+            "", "nope", "a/b/c", "/a", "a/", ".a/b", "a./b", "a b/c", "a/b.c",
         ] {
             assert!(intern(bad).is_other(), "{bad}");
         }

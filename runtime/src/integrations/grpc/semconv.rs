@@ -134,7 +134,10 @@ mod tests {
         assert_eq!(code_name(5), "NOT_FOUND");
         assert_eq!(code_name(40), "UNKNOWN");
         assert_eq!(NUMBERS[16], "16");
-        let errors: Vec<_> = (0..17).filter(|c| server_error(*c)).map(code_name).collect();
+        let errors: Vec<_> = (0..17)
+            .filter(|c| server_error(*c))
+            .map(code_name)
+            .collect();
         assert_eq!(
             errors,
             [

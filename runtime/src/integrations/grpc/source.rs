@@ -164,7 +164,10 @@ fn encode(side: Side, old: bool, out: &mut dyn Encoder) {
         let client = side == Side::Client;
         if old {
             let labels = [
-                ("rpc_grpc_status_code", NUMBERS.get(usize::from(code)).copied().unwrap_or("2")),
+                (
+                    "rpc_grpc_status_code",
+                    NUMBERS.get(usize::from(code)).copied().unwrap_or("2"),
+                ),
                 ("rpc_method", method.old_method()),
                 ("rpc_service", method.old_service()),
                 ("rpc_system", "grpc"),

@@ -254,8 +254,7 @@ async fn watch(
         // Seen before reading, so a change while reading wakes the wait below.
         let _seen = *changes.borrow_and_update();
         let running = status::running();
-        let status =
-            status::status_of(&service).unwrap_or(ServingStatus::ServiceUnknown);
+        let status = status::status_of(&service).unwrap_or(ServingStatus::ServiceUnknown);
         if last != Some(status) {
             last = Some(status);
             if tx.send(Ok(HealthCheckResponse::of(status))).await.is_err() {

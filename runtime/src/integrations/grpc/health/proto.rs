@@ -66,12 +66,11 @@ mod tests {
         // Map entry: field 1 of the list, holding value (2) {status 1}; the key, "",
         // is the default and left out, as proto3 encoders do.
         let mut list = HealthListResponse::default();
-        list.statuses
-            .insert(String::new(), HealthCheckResponse::of(ServingStatus::Serving));
-        assert_eq!(
-            list.encode_to_vec(),
-            [0x0a, 4, 0x12, 2, 0x08, 1]
+        list.statuses.insert(
+            String::new(),
+            HealthCheckResponse::of(ServingStatus::Serving),
         );
+        assert_eq!(list.encode_to_vec(), [0x0a, 4, 0x12, 2, 0x08, 1]);
         let back = HealthListResponse::decode(&list.encode_to_vec()[..]).unwrap();
         assert_eq!(back, list);
     }
