@@ -2,8 +2,10 @@
 //!
 //! [`etl`] holds the pipeline of `etl_pipeline`, shared with the end-to-end tests;
 //! [`http_service`] the axum service of `http_service`, shared with its tests and
-//! benchmarks; [`etl_sql`] the ETL job's database tap and target.
+//! benchmarks; [`etl_sql`] the ETL job's database tap and target; [`grpc_service`] the
+//! tonic service of `grpc_service`, shared with its tests.
 
 pub mod etl;
 pub mod etl_sql;
+pub mod grpc_service;
 pub mod http_service;

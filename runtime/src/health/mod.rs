@@ -58,6 +58,10 @@ pub use report::{HealthReport, IntoHealth, Kind, Probe, Status};
 pub use state::{CheckState, HealthSnapshot, snapshot};
 
 pub(crate) use settings::Settings;
+// For surfaces outside the core that serve health (the gRPC health service): change
+// notifications, and "readiness was asked" (so shutdown drains).
+#[allow(unused_imports)]
+pub(crate) use state::{changes, mark_probed};
 
 use crate::error::Error;
 use crate::settings::EnvLookup;

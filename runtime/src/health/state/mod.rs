@@ -13,7 +13,7 @@ pub use check::CheckState;
 pub use snapshot::{HealthSnapshot, snapshot};
 
 pub(crate) use check::{RunOutcome, Transition};
-pub(crate) use snapshot::{clear, probed, publish, start_draining};
+pub(crate) use snapshot::{changes, clear, probed, publish, start_draining};
 // What the probe routes read: without the embedded server, nothing does.
 #[cfg_attr(not(feature = "server"), allow(unused_imports))]
 pub(crate) use {

@@ -4,11 +4,14 @@
 //! The runner publishes a new immutable [`HealthSnapshot`] after every change; readers take
 //! an `Arc` of the current one (one uncontended read lock) and never wait for a check.
 //! Whether a result is too old is decided when it is read, so a stuck runner shows up as
-//! `unknown` results instead of frozen ones.
+//! `unknown` results instead of frozen ones. Surfaces that push changes wait on
+//! [`changes`] rather than polling.
 
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, PoisonError, RwLock};
+use std::sync::{Arc, LazyLock, PoisonError, RwLock};
 use std::time::Instant;
+
+use tokio::sync::watch;
 
 use super::check::CheckState;
 use super::verdict::{Line, Verdict};
@@ -90,8 +93,26 @@ static CURRENT: RwLock<Option<Arc<HealthSnapshot>>> = RwLock::new(None);
 static DRAINING: AtomicBool = AtomicBool::new(false);
 static PROBED: AtomicBool = AtomicBool::new(false);
 
+/// A counter bumped after every change a reader could see: a snapshot published, the
+/// drain started, everything cleared. Surfaces that push changes (the gRPC health
+/// `Watch`) wait on it and read the snapshot again; it carries no state of its own.
+static CHANGES: LazyLock<watch::Sender<u64>> = LazyLock::new(|| watch::Sender::new(0));
+
+fn changed() {
+    CHANGES.send_modify(|version| *version = version.wrapping_add(1));
+}
+
+/// Notified after each change: read [`snapshot`] again when it says so. Mark the
+/// receiver's current version seen (`borrow_and_update`) before reading the snapshot,
+/// so a change in between is not missed.
+#[allow(dead_code)] // read by integrations only (the gRPC health service)
+pub(crate) fn changes() -> watch::Receiver<u64> {
+    CHANGES.subscribe()
+}
+
 pub(crate) fn publish(snapshot: HealthSnapshot) {
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = Some(Arc::new(snapshot));
+    changed();
 }
 
 /// Forgets everything (the runtime stopped).
@@ -99,6 +120,7 @@ pub(crate) fn clear() {
     *CURRENT.write().unwrap_or_else(PoisonError::into_inner) = None;
     DRAINING.store(false, Ordering::Release);
     PROBED.store(false, Ordering::Release);
+    changed();
 }
 
 /// The current snapshot, `None` when the runtime is not installed.
@@ -112,6 +134,7 @@ pub fn snapshot() -> Option<Arc<HealthSnapshot>> {
 /// Readiness fails from now on (shutdown).
 pub(crate) fn start_draining() {
     DRAINING.store(true, Ordering::Release);
+    changed();
 }
 
 fn draining() -> bool {
@@ -164,6 +187,16 @@ mod tests {
 
     fn snapshot(checks: Vec<CheckState>) -> HealthSnapshot {
         HealthSnapshot::new(checks, Arc::default())
+    }
+
+    #[test]
+    fn changes_are_notified() {
+        let mut rx = changes();
+        let seen = *rx.borrow_and_update();
+        assert!(!rx.has_changed().unwrap());
+        changed();
+        assert!(rx.has_changed().unwrap());
+        assert_ne!(*rx.borrow_and_update(), seen);
     }
 
     #[test]

@@ -154,16 +154,19 @@ assert!(text.contains(
 )]
 
 mod client;
-mod correlation;
+// Shared with the gRPC integration (feature `grpc`): correlation ids, the interning of
+// names, the duration buckets, the lock-free series storage, trace-context helpers.
+pub(crate) mod correlation;
+pub(crate) mod intern;
 mod options;
 #[cfg(feature = "reqwest")]
 mod reqwest;
 mod routes;
-mod semconv;
-mod series;
+pub(crate) mod semconv;
+pub(crate) mod series;
 mod server;
 mod source;
-mod span;
+pub(crate) mod span;
 
 pub use client::{CLIENT_SERIES_LIMIT, ClientFuture, ClientLayer, ClientService, MAX_DESTINATIONS};
 pub use options::{DEFAULT_EXCLUDED_PATHS, KNOWN_METHODS_ENV, ServerLayer};

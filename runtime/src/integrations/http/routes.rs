@@ -12,8 +12,9 @@
 
 use std::any::Any;
 use std::sync::OnceLock;
-use std::sync::atomic::{AtomicPtr, AtomicU32, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicPtr, AtomicU32, Ordering};
 
+use super::intern::{Interner, Named};
 use super::semconv::{MAX_METHODS, OTHER_METHOD, method_name};
 use super::series::SeriesList;
 
@@ -95,6 +96,12 @@ impl RouteData {
     }
 }
 
+impl Named for RouteData {
+    fn name(&self) -> &str {
+        self.template
+    }
+}
+
 fn leak(s: String) -> &'static str {
     Box::leak(s.into_boxed_str())
 }
@@ -102,11 +109,8 @@ fn leak(s: String) -> &'static str {
 /// Requests without a route (and of routes past [`MAX_ROUTES`]).
 pub(crate) static UNMATCHED: RouteData = RouteData::new("");
 
-/// Interned routes by template text (open addressing).
-const BY_TEXT: usize = 2048;
-static TEXTS: [AtomicPtr<RouteData>; BY_TEXT] =
-    [const { AtomicPtr::new(std::ptr::null_mut()) }; BY_TEXT];
-static ROUTE_COUNT: AtomicUsize = AtomicUsize::new(0);
+/// Interned routes by template text.
+static TEXTS: Interner<RouteData, 2048> = Interner::new(MAX_ROUTES);
 
 /// Cached addresses of template texts.
 const BY_ADDRESS: usize = 1024;
@@ -127,13 +131,7 @@ struct Cached {
 /// Every interned route, for the exporters.
 pub(crate) fn each(mut f: impl FnMut(&'static RouteData)) {
     f(&UNMATCHED);
-    for slot in &TEXTS {
-        let p = slot.load(Ordering::Acquire);
-        if !p.is_null() {
-            // SAFETY: published routes are leaked boxes, never freed.
-            f(unsafe { &*p });
-        }
-    }
+    TEXTS.each(f);
 }
 
 /// The route of a template whose text lives at a stable address owned by `owner`.
@@ -204,64 +202,15 @@ pub(crate) fn by_text(text: &str) -> &'static RouteData {
     if text.is_empty() {
         return &UNMATCHED;
     }
-    let start = hash(text) % BY_TEXT;
-    for i in 0..BY_TEXT {
-        let slot = &TEXTS[(start + i) % BY_TEXT];
-        let p = slot.load(Ordering::Acquire);
-        if p.is_null() {
-            return insert(slot, text).unwrap_or_else(|| by_text(text));
-        }
-        // SAFETY: as in `each`.
-        let route = unsafe { &*p };
-        if route.template == text {
-            return route;
-        }
-    }
-    &UNMATCHED
-}
-
-/// Publishes a new route in `slot`; `None` when another thread took the slot first.
-#[cold]
-fn insert(slot: &AtomicPtr<RouteData>, text: &str) -> Option<&'static RouteData> {
-    if ROUTE_COUNT
-        .fetch_update(Ordering::AcqRel, Ordering::Acquire, |n| {
-            (n < MAX_ROUTES).then_some(n + 1)
-        })
-        .is_err()
-    {
+    TEXTS.intern(text, RouteData::new).unwrap_or_else(|| {
         crate::diag::warn_once(
             "http-routes-full",
             &format!(
                 "more than {MAX_ROUTES} distinct HTTP route templates: requests of further routes are recorded without `http.route`; route templates must not contain raw paths"
             ),
         );
-        return Some(&UNMATCHED);
-    }
-    let fresh = Box::into_raw(Box::new(RouteData::new(leak(text.to_owned()))));
-    if slot
-        .compare_exchange(
-            std::ptr::null_mut(),
-            fresh,
-            Ordering::AcqRel,
-            Ordering::Acquire,
-        )
-        .is_ok()
-    {
-        // SAFETY: published, never freed.
-        return Some(unsafe { &*fresh });
-    }
-    ROUTE_COUNT.fetch_sub(1, Ordering::AcqRel);
-    // SAFETY: `fresh` was never published.
-    drop(unsafe { Box::from_raw(fresh) });
-    None
-}
-
-/// FNV-1a: short keys, no state.
-fn hash(text: &str) -> usize {
-    let h = text.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3)
-    });
-    usize::try_from(h >> 32).unwrap_or(0)
+        &UNMATCHED
+    })
 }
 
 #[cfg(test)]

@@ -60,14 +60,22 @@ pub(crate) fn server(r: &ServerRequest<'_>) -> Span {
             .and_then(|v| v.to_str().ok()),
         correlation_id = r.correlation.and_then(|v| v.to_str().ok()),
     );
+    continue_trace(&span, r.headers);
+    span
+}
+
+/// Makes the trace context `headers` carry (W3C, B3: the configured propagators) the
+/// parent of `span` (feature `otlp`; nothing otherwise, or when the span is disabled).
+pub(crate) fn continue_trace(span: &Span, headers: &HeaderMap) {
     #[cfg(feature = "otlp")]
-    if !span.is_disabled() && carries_context(r.headers) {
-        let parent = crate::integrations::otlp::propagation::extract(r.headers);
+    if !span.is_disabled() && carries_context(headers) {
+        let parent = crate::integrations::otlp::propagation::extract(headers);
         if parent.is_valid() {
-            parent.set_parent_of(&span);
+            parent.set_parent_of(span);
         }
     }
-    span
+    #[cfg(not(feature = "otlp"))]
+    let _ = (span, headers);
 }
 
 /// Whether a request carries a trace context in a format the propagators read: most
