@@ -201,6 +201,9 @@ pub use business::{
 };
 pub use error::{Error, StartupIssue};
 pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
+#[cfg(feature = "alerts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alerts")))]
+pub use integrations::alerts;
 #[cfg(feature = "http")]
 #[cfg_attr(docsrs, doc(cfg(feature = "http")))]
 pub use integrations::http;
