@@ -324,8 +324,8 @@ pub(crate) fn histogram_quantile(q: f64, bounds: &[f64], cumulative: &[f64]) -> 
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // the expected values are exact
 mod tests {
+    #![allow(clippy::float_cmp)] // the expected values are exact
     use super::*;
 
     #[test]

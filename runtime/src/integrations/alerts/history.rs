@@ -95,8 +95,8 @@ impl History {
 }
 
 #[cfg(test)]
-#[allow(clippy::float_cmp)] // exact small counts
 mod tests {
+    #![allow(clippy::float_cmp)] // exact small counts
     use super::*;
 
     #[test]
