@@ -76,8 +76,9 @@
 //! Each alert goes to every Alertmanager configured (`FLEXT_OBS_ALERTMANAGER_URL`,
 //! comma-separated, or [`alertmanager_url`](crate::ObservabilityBuilder::alertmanager_url)
 //! once per Alertmanager): an HA cluster deduplicates the notifications. Labels:
-//! `alertname`, `severity`, `service_name`, `instance` (`host:port` of the embedded
-//! server, the host name alone without it), the rule's own (`function`,
+//! `alertname`, `severity`, `service_name`, `instance` (the embedded server's address
+//! as Prometheus would name the target: `ip:port`, or `host:port` when it listens on
+//! every interface; the host name alone without a server), the rule's own (`function`,
 //! `objective_name`, a series' labels, `check`, …) and
 //! [`alert_label`](crate::ObservabilityBuilder::alert_label)s; annotations `summary`,
 //! `description` and `runbook_url` where given; `generatorURL` the process's `/metrics`
@@ -160,18 +161,20 @@ impl Prepared for Ready {
                 .map(|r| (r.name.clone(), r.severity))
                 .collect(),
         );
-        let host = host_name();
+        // What Prometheus would call this target: the address it listens on, or the
+        // host's name with the port when it listens on every interface.
         let instance = match start.server_addr {
-            Some(addr) => format!("{host}:{}", addr.port()),
-            None => host.clone(),
+            Some(addr) if !addr.ip().is_unspecified() => addr.to_string(),
+            Some(addr) => format!("{}:{}", host_name(), addr.port()),
+            None => host_name(),
         };
-        let mut labels = vec![("instance".to_owned(), instance)];
-        labels.extend(config.labels.iter().cloned());
         let generator_url = config.generator_url.clone().or_else(|| {
             start
                 .server_addr
-                .map(|addr| format!("http://{host}:{}/metrics", addr.port()))
+                .map(|_| format!("http://{instance}/metrics"))
         });
+        let mut labels = vec![("instance".to_owned(), instance)];
+        labels.extend(config.labels.iter().cloned());
         let families = rules::families(&rules);
         let delivery = Delivery::start(&config.targets, config.queue_size, config.timeout)
             .map_err(Error::Spawn)?;
