@@ -2,10 +2,8 @@
 //!
 //! [`etl`] holds the pipeline of `etl_pipeline`, shared with the end-to-end tests;
 //! [`http_service`] the axum service of `http_service`, shared with its tests and
-//! benchmarks; [`etl_sql`] the ETL job's database tap and target; [`alerting`] the
-//! scenario of `alerting`, shared with its end-to-end test.
+//! benchmarks; [`etl_sql`] the ETL job's database tap and target.
 
-pub mod alerting;
 pub mod etl;
 pub mod etl_sql;
 pub mod http_service;

@@ -14,16 +14,16 @@ use flext_observability_tests::{eventually, free_port, http};
 use serde_json::Value;
 
 /// How long a test waits for what should take a second or two.
-pub const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
 
 /// A webhook receiver: every notification posted to it, as JSON.
-pub struct Hook {
-    pub addr: SocketAddr,
+pub(crate) struct Hook {
+    pub(crate) addr: SocketAddr,
     received: Arc<Mutex<Vec<Value>>>,
 }
 
 impl Hook {
-    pub fn start() -> Hook {
+    pub(crate) fn start() -> Hook {
         let listener = TcpListener::bind("127.0.0.1:0").expect("bind a webhook port");
         let addr = listener.local_addr().expect("webhook address");
         let received = Arc::new(Mutex::new(Vec::new()));
@@ -37,17 +37,17 @@ impl Hook {
         Hook { addr, received }
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://{}/", self.addr)
     }
 
     /// Every notification so far.
-    pub fn all(&self) -> Vec<Value> {
+    pub(crate) fn all(&self) -> Vec<Value> {
         self.received.lock().unwrap().clone()
     }
 
     /// The alerts of every notification so far, each with its notification's `status`.
-    pub fn alerts(&self) -> Vec<Value> {
+    pub(crate) fn alerts(&self) -> Vec<Value> {
         self.all()
             .iter()
             .flat_map(|n| n["alerts"].as_array().cloned().unwrap_or_default())
@@ -55,7 +55,7 @@ impl Hook {
     }
 
     /// Waits for an alert named `name` with `status` (`firing`, `resolved`); returns it.
-    pub fn wait_alert(&self, name: &str, status: &str) -> Value {
+    pub(crate) fn wait_alert(&self, name: &str, status: &str) -> Value {
         eventually(PATIENCE, || {
             self.alerts()
                 .into_iter()
@@ -71,7 +71,7 @@ impl Hook {
     }
 
     /// The names of every alert received.
-    pub fn names(&self) -> Vec<String> {
+    pub(crate) fn names(&self) -> Vec<String> {
         let mut names: Vec<String> = self
             .alerts()
             .iter()
@@ -125,14 +125,14 @@ fn serve(stream: TcpStream, store: &Mutex<Vec<Value>>) {
 }
 
 /// The Alertmanager executable, if installed.
-pub fn alertmanager_exe() -> Option<PathBuf> {
+pub(crate) fn alertmanager_exe() -> Option<PathBuf> {
     which("prometheus-alertmanager").or_else(|| which("alertmanager"))
 }
 
 /// A routing configuration: `page` to `pagerduty`, `ticket` to `slack` (each a webhook
 /// standing in for the service), anything else nowhere; grouped by service and alert,
 /// with the shortest waits Alertmanager takes.
-pub fn routing(pagerduty: &Hook, slack: &Hook) -> String {
+pub(crate) fn routing(pagerduty: &Hook, slack: &Hook) -> String {
     format!(
         "route:
   receiver: 'null'
@@ -162,15 +162,15 @@ receivers:
 }
 
 /// An Alertmanager on a loopback port, killed when dropped.
-pub struct Manager {
+pub(crate) struct Manager {
     child: Child,
-    pub port: u16,
+    pub(crate) port: u16,
     dir: tempfile::TempDir,
 }
 
 impl Manager {
     /// Starts one with `config` on `port` (a free one when `None`), ready to take alerts.
-    pub fn start(config: &str, port: Option<u16>) -> Manager {
+    pub(crate) fn start(config: &str, port: Option<u16>) -> Manager {
         let exe = alertmanager_exe().expect("prometheus-alertmanager is installed");
         let dir = tempfile::tempdir().expect("temp dir");
         std::fs::write(dir.path().join("am.yml"), config).expect("write the configuration");
@@ -204,16 +204,16 @@ impl Manager {
         manager
     }
 
-    pub fn url(&self) -> String {
+    pub(crate) fn url(&self) -> String {
         format!("http://127.0.0.1:{}", self.port)
     }
 
-    pub fn log(&self) -> String {
+    pub(crate) fn log(&self) -> String {
         std::fs::read_to_string(self.dir.path().join("am.log")).unwrap_or_default()
     }
 
     /// The alerts it holds, silenced and inhibited ones included.
-    pub fn alerts(&self) -> Vec<Value> {
+    pub(crate) fn alerts(&self) -> Vec<Value> {
         let url = format!(
             "{}/api/v2/alerts?active=true&silenced=true&inhibited=true",
             self.url()
@@ -226,7 +226,7 @@ impl Manager {
     }
 
     /// The alert named `name` it holds, once it holds one.
-    pub fn wait_alert(&self, name: &str) -> Value {
+    pub(crate) fn wait_alert(&self, name: &str) -> Value {
         eventually(PATIENCE, || {
             self.alerts()
                 .into_iter()
@@ -236,7 +236,7 @@ impl Manager {
     }
 
     /// Silences alerts named `name` for an hour through the API; returns the silence id.
-    pub fn silence(&self, name: &str) -> String {
+    pub(crate) fn silence(&self, name: &str) -> String {
         let now = std::time::SystemTime::now();
         let stamp = |t: std::time::SystemTime| {
             let secs = t
