@@ -71,7 +71,9 @@ pub(crate) fn check(specs: &[Spec], subject: &Subject<'_>, errors: &mut Errors) 
         for item in &spec.items {
             one.item(item, errors);
         }
-        if let Some(alert) = one.finish(errors)
+        // Once an entry is wrong, "no condition" would only repeat it.
+        let clean = errors.len() == before;
+        if let Some(alert) = one.finish(clean, errors)
             && errors.len() == before
         {
             if names.contains(&alert.name) {
@@ -431,9 +433,9 @@ impl<'a> One<'a> {
         }
     }
 
-    fn finish(&self, errors: &mut Errors) -> Option<Alert> {
+    fn finish(&self, clean: bool, errors: &mut Errors) -> Option<Alert> {
         let Some(condition) = self.condition else {
-            if !self.seen.iter().any(|s| s == "condition" || s == "below") {
+            if clean {
                 let what = if self.is_function() {
                     format!("a condition, such as {MEASURES}")
                 } else {

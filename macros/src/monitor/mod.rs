@@ -112,10 +112,7 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> ImplB
         });
         let skip = own.skip.is_some();
         if skip && let Some(first) = own.alerts.first() {
-            errors.error_span(
-                first.span,
-                "a method left alone with `skip` has no calls to alert on: remove `alert(..)` or `skip`",
-            );
+            errors.error_span(first.span, validate::SKIP_WITH_ALERT);
         }
         let options = own.merged_over(outer);
         if !skip {
