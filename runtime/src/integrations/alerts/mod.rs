@@ -11,10 +11,12 @@
 //! #[derive(Debug)]
 //! struct Declined;
 //!
-//! // Page when more than 5 % of the charges of the last 5 minutes failed, for 1 minute.
-//! #[monitor(alert(error_rate > 0.05, over = "5m", for = "1m", severity = "page"))]
-//! // A ticket when the slowest 1 % of charges took more than 5 s over 5 minutes.
-//! #[monitor(alert(latency_p99 > "5s", over = "5m"))]
+//! #[monitor(
+//!     // Page when more than 5 % of the charges of the last 5 minutes failed, for 1 minute.
+//!     alert(error_rate > 0.05, over = "5m", for = "1m", severity = "page"),
+//!     // A ticket when the slowest 1 % of charges took more than 5 s over 5 minutes.
+//!     alert(latency_p99 > "5s", over = "5m"),
+//! )]
 //! fn charge_card(cents: u64) -> Result<u64, Declined> {
 //!     if cents == 0 { Err(Declined) } else { Ok(cents) }
 //! }
