@@ -85,9 +85,12 @@ pub(crate) fn main() -> ExitCode {
         }
     }
     drop(guard);
-    if ok { ExitCode::SUCCESS } else { ExitCode::FAILURE }
+    if ok {
+        ExitCode::SUCCESS
+    } else {
+        ExitCode::FAILURE
+    }
 }
-
 
 /// A charge the card issuer declined.
 #[derive(Debug)]
@@ -189,12 +192,18 @@ pub(crate) fn run(scenario: &Scenario, mut say: impl FnMut(&str)) -> Report {
                 .collect();
             for name in &firing {
                 if !in_process.contains(name) {
-                    say(&format!("{:>4.1} s  {name} fires in the process", at.as_secs_f64()));
+                    say(&format!(
+                        "{:>4.1} s  {name} fires in the process",
+                        at.as_secs_f64()
+                    ));
                 }
             }
             for name in &in_process {
                 if !firing.contains(name) {
-                    say(&format!("{:>4.1} s  {name} resolved in the process", at.as_secs_f64()));
+                    say(&format!(
+                        "{:>4.1} s  {name} resolved in the process",
+                        at.as_secs_f64()
+                    ));
                 }
             }
             in_process = firing;
@@ -209,19 +218,29 @@ pub(crate) fn run(scenario: &Scenario, mut say: impl FnMut(&str)) -> Report {
 
 /// Asks Alertmanager which of [`ALERTS`] it holds active.
 fn watch(url: &str, at: Duration, report: &mut Report, say: &mut impl FnMut(&str)) {
-    let base = url.split(',').next().unwrap_or("").trim().trim_end_matches('/');
+    let base = url
+        .split(',')
+        .next()
+        .unwrap_or("")
+        .trim()
+        .trim_end_matches('/');
     let agent: ureq::Agent = ureq::Agent::config_builder()
         .timeout_global(Some(Duration::from_secs(2)))
         .build()
         .into();
     let body = match agent
-        .get(&format!("{base}/api/v2/alerts?active=true&silenced=true&inhibited=true"))
+        .get(&format!(
+            "{base}/api/v2/alerts?active=true&silenced=true&inhibited=true"
+        ))
         .call()
         .and_then(|mut r| r.body_mut().read_to_string())
     {
         Ok(body) => body,
         Err(e) => {
-            say(&format!("{:>4.1} s  cannot ask Alertmanager: {e}", at.as_secs_f64()));
+            say(&format!(
+                "{:>4.1} s  cannot ask Alertmanager: {e}",
+                at.as_secs_f64()
+            ));
             return;
         }
     };
@@ -229,10 +248,16 @@ fn watch(url: &str, at: Duration, report: &mut Report, say: &mut impl FnMut(&str
         let active = body.contains(&format!("\"alertname\":\"{name}\""));
         if active && seen.firing.is_none() {
             seen.firing = Some(at);
-            say(&format!("{:>4.1} s  {name} is firing in Alertmanager", at.as_secs_f64()));
+            say(&format!(
+                "{:>4.1} s  {name} is firing in Alertmanager",
+                at.as_secs_f64()
+            ));
         } else if !active && seen.firing.is_some() && seen.resolved.is_none() {
             seen.resolved = Some(at);
-            say(&format!("{:>4.1} s  {name} is resolved in Alertmanager", at.as_secs_f64()));
+            say(&format!(
+                "{:>4.1} s  {name} is resolved in Alertmanager",
+                at.as_secs_f64()
+            ));
         }
     }
 }

@@ -25,7 +25,9 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use flext_observability::objectives::{Objective, ObjectivePercentile};
-use flext_observability::{Gauge, Observability, ObservabilityGuard, business_metric, health_check, monitor};
+use flext_observability::{
+    Gauge, Observability, ObservabilityGuard, business_metric, health_check, monitor,
+};
 use flext_observability_tests::child::{self, Child};
 use flext_observability_tests::{eventually, free_port, http, missing, require, sample_with};
 use serde_json::Value;
@@ -64,7 +66,12 @@ fn slow_report(ms: u64) {
 /// Share of the orders pipeline's records that passed validation.
 #[business_metric(
     labels(pipeline),
-    alert(name = "OrdersQualityLow", below = 0.95, for = "1s", severity = "ticket")
+    alert(
+        name = "OrdersQualityLow",
+        below = 0.95,
+        for = "1s",
+        severity = "ticket"
+    )
 )]
 static ORDERS_DATA_QUALITY_RATIO: Gauge;
 
@@ -133,7 +140,11 @@ fn until_firing(names: &[&str], failing: bool) {
             .all(|n| firing.iter().any(|f| f == n))
             .then_some(())
     });
-    assert!(done.is_some(), "never all firing: {:?}, wanted {names:?}", firing_names());
+    assert!(
+        done.is_some(),
+        "never all firing: {:?}, wanted {names:?}",
+        firing_names()
+    );
 }
 
 /// The alert `name` among `hook`'s, with `key=value` among its labels.
@@ -158,7 +169,10 @@ fn labels(alert: &Value) -> Vec<(String, String)> {
 }
 
 fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
-    let mut out: Vec<(String, String)> = p.iter().map(|(k, v)| ((*k).to_owned(), (*v).to_owned())).collect();
+    let mut out: Vec<(String, String)> = p
+        .iter()
+        .map(|(k, v)| ((*k).to_owned(), (*v).to_owned()))
+        .collect();
     out.sort();
     out
 }
@@ -180,21 +194,47 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
         .to_owned();
 
     // Routing: pages to PagerDuty, tickets to Slack, nothing crosses.
-    for name in ["CheckoutErrorRate", "HealthCheckFailing", "SuccessRateBudgetBurn"] {
+    for name in [
+        "CheckoutErrorRate",
+        "HealthCheckFailing",
+        "SuccessRateBudgetBurn",
+    ] {
         pagerduty.wait_alert(name, "firing");
     }
-    for name in ["OrdersQualityLow", "SlowReportLatencyP99", "SuccessRateBudgetBurn"] {
+    for name in [
+        "OrdersQualityLow",
+        "SlowReportLatencyP99",
+        "SuccessRateBudgetBurn",
+    ] {
         slack.wait_alert(name, "firing");
     }
-    assert!(pagerduty.alerts().iter().all(|a| a["labels"]["severity"] == "page"));
-    assert!(slack.alerts().iter().all(|a| a["labels"]["severity"] == "ticket"));
+    assert!(
+        pagerduty
+            .alerts()
+            .iter()
+            .all(|a| a["labels"]["severity"] == "page")
+    );
+    assert!(
+        slack
+            .alerts()
+            .iter()
+            .all(|a| a["labels"]["severity"] == "ticket")
+    );
     assert_eq!(
         pagerduty.names(),
-        ["CheckoutErrorRate", "HealthCheckFailing", "SuccessRateBudgetBurn"]
+        [
+            "CheckoutErrorRate",
+            "HealthCheckFailing",
+            "SuccessRateBudgetBurn"
+        ]
     );
     assert_eq!(
         slack.names(),
-        ["OrdersQualityLow", "SlowReportLatencyP99", "SuccessRateBudgetBurn"]
+        [
+            "OrdersQualityLow",
+            "SlowReportLatencyP99",
+            "SuccessRateBudgetBurn"
+        ]
     );
 
     // Labels and annotations, as declared.
@@ -222,7 +262,10 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
             .is_some_and(|d| d.starts_with("The share of failed calls over the last 10s is 0.")),
         "{annotations}"
     );
-    assert_eq!(annotations["runbook_url"], "https://runbooks.example.com/checkout");
+    assert_eq!(
+        annotations["runbook_url"],
+        "https://runbooks.example.com/checkout"
+    );
     assert_eq!(error_rate["generatorURL"], format!("http://{addr}/metrics"));
     let quality = slack.wait_alert("OrdersQualityLow", "firing");
     assert_eq!(
@@ -235,16 +278,24 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
             ("severity", "ticket"),
         ])
     );
-    assert_eq!(quality["annotations"]["summary"], "shop: `orders_data_quality_ratio` below 0.95");
+    assert_eq!(
+        quality["annotations"]["summary"],
+        "shop: `orders_data_quality_ratio` below 0.95"
+    );
     let health = pagerduty.wait_alert("HealthCheckFailing", "firing");
     assert_eq!(health["labels"]["check"], "ledger");
 
     // The objective's burn alerts: page and ticket windows, grouped by alert per receiver.
-    for (hook, severity, windows) in [(&pagerduty, "page", ["1h", "6h"]), (&slack, "ticket", ["1d", "3d"])] {
+    for (hook, severity, windows) in [
+        (&pagerduty, "page", ["1h", "6h"]),
+        (&slack, "ticket", ["1d", "3d"]),
+    ] {
         let grouped = hook
             .all()
             .into_iter()
-            .find(|n| n["groupLabels"]["alertname"] == "SuccessRateBudgetBurn" && n["status"] == "firing")
+            .find(|n| {
+                n["groupLabels"]["alertname"] == "SuccessRateBudgetBurn" && n["status"] == "firing"
+            })
             .expect("a burn notification");
         assert_eq!(grouped["groupLabels"]["service_name"], "shop");
         let mut got: Vec<&str> = grouped["alerts"]
@@ -254,7 +305,10 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
             .map(|a| a["labels"]["window"].as_str().unwrap())
             .collect();
         got.sort_unstable();
-        assert_eq!(got, windows, "one notification holds both {severity} windows: {grouped:#}");
+        assert_eq!(
+            got, windows,
+            "one notification holds both {severity} windows: {grouped:#}"
+        );
         let burn = alert_with(hook, "SuccessRateBudgetBurn", "window", windows[0]).unwrap();
         assert_eq!(burn["labels"]["objective_name"], "checkout");
         assert_eq!(burn["labels"]["objective_percentile"], "99");
@@ -263,10 +317,18 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
     }
 
     // After recovery, every group gets its resolved notification.
-    for name in ["CheckoutErrorRate", "HealthCheckFailing", "SuccessRateBudgetBurn"] {
+    for name in [
+        "CheckoutErrorRate",
+        "HealthCheckFailing",
+        "SuccessRateBudgetBurn",
+    ] {
         pagerduty.wait_alert(name, "resolved");
     }
-    for name in ["OrdersQualityLow", "SlowReportLatencyP99", "SuccessRateBudgetBurn"] {
+    for name in [
+        "OrdersQualityLow",
+        "SlowReportLatencyP99",
+        "SuccessRateBudgetBurn",
+    ] {
         slack.wait_alert(name, "resolved");
     }
 }
@@ -295,16 +357,28 @@ fn workload_breaks_then_recovers() {
     );
     let text = http::get(&metrics).unwrap().body;
     assert_eq!(
-        sample_with(&text, "flext_alerts_firing", &[("alertname", "SuccessRateBudgetBurn"), ("severity", "page")]),
+        sample_with(
+            &text,
+            "flext_alerts_firing",
+            &[("alertname", "SuccessRateBudgetBurn"), ("severity", "page")]
+        ),
         Some(2.0),
         "{text}"
     );
     assert_eq!(
-        sample_with(&text, "flext_alerts_firing", &[("alertname", "CheckoutErrorRate"), ("severity", "page")]),
+        sample_with(
+            &text,
+            "flext_alerts_firing",
+            &[("alertname", "CheckoutErrorRate"), ("severity", "page")]
+        ),
         Some(1.0)
     );
     let firing = flext_observability::alerts::firing();
-    assert_eq!(firing[0].severity, flext_observability::alerts::Severity::Page, "pages first");
+    assert_eq!(
+        firing[0].severity,
+        flext_observability::alerts::Severity::Page,
+        "pages first"
+    );
 
     // Recovery: healthy again, quality back, and enough good calls that every window's
     // error ratio falls below the slowest burn rate (1 % of calls).
@@ -323,10 +397,17 @@ fn workload_breaks_then_recovers() {
     assert!(quiet.is_some(), "still firing: {:?}", firing_names());
     let text = http::get(&metrics).unwrap().body;
     assert_eq!(
-        sample_with(&text, "flext_alerts_firing", &[("alertname", "CheckoutErrorRate"), ("severity", "page")]),
+        sample_with(
+            &text,
+            "flext_alerts_firing",
+            &[("alertname", "CheckoutErrorRate"), ("severity", "page")]
+        ),
         Some(0.0)
     );
-    assert_eq!(sample_with(&text, "flext_alerts_dropped_total", &[]), Some(0.0));
+    assert_eq!(
+        sample_with(&text, "flext_alerts_dropped_total", &[]),
+        Some(0.0)
+    );
     // Dropping the guard hands the last resolutions over before it returns.
     drop(guard);
 }
@@ -369,7 +450,9 @@ fn alertmanager_down_then_up() {
     );
     // One alert resolves during the outage; the other still fires when it ends.
     ORDERS_DATA_QUALITY_RATIO { pipeline: "orders" }.set(0.99);
-    let resolved = eventually(PATIENCE, || (!firing_names().contains(&"OrdersQualityLow".to_owned())).then_some(()));
+    let resolved = eventually(PATIENCE, || {
+        (!firing_names().contains(&"OrdersQualityLow".to_owned())).then_some(())
+    });
     assert!(resolved.is_some());
     assert!(firing_names().contains(&"CheckoutErrorRate".to_owned()));
 
@@ -382,9 +465,15 @@ fn alertmanager_down_then_up() {
         .into_iter()
         .filter(|a| a["labels"]["alertname"] == "OrdersQualityLow")
         .collect();
-    assert!(quality.iter().all(|a| a["status"] != "firing"), "{quality:#?}");
+    assert!(
+        quality.iter().all(|a| a["status"] != "firing"),
+        "{quality:#?}"
+    );
     let text = http::get(&metrics).unwrap().body;
-    assert_eq!(sample_with(&text, "flext_alerts_dropped_total", &[]), Some(0.0));
+    assert_eq!(
+        sample_with(&text, "flext_alerts_dropped_total", &[]),
+        Some(0.0)
+    );
     drop(guard);
     drop(am);
 }
@@ -470,20 +559,33 @@ fn same_data() {
     child::enter("same_data");
     let guard = install(&[]);
     let addr = guard.local_addr().unwrap();
-    let rules = Artifacts::from_catalog().service_name("shop").prometheus_rules();
+    let rules = Artifacts::from_catalog()
+        .service_name("shop")
+        .prometheus_rules();
     let prometheus = require!(
-        Prometheus::start_with(&[Target::new("shop", addr)], Duration::from_secs(1), "", Some(&rules)),
+        Prometheus::start_with(
+            &[Target::new("shop", addr)],
+            Duration::from_secs(1),
+            "",
+            Some(&rules)
+        ),
         "Prometheus",
         "apt-get install prometheus"
     );
     ORDERS_DATA_QUALITY_RATIO { pipeline: "orders" }.set(0.8);
-    let names = ["CheckoutErrorRate", "OrdersQualityLow", "SuccessRateBudgetBurn"];
+    let names = [
+        "CheckoutErrorRate",
+        "OrdersQualityLow",
+        "SuccessRateBudgetBurn",
+    ];
     // Keep breaking until Prometheus fires them too, from its scrapes of this process.
     let firing = eventually(PATIENCE, || {
         for i in 0..10 {
             let _ = checkout(i < 3);
         }
-        let body = http::get(&format!("{}/api/v1/alerts", prometheus.base_url())).ok()?.body;
+        let body = http::get(&format!("{}/api/v1/alerts", prometheus.base_url()))
+            .ok()?
+            .body;
         let json: Value = serde_json::from_str(&body).ok()?;
         let alerts: Vec<Value> = json["data"]["alerts"]
             .as_array()?
@@ -494,7 +596,9 @@ fn same_data() {
         let ours = firing_names();
         names
             .iter()
-            .all(|n| alerts.iter().any(|a| a["labels"]["alertname"] == *n) && ours.iter().any(|o| o == n))
+            .all(|n| {
+                alerts.iter().any(|a| a["labels"]["alertname"] == *n) && ours.iter().any(|o| o == n)
+            })
             .then_some(alerts)
     })
     .unwrap_or_else(|| panic!("not firing on both sides: in process {:?}", firing_names()));
@@ -541,7 +645,10 @@ fn the_alerting_example_gets_both_alerts_to_alertmanager_firing_then_resolved() 
     let out = Child::new("alerting_example")
         .env("FLEXT_OBS_ALERTMANAGER_URL", &am.url())
         .run();
-    assert!(out.contains("ChargeCardErrorRate is resolved in Alertmanager"), "{out}");
+    assert!(
+        out.contains("ChargeCardErrorRate is resolved in Alertmanager"),
+        "{out}"
+    );
     let page = pagerduty.wait_alert("ChargeCardErrorRate", "firing");
     assert_eq!(page["labels"]["service_name"], "payments");
     assert_eq!(

@@ -15,7 +15,11 @@ use super::{Alert, Condition};
 
 /// The statics of `alerts` about `subject` (an `AlertSubject` expression), or nothing
 /// when there are none.
-pub(crate) fn statics(alerts: &[Alert], subject: &TokenStream, private: &TokenStream) -> TokenStream {
+pub(crate) fn statics(
+    alerts: &[Alert],
+    subject: &TokenStream,
+    private: &TokenStream,
+) -> TokenStream {
     if alerts.is_empty() {
         return TokenStream::new();
     }

@@ -215,7 +215,13 @@ mod tests {
         );
         assert!(matches!(&parsed[2], Item::Pair { key, .. } if key == "for"));
         assert!(matches!(&parsed[3], Item::Labels { pairs, .. } if pairs.len() == 1));
-        assert!(matches!(&parsed[4], Item::Condition { op: Op::AtLeast, .. }));
+        assert!(matches!(
+            &parsed[4],
+            Item::Condition {
+                op: Op::AtLeast,
+                ..
+            }
+        ));
         assert!(matches!(&parsed[5], Item::Bare(word) if word == "page"));
         assert_eq!(Op::NotEqual.as_str(), "!=");
     }

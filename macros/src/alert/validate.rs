@@ -136,7 +136,11 @@ impl<'a> One<'a> {
     fn first(&mut self, key: &Ident, errors: &mut Errors) -> bool {
         let k = key.to_string();
         // `below` and `above` are one setting: the condition of a metric's alert.
-        let slot = if k == "above" { "below".to_owned() } else { k.clone() };
+        let slot = if k == "above" {
+            "below".to_owned()
+        } else {
+            k.clone()
+        };
         if self.seen.contains(&slot) {
             let message = if slot == "below" {
                 "one condition per alert: keep `below` or `above`, and add another `alert(..)` for the other".to_owned()
@@ -408,7 +412,9 @@ impl<'a> One<'a> {
             if taken {
                 errors.error_at(
                     name,
-                    format!("label `{n}` is set on every alert by the runtime: choose another name"),
+                    format!(
+                        "label `{n}` is set on every alert by the runtime: choose another name"
+                    ),
                 );
                 continue;
             }
@@ -425,7 +431,10 @@ impl<'a> One<'a> {
             }
             if let Some(lit) = string(value, &format!("label `{n}`"), errors) {
                 if lit.value().is_empty() {
-                    errors.error_at(&lit, "an empty value is no label: remove it or give a value");
+                    errors.error_at(
+                        &lit,
+                        "an empty value is no label: remove it or give a value",
+                    );
                 } else {
                     self.labels.push((n, lit.value()));
                 }
@@ -441,7 +450,10 @@ impl<'a> One<'a> {
                 } else {
                     "`below = …` or `above = …`".to_owned()
                 };
-                errors.error_span(self.spec.span, format!("this alert has no condition: add {what}"));
+                errors.error_span(
+                    self.spec.span,
+                    format!("this alert has no condition: add {what}"),
+                );
             }
             return None;
         };
@@ -481,7 +493,9 @@ fn quantile(suffix: &str) -> Result<f64, String> {
     let q = match digits.len() {
         2 => digits.parse::<f64>().map_err(|_| message())? / 100.0,
         // `p999` is the 99.9th percentile, `p9999` the 99.99th.
-        n if n > 2 && digits.starts_with("99") => format!("0.{digits}").parse::<f64>().map_err(|_| message())?,
+        n if n > 2 && digits.starts_with("99") => format!("0.{digits}")
+            .parse::<f64>()
+            .map_err(|_| message())?,
         _ => return Err(message()),
     };
     if q <= 0.0 {
@@ -523,7 +537,9 @@ fn duration(value: &Expr, what: &str, min: f64, errors: &mut Errors) -> Option<f
     else {
         errors.error_at(
             value,
-            format!("{what} is a duration string with its unit, such as \"500ms\", \"30s\" or \"5m\""),
+            format!(
+                "{what} is a duration string with its unit, such as \"500ms\", \"30s\" or \"5m\""
+            ),
         );
         return None;
     };
@@ -614,7 +630,10 @@ fn default_name(subject: &Subject<'_>, condition: Condition) -> String {
                 Condition::ErrorsAbove(_) => "Errors".to_owned(),
                 Condition::LatencyAbove { quantile, .. } => {
                     let digits = format!("{quantile}");
-                    format!("LatencyP{}", digits.trim_start_matches("0.").replace('.', ""))
+                    format!(
+                        "LatencyP{}",
+                        digits.trim_start_matches("0.").replace('.', "")
+                    )
                 }
                 Condition::Below(_) | Condition::Above(_) => String::new(),
             };
@@ -660,7 +679,11 @@ mod tests {
         assert_eq!(upper_camel("GET /orders"), "GETOrders");
         assert_eq!(upper_camel("9lives"), "Alert9lives");
         assert!(alert_name("LowDataQuality").is_ok());
-        assert!(alert_name("low-quality").unwrap_err().contains("`LowQuality`"));
+        assert!(
+            alert_name("low-quality")
+                .unwrap_err()
+                .contains("`LowQuality`")
+        );
         assert!(alert_name("__x").is_err());
         let latency = Condition::LatencyAbove {
             quantile: 0.999,

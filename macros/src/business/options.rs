@@ -9,8 +9,7 @@ use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
 use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 
-const KNOWN: &str =
-    "`labels(..)`, `unit`, `buckets`, `name`, `max_series`, `alert(..)` or `crate`";
+const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series`, `alert(..)` or `crate`";
 const KEYS: &[&str] = &[
     "labels",
     "unit",

@@ -161,18 +161,28 @@ mod tests {
     fn one_rule_per_declared_alert() {
         let mut out = String::new();
         group(&mut out, &[&FUNCTION, &METRIC], Some("shop"));
-        assert!(out.starts_with("  - name: \"flext-alerts:shop\"\n"), "{out}");
+        assert!(
+            out.starts_with("  - name: \"flext-alerts:shop\"\n"),
+            "{out}"
+        );
         assert_eq!(out.matches("      - alert: ").count(), 3);
         assert!(
             out.contains(r#"rate(function_calls_total{function="charge_card",module="shop",service_name="shop",result=~"ok|error"}[10s]))"#),
             "{out}"
         );
-        assert!(out.contains("histogram_quantile(0.99, sum by (service_name, instance, function, le)"));
-        assert!(out.contains("for: \"2s\"\n        keep_firing_for: \"2s\"\n"), "{out}");
+        assert!(
+            out.contains("histogram_quantile(0.99, sum by (service_name, instance, function, le)")
+        );
+        assert!(
+            out.contains("for: \"2s\"\n        keep_firing_for: \"2s\"\n"),
+            "{out}"
+        );
         assert!(out.contains("          team: payments\n"), "{out}");
         assert!(out.contains("runbook_url: \"https://runbooks.example.com/charge\""));
         assert!(
-            out.contains("(data_quality_ratio)\n          * on (instance, job) group_left (service_name)"),
+            out.contains(
+                "(data_quality_ratio)\n          * on (instance, job) group_left (service_name)"
+            ),
             "{out}"
         );
         assert!(out.contains("\n          < 0.95\n"), "{out}");

@@ -331,7 +331,9 @@ mod tests {
 
     #[test]
     fn a_metric_with_alerts_of_its_own_gets_no_convention_rule() {
-        use crate::objectives::{AlertCondition, AlertEntry, AlertSubject, DeclaredAlert, Severity};
+        use crate::objectives::{
+            AlertCondition, AlertEntry, AlertSubject, DeclaredAlert, Severity,
+        };
         static LOW: [DeclaredAlert; 1] = [DeclaredAlert {
             name: "LowDataQuality",
             condition: AlertCondition::Below(0.9),

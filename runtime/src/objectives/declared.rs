@@ -269,7 +269,12 @@ pub(crate) fn duration_text(d: Duration) -> String {
     if ms == 0 {
         return "0s".to_owned();
     }
-    for (unit, size) in [("d", 86_400_000), ("h", 3_600_000), ("m", 60_000), ("s", 1_000)] {
+    for (unit, size) in [
+        ("d", 86_400_000),
+        ("h", 3_600_000),
+        ("m", 60_000),
+        ("s", 1_000),
+    ] {
         if ms % size == 0 {
             return format!("{}{unit}", ms / size);
         }
@@ -351,9 +356,15 @@ mod tests {
             histogram_quantile(0.99, &bounds, &[0.0, 10.0, 100.0]),
             Some(0.5)
         );
-        assert_eq!(histogram_quantile(1.5, &bounds, &[0.0, 1.0, 1.0]), Some(f64::INFINITY));
+        assert_eq!(
+            histogram_quantile(1.5, &bounds, &[0.0, 1.0, 1.0]),
+            Some(f64::INFINITY)
+        );
         // Counts read a little apart are made monotonic.
-        assert_eq!(histogram_quantile(0.5, &bounds, &[4.0, 3.0, 4.0]), Some(0.05));
+        assert_eq!(
+            histogram_quantile(0.5, &bounds, &[4.0, 3.0, 4.0]),
+            Some(0.05)
+        );
     }
 
     #[test]
@@ -364,7 +375,11 @@ mod tests {
         assert_eq!(duration_text(Duration::from_secs(3 * 86_400)), "3d");
         let labels = vec![("service_name".to_owned(), "shop".to_owned())];
         assert_eq!(
-            expand_template("{{ $labels.service_name }}: {{$value}} {{ $labels.nope }}!", 0.25, &labels),
+            expand_template(
+                "{{ $labels.service_name }}: {{$value}} {{ $labels.nope }}!",
+                0.25,
+                &labels
+            ),
             "shop: 0.25 !"
         );
         let alert = DeclaredAlert {

@@ -48,7 +48,11 @@ fn route(amtool: &PathBuf, config: &PathBuf, labels: &[&str]) -> String {
 
 #[test]
 fn the_deployment_configuration_routes_by_severity_and_loads() {
-    let amtool = require!(which("amtool"), "amtool", "apt-get install prometheus-alertmanager");
+    let amtool = require!(
+        which("amtool"),
+        "amtool",
+        "apt-get install prometheus-alertmanager"
+    );
     let generated_dir = tempfile::tempdir().unwrap();
     let generated = generated_dir.path().join("alertmanager.yml");
     std::fs::write(&generated, Artifacts::from_catalog().alertmanager_config()).unwrap();
@@ -63,15 +67,30 @@ fn the_deployment_configuration_routes_by_severity_and_loads() {
             (&["severity=info", "service_name=shop"][..], "email"),
             (&["service_name=shop"][..], "email"),
         ] {
-            assert_eq!(route(&amtool, config, labels), receiver, "{} {labels:?}", config.display());
+            assert_eq!(
+                route(&amtool, config, labels),
+                receiver,
+                "{} {labels:?}",
+                config.display()
+            );
         }
     }
     let text = std::fs::read_to_string(&deploy).unwrap();
-    for file in ["pagerduty-routing-key", "slack-webhook-url", "smtp-password"] {
-        assert!(text.contains(&format!("/etc/alertmanager/secrets/{file}")), "{file}");
+    for file in [
+        "pagerduty-routing-key",
+        "slack-webhook-url",
+        "smtp-password",
+    ] {
+        assert!(
+            text.contains(&format!("/etc/alertmanager/secrets/{file}")),
+            "{file}"
+        );
     }
     for secret_field in ["routing_key:", "api_url:", "auth_password:"] {
-        assert!(!text.contains(&format!(" {secret_field}")), "a secret in the file: {secret_field}");
+        assert!(
+            !text.contains(&format!(" {secret_field}")),
+            "a secret in the file: {secret_field}"
+        );
     }
     if super::support::alertmanager_exe().is_some() {
         let am = Manager::start(&text, None);
@@ -84,7 +103,9 @@ fn the_deployment_configuration_routes_by_severity_and_loads() {
 #[test]
 fn the_generated_rules_of_declared_alerts_pass_promtool() {
     let promtool = require!(which("promtool"), "promtool", "apt-get install prometheus");
-    let rules = Artifacts::from_catalog().service_name("shop").prometheus_rules();
+    let rules = Artifacts::from_catalog()
+        .service_name("shop")
+        .prometheus_rules();
     for alert in [
         "alert: CheckoutErrorRate",
         "alert: SlowReportLatencyP99",

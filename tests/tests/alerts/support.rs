@@ -200,7 +200,11 @@ impl Manager {
                 .ok()
                 .filter(|r| r.status == 200)
         });
-        assert!(ready.is_some(), "Alertmanager not ready:\n{}", manager.log());
+        assert!(
+            ready.is_some(),
+            "Alertmanager not ready:\n{}",
+            manager.log()
+        );
         manager
     }
 

@@ -39,7 +39,10 @@ impl fmt::Debug for AlertSettings {
             .field("labels", &self.labels)
             .field(
                 "generator_url",
-                &self.generator_url.as_deref().map(crate::percent::redact_urls),
+                &self
+                    .generator_url
+                    .as_deref()
+                    .map(crate::percent::redact_urls),
             )
             .field("health", &self.health)
             .field("health_for", &self.health_for)
@@ -61,7 +64,10 @@ impl ObservabilityBuilder {
     ///     .alertmanager_url("http://alertmanager-1:9093");
     /// ```
     pub fn alertmanager_url(mut self, url: impl Into<String>) -> Self {
-        self.extensions.get_mut::<AlertSettings>().urls.push(url.into());
+        self.extensions
+            .get_mut::<AlertSettings>()
+            .urls
+            .push(url.into());
         self
     }
 
@@ -75,7 +81,9 @@ impl ObservabilityBuilder {
     /// `FLEXT_OBS_ALERT_EVALUATION_INTERVAL`): an alert fires at most this late after its
     /// condition and `for` are met.
     pub fn alert_evaluation_interval(mut self, every: Duration) -> Self {
-        self.extensions.get_mut::<AlertSettings>().evaluation_interval = Some(every);
+        self.extensions
+            .get_mut::<AlertSettings>()
+            .evaluation_interval = Some(every);
         self
     }
 

@@ -154,7 +154,10 @@ mod tests {
             },
         );
         assert_eq!(c.captured.scalars.len(), 1);
-        assert_eq!(c.captured.scalars[0].0.labels, vec![("x".to_owned(), "1".to_owned())]);
+        assert_eq!(
+            c.captured.scalars[0].0.labels,
+            vec![("x".to_owned(), "1".to_owned())]
+        );
         assert_eq!(c.captured.scalars[0].0.label("x"), "1");
         assert_eq!(c.captured.scalars[0].1, 3.0);
         assert!(c.captured.histograms.is_empty());

@@ -18,7 +18,8 @@ const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
 const DEFAULT_RESEND: Duration = Duration::from_secs(60);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_QUEUE: usize = 10_000;
-const DEFAULT_HEALTH_FOR: (Duration, Duration) = (Duration::from_secs(60), Duration::from_secs(300));
+const DEFAULT_HEALTH_FOR: (Duration, Duration) =
+    (Duration::from_secs(60), Duration::from_secs(300));
 
 /// One Alertmanager.
 #[derive(Clone)]
@@ -231,7 +232,12 @@ mod tests {
         assert_eq!(t.shown, "http://***@am:9093/prefix");
         assert_eq!(t.authorization.as_deref(), Some("Basic b3BzOnNAY3JldA=="));
         assert!(!format!("{t:?}").contains("b3Bz"));
-        for bad in ["https://am:9093", "am:9093", "http://:9093", "http://am:9093/?x=1"] {
+        for bad in [
+            "https://am:9093",
+            "am:9093",
+            "http://:9093",
+            "http://am:9093/?x=1",
+        ] {
             assert!(parse_url(bad).is_err(), "{bad}");
         }
         let e = parse_url("https://u:hunter2@am").unwrap_err();
@@ -263,7 +269,9 @@ mod tests {
         let c = resolve(code, &env).unwrap().unwrap();
         assert_eq!(c.targets.len(), 1);
         let bad = test_env(&[(URL_ENV, "https://a:9093")]);
-        let e = resolve(AlertSettings::default(), &bad).unwrap_err().to_string();
+        let e = resolve(AlertSettings::default(), &bad)
+            .unwrap_err()
+            .to_string();
         assert!(e.contains(URL_ENV), "{e}");
         let off = AlertSettings {
             enabled: Some(false),

@@ -105,7 +105,12 @@ impl Mailbox {
     }
 
     /// Puts `payloads` in, newer versions replacing older ones; counts what does not fit.
-    fn put(&self, inner: &mut Inner, payloads: impl Iterator<Item = Arc<Payload>>, keep_newer: bool) {
+    fn put(
+        &self,
+        inner: &mut Inner,
+        payloads: impl Iterator<Item = Arc<Payload>>,
+        keep_newer: bool,
+    ) {
         for p in payloads {
             if keep_newer && inner.pending.contains_key(&p.key) {
                 continue;
@@ -126,7 +131,11 @@ pub(super) struct Delivery {
 }
 
 impl Delivery {
-    pub(super) fn start(targets: &[Target], capacity: usize, timeout: Duration) -> std::io::Result<Delivery> {
+    pub(super) fn start(
+        targets: &[Target],
+        capacity: usize,
+        timeout: Duration,
+    ) -> std::io::Result<Delivery> {
         let mut senders = Vec::with_capacity(targets.len());
         for target in targets {
             let mailbox = Arc::new(Mailbox {
@@ -196,7 +205,10 @@ fn run(mailbox: &Mailbox, target: &Target, timeout: Duration) {
     loop {
         let mut inner = mailbox.lock();
         while inner.pending.is_empty() && !inner.stop {
-            inner = mailbox.wake.wait(inner).unwrap_or_else(PoisonError::into_inner);
+            inner = mailbox
+                .wake
+                .wait(inner)
+                .unwrap_or_else(PoisonError::into_inner);
         }
         if inner.stop && (inner.pending.is_empty() || outage) {
             return;
@@ -204,7 +216,9 @@ fn run(mailbox: &Mailbox, target: &Target, timeout: Duration) {
         let stopping = inner.stop;
         let batch: Vec<Arc<Payload>> = {
             let keys: Vec<String> = inner.pending.keys().take(BATCH).cloned().collect();
-            keys.iter().filter_map(|k| inner.pending.remove(k)).collect()
+            keys.iter()
+                .filter_map(|k| inner.pending.remove(k))
+                .collect()
         };
         drop(inner);
         match post(&agent, target, &batch) {
@@ -281,7 +295,10 @@ fn post(agent: &ureq::Agent, target: &Target, batch: &[Arc<Payload>]) -> Sent {
                 .limit(16 * 1024)
                 .read_to_string()
                 .unwrap_or_default();
-            let text: String = crate::percent::redact_urls(text.trim()).chars().take(300).collect();
+            let text: String = crate::percent::redact_urls(text.trim())
+                .chars()
+                .take(300)
+                .collect();
             let reason = format!("status {status}: {text}");
             if status >= 500 {
                 Sent::Failed(reason)
@@ -312,7 +329,11 @@ mod tests {
         };
         let before = DROPPED_ALERTS.load(Ordering::Relaxed);
         let mut inner = m.lock();
-        m.put(&mut inner, [p("a", "1"), p("b", "1"), p("c", "1")].into_iter(), false);
+        m.put(
+            &mut inner,
+            [p("a", "1"), p("b", "1"), p("c", "1")].into_iter(),
+            false,
+        );
         assert_eq!(DROPPED_ALERTS.load(Ordering::Relaxed) - before, 1);
         m.put(&mut inner, [p("a", "2")].into_iter(), false);
         assert_eq!(inner.pending["a"].json, "2");

@@ -103,7 +103,9 @@ fn run(plan: Plan, stop: &(Mutex<bool>, Condvar)) {
         let (flag, wake) = stop;
         let guard = flag.lock().unwrap_or_else(PoisonError::into_inner);
         let (guard, _) = wake
-            .wait_timeout_while(guard, next.saturating_duration_since(Instant::now()), |s| !*s)
+            .wait_timeout_while(guard, next.saturating_duration_since(Instant::now()), |s| {
+                !*s
+            })
             .unwrap_or_else(PoisonError::into_inner);
         if *guard {
             break;

@@ -7,7 +7,9 @@ use std::time::{Duration, Instant};
 use super::capture::{Captured, Series};
 use super::history::History;
 use super::rules::{CALLS, Check, DURATION, HEALTH, Rule, Target};
-use crate::objectives::{AlertCondition, BURN_WINDOWS, error_ratio, histogram_quantile, is_burning};
+use crate::objectives::{
+    AlertCondition, BURN_WINDOWS, error_ratio, histogram_quantile, is_burning,
+};
 
 /// What one rule found for one alert: its own labels (a series', a check's), the value
 /// compared (`NaN` without data) and whether the condition holds.
@@ -50,7 +52,11 @@ impl Evaluator {
             let e = longest.entry(key).or_default();
             *e = (*e).max(window);
         };
-        let burn = BURN_WINDOWS.iter().map(|w| w.long).max().unwrap_or_default();
+        let burn = BURN_WINDOWS
+            .iter()
+            .map(|w| w.long)
+            .max()
+            .unwrap_or_default();
         for rule in &rules {
             match &rule.check {
                 Check::Burn { target, .. } => need(Key::Target(*target), burn),
@@ -60,7 +66,9 @@ impl Evaluator {
                     condition,
                     over,
                 } => match condition {
-                    AlertCondition::LatencyAbove { .. } => need(Key::Durations(function, module), *over),
+                    AlertCondition::LatencyAbove { .. } => {
+                        need(Key::Durations(function, module), *over)
+                    }
                     _ => need(Key::Calls(function, module), *over),
                 },
                 // Counter series are found as they come; keyed by name alone here.
@@ -96,7 +104,8 @@ impl Evaluator {
     }
 
     fn record(&mut self, now: Instant, captured: &Captured) {
-        let keys: Vec<(Key, Duration)> = self.longest.iter().map(|(k, d)| (k.clone(), *d)).collect();
+        let keys: Vec<(Key, Duration)> =
+            self.longest.iter().map(|(k, d)| (k.clone(), *d)).collect();
         for (key, longest) in keys {
             match &key {
                 Key::Calls(function, module) => {
@@ -158,7 +167,10 @@ impl Evaluator {
             }
             Some((secs, label)) => {
                 for (s, b) in &captured.histograms {
-                    if s.family != DURATION || !ours(s) || s.label("objective_latency_threshold") != label {
+                    if s.family != DURATION
+                        || !ours(s)
+                        || s.label("objective_latency_threshold") != label
+                    {
                         continue;
                     }
                     // The macro put the threshold's exact double among the bounds.
@@ -202,7 +214,9 @@ impl Evaluator {
                         let key = Key::Durations(function, module);
                         let inc = self.histories.get(&key).and_then(|h| h.increase(*over));
                         match (inc, self.bounds.get(&key)) {
-                            (Some(inc), Some(bounds)) => histogram_quantile(*quantile, bounds, &inc),
+                            (Some(inc), Some(bounds)) => {
+                                histogram_quantile(*quantile, bounds, &inc)
+                            }
                             _ => None,
                         }
                     }
@@ -247,7 +261,9 @@ impl Evaluator {
                 })
                 .collect(),
             Check::Health { checks } => scalars(captured, HEALTH)
-                .filter(|(s, _)| s.label("status") == "unhealthy" && checks.contains(&s.label("check")))
+                .filter(|(s, _)| {
+                    s.label("status") == "unhealthy" && checks.contains(&s.label("check"))
+                })
                 .map(|(s, value)| Observation {
                     labels: vec![("check".to_owned(), s.label("check").to_owned())],
                     value,
@@ -258,7 +274,10 @@ impl Evaluator {
     }
 }
 
-fn scalars<'a>(captured: &'a Captured, family: &'a str) -> impl Iterator<Item = (&'a Series, f64)> + 'a {
+fn scalars<'a>(
+    captured: &'a Captured,
+    family: &'a str,
+) -> impl Iterator<Item = (&'a Series, f64)> + 'a {
     captured
         .scalars
         .iter()

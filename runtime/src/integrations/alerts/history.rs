@@ -33,9 +33,7 @@ impl History {
         }
         self.samples.push_back((now, values));
         // Drop what no window reaches: keep one sample at or before `now - longest`.
-        while self.samples.len() > 2
-            && now.duration_since(self.samples[1].0) >= longest
-        {
+        while self.samples.len() > 2 && now.duration_since(self.samples[1].0) >= longest {
             self.samples.pop_front();
         }
         self.thin(now);
@@ -115,7 +113,10 @@ mod tests {
         }
         assert_eq!(h.increase(Duration::from_secs(10)), Some(vec![10.0, 100.0]));
         // Younger than the window: everything since the first sample.
-        assert_eq!(h.increase(Duration::from_secs(600)), Some(vec![30.0, 300.0]));
+        assert_eq!(
+            h.increase(Duration::from_secs(600)),
+            Some(vec![30.0, 300.0])
+        );
         assert_eq!(h.latest(), Some(&[30.0, 300.0][..]));
     }
 
@@ -124,7 +125,11 @@ mod tests {
         let t0 = Instant::now();
         let mut h = History::default();
         h.record(t0, vec![10.0], Duration::from_secs(60));
-        h.record(t0 + Duration::from_secs(1), vec![3.0], Duration::from_secs(60));
+        h.record(
+            t0 + Duration::from_secs(1),
+            vec![3.0],
+            Duration::from_secs(60),
+        );
         assert_eq!(h.increase(Duration::from_secs(60)), Some(vec![3.0]));
     }
 

@@ -157,12 +157,7 @@ impl Prepared for Ready {
         if rules.is_empty() {
             return Ok(Box::new(Alerting { _engine: None }));
         }
-        shared::start(
-            rules
-                .iter()
-                .map(|r| (r.name.clone(), r.severity))
-                .collect(),
-        );
+        shared::start(rules.iter().map(|r| (r.name.clone(), r.severity)).collect());
         // What Prometheus would call this target: the address it listens on, or the
         // host's name with the port when it listens on every interface.
         let instance = match start.server_addr {

@@ -258,20 +258,29 @@ mod tests {
     fn fires_after_for_and_resolves_after_for() {
         let rules = [rule(2)];
         let common = Common {
-            labels: vec![("service_name".into(), "etl".into()), ("team".into(), "other".into())],
+            labels: vec![
+                ("service_name".into(), "etl".into()),
+                ("team".into(), "other".into()),
+            ],
         };
         let mut book = Book::default();
         let t0 = Instant::now();
         let wall = SystemTime::now();
         let resend = Duration::from_secs(60);
         let at = |s: u64| t0 + Duration::from_secs(s);
-        let mut step = |s: u64, active: bool| book.update(&rules, &seen(active, 0.8), &common, at(s), wall, resend);
+        let mut step = |s: u64, active: bool| {
+            book.update(&rules, &seen(active, 0.8), &common, at(s), wall, resend)
+        };
         assert!(step(0, true).is_empty(), "pending, not sent");
         assert!(step(1, true).is_empty());
         let fired = step(2, true);
         assert_eq!(fired.len(), 1);
         assert_eq!(fired[0].phase, Phase::Firing);
-        assert_eq!(fired[0].label("team"), "data", "the rule's label wins over the common one");
+        assert_eq!(
+            fired[0].label("team"),
+            "data",
+            "the rule's label wins over the common one"
+        );
         assert_eq!(fired[0].label("pipeline"), "orders");
         assert_eq!(fired[0].summary, "data at 0.8");
         // A short dip does not resolve it, nor does it resend before the interval.
@@ -298,13 +307,27 @@ mod tests {
         let common = Common::default();
         let r = Duration::from_secs(60);
         book.update(&rules, &seen(true, 0.5), &common, t0, wall, r);
-        book.update(&rules, &seen(false, 0.99), &common, t0 + Duration::from_secs(1), wall, r);
+        book.update(
+            &rules,
+            &seen(false, 0.99),
+            &common,
+            t0 + Duration::from_secs(1),
+            wall,
+            r,
+        );
         assert_eq!(book.alerts.len(), 0);
         let rules = [rule(0)];
         let sent = book.update(&rules, &seen(true, 0.5), &common, t0, wall, r);
         assert_eq!(sent.len(), 1);
         // The series disappears: false, and with no `for`, resolved at once.
-        let sent = book.update(&rules, &[vec![]], &common, t0 + Duration::from_secs(1), wall, r);
+        let sent = book.update(
+            &rules,
+            &[vec![]],
+            &common,
+            t0 + Duration::from_secs(1),
+            wall,
+            r,
+        );
         assert_eq!(sent[0].phase, Phase::Resolved);
     }
 }
