@@ -24,6 +24,11 @@ impl Errors {
         self.errors.is_empty()
     }
 
+    /// How many errors so far: a check compares it before and after.
+    pub(crate) fn len(&self) -> usize {
+        self.errors.len()
+    }
+
     /// `compile_error!` invocations for every error.
     pub(crate) fn into_compile_errors(self) -> TokenStream {
         self.errors

@@ -3,6 +3,7 @@
 //! Use them through that crate (`flext_observability::monitor`), which documents every
 //! option and holds everything the generated code refers to.
 
+mod alert;
 mod attr;
 mod business;
 mod duration;

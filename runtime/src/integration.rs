@@ -111,6 +111,10 @@ pub(crate) struct ContributedLayer {
 pub(crate) struct Start {
     #[cfg(feature = "logs")]
     pub(crate) layers: Vec<ContributedLayer>,
+    /// Where the embedded server listens (bound already, serving soon), if it runs: what
+    /// an integration names the process by (`host:port`) and links back to.
+    #[allow(dead_code)] // read by integrations, none of which may be compiled in
+    pub(crate) server_addr: Option<std::net::SocketAddr>,
 }
 
 impl Start {

@@ -203,6 +203,9 @@ pub use business::{
 pub use error::{Error, StartupIssue};
 pub use identity::InstanceId;
 pub use install::{DEFAULT_LISTEN, Observability, ObservabilityBuilder, ObservabilityGuard};
+#[cfg(feature = "alerts")]
+#[cfg_attr(docsrs, doc(cfg(feature = "alerts")))]
+pub use integrations::alerts;
 #[cfg(feature = "grpc")]
 #[cfg_attr(docsrs, doc(cfg(feature = "grpc")))]
 pub use integrations::grpc;

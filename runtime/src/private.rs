@@ -23,8 +23,8 @@ pub use crate::health::registry::{
     check_future, cloned, into_health,
 };
 pub use crate::objectives::{
-    Objective, check_attached as check_objective, merged_bounds, merged_bounds_len,
-    merged_bounds_ns,
+    AlertCondition, AlertEntry, AlertSubject, DeclaredAlert, Objective, Severity,
+    check_attached as check_objective, merged_bounds, merged_bounds_len, merged_bounds_ns,
 };
 
 pub use crate::monitor::site::{

@@ -12,6 +12,10 @@ pub(crate) enum Server {}
 pub(crate) enum Bound {}
 
 impl Bound {
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        match *self {}
+    }
+
     pub(crate) fn serve(self) -> Result<Server, Error> {
         match self {}
     }

@@ -7,6 +7,7 @@ use syn::ext::IdentExt;
 use syn::parse::{Parse, ParseStream};
 use syn::{Attribute, Expr, Ident, Path, Token, Type, TypePath, Visibility};
 
+use crate::alert;
 use crate::attr::crate_or_default;
 use crate::errors::Errors;
 use crate::numbers::parse_bounds;
@@ -68,6 +69,8 @@ pub(crate) struct Metric {
     pub(crate) labels: Vec<(Ident, String)>,
     pub(crate) buckets: Option<Buckets>,
     pub(crate) max_series: usize,
+    /// `alert(..)`, checked.
+    pub(crate) alerts: Vec<crate::alert::Alert>,
 }
 
 fn kind_of(ty: &Type) -> Option<(MetricKind, TypePath)> {
@@ -182,6 +185,18 @@ pub(crate) fn validate(
         .as_ref()
         .and_then(|l| l.base10_parse::<usize>().ok())
         .unwrap_or(0);
+    let label_strings: Vec<String> = labels.iter().map(|(_, n)| n.clone()).collect();
+    let subject = match kind {
+        MetricKind::Counter | MetricKind::Gauge => alert::Subject::Metric {
+            name: &name,
+            counter: kind == MetricKind::Counter,
+            labels: &label_strings,
+        },
+        MetricKind::Histogram | MetricKind::Info => alert::Subject::Other {
+            kind: kind.as_str(),
+        },
+    };
+    let alerts = alert::check(&options.alerts, &subject, errors);
     Some(Metric {
         krate: crate_or_default(options.krate.clone()),
         kind,
@@ -192,6 +207,7 @@ pub(crate) fn validate(
         labels,
         buckets,
         max_series,
+        alerts,
     })
 }
 

@@ -87,6 +87,12 @@ pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
     let label_names: Vec<&str> = metric.labels.iter().map(|(_, n)| n.as_str()).collect();
     let max_series = metric.max_series;
     let summary = summary(metric);
+    let counter = metric.kind == MetricKind::Counter;
+    let alerts = crate::alert::statics(
+        &metric.alerts,
+        &quote!(#private::AlertSubject::Metric { name: #name, counter: #counter }),
+        &private,
+    );
 
     let declaration = quote_spanned! {span=>
         #(#attrs)*
@@ -108,6 +114,7 @@ pub(crate) fn declaration(decl: &Declaration, metric: &Metric) -> TokenStream {
             #private::inventory::submit! {
                 #private::BusinessEntry::new(&#ident)
             }
+            #alerts
         };
     };
     if !has_labels {

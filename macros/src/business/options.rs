@@ -9,8 +9,16 @@ use syn::{Expr, Ident, LitInt, LitStr, Path, Token};
 use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 
-const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series` or `crate`";
-const KEYS: &[&str] = &["labels", "unit", "buckets", "name", "max_series", "crate"];
+const KNOWN: &str = "`labels(..)`, `unit`, `buckets`, `name`, `max_series`, `alert(..)` or `crate`";
+const KEYS: &[&str] = &[
+    "labels",
+    "unit",
+    "buckets",
+    "name",
+    "max_series",
+    "alert",
+    "crate",
+];
 
 /// Options of one declaration.
 #[derive(Default)]
@@ -22,6 +30,8 @@ pub(crate) struct Options {
     pub(crate) buckets: Option<Expr>,
     pub(crate) name: Option<LitStr>,
     pub(crate) max_series: Option<LitInt>,
+    /// Every `alert(..)`, in order (checked against the metric's kind and labels).
+    pub(crate) alerts: Vec<crate::alert::Spec>,
     pub(crate) krate: Option<Path>,
 }
 
@@ -73,6 +83,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                 }
                 options.max_series = Some(lit);
             }
+            "alert" => options.alerts.push(crate::alert::parse(meta)?),
             "crate" => {
                 let path = crate::attr::crate_path(meta.value()?)?;
                 duplicate(meta, options.krate.is_some(), ": keep one", errors);

@@ -7,6 +7,8 @@
 //!         static COUNTERS: SiteCounters<NB> = …; // per-thread counters, all zero
 //!         static SITE: MonitorSite<NB> = …;     // bounds and a reference to both
 //!         inventory::submit! { MonitorEntry::new(&SITE) }
+//!         static ALERTS: [DeclaredAlert; N] = …; // with `alert(..)`: constant data and
+//!         inventory::submit! { AlertEntry { … } } // a registration, no per-call work
 //!         SITE.start()                          // in-flight +1, clock read
 //!     };
 //!     let ret: R = call(move || { body });      // `return` and `?` stay in the body
@@ -31,6 +33,7 @@ use syn::{Block, Expr, Ident, ImplItem, Stmt};
 
 use super::options::{Field, Options, Sigil};
 use super::{ImplBlock, Method};
+use crate::alert::Alert;
 use crate::attr::{crate_or_default, private};
 use crate::function::{FnParts, arg_names};
 
@@ -54,13 +57,19 @@ pub(crate) fn impl_block(block: ImplBlock) -> TokenStream {
                 function,
                 options,
                 label,
-            } => ImplItem::Verbatim(self::function(&function, &options, &label)),
+                alerts,
+            } => ImplItem::Verbatim(self::function(&function, &options, &label, &alerts)),
         })
         .collect();
     item.into_token_stream()
 }
 
-pub(crate) fn function(function: &FnParts, options: &Options, label: &str) -> TokenStream {
+pub(crate) fn function(
+    function: &FnParts,
+    options: &Options,
+    label: &str,
+    alerts: &[Alert],
+) -> TokenStream {
     let private = private(&crate_or_default(options.krate.clone()));
     let span = function.sig.ident.span();
     let guard = Ident::new("flext_guard", Span::mixed_site());
@@ -80,7 +89,23 @@ pub(crate) fn function(function: &FnParts, options: &Options, label: &str) -> To
         (Some(_), false) => Start::Sync,
         (Some(_), true) => Start::Async,
     };
-    let start = start_call(&private, options, label, span, span_expr.as_ref(), mode);
+    let alert_statics = crate::alert::statics(
+        alerts,
+        &quote!(#private::AlertSubject::Function {
+            function: #label,
+            module: ::core::module_path!(),
+        }),
+        &private,
+    );
+    let start = start_call(
+        &private,
+        options,
+        label,
+        span,
+        span_expr.as_ref(),
+        mode,
+        &alert_statics,
+    );
     let finish = if traced {
         // Error details are computed only for an error inside an enabled span.
         quote!(finish_traced(#classify, &|| {
@@ -152,6 +177,7 @@ fn start_call(
     span: Span,
     span_expr: Option<&TokenStream>,
     mode: Start,
+    alert_statics: &TokenStream,
 ) -> TokenStream {
     // The usual span (no `args`, no `fields`): its callsite statics sit beside the
     // counters and one shared function builds it (see `__private::monitor_span`).
@@ -251,6 +277,7 @@ fn start_call(
                 #private::MonitorEntry::new(&FLEXT_OBSERVABILITY_SITE)
             }
             #span_statics
+            #alert_statics
             #started
         }
     };

@@ -9,6 +9,7 @@ use quote::ToTokens;
 use syn::ext::IdentExt;
 use syn::{ImplItem, Item, ItemImpl, Type};
 
+use crate::alert;
 use crate::errors::{Errors, finish, item_keyword};
 use crate::function::FnParts;
 use options::Options;
@@ -26,7 +27,15 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
             Some(name) => name.value(),
             None => function.sig.ident.unraw().to_string(),
         };
-        return expand::function(&function, &options, &label);
+        let alerts = alert::check(
+            &options.alerts,
+            &alert::Subject::Function { label: &label },
+            &mut errors,
+        );
+        if !errors.is_empty() {
+            return finish(errors, TokenStream::new(), input);
+        }
+        return expand::function(&function, &options, &label, &alerts);
     }
     match syn::parse2::<Item>(input.clone()) {
         Ok(Item::Impl(item)) => {
@@ -65,6 +74,7 @@ pub(crate) enum Method {
         function: FnParts,
         options: Options,
         label: String,
+        alerts: Vec<alert::Alert>,
     },
 }
 
@@ -101,6 +111,9 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> ImplB
             }
         });
         let skip = own.skip.is_some();
+        if skip && let Some(first) = own.alerts.first() {
+            errors.error_span(first.span, validate::SKIP_WITH_ALERT);
+        }
         let options = own.merged_over(outer);
         if !skip {
             validate::span_options(&options, &method.sig, errors);
@@ -115,10 +128,16 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> ImplB
             Some(name) => name.value(),
             None => format!("{prefix}::{}", method.sig.ident.unraw()),
         };
+        let alerts = alert::check(
+            &options.alerts,
+            &alert::Subject::Function { label: &label },
+            errors,
+        );
         items.push(Method::Instrumented {
             function: FnParts::from(method),
             options,
             label,
+            alerts,
         });
     }
     ImplBlock { item, items }

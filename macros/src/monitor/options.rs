@@ -10,11 +10,12 @@ use crate::attr::{duplicate, parse_options};
 use crate::errors::Errors;
 use crate::numbers::{Bounds, parse_bounds};
 
-const KNOWN: &str = "`name`, `buckets`, `objective`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
+const KNOWN: &str = "`name`, `buckets`, `objective`, `alert(..)`, `ok_if`, `error_if`, `level`, `span`, `args`, `skip(..)`, `fields(..)`, `crate` or `skip`";
 const KEYS: &[&str] = &[
     "name",
     "buckets",
     "objective",
+    "alert",
     "ok_if",
     "error_if",
     "crate",
@@ -116,6 +117,8 @@ pub(crate) struct Options {
     pub(crate) buckets: Option<Bounds>,
     /// `objective = PATH`: a `const` `Objective` (checked by the compiler, not here).
     pub(crate) objective: Option<Expr>,
+    /// Every `alert(..)`, in order (checked once the function's label is known).
+    pub(crate) alerts: Vec<crate::alert::Spec>,
     pub(crate) ok_if: Option<Expr>,
     pub(crate) error_if: Option<Expr>,
     pub(crate) krate: Option<Path>,
@@ -144,6 +147,12 @@ impl Options {
             name: self.name,
             buckets: self.buckets.or_else(|| outer.buckets.clone()),
             objective: self.objective.or_else(|| outer.objective.clone()),
+            // The block's alerts watch each of its methods, beside the method's own.
+            alerts: self
+                .alerts
+                .into_iter()
+                .chain(outer.alerts.iter().cloned())
+                .collect(),
             ok_if,
             error_if,
             krate: self.krate.or_else(|| outer.krate.clone()),
@@ -214,6 +223,7 @@ pub(crate) fn parse(args: TokenStream, errors: &mut Errors) -> Options {
                     options.objective = Some(expr);
                 }
             }
+            "alert" => options.alerts.push(crate::alert::parse(meta)?),
             "ok_if" => {
                 let expr: Expr = meta.value()?.parse()?;
                 duplicate(meta, options.ok_if.is_some(), "", errors);

@@ -28,13 +28,21 @@ const REFUSALS: Refusals = Refusals {
     variadic: "`#[monitor]` cannot instrument a C-variadic function",
 };
 
+/// `skip` with `alert(..)`: one message, whether the impl block's expansion or a
+/// method's own attribute (re-emitted with the block after an error) reports it.
+pub(crate) const SKIP_WITH_ALERT: &str =
+    "a method left alone with `skip` has no calls to alert on: remove `alert(..)` or `skip`";
+
 /// `#[monitor]` on a free function (or on one method, outside a monitored impl block).
 pub(crate) fn free_function(options: &Options, function: &FnParts, errors: &mut Errors) {
     if let Some(skip) = options.skip {
-        errors.error_span(
-            skip,
-            "`skip` only applies to a method of an impl block that carries `#[monitor]`",
-        );
+        match options.alerts.first() {
+            Some(alert) => errors.error_span(alert.span, SKIP_WITH_ALERT),
+            None => errors.error_span(
+                skip,
+                "`skip` only applies to a method of an impl block that carries `#[monitor]`",
+            ),
+        }
     }
     refuse(&function.sig, &REFUSALS, errors);
     span_options(options, &function.sig, errors);

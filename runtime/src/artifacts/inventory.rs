@@ -1,7 +1,7 @@
 //! What the artifacts are generated from: the binary's catalogue, read once into plain
 //! data, so that the generators are pure functions tests can feed by hand.
 
-use crate::objectives::Objective;
+use crate::objectives::{AlertEntry, Objective};
 
 /// One objective and the functions that carry it.
 #[derive(Clone, Debug, PartialEq)]
@@ -45,6 +45,8 @@ pub(crate) struct Inventory {
     pub(crate) http_server: bool,
     /// Whether gRPC server metrics (`rpc_server_call_duration_seconds`) are exported.
     pub(crate) grpc_server: bool,
+    /// Declarations that carry `alert(..)`.
+    pub(crate) alerts: Vec<&'static AlertEntry>,
 }
 
 /// The HTTP server family the `http` integration exports (OpenTelemetry semantic
@@ -96,6 +98,7 @@ impl Inventory {
         let families = exported_families();
         inventory.http_server = families.iter().any(|f| f == HTTP_SERVER_DURATION);
         inventory.grpc_server = families.iter().any(|f| f == RPC_SERVER_DURATION);
+        inventory.alerts = crate::objectives::declared_alerts();
         inventory
     }
 

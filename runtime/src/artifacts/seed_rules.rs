@@ -11,6 +11,9 @@
 //! | `BatchRunTooOld` | a `*_last_success_timestamp_seconds` gauge older than the age (default 26h) | ticket |
 //! | `DataQualityLow` | a gauge named `*quality*_ratio` below the level (default 0.95), for 5m | ticket |
 //!
+//! A business metric that declares its own `alert(..)` gets only those (see
+//! `declared_rules`), none of the conventions' rules.
+//!
 //! The check levels are the ones the service was configured with (`cpu_threshold_percent`
 //! and friends): the rules read the checks' status, not the raw usage, so they follow
 //! the configuration without repeating it. None of these series carries the service's
@@ -151,6 +154,9 @@ pub(crate) fn groups(out: &mut String, inv: &Inventory, service: Option<&str>, l
     let business: Vec<Alert<'static>> = inv
         .business
         .iter()
+        // A metric with `alert(..)` of its own is watched as declared (`flext-alerts`),
+        // not by the naming conventions as well.
+        .filter(|m| !declares_alerts(inv, &m.name))
         .filter_map(|m| business_alert(m, sm, levels))
         .collect();
     if !business.is_empty() {
@@ -159,6 +165,14 @@ pub(crate) fn groups(out: &mut String, inv: &Inventory, service: Option<&str>, l
             write_alert(out, a);
         }
     }
+}
+
+/// Whether the business metric `name` carries `alert(..)`.
+fn declares_alerts(inv: &Inventory, name: &str) -> bool {
+    inv.alerts.iter().any(|e| {
+        matches!(e.subject, crate::objectives::AlertSubject::Metric { name: n, .. } if n == name)
+            && !e.alerts.is_empty()
+    })
 }
 
 /// The labels of `m` other than `skip`, with `service_name` first: what an alert on it
@@ -313,5 +327,47 @@ mod tests {
         let mut out = String::new();
         groups(&mut out, &Inventory::default(), None, &Levels::default());
         assert!(out.is_empty());
+    }
+
+    #[test]
+    fn a_metric_with_alerts_of_its_own_gets_no_convention_rule() {
+        use crate::objectives::{
+            AlertCondition, AlertEntry, AlertSubject, DeclaredAlert, Severity,
+        };
+        static LOW: [DeclaredAlert; 1] = [DeclaredAlert {
+            name: "LowDataQuality",
+            condition: AlertCondition::Below(0.9),
+            over: Duration::ZERO,
+            hold: Duration::ZERO,
+            severity: Severity::Ticket,
+            summary: "",
+            description: "",
+            runbook_url: "",
+            labels: &[],
+        }];
+        static ENTRY: AlertEntry = AlertEntry {
+            subject: AlertSubject::Metric {
+                name: "etl_data_quality_score_ratio",
+                counter: false,
+            },
+            alerts: &LOW,
+            file: "etl.rs",
+            line: 1,
+        };
+        let mut inv = Inventory {
+            business: vec![metric(
+                "etl_data_quality_score_ratio",
+                MetricKind::Gauge,
+                &["pipeline"],
+            )],
+            ..Inventory::default()
+        };
+        let mut out = String::new();
+        groups(&mut out, &inv, None, &Levels::default());
+        assert!(out.contains("alert: DataQualityLow"), "{out}");
+        inv.alerts = vec![&ENTRY];
+        out.clear();
+        groups(&mut out, &inv, None, &Levels::default());
+        assert!(out.is_empty(), "{out}");
     }
 }

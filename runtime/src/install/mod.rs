@@ -182,7 +182,10 @@ impl Resolved {
 
         // Integrations start before the subscriber is set (they may add a layer to it)
         // and before the server serves.
-        let mut start = Start::default();
+        let mut start = Start {
+            server_addr: bound.as_ref().map(Bound::local_addr),
+            ..Start::default()
+        };
         let mut running: Vec<Box<dyn Running>> = Vec::with_capacity(self.prepared.len());
         for p in self.prepared {
             running.push(p.start(&mut start)?);

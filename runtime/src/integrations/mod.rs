@@ -2,6 +2,8 @@
 //! only through the internal API described in [`crate::integration`]; the core names
 //! none of them. Adding one is a folder, a feature, a `mod` line here and a re-export.
 
+#[cfg(feature = "alerts")]
+pub mod alerts;
 #[cfg(feature = "grpc")]
 pub mod grpc;
 #[cfg(feature = "http")]

@@ -68,8 +68,10 @@
 //!   long. The histogram has no `result` label (the specification gives it none).
 //!
 //! The generated Prometheus rules ([`artifacts`](crate::artifacts)) and the in-process
-//! evaluation read the same series and apply the same burn-rate table
-//! ([`BURN_WINDOWS`]) through the same comparison ([`is_burning`]).
+//! evaluation (feature `alerts`) read the same series and apply the same burn-rate table
+//! ([`BURN_WINDOWS`]) through the same comparison ([`is_burning`]). The threshold alerts
+//! declared with `alert(..)` on `#[monitor]` and `#[business_metric]` are registered
+//! here too, with the comparisons both sides share.
 //!
 //! # Percentiles and thresholds beyond autometrics'
 //!
@@ -81,12 +83,16 @@
 
 mod bounds;
 mod burn;
+mod declared;
 
 #[doc(hidden)]
 pub use bounds::{merged_bounds, merged_bounds_len, merged_bounds_ns};
 pub use burn::{
     BURN_WINDOWS, BurnWindow, SLI_WINDOWS, SLO_PERIOD, Severity, burning, error_ratio, is_burning,
 };
+#[doc(hidden)]
+pub use declared::{AlertCondition, AlertEntry, AlertSubject, DeclaredAlert};
+pub(crate) use declared::{declared_alerts, duration_text, expand_template, histogram_quantile};
 
 /// The share of events an objective requires to be good, as a percentage.
 ///

@@ -104,6 +104,11 @@ impl Server {
 }
 
 impl Bound {
+    /// The address bound (the port chosen, with port 0).
+    pub(crate) fn local_addr(&self) -> SocketAddr {
+        self.local_addr
+    }
+
     /// Starts serving on the server's own thread.
     pub(crate) fn serve(self) -> Result<Server, Error> {
         let Bound {

@@ -114,6 +114,15 @@ pub(super) fn is_ident(expr: &Expr, name: &str) -> bool {
 
 fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry> {
     let shape = "an entry is a recording call on a declared metric: `METRIC.inc()` or `METRIC { label: value }.observe(elapsed)`";
+    if let Expr::Call(call) = expr
+        && is_ident(&call.func, "alert")
+    {
+        errors.error_at(
+            &call.func,
+            "`alert(..)` goes on the metric's declaration (`#[business_metric(alert(below = 0.95))] static …`), or on the function as `#[monitor(alert(..))]`",
+        );
+        return None;
+    }
     let Expr::MethodCall(call) = expr else {
         errors.error_at(expr, shape);
         return None;

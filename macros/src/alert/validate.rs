@@ -1,0 +1,714 @@
+//! Every rule of `alert(..)`, each error on the token that breaks it.
+
+use syn::{Expr, Ident, Lit, LitStr, UnOp};
+
+use super::{Alert, Condition, Item, Op, Spec};
+use crate::duration::parse_seconds;
+use crate::errors::{Errors, did_you_mean};
+
+/// What the alerts of one declaration watch.
+pub(crate) enum Subject<'a> {
+    /// A monitored function and its `function` label.
+    Function { label: &'a str },
+    /// A declared gauge or counter: its sample name and labels.
+    Metric {
+        name: &'a str,
+        counter: bool,
+        labels: &'a [String],
+    },
+    /// A declared histogram or info metric: no alert applies.
+    Other { kind: &'a str },
+}
+
+const FUNCTION_KEYS: &[&str] = &[
+    "name",
+    "over",
+    "for",
+    "severity",
+    "summary",
+    "description",
+    "runbook",
+    "labels",
+];
+const METRIC_KEYS: &[&str] = &[
+    "name",
+    "below",
+    "above",
+    "over",
+    "for",
+    "severity",
+    "summary",
+    "description",
+    "runbook",
+    "labels",
+];
+const MEASURES: &str = "`error_rate > 0.05`, `errors > 0` or `latency_p99 > \"500ms\"`";
+/// The longest window and `for`: the error-budget period of the objectives.
+const MAX_SECONDS: f64 = 30.0 * 86_400.0;
+/// The window when `over` is not given (5 minutes).
+const DEFAULT_OVER: f64 = 300.0;
+/// `for` when not given (1 minute).
+const DEFAULT_FOR: f64 = 60.0;
+/// Labels every alert gets from the runtime.
+const RESERVED: &[&str] = &["alertname", "severity", "service_name", "instance", "job"];
+
+/// Checks every `alert(..)` of one declaration; the alerts that passed, in order.
+pub(crate) fn check(specs: &[Spec], subject: &Subject<'_>, errors: &mut Errors) -> Vec<Alert> {
+    let mut out: Vec<Alert> = Vec::new();
+    let mut names: Vec<String> = Vec::new();
+    for spec in specs {
+        if let Subject::Other { kind } = subject {
+            errors.error_span(
+                spec.span,
+                format!(
+                    "`alert(..)` applies to counters and gauges, and this is a {kind}: for durations, put `#[monitor(alert(latency_p99 > \"500ms\"))]` on the function"
+                ),
+            );
+            continue;
+        }
+        let before = errors.len();
+        let mut one = One::new(spec, subject);
+        for item in &spec.items {
+            one.item(item, errors);
+        }
+        // Once an entry is wrong, "no condition" would only repeat it.
+        let clean = errors.len() == before;
+        if let Some(alert) = one.finish(clean, errors)
+            && errors.len() == before
+        {
+            if names.contains(&alert.name) {
+                let at = one.name.as_ref().map_or(spec.span, LitStr::span);
+                errors.error_span(
+                    at,
+                    format!(
+                        "two alerts here are named `{}`: give each its own `name = \"…\"`",
+                        alert.name
+                    ),
+                );
+                continue;
+            }
+            names.push(alert.name.clone());
+            out.push(alert);
+        }
+    }
+    out
+}
+
+/// One alert being checked: what each entry set, with its token.
+struct One<'a> {
+    spec: &'a Spec,
+    subject: &'a Subject<'a>,
+    seen: Vec<String>,
+    name: Option<LitStr>,
+    condition: Option<Condition>,
+    over: Option<f64>,
+    hold: Option<f64>,
+    severity: Option<&'static str>,
+    summary: String,
+    description: String,
+    runbook_url: String,
+    labels: Vec<(String, String)>,
+}
+
+impl<'a> One<'a> {
+    fn new(spec: &'a Spec, subject: &'a Subject<'a>) -> Self {
+        One {
+            spec,
+            subject,
+            seen: Vec::new(),
+            name: None,
+            condition: None,
+            over: None,
+            hold: None,
+            severity: None,
+            summary: String::new(),
+            description: String::new(),
+            runbook_url: String::new(),
+            labels: Vec::new(),
+        }
+    }
+
+    fn is_function(&self) -> bool {
+        matches!(self.subject, Subject::Function { .. })
+    }
+
+    /// Records `key` as given; an error (on `key`) when it was given already.
+    fn first(&mut self, key: &Ident, errors: &mut Errors) -> bool {
+        let k = key.to_string();
+        // `below` and `above` are one setting: the condition of a metric's alert.
+        let slot = if k == "above" {
+            "below".to_owned()
+        } else {
+            k.clone()
+        };
+        if self.seen.contains(&slot) {
+            let message = if slot == "below" {
+                "one condition per alert: keep `below` or `above`, and add another `alert(..)` for the other".to_owned()
+            } else {
+                format!("duplicate `{k}` in this alert")
+            };
+            errors.error_at(key, message);
+            return false;
+        }
+        self.seen.push(slot);
+        true
+    }
+
+    fn item(&mut self, item: &Item, errors: &mut Errors) {
+        match item {
+            Item::Pair { key, value } => self.pair(key, value, errors),
+            Item::Labels { key, pairs } => {
+                if key != "labels" {
+                    errors.error_at(
+                        key,
+                        format!("unknown `alert` setting `{key}(..)`: labels of the alert's own go in `labels(team = \"…\")`"),
+                    );
+                } else if self.first(key, errors) {
+                    self.labels(pairs, errors);
+                }
+            }
+            Item::Condition {
+                measure,
+                op,
+                op_tokens,
+                value,
+            } => self.condition(measure, *op, op_tokens, value, errors),
+            Item::Bare(word) => {
+                let hint = if ["page", "ticket", "info"].contains(&word.to_string().as_str()) {
+                    format!("write `severity = \"{word}\"`")
+                } else if self.is_function() {
+                    format!("an alert needs a condition such as {MEASURES}")
+                } else {
+                    "write `below = 0.95` or `above = …`".to_owned()
+                };
+                errors.error_at(word, format!("`{word}` alone means nothing here: {hint}"));
+            }
+        }
+    }
+
+    fn pair(&mut self, key: &Ident, value: &Expr, errors: &mut Errors) {
+        let k = key.to_string();
+        let keys = if self.is_function() {
+            FUNCTION_KEYS
+        } else {
+            METRIC_KEYS
+        };
+        if !keys.contains(&k.as_str()) {
+            let message = if self.is_function() && (k == "below" || k == "above") {
+                format!(
+                    "`{k}` applies to `#[business_metric]` gauges and counters; on a monitored function the condition is {MEASURES}"
+                )
+            } else {
+                let hint = did_you_mean(&k, keys)
+                    .map(|s| format!("did you mean `{s}`? "))
+                    .unwrap_or_default();
+                format!(
+                    "unknown `alert` setting `{k}`: {hint}expected {}",
+                    keys.iter()
+                        .map(|k| format!("`{k}`"))
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                )
+            };
+            errors.error_at(key, message);
+            return;
+        }
+        if !self.first(key, errors) {
+            return;
+        }
+        match k.as_str() {
+            "name" => {
+                if let Some(lit) = string(value, "`name`", errors) {
+                    if let Err(message) = alert_name(&lit.value()) {
+                        errors.error_at(&lit, message);
+                    } else {
+                        self.name = Some(lit);
+                    }
+                }
+            }
+            "below" | "above" => self.level(key, value, errors),
+            "over" => {
+                if let Subject::Metric { counter: false, .. } = self.subject {
+                    errors.error_at(
+                        key,
+                        "a gauge is compared as it is: `over` applies to counters (their increase over the window); use `for` to require the level to last",
+                    );
+                } else if let Some(secs) = duration(value, "`over`", 1.0, errors) {
+                    self.over = Some(secs);
+                }
+            }
+            "for" => self.hold = duration(value, "`for`", 0.0, errors),
+            "severity" => {
+                if let Some(lit) = string(value, "`severity`", errors) {
+                    match lit.value().as_str() {
+                        "page" => self.severity = Some("Page"),
+                        "ticket" => self.severity = Some("Ticket"),
+                        "info" => self.severity = Some("Info"),
+                        other => errors.error_at(
+                            &lit,
+                            format!("unknown severity `{other}`: use \"page\" (act now), \"ticket\" (act within working hours) or \"info\""),
+                        ),
+                    }
+                }
+            }
+            "summary" | "description" => {
+                if let Some(lit) = string(value, &format!("`{k}`"), errors) {
+                    let text = lit.value();
+                    if let Err(message) = template(&text) {
+                        errors.error_at(&lit, message);
+                    } else if k == "summary" {
+                        self.summary = text;
+                    } else {
+                        self.description = text;
+                    }
+                }
+            }
+            _ => {
+                if let Some(lit) = string(value, "`runbook`", errors) {
+                    let url = lit.value();
+                    let ok = (url.starts_with("https://") || url.starts_with("http://"))
+                        && url.len() > "https://".len()
+                        && !url.contains(char::is_whitespace);
+                    if ok {
+                        self.runbook_url = url;
+                    } else {
+                        errors.error_at(
+                            &lit,
+                            "`runbook` is the URL of the runbook, such as \"https://wiki.example.com/runbooks/payments\"",
+                        );
+                    }
+                }
+            }
+        }
+    }
+
+    fn level(&mut self, key: &Ident, value: &Expr, errors: &mut Errors) {
+        let Some(level) = number(value) else {
+            errors.error_at(
+                value,
+                format!("`{key}` takes a number, such as `{key} = 0.95`"),
+            );
+            return;
+        };
+        if let Subject::Metric { counter: true, .. } = self.subject {
+            if level < 0.0 || (key == "below" && level == 0.0) {
+                errors.error_at(
+                    value,
+                    "a counter's increase is never negative, so this alert could never fire: give a positive level",
+                );
+                return;
+            }
+        }
+        self.condition = Some(if key == "below" {
+            Condition::Below(level)
+        } else {
+            Condition::Above(level)
+        });
+    }
+
+    fn condition(
+        &mut self,
+        measure: &Ident,
+        op: Op,
+        op_tokens: &proc_macro2::TokenStream,
+        value: &Expr,
+        errors: &mut Errors,
+    ) {
+        let name = measure.to_string();
+        if !self.is_function() {
+            errors.error_at(
+                measure,
+                format!(
+                    "on a business metric the condition is `below = …` or `above = …` (`{name} {} …` is for `#[monitor]`)",
+                    op.as_str()
+                ),
+            );
+            return;
+        }
+        if self.seen.iter().any(|s| s == "condition") {
+            errors.error_at(
+                measure,
+                "one condition per alert: add another `alert(..)` for this one",
+            );
+            return;
+        }
+        self.seen.push("condition".to_owned());
+        let quantile = name.strip_prefix("latency_").map(quantile);
+        if name != "error_rate" && name != "errors" && quantile.is_none() {
+            let hint = did_you_mean(&name, &["error_rate", "errors", "latency_p99"])
+                .map(|s| format!("did you mean `{s}`? "))
+                .unwrap_or_default();
+            errors.error_at(
+                measure,
+                format!("unknown measure `{name}`: {hint}use {MEASURES}"),
+            );
+            return;
+        }
+        if op != Op::Above {
+            errors.error_at(
+                op_tokens,
+                format!(
+                    "`{name}` alerts fire above a level, compared strictly as in the generated rules: write `{name} > …`"
+                ),
+            );
+            return;
+        }
+        match (name.as_str(), quantile) {
+            ("error_rate", _) => match number(value) {
+                Some(r) if (0.0..1.0).contains(&r) => {
+                    self.condition = Some(Condition::ErrorRateAbove(r));
+                }
+                Some(_) => errors.error_at(
+                    value,
+                    "`error_rate` is a share of calls, from 0 to 1 (`0.05` for 5 %), and fires strictly above it: give a level from 0 to below 1",
+                ),
+                None => errors.error_at(
+                    value,
+                    "`error_rate` compares with a number from 0 to 1, such as `error_rate > 0.05` (5 %)",
+                ),
+            },
+            ("errors", _) => match value {
+                Expr::Lit(syn::ExprLit {
+                    lit: Lit::Int(int), ..
+                }) => match int.base10_parse::<u64>() {
+                    Ok(n) => self.condition = Some(Condition::ErrorsAbove(n)),
+                    Err(e) => errors.error_at(int, format!("invalid count: {e}")),
+                },
+                other => errors.error_at(
+                    other,
+                    "`errors` compares with a whole number of failed calls in the window, such as `errors > 0`",
+                ),
+            },
+            (_, Some(Err(message))) => errors.error_at(measure, message),
+            (_, Some(Ok(q))) => {
+                if let Some(secs) = duration(value, "a latency threshold", 0.0, errors) {
+                    if secs <= 0.0 {
+                        errors.error_at(value, "a latency threshold must be above zero");
+                    } else {
+                        self.condition = Some(Condition::LatencyAbove {
+                            quantile: q,
+                            seconds: secs,
+                        });
+                    }
+                }
+            }
+            _ => {}
+        }
+    }
+
+    fn labels(&mut self, pairs: &[(Ident, Expr)], errors: &mut Errors) {
+        let own: &[String] = match self.subject {
+            Subject::Metric { labels, .. } => labels,
+            _ => &[],
+        };
+        for (name, value) in pairs {
+            let n = syn::ext::IdentExt::unraw(name).to_string();
+            if let Err(e) = flext_observability_naming::validate_label_name(&n) {
+                errors.error_at(name, e);
+                continue;
+            }
+            let taken = RESERVED.contains(&n.as_str())
+                || (self.is_function() && (n == "function" || n == "module"));
+            if taken {
+                errors.error_at(
+                    name,
+                    format!(
+                        "label `{n}` is set on every alert by the runtime: choose another name"
+                    ),
+                );
+                continue;
+            }
+            if own.contains(&n) {
+                errors.error_at(
+                    name,
+                    format!("label `{n}` comes from the metric's series: choose another name"),
+                );
+                continue;
+            }
+            if self.labels.iter().any(|(k, _)| *k == n) {
+                errors.error_at(name, format!("duplicate label `{n}`"));
+                continue;
+            }
+            if let Some(lit) = string(value, &format!("label `{n}`"), errors) {
+                if lit.value().is_empty() {
+                    errors.error_at(
+                        &lit,
+                        "an empty value is no label: remove it or give a value",
+                    );
+                } else {
+                    self.labels.push((n, lit.value()));
+                }
+            }
+        }
+    }
+
+    fn finish(&self, clean: bool, errors: &mut Errors) -> Option<Alert> {
+        let Some(condition) = self.condition else {
+            if clean {
+                let what = if self.is_function() {
+                    format!("a condition, such as {MEASURES}")
+                } else {
+                    "`below = …` or `above = …`".to_owned()
+                };
+                errors.error_span(
+                    self.spec.span,
+                    format!("this alert has no condition: add {what}"),
+                );
+            }
+            return None;
+        };
+        let over = match self.subject {
+            Subject::Metric { counter: false, .. } => 0.0,
+            _ => self.over.unwrap_or(DEFAULT_OVER),
+        };
+        let name = match &self.name {
+            Some(lit) => lit.value(),
+            None => default_name(self.subject, condition),
+        };
+        Some(Alert {
+            name,
+            condition,
+            over,
+            hold: self.hold.unwrap_or(DEFAULT_FOR),
+            severity: self.severity.unwrap_or("Ticket"),
+            summary: self.summary.clone(),
+            description: self.description.clone(),
+            runbook_url: self.runbook_url.clone(),
+            labels: self.labels.clone(),
+        })
+    }
+}
+
+/// `latency_p99` → 0.99, `latency_p999` → 0.999.
+fn quantile(suffix: &str) -> Result<f64, String> {
+    let message = || {
+        format!(
+            "unknown latency measure `latency_{suffix}`: use a percentile such as `latency_p50`, `latency_p95`, `latency_p99` or `latency_p999`"
+        )
+    };
+    let digits = suffix.strip_prefix('p').ok_or_else(message)?;
+    if digits.is_empty() || !digits.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(message());
+    }
+    let q = match digits.len() {
+        2 => digits.parse::<f64>().map_err(|_| message())? / 100.0,
+        // `p999` is the 99.9th percentile, `p9999` the 99.99th.
+        n if n > 2 && digits.starts_with("99") => format!("0.{digits}")
+            .parse::<f64>()
+            .map_err(|_| message())?,
+        _ => return Err(message()),
+    };
+    if q <= 0.0 {
+        return Err(message());
+    }
+    Ok(q)
+}
+
+fn string(value: &Expr, what: &str, errors: &mut Errors) -> Option<LitStr> {
+    if let Expr::Lit(syn::ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = value
+    {
+        Some(lit.clone())
+    } else {
+        errors.error_at(value, format!("{what} takes a string literal"));
+        None
+    }
+}
+
+fn number(value: &Expr) -> Option<f64> {
+    let v = match value {
+        Expr::Lit(syn::ExprLit { lit, .. }) => match lit {
+            Lit::Int(i) => i.base10_parse::<f64>().ok(),
+            Lit::Float(f) => f.base10_parse::<f64>().ok(),
+            _ => None,
+        },
+        Expr::Unary(u) if matches!(u.op, UnOp::Neg(_)) => number(&u.expr).map(|v| -v),
+        _ => None,
+    }?;
+    v.is_finite().then_some(v)
+}
+
+/// A duration string of at least `min` seconds, at most 30 days.
+fn duration(value: &Expr, what: &str, min: f64, errors: &mut Errors) -> Option<f64> {
+    let Expr::Lit(syn::ExprLit {
+        lit: Lit::Str(lit), ..
+    }) = value
+    else {
+        errors.error_at(
+            value,
+            format!(
+                "{what} is a duration string with its unit, such as \"500ms\", \"30s\" or \"5m\""
+            ),
+        );
+        return None;
+    };
+    match parse_seconds(&lit.value()) {
+        Ok(secs) if secs < min => {
+            errors.error_at(lit, format!("{what} must be at least {min} s"));
+            None
+        }
+        Ok(secs) if secs > MAX_SECONDS => {
+            errors.error_at(lit, format!("{what} must be at most 30 days"));
+            None
+        }
+        Ok(secs) => Some(secs),
+        Err(e) => {
+            errors.error_at(lit, e);
+            None
+        }
+    }
+}
+
+/// An alert name is a Prometheus metric name, as `alert:` in a rules file requires.
+fn alert_name(name: &str) -> Result<(), String> {
+    let valid_start = name
+        .chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_');
+    let valid = valid_start
+        && name.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+        && !name.starts_with("__");
+    if valid {
+        Ok(())
+    } else {
+        Err(format!(
+            "alert name `{name}` is invalid: use [a-zA-Z_][a-zA-Z0-9_]*, as Prometheus' rules require, such as `{}`",
+            upper_camel(name)
+        ))
+    }
+}
+
+/// `{{ $value }}` and `{{ $labels.name }}` are the only templates: the runtime expands
+/// them and Prometheus reads them the same way.
+fn template(text: &str) -> Result<(), String> {
+    let mut rest = text;
+    while let Some(open) = rest.find("{{") {
+        let after = &rest[open + 2..];
+        let Some(close) = after.find("}}") else {
+            return Err("a `{{` is not closed by `}}`".to_owned());
+        };
+        let inner = after[..close].trim();
+        let ok = inner == "$value"
+            || inner.strip_prefix("$labels.").is_some_and(|l| {
+                !l.is_empty() && l.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+            });
+        if !ok {
+            return Err(format!(
+                "`{{{{ {inner} }}}}` is not expanded: only `{{{{ $value }}}}` and `{{{{ $labels.<name> }}}}` are, in process and in the generated rules alike"
+            ));
+        }
+        rest = &after[close + 2..];
+    }
+    Ok(())
+}
+
+/// `charge_card` → `ChargeCard`, `<Repo as Store>::load` → `RepoStoreLoad`.
+pub(crate) fn upper_camel(text: &str) -> String {
+    let mut out = String::new();
+    for word in text
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty() && *w != "as")
+    {
+        let mut chars = word.chars();
+        if let Some(first) = chars.next() {
+            out.push(first.to_ascii_uppercase());
+            out.extend(chars);
+        }
+    }
+    if out.is_empty() || out.starts_with(|c: char| c.is_ascii_digit()) {
+        out.insert_str(0, "Alert");
+    }
+    out
+}
+
+fn default_name(subject: &Subject<'_>, condition: Condition) -> String {
+    match subject {
+        Subject::Function { label } => {
+            let what = match condition {
+                Condition::ErrorRateAbove(_) => "ErrorRate".to_owned(),
+                Condition::ErrorsAbove(_) => "Errors".to_owned(),
+                Condition::LatencyAbove { quantile, .. } => {
+                    let digits = format!("{quantile}");
+                    format!(
+                        "LatencyP{}",
+                        digits.trim_start_matches("0.").replace('.', "")
+                    )
+                }
+                Condition::Below(_) | Condition::Above(_) => String::new(),
+            };
+            format!("{}{what}", upper_camel(label))
+        }
+        Subject::Metric { name, counter, .. } => {
+            let base = if *counter {
+                name.strip_suffix("_total").unwrap_or(name)
+            } else {
+                name
+            };
+            let what = if matches!(condition, Condition::Below(_)) {
+                "Low"
+            } else {
+                "High"
+            };
+            format!("{}{what}", upper_camel(base))
+        }
+        Subject::Other { .. } => String::new(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn quantiles() {
+        assert_eq!(quantile("p99"), Ok(0.99));
+        assert_eq!(quantile("p50"), Ok(0.5));
+        assert_eq!(quantile("p999"), Ok(0.999));
+        assert_eq!(quantile("p9999"), Ok(0.9999));
+        assert!(quantile("p9").is_err());
+        assert!(quantile("p00").is_err());
+        assert!(quantile("p123").is_err());
+        assert!(quantile("max").is_err());
+    }
+
+    #[test]
+    fn names() {
+        assert_eq!(upper_camel("charge_card"), "ChargeCard");
+        assert_eq!(upper_camel("<Repo as Store>::load"), "RepoStoreLoad");
+        assert_eq!(upper_camel("GET /orders"), "GETOrders");
+        assert_eq!(upper_camel("9lives"), "Alert9lives");
+        assert!(alert_name("LowDataQuality").is_ok());
+        assert!(
+            alert_name("low-quality")
+                .unwrap_err()
+                .contains("`LowQuality`")
+        );
+        assert!(alert_name("__x").is_err());
+        let latency = Condition::LatencyAbove {
+            quantile: 0.999,
+            seconds: 1.0,
+        };
+        assert_eq!(
+            default_name(&Subject::Function { label: "slow_api" }, latency),
+            "SlowApiLatencyP999"
+        );
+        let counter = Subject::Metric {
+            name: "etl_rows_written_total",
+            counter: true,
+            labels: &[],
+        };
+        assert_eq!(
+            default_name(&counter, Condition::Below(1.0)),
+            "EtlRowsWrittenLow"
+        );
+    }
+
+    #[test]
+    fn templates() {
+        assert!(template("p99 is {{ $value }} on {{$labels.instance}}").is_ok());
+        assert!(template("{{ $value | humanize }}").is_err());
+        assert!(template("{{ $value").is_err());
+        assert!(template("no templates").is_ok());
+    }
+}

@@ -1,0 +1,7 @@
+use flext_observability::{business_metric, Gauge};
+
+/// Share of valid records.
+#[business_metric(alert(belo = 0.95))]
+static DATA_QUALITY_RATIO: Gauge;
+
+fn main() {}

@@ -1,0 +1,8 @@
+use flext_observability::monitor;
+
+#[monitor(alert(below = 0.95))]
+fn charge() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}

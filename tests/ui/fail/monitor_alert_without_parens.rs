@@ -1,0 +1,8 @@
+use flext_observability::monitor;
+
+#[monitor(alert)]
+fn charge() -> Result<(), String> {
+    Ok(())
+}
+
+fn main() {}
