@@ -10,5 +10,7 @@ pub(crate) mod otlp;
 pub mod push;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+#[cfg(feature = "status")]
+pub mod status;
 #[cfg(feature = "tokio-metrics")]
 mod tokio;
