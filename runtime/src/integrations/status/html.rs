@@ -123,7 +123,9 @@ fn functions(out: &mut String, page: &Page) {
     }
     out.push_str("; quantiles over 5m, estimated from the buckets as <code>histogram_quantile</code> does; budgets left since the process started.</p>\n");
     if page.functions.is_empty() {
-        out.push_str("<p>No function is monitored: add <code>#[monitor]</code> to one.</p>\n</section>\n");
+        out.push_str(
+            "<p>No function is monitored: add <code>#[monitor]</code> to one.</p>\n</section>\n",
+        );
         return;
     }
     out.push_str("<div class=\"scroll\"><table>\n<caption>Monitored functions</caption>\n<thead><tr><th scope=\"col\">Function</th><th scope=\"col\">State</th><th scope=\"col\">Calls/s 1m · 5m · 15m</th><th scope=\"col\">Errors 5m</th><th scope=\"col\">p50 · p95 · p99 5m</th><th scope=\"col\">In flight</th><th scope=\"col\">Calls since start</th><th scope=\"col\">Objective</th><th scope=\"col\">Last 15m</th></tr></thead>\n<tbody>\n");
@@ -167,7 +169,11 @@ fn function_row(out: &mut String, f: &FunctionView) {
             None => out.push('—'),
         }
     }
-    let _ = write!(out, "</td><td class=\"num\">{}</td><td class=\"num\">", f.counts.in_flight);
+    let _ = write!(
+        out,
+        "</td><td class=\"num\">{}</td><td class=\"num\">",
+        f.counts.in_flight
+    );
     let outcomes = &f.counts.outcomes;
     let _ = write!(out, "{} ok", outcomes[Outcome::Ok as usize]);
     for (outcome, word) in [
@@ -271,7 +277,9 @@ fn health(out: &mut String, page: &Page) {
 }
 
 fn alerts(out: &mut String, alerts: &Alerts) {
-    out.push_str("<section id=\"alerts\" aria-labelledby=\"alerts-h\">\n<h2 id=\"alerts-h\">Alerts</h2>\n");
+    out.push_str(
+        "<section id=\"alerts\" aria-labelledby=\"alerts-h\">\n<h2 id=\"alerts-h\">Alerts</h2>\n",
+    );
     match alerts {
         Alerts::NotEnabled => out.push_str("<p>alerts: feature not enabled</p>\n"),
         Alerts::Firing(firing) if firing.is_empty() => out.push_str("<p>No alert is firing.</p>\n"),
@@ -281,7 +289,11 @@ fn alerts(out: &mut String, alerts: &Alerts) {
                 out.push_str("<tr><th scope=\"row\">");
                 esc(out, &a.name);
                 out.push_str("</th><td>");
-                badge(out, if a.severity == "page" { "bad" } else { "warn" }, a.severity);
+                badge(
+                    out,
+                    if a.severity == "page" { "bad" } else { "warn" },
+                    a.severity,
+                );
                 out.push_str("</td><td>");
                 if let Some(since) = a.since {
                     time(out, since, SystemTime::now());
@@ -298,8 +310,20 @@ fn alerts(out: &mut String, alerts: &Alerts) {
 
 fn failures(out: &mut String, page: &Page) {
     out.push_str("<section id=\"failures\" aria-labelledby=\"failures-h\">\n<h2 id=\"failures-h\">Recent failures</h2>\n");
-    calls(out, page, &page.failures, "Failed calls, newest first", "No monitored call has failed since the status page started.");
-    calls(out, page, &page.slowest, "Slowest calls of the last 15 minutes", "No slow call kept yet.");
+    calls(
+        out,
+        page,
+        &page.failures,
+        "Failed calls, newest first",
+        "No monitored call has failed since the status page started.",
+    );
+    calls(
+        out,
+        page,
+        &page.slowest,
+        "Slowest calls of the last 15 minutes",
+        "No slow call kept yet.",
+    );
     if let Some(queries) = &page.queries {
         if queries.is_empty() {
             out.push_str("<p>No slow or failed query.</p>\n");
@@ -336,7 +360,10 @@ fn calls(out: &mut String, page: &Page, calls: &[Call], caption: &str, empty: &s
         let _ = writeln!(out, "<p>{empty}</p>");
         return;
     }
-    let _ = write!(out, "<table>\n<caption>{caption}</caption>\n<thead><tr><th scope=\"col\">Function</th><th scope=\"col\">What</th><th scope=\"col\">When</th><th scope=\"col\">Took</th><th scope=\"col\">Error</th><th scope=\"col\">Trace</th></tr></thead>\n<tbody>\n");
+    let _ = write!(
+        out,
+        "<table>\n<caption>{caption}</caption>\n<thead><tr><th scope=\"col\">Function</th><th scope=\"col\">What</th><th scope=\"col\">When</th><th scope=\"col\">Took</th><th scope=\"col\">Error</th><th scope=\"col\">Trace</th></tr></thead>\n<tbody>\n"
+    );
     for c in calls {
         out.push_str("<tr><th scope=\"row\">");
         match (c.function, c.module) {
@@ -391,7 +418,12 @@ fn calls(out: &mut String, page: &Page, calls: &[Call], caption: &str, empty: &s
         out.push_str("</td><td>");
         let trace_id = c.trace_id.map(|t| hex(&t));
         let span_id = c.span_id.map(|s| hex(&s));
-        trace(out, page.trace_url.as_deref(), trace_id.as_deref(), span_id.as_deref());
+        trace(
+            out,
+            page.trace_url.as_deref(),
+            trace_id.as_deref(),
+            span_id.as_deref(),
+        );
         out.push_str("</td></tr>\n");
     }
     out.push_str("</tbody>\n</table>\n");
@@ -424,18 +456,31 @@ fn metrics(out: &mut String, families: &[Family]) {
     for f in families {
         out.push_str("<details><summary><code>");
         esc(out, &f.name);
-        let _ = write!(out, "</code> <span class=\"sub\">{}, {} series</span> ", f.kind.as_str(), f.series.len());
+        let _ = write!(
+            out,
+            "</code> <span class=\"sub\">{}, {} series</span> ",
+            f.kind.as_str(),
+            f.series.len()
+        );
         esc(out, &f.help);
         out.push_str("</summary>\n<table>\n<thead><tr><th scope=\"col\">Labels</th><th scope=\"col\">Value</th></tr></thead>\n<tbody>\n");
         for s in f.series.iter().take(SERIES_SHOWN) {
             out.push_str("<tr><td><code>");
-            let labels: Vec<String> = s.labels.iter().map(|(k, v)| format!("{k}=\"{v}\"")).collect();
+            let labels: Vec<String> = s
+                .labels
+                .iter()
+                .map(|(k, v)| format!("{k}=\"{v}\""))
+                .collect();
             esc(out, &labels.join(", "));
             out.push_str("</code></td><td class=\"num\">");
             match &s.value {
                 SeriesValue::Number(v) => sig3(out, *v),
                 SeriesValue::Info => out.push('1'),
-                SeriesValue::Histogram { bounds, counts, sum } => {
+                SeriesValue::Histogram {
+                    bounds,
+                    counts,
+                    sum,
+                } => {
                     let count: u64 = counts.iter().sum();
                     let _ = write!(out, "{count} observations, sum ");
                     sig3(out, *sum);
@@ -450,7 +495,11 @@ fn metrics(out: &mut String, families: &[Family]) {
             out.push_str("</td></tr>\n");
         }
         if f.series.len() > SERIES_SHOWN {
-            let _ = writeln!(out, "<tr><td colspan=\"2\">and {} more in /status.json</td></tr>", f.series.len() - SERIES_SHOWN);
+            let _ = writeln!(
+                out,
+                "<tr><td colspan=\"2\">and {} more in /status.json</td></tr>",
+                f.series.len() - SERIES_SHOWN
+            );
         }
         out.push_str("</tbody>\n</table>\n</details>\n");
     }

@@ -73,7 +73,11 @@ impl<'a> Object<'a> {
 }
 
 /// A JSON array of `items`, each written by `write`.
-fn array<T>(out: &mut String, items: impl IntoIterator<Item = T>, mut write: impl FnMut(&mut String, T)) {
+fn array<T>(
+    out: &mut String,
+    items: impl IntoIterator<Item = T>,
+    mut write: impl FnMut(&mut String, T),
+) {
     out.push('[');
     for (i, item) in items.into_iter().enumerate() {
         if i > 0 {
@@ -102,12 +106,16 @@ pub(super) fn render(page: &Page) -> String {
     o.str("uptime_since", page.uptime.1);
     o.bool("details", page.details);
     o.num("sample_interval_seconds", page.interval_seconds);
-    array(o.key("windows"), WINDOWS.iter().zip(page.window_seconds), |out, ((name, _), seconds)| {
-        let mut w = Object::open(out);
-        w.str("name", name);
-        w.num("seconds", seconds);
-        w.close();
-    });
+    array(
+        o.key("windows"),
+        WINDOWS.iter().zip(page.window_seconds),
+        |out, ((name, _), seconds)| {
+            let mut w = Object::open(out);
+            w.str("name", name);
+            w.num("seconds", seconds);
+            w.close();
+        },
+    );
     let mut p = Object::open(o.key("process"));
     for (name, value) in &page.process {
         p.num(name, *value);
@@ -126,8 +134,12 @@ pub(super) fn render(page: &Page) -> String {
     alerts(o.key("alerts"), &page.alerts);
     array(o.key("metrics"), &page.families, family);
     let link = page.trace_url.as_deref();
-    array(o.key("recent_failures"), &page.failures, |out, c| call(out, c, link));
-    array(o.key("slowest_calls"), &page.slowest, |out, c| call(out, c, link));
+    array(o.key("recent_failures"), &page.failures, |out, c| {
+        call(out, c, link)
+    });
+    array(o.key("slowest_calls"), &page.slowest, |out, c| {
+        call(out, c, link)
+    });
     match &page.queries {
         Some(q) => array(o.key("slow_queries"), q, |out, q| query(out, q, link)),
         None => o.key("slow_queries").push_str("null"),
@@ -172,7 +184,9 @@ fn function(out: &mut String, f: &FunctionView) {
         Some(objective) => self::objective(o.key("objective"), objective),
         None => o.key("objective").push_str("null"),
     }
-    array(o.key("sparkline"), &f.sparkline, |out, v| json::number(out, *v));
+    array(o.key("sparkline"), &f.sparkline, |out, v| {
+        json::number(out, *v)
+    });
     o.close();
 }
 
@@ -248,14 +262,18 @@ fn family(out: &mut String, f: &Family) {
                 o.int("count", counts.iter().sum());
                 o.num("sum", *sum);
                 let mut cumulative = 0u64;
-                array(o.key("buckets"), bounds.iter().zip(counts), |out, (le, n)| {
-                    cumulative += n;
-                    out.push('[');
-                    json::number(out, *le);
-                    out.push(',');
-                    out.push_str(itoa::Buffer::new().format(cumulative));
-                    out.push(']');
-                });
+                array(
+                    o.key("buckets"),
+                    bounds.iter().zip(counts),
+                    |out, (le, n)| {
+                        cumulative += n;
+                        out.push('[');
+                        json::number(out, *le);
+                        out.push(',');
+                        out.push_str(itoa::Buffer::new().format(cumulative));
+                        out.push(']');
+                    },
+                );
             }
             SeriesValue::Info => o.num("value", 1.0),
         }

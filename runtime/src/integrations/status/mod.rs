@@ -142,7 +142,11 @@ fn shared() -> Option<Arc<Shared>> {
 }
 
 /// The link to a trace: `template` with `{trace_id}` and `{span_id}` replaced.
-fn trace_link(template: Option<&str>, trace_id: Option<&str>, span_id: Option<&str>) -> Option<String> {
+fn trace_link(
+    template: Option<&str>,
+    trace_id: Option<&str>,
+    span_id: Option<&str>,
+) -> Option<String> {
     let (template, trace_id) = (template?, trace_id?);
     Some(
         template
@@ -166,7 +170,13 @@ fn prepare(setup: &mut Setup<'_>) -> Result<Option<Box<dyn Prepared>>, Error> {
 
 fn resolve(code: StatusSettings, env: settings::EnvLookup<'_>) -> Result<Ready, Error> {
     let page = settings::code_or_read(code.page, env, PAGE_VAR, Policy::Strict, settings::boolean)?;
-    let hook = settings::code_or_read(code.panic_hook, env, HOOK_VAR, Policy::Strict, settings::boolean)?;
+    let hook = settings::code_or_read(
+        code.panic_hook,
+        env,
+        HOOK_VAR,
+        Policy::Strict,
+        settings::boolean,
+    )?;
     let (template, source) = match code.trace_url_template {
         Some(t) => (Some(t), "trace_url_template"),
         None => (
@@ -201,8 +211,13 @@ fn check_template(template: &str) -> Result<(), String> {
     if !template.contains("{trace_id}") {
         return Err(format!("`{template}` has no `{{trace_id}}` to replace"));
     }
-    if template.chars().any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>') {
-        return Err(format!("`{template}` has a space, a quote or an angle bracket"));
+    if template
+        .chars()
+        .any(|c| c.is_whitespace() || c == '"' || c == '<' || c == '>')
+    {
+        return Err(format!(
+            "`{template}` has a space, a quote or an angle bracket"
+        ));
     }
     Ok(())
 }
@@ -224,9 +239,7 @@ impl Prepared for Ready {
         if self.hook {
             panic::install();
         }
-        Ok(Box::new(Page {
-            _sampler: sampler,
-        }))
+        Ok(Box::new(Page { _sampler: sampler }))
     }
 }
 
@@ -288,10 +301,16 @@ mod tests {
             .unwrap_err()
             .to_string();
         assert!(err.contains(PAGE_VAR), "{err}");
-        let err = resolved(StatusSettings::default(), &[(TRACE_URL_VAR, "http://x/trace")])
-            .unwrap_err()
-            .to_string();
-        assert!(err.contains(TRACE_URL_VAR) && err.contains("{trace_id}"), "{err}");
+        let err = resolved(
+            StatusSettings::default(),
+            &[(TRACE_URL_VAR, "http://x/trace")],
+        )
+        .unwrap_err()
+        .to_string();
+        assert!(
+            err.contains(TRACE_URL_VAR) && err.contains("{trace_id}"),
+            "{err}"
+        );
         let code = StatusSettings {
             trace_url_template: Some("javascript:alert({trace_id})".into()),
             ..StatusSettings::default()
@@ -309,7 +328,11 @@ mod tests {
     #[test]
     fn trace_links_fill_the_template() {
         assert_eq!(
-            trace_link(Some("http://j/trace/{trace_id}?span={span_id}"), Some("ab"), Some("cd")),
+            trace_link(
+                Some("http://j/trace/{trace_id}?span={span_id}"),
+                Some("ab"),
+                Some("cd")
+            ),
             Some("http://j/trace/ab?span=cd".to_owned())
         );
         assert_eq!(trace_link(None, Some("ab"), None), None);

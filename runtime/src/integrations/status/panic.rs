@@ -74,9 +74,7 @@ fn report(info: &PanicHookInfo<'_>) {
         Cow::Borrowed("a panic without a message")
     };
     let message = ErrorText::Display(&message).to_string();
-    let location = info
-        .location()
-        .map(|l| (l.file(), l.line(), l.column()));
+    let location = info.location().map(|l| (l.file(), l.line(), l.column()));
     let backtrace = std::backtrace::Backtrace::capture();
     let backtrace = (backtrace.status() == std::backtrace::BacktraceStatus::Captured)
         .then(|| backtrace.to_string());
@@ -131,7 +129,10 @@ struct PanicView(Vec<(String, u64)>);
 impl Source for PanicSource {
     fn snapshot(&self) -> Box<dyn Snapshot + '_> {
         Box::new(PanicView(
-            COUNTS.lock().unwrap_or_else(PoisonError::into_inner).clone(),
+            COUNTS
+                .lock()
+                .unwrap_or_else(PoisonError::into_inner)
+                .clone(),
         ))
     }
 
@@ -173,7 +174,10 @@ mod tests {
         let counts = COUNTS.lock().unwrap().clone();
         assert!(counts.len() <= MAX_THREADS, "{}", counts.len());
         assert_eq!(
-            counts.iter().find(|(n, _)| n == "bounded-test-0").map(|c| c.1),
+            counts
+                .iter()
+                .find(|(n, _)| n == "bounded-test-0")
+                .map(|c| c.1),
             Some(2)
         );
         assert!(counts.iter().any(|(n, c)| n == "other" && *c >= 10));

@@ -23,7 +23,9 @@ inventory::submit!(RouteEntry {
 pub(super) enum Access {
     Refused,
     /// The page; messages only with `details`.
-    Allowed { details: bool },
+    Allowed {
+        details: bool,
+    },
 }
 
 /// The health rules: a loopback client reads the page, and sees messages when
@@ -87,10 +89,7 @@ fn respond(req: &RouteRequest) -> Reply {
                 "the status page answers clients on this machine, and others that send the \
                  health token (`Authorization: Bearer …`, `health_token(..)`)\n",
             )
-            .header(
-                header::WWW_AUTHENTICATE,
-                HeaderValue::from_static("Bearer"),
-            ),
+            .header(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer")),
         );
     };
     match req.path.as_str() {
@@ -115,7 +114,10 @@ fn respond(req: &RouteRequest) -> Reply {
                 header::X_CONTENT_TYPE_OPTIONS,
                 HeaderValue::from_static("nosniff"),
             )
-            .header(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer")),
+            .header(
+                header::REFERRER_POLICY,
+                HeaderValue::from_static("no-referrer"),
+            ),
         ),
     }
 }
@@ -140,8 +142,14 @@ mod tests {
     #[test]
     fn loopback_reads_others_need_the_token() {
         let local = req("127.0.0.1:5000", None);
-        assert_eq!(access(&local, false, None), Access::Allowed { details: false });
-        assert_eq!(access(&local, true, None), Access::Allowed { details: true });
+        assert_eq!(
+            access(&local, false, None),
+            Access::Allowed { details: false }
+        );
+        assert_eq!(
+            access(&local, true, None),
+            Access::Allowed { details: true }
+        );
         assert_eq!(
             access(&req("[::1]:5000", None), true, Some("t")),
             Access::Allowed { details: true }
@@ -150,14 +158,25 @@ mod tests {
         assert_eq!(access(&remote, true, None), Access::Refused);
         assert_eq!(access(&remote, true, Some("s3cret")), Access::Refused);
         let with = req("10.1.2.3:5000", Some("Bearer s3cret"));
-        assert_eq!(access(&with, false, Some("s3cret")), Access::Allowed { details: true });
+        assert_eq!(
+            access(&with, false, Some("s3cret")),
+            Access::Allowed { details: true }
+        );
         assert_eq!(access(&with, false, Some("s3cres")), Access::Refused);
         assert_eq!(
-            access(&req("10.1.2.3:5000", Some("bearer  s3cret ")), false, Some("s3cret")),
+            access(
+                &req("10.1.2.3:5000", Some("bearer  s3cret ")),
+                false,
+                Some("s3cret")
+            ),
             Access::Allowed { details: true }
         );
         assert_eq!(
-            access(&req("10.1.2.3:5000", Some("Basic s3cret")), false, Some("s3cret")),
+            access(
+                &req("10.1.2.3:5000", Some("Basic s3cret")),
+                false,
+                Some("s3cret")
+            ),
             Access::Refused
         );
     }

@@ -118,7 +118,9 @@ pub(super) fn sparkline(out: &mut String, values: &[f64], label: &str) {
     }
     out.push_str("<svg class=\"spark\" width=\"120\" height=\"24\" viewBox=\"0 0 120 24\" role=\"img\" aria-label=\"");
     esc(out, label);
-    out.push_str("\"><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" points=\"");
+    out.push_str(
+        "\"><polyline fill=\"none\" stroke=\"currentColor\" stroke-width=\"1.5\" points=\"",
+    );
     let step = W / (values.len() - 1) as f64;
     for (i, v) in values.iter().enumerate() {
         if i > 0 {
@@ -160,7 +162,10 @@ mod tests {
     #[test]
     fn sparklines_scale_to_their_highest_point() {
         let svg = with(|o| sparkline(o, &[0.0, 2.0, 1.0], "calls"));
-        assert!(svg.contains("points=\"0.0,23.0 60.0,1.0 120.0,12.0\""), "{svg}");
+        assert!(
+            svg.contains("points=\"0.0,23.0 60.0,1.0 120.0,12.0\""),
+            "{svg}"
+        );
         assert!(svg.contains("role=\"img\" aria-label=\"calls\""));
         assert!(with(|o| sparkline(o, &[0.0, 0.0], "calls")).contains('—'));
     }
