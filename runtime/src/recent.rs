@@ -259,3 +259,79 @@ pub(crate) fn unwound(function: (&'static str, &'static str), duration_ns: u64) 
     call.error_type = Some(Cow::Borrowed("panic"));
     failed(call);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The entries of `calls` about `function`.
+    fn of(calls: Vec<Call>, function: &str) -> Vec<Call> {
+        calls
+            .into_iter()
+            .filter(|c| c.function == Some(function))
+            .collect()
+    }
+
+    fn call(kind: Kind, function: &'static str, nanos: u64) -> Call {
+        let mut call = Call::new(kind, Some((function, "recent::tests")));
+        call.duration_ns = Some(nanos);
+        call
+    }
+
+    // One test: the stores are process-wide and other tests' calls may land in them
+    // while they are on, hence the filters by function name.
+    #[test]
+    fn failures_slow_calls_and_panics() {
+        enable(true);
+
+        // The last failures, newest first.
+        for i in 0..(CAPACITY as u64 + 5) {
+            failed(call(Kind::Error, "ring_test", i));
+        }
+        let kept = of(failures(), "ring_test");
+        assert_eq!(kept.len(), CAPACITY);
+        assert_eq!(kept[0].duration_ns, Some(CAPACITY as u64 + 4));
+
+        // The slowest: everything until full, then only what beats the fastest kept.
+        let base = 1_000_000_000_000;
+        for i in 1..=(CAPACITY as u64) {
+            slow(call(Kind::Slow, "slow_test", base + i));
+        }
+        assert!(!admits_slow(base + 1));
+        assert!(admits_slow(base + 2));
+        slow(call(Kind::Slow, "slow_test", base + 100));
+        let kept = of(slowest(), "slow_test");
+        assert_eq!(kept.len(), CAPACITY);
+        assert_eq!(kept[0].duration_ns, Some(base + 100));
+        assert!(kept.iter().all(|c| c.duration_ns != Some(base + 1)));
+        // Fifteen minutes later they are gone and the bar is down again.
+        expire_slow(crate::clock::unix_nanos() + SLOW_KEPT_NS + 1);
+        assert!(of(slowest(), "slow_test").is_empty());
+        assert!(admits_slow(1));
+
+        // A panic reported by the hook is completed by the innermost monitored call it
+        // unwinds through; the calls further out add nothing.
+        let mut reported = Call::new(Kind::Panic, None);
+        reported.message = Some("boom".into());
+        panicked(reported);
+        unwound(("inner_fn", "recent::tests"), 7);
+        unwound(("outer_fn", "recent::tests"), 9);
+        let inner = of(failures(), "inner_fn");
+        assert_eq!(inner.len(), 1);
+        assert_eq!(inner[0].message.as_deref(), Some("boom"));
+        assert_eq!(inner[0].duration_ns, Some(7));
+        assert!(of(failures(), "outer_fn").is_empty());
+        // Without a report from the hook, each call keeps its own entry.
+        panic_unreported();
+        unwound(("lone_fn", "recent::tests"), 3);
+        let lone = of(failures(), "lone_fn");
+        assert_eq!(lone.len(), 1);
+        assert_eq!(lone[0].kind, Kind::Panic);
+
+        // Off: nothing is kept, and no call is slow enough.
+        enable(false);
+        failed(call(Kind::Error, "off_test", 1));
+        assert!(of(failures(), "off_test").is_empty());
+        assert!(!admits_slow(u64::MAX - 1));
+    }
+}

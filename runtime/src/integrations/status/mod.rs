@@ -72,7 +72,7 @@
 //!   (`1m`, `5m`, `15m`: `calls`, `rate`, `error_ratio`, `p50`, `p95`, `p99`),
 //!   `objective` (`name`, `success_rate_percent`, `success_budget_left`,
 //!   `latency_threshold_seconds`, `latency_percent`, `latency_budget_left`, or `null`),
-//!   `sparkline` (calls per second per interval, oldest first);
+//!   `sparkline` (calls per second over the last 15 minutes, oldest first, at most 30 points);
 //! - `health`: `status` and `checks` (`name`, `kind`, `critical`, `groups`, `status`,
 //!   `last_run`, `duration_seconds`, `message`);
 //! - `metrics`: `name`, `type`, `help`, `series` (`labels`, and `value`, or `count`,

@@ -19,6 +19,10 @@ use super::windows::{Tally, WINDOWS};
 /// The most intervals kept (15 minutes at 5 s; shorter intervals cover less).
 pub(super) const MAX_INTERVALS: usize = 180;
 
+/// The most points of a sparkline: consecutive intervals share one beyond that, so a
+/// row stays a few hundred bytes.
+pub(super) const SPARK_POINTS: usize = 30;
+
 /// What one function did during one interval.
 #[derive(Debug)]
 struct Change {
@@ -54,8 +58,8 @@ pub(super) struct Ring {
 #[derive(Debug, Default)]
 pub(super) struct FunctionWindows {
     pub(super) tallies: [Tally; 3],
-    /// Calls per second in each interval kept, oldest first; empty for a function not
-    /// called in any.
+    /// Calls per second over the intervals kept, oldest first, in at most
+    /// [`SPARK_POINTS`] points; empty for a function not called in any.
     pub(super) sparkline: Vec<f64>,
 }
 
@@ -206,20 +210,30 @@ impl Ring {
         }
     }
 
+    /// Calls per second, in at most [`SPARK_POINTS`] bins of consecutive intervals.
     fn sparklines(&self, functions: &mut [FunctionWindows]) {
         let n = self.intervals.len();
+        let bins = n.min(SPARK_POINTS);
+        if bins == 0 {
+            return;
+        }
+        let bin_of = |k: usize| k * bins / n;
+        let mut lengths = vec![0.0f64; bins];
         for (k, interval) in self.intervals.iter().enumerate() {
             let length = interval.end.saturating_duration_since(interval.start);
-            let length = length.as_secs_f64().max(1e-9);
+            lengths[bin_of(k)] += length.as_secs_f64();
+        }
+        for (k, interval) in self.intervals.iter().enumerate() {
+            let bin = bin_of(k);
             for change in &interval.changes {
                 let Some(f) = functions.get_mut(change.function as usize) else {
                     continue;
                 };
                 if f.sparkline.is_empty() {
-                    f.sparkline = vec![0.0; n];
+                    f.sparkline = vec![0.0; bins];
                 }
                 let calls: u64 = change.outcomes.iter().map(|&c| u64::from(c)).sum();
-                f.sparkline[k] = calls as f64 / length;
+                f.sparkline[bin] += calls as f64 / lengths[bin].max(1e-9);
             }
         }
     }
@@ -303,5 +317,88 @@ impl Drop for Sampler {
         if let Some(thread) = self.thread.take() {
             let _ = thread.join();
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn reading(functions: &[([u64; 4], &[u64])], cpu: f64) -> Reading {
+        Reading {
+            functions: functions
+                .iter()
+                .map(|(outcomes, buckets)| Counts {
+                    outcomes: *outcomes,
+                    buckets: buckets.to_vec(),
+                    ..Counts::default()
+                })
+                .collect(),
+            process: vec![("process_cpu_seconds_total".into(), cpu)],
+            ..Reading::default()
+        }
+    }
+
+    #[test]
+    fn windows_add_the_intervals_they_cover_and_the_time_since() {
+        let t0 = Instant::now();
+        let s = Duration::from_secs;
+        let mut ring = Ring::new(s(10), reading(&[([0; 4], &[0, 0, 0]), ([0; 4], &[0, 0, 0])], 1.0), t0);
+        // 5 calls, then 3 more and an error; the second function is never called.
+        ring.sample(reading(&[([5, 0, 0, 0], &[0, 5, 0]), ([0; 4], &[0, 0, 0])], 2.0), t0 + s(10));
+        ring.sample(reading(&[([8, 1, 0, 0], &[0, 8, 1]), ([0; 4], &[0, 0, 0])], 3.0), t0 + s(20));
+        // 2 more since the last sample.
+        let live = reading(&[([10, 1, 0, 0], &[0, 10, 1]), ([0; 4], &[0, 0, 0])], 3.5);
+        let w = ring.windows(&live, t0 + s(25));
+        assert_eq!(w.seconds, [25.0; 3]);
+        let f = &w.functions[0];
+        assert_eq!(f.tallies[0].outcomes, [10, 1, 0, 0]);
+        assert_eq!(f.tallies[0].buckets, [0, 10, 1]);
+        assert_eq!(f.sparkline, [0.5, 0.4]);
+        assert!(w.functions[1].sparkline.is_empty());
+        assert_eq!(w.functions[1].tallies[2].calls(), 0);
+        // 2.5 CPU seconds in 25 s.
+        assert_eq!(w.cpu[0], Some(0.1));
+
+        // Eight minutes of quiet: the 1-minute window holds only them, the 15-minute
+        // window still has the calls.
+        for k in 3..=50 {
+            ring.sample(live_like(&live), t0 + s(10 * k));
+        }
+        let w = ring.windows(&live, t0 + s(505));
+        assert_eq!(w.functions[0].tallies[0].calls(), 0);
+        assert!(w.seconds[0] >= 60.0 && w.seconds[0] <= 65.0, "{:?}", w.seconds);
+        assert_eq!(w.functions[0].tallies[2].calls(), 11);
+        assert_eq!(w.seconds[2], 505.0);
+    }
+
+    fn live_like(r: &Reading) -> Reading {
+        Reading {
+            functions: r.functions.clone(),
+            process: r.process.clone(),
+            ..Reading::default()
+        }
+    }
+
+    #[test]
+    fn the_ring_is_bounded() {
+        let t0 = Instant::now();
+        let mut ring = Ring::new(Duration::from_millis(100), reading(&[([0; 4], &[0])], 0.0), t0);
+        for k in 1..=1000u64 {
+            let calls = k;
+            ring.sample(
+                reading(&[([calls, 0, 0, 0], &[calls])], 0.0),
+                t0 + Duration::from_millis(100 * k),
+            );
+        }
+        assert_eq!(ring.intervals.len(), MAX_INTERVALS);
+        // One call per 100 ms interval: 10 per second in every point.
+        let w = ring.windows(
+            &reading(&[([1000, 0, 0, 0], &[1000])], 0.0),
+            t0 + Duration::from_millis(100_000),
+        );
+        let spark = &w.functions[0].sparkline;
+        assert_eq!(spark.len(), SPARK_POINTS);
+        assert!(spark.iter().all(|v| (v - 10.0).abs() < 1e-6), "{spark:?}");
     }
 }
