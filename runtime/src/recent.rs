@@ -11,6 +11,9 @@
 //! Nothing is kept until a reader turns the stores on ([`enable`]): without the status
 //! page, the error path pays one relaxed load more.
 
+// Without the status page nothing reads the stores, and nothing turns them on.
+#![cfg_attr(not(feature = "status"), allow(dead_code))]
+
 use std::borrow::Cow;
 use std::cell::Cell;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};

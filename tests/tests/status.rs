@@ -17,6 +17,7 @@ use std::fmt;
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
 
+use flext_observability::health::Status;
 use flext_observability::objectives::{Objective, ObjectiveLatency, ObjectivePercentile};
 use flext_observability::trace::current_trace_id;
 use flext_observability::{Counter, Observability, business_metric, health_check, monitor};
@@ -72,8 +73,8 @@ fn payments_gateway() -> Result<(), String> {
 }
 
 #[health_check(interval = "1s")]
-fn cache() -> Result<(), String> {
-    Ok(())
+fn cache() -> Status {
+    Status::Healthy
 }
 
 /// Orders placed, by channel.
@@ -290,10 +291,12 @@ fn status_page_shows_the_workload_in_json_and_in_a_browser() {
         rate <= INVENTORY_CALLS as f64 / busy,
         "{rate}/s at most the calls over their own span"
     );
+    // Every call slept at least 15 ms: every quantile lies above the 10 ms bound (the
+    // highest below 15 ms), and equals what `histogram_quantile` gives from /metrics.
     let minimum = INVENTORY_MS as f64 / 1000.0;
     for q in ["p50", "p95", "p99"] {
         let value = one[q].as_f64().unwrap();
-        assert!(value >= 0.01 && value <= 10.0, "{q} {value}");
+        assert!(value > 0.01 && value <= 10.0, "{q} {value}");
         let expected = quantile_from_metrics(
             &metrics,
             "load_inventory",
@@ -308,8 +311,6 @@ fn status_page_shows_the_workload_in_json_and_in_a_browser() {
             "{q}: {value} vs histogram_quantile {expected}"
         );
     }
-    // Every call slept at least 15 ms: the median lies in a bucket above 10 ms.
-    assert!(one["p50"].as_f64().unwrap() > 0.01 && minimum > 0.01);
     assert_eq!(charge["objective"]["name"], "checkout");
     assert_eq!(charge["objective"]["success_rate_percent"], 99.9);
     // 1 error in 41 calls against a 0.1 % budget: spent, and it shows first.

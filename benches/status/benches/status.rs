@@ -54,19 +54,35 @@ macro_rules! top {
 top!(a0 a1 a2 a3 a4 a5 a6 a7 a8 a9);
 
 fn call_everything(x: u64) -> u64 {
-    a0::call_all(x) ^ a1::call_all(x) ^ a2::call_all(x) ^ a3::call_all(x) ^ a4::call_all(x)
-        ^ a5::call_all(x) ^ a6::call_all(x) ^ a7::call_all(x) ^ a8::call_all(x) ^ a9::call_all(x)
+    a0::call_all(x)
+        ^ a1::call_all(x)
+        ^ a2::call_all(x)
+        ^ a3::call_all(x)
+        ^ a4::call_all(x)
+        ^ a5::call_all(x)
+        ^ a6::call_all(x)
+        ^ a7::call_all(x)
+        ^ a8::call_all(x)
+        ^ a9::call_all(x)
 }
 
 /// `GET path`, the whole response; its time and body size.
 fn get(addr: SocketAddr, path: &str) -> (Duration, usize) {
     let started = Instant::now();
     let mut stream = TcpStream::connect(addr).expect("connect");
-    write!(stream, "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n").unwrap();
+    write!(
+        stream,
+        "GET {path} HTTP/1.1\r\nHost: bench\r\nConnection: close\r\n\r\n"
+    )
+    .unwrap();
     let mut response = Vec::new();
     stream.read_to_end(&mut response).expect("read");
     let elapsed = started.elapsed();
-    assert!(response.starts_with(b"HTTP/1.1 200"), "{}", String::from_utf8_lossy(&response[..200.min(response.len())]));
+    assert!(
+        response.starts_with(b"HTTP/1.1 200"),
+        "{}",
+        String::from_utf8_lossy(&response[..200.min(response.len())])
+    );
     (elapsed, response.len())
 }
 
@@ -85,7 +101,10 @@ fn main() {
         }
         std::thread::sleep(Duration::from_millis(120));
     }
-    let runs: usize = std::env::var("FLEXT_BENCH_RUNS").ok().and_then(|v| v.parse().ok()).unwrap_or(25);
+    let runs: usize = std::env::var("FLEXT_BENCH_RUNS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(25);
     println!("| page | median ms | worst ms | bytes |\n|---|---:|---:|---:|");
     for path in ["/status", "/status.json", "/metrics"] {
         get(addr, path);
@@ -97,7 +116,11 @@ fn main() {
             bytes = b;
         }
         times.sort_by(f64::total_cmp);
-        println!("| `{path}`, 1,000 functions | {:.2} | {:.2} | {bytes} |", times[times.len() / 2], times[times.len() - 1]);
+        println!(
+            "| `{path}`, 1,000 functions | {:.2} | {:.2} | {bytes} |",
+            times[times.len() / 2],
+            times[times.len() - 1]
+        );
     }
     drop(guard);
 }

@@ -20,9 +20,7 @@ static TRACE: Mutex<Option<String>> = Mutex::new(None);
 async fn vanish_order(id: u64) -> Result<u64, String> {
     *TRACE.lock().unwrap() = current_trace_id();
     tokio::task::yield_now().await;
-    if id > 0 {
-        panic!("order {id} vanished");
-    }
+    assert!(id == 0, "order {id} vanished");
     Ok(id)
 }
 

@@ -17,7 +17,11 @@ impl std::fmt::Display for Failed {
 
 #[inline(always)]
 fn work(x: u64) -> u64 {
-    black_box(black_box(x).wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17))
+    black_box(
+        black_box(x)
+            .wrapping_mul(0x9E37_79B9_7F4A_7C15)
+            .rotate_left(17),
+    )
 }
 
 #[monitor]

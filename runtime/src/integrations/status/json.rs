@@ -135,10 +135,10 @@ pub(super) fn render(page: &Page) -> String {
     array(o.key("metrics"), &page.families, family);
     let link = page.trace_url.as_deref();
     array(o.key("recent_failures"), &page.failures, |out, c| {
-        call(out, c, link)
+        call(out, c, link);
     });
     array(o.key("slowest_calls"), &page.slowest, |out, c| {
-        call(out, c, link)
+        call(out, c, link);
     });
     match &page.queries {
         Some(q) => array(o.key("slow_queries"), q, |out, q| query(out, q, link)),
@@ -185,7 +185,7 @@ fn function(out: &mut String, f: &FunctionView) {
         None => o.key("objective").push_str("null"),
     }
     array(o.key("sparkline"), &f.sparkline, |out, v| {
-        json::number(out, *v)
+        json::number(out, *v);
     });
     o.close();
 }

@@ -172,7 +172,10 @@ pub(super) fn gather(shared: &Shared, details: bool) -> Page {
         families,
         failures,
         slowest,
-        queries: queries(details),
+        #[cfg(feature = "sqlx")]
+        queries: Some(queries(details)),
+        #[cfg(not(feature = "sqlx"))]
+        queries: None,
         trace_url: shared.trace_url.clone(),
     }
 }
@@ -294,24 +297,17 @@ fn health_view(details: bool) -> Option<HealthView> {
 }
 
 #[cfg(feature = "sqlx")]
-fn queries(details: bool) -> Option<Vec<QueryView>> {
-    Some(
-        crate::integrations::sqlx::recent_queries()
-            .into_iter()
-            .map(|q| QueryView {
-                at: q.at,
-                system: q.system,
-                summary: q.summary,
-                duration: q.duration,
-                error_type: q.error_type,
-                text: q.text.filter(|_| details),
-                trace_id: q.trace_id,
-            })
-            .collect(),
-    )
-}
-
-#[cfg(not(feature = "sqlx"))]
-fn queries(_details: bool) -> Option<Vec<QueryView>> {
-    None
+fn queries(details: bool) -> Vec<QueryView> {
+    crate::integrations::sqlx::recent_queries()
+        .into_iter()
+        .map(|q| QueryView {
+            at: q.at,
+            system: q.system,
+            summary: q.summary,
+            duration: q.duration,
+            error_type: q.error_type,
+            text: q.text.filter(|_| details),
+            trace_id: q.trace_id,
+        })
+        .collect()
 }

@@ -321,6 +321,7 @@ impl Drop for Sampler {
 }
 
 #[cfg(test)]
+#[allow(clippy::float_cmp)] // seconds and rates of whole numbers, exact
 mod tests {
     use super::*;
 
@@ -343,10 +344,20 @@ mod tests {
     fn windows_add_the_intervals_they_cover_and_the_time_since() {
         let t0 = Instant::now();
         let s = Duration::from_secs;
-        let mut ring = Ring::new(s(10), reading(&[([0; 4], &[0, 0, 0]), ([0; 4], &[0, 0, 0])], 1.0), t0);
+        let mut ring = Ring::new(
+            s(10),
+            reading(&[([0; 4], &[0, 0, 0]), ([0; 4], &[0, 0, 0])], 1.0),
+            t0,
+        );
         // 5 calls, then 3 more and an error; the second function is never called.
-        ring.sample(reading(&[([5, 0, 0, 0], &[0, 5, 0]), ([0; 4], &[0, 0, 0])], 2.0), t0 + s(10));
-        ring.sample(reading(&[([8, 1, 0, 0], &[0, 8, 1]), ([0; 4], &[0, 0, 0])], 3.0), t0 + s(20));
+        ring.sample(
+            reading(&[([5, 0, 0, 0], &[0, 5, 0]), ([0; 4], &[0, 0, 0])], 2.0),
+            t0 + s(10),
+        );
+        ring.sample(
+            reading(&[([8, 1, 0, 0], &[0, 8, 1]), ([0; 4], &[0, 0, 0])], 3.0),
+            t0 + s(20),
+        );
         // 2 more since the last sample.
         let live = reading(&[([10, 1, 0, 0], &[0, 10, 1]), ([0; 4], &[0, 0, 0])], 3.5);
         let w = ring.windows(&live, t0 + s(25));
@@ -367,7 +378,11 @@ mod tests {
         }
         let w = ring.windows(&live, t0 + s(505));
         assert_eq!(w.functions[0].tallies[0].calls(), 0);
-        assert!(w.seconds[0] >= 60.0 && w.seconds[0] <= 65.0, "{:?}", w.seconds);
+        assert!(
+            w.seconds[0] >= 60.0 && w.seconds[0] <= 65.0,
+            "{:?}",
+            w.seconds
+        );
         assert_eq!(w.functions[0].tallies[2].calls(), 11);
         assert_eq!(w.seconds[2], 505.0);
     }
@@ -383,7 +398,11 @@ mod tests {
     #[test]
     fn the_ring_is_bounded() {
         let t0 = Instant::now();
-        let mut ring = Ring::new(Duration::from_millis(100), reading(&[([0; 4], &[0])], 0.0), t0);
+        let mut ring = Ring::new(
+            Duration::from_millis(100),
+            reading(&[([0; 4], &[0])], 0.0),
+            t0,
+        );
         for k in 1..=1000u64 {
             let calls = k;
             ring.sample(
@@ -395,7 +414,7 @@ mod tests {
         // One call per 100 ms interval: 10 per second in every point.
         let w = ring.windows(
             &reading(&[([1000, 0, 0, 0], &[1000])], 0.0),
-            t0 + Duration::from_millis(100_000),
+            t0 + Duration::from_secs(100),
         );
         let spark = &w.functions[0].sparkline;
         assert_eq!(spark.len(), SPARK_POINTS);
