@@ -16,7 +16,7 @@ count() {
     sed -n 's/.*Collected : \([0-9]*\).*/\1/p'
 }
 printf '| variant | instructions/call |\n|---|---:|\n'
-for v in ${VARIANTS:-plain plain_nospan result_ok result_ok_nospan async result_err}; do
+for v in ${VARIANTS:-plain plain_nospan result_ok result_ok_nospan async result_err beyond_first beyond_first_nospan}; do
   a=$(count "$v" 100000)
   b=$(count "$v" 300000)
   printf '| %s | %s |\n' "$v" "$(echo "scale=2; ($b - $a) / 200000" | bc)"

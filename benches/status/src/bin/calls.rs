@@ -55,6 +55,20 @@ fn result_err(x: u64) -> Result<u64, Failed> {
     Err(Failed)
 }
 
+/// Every call lands beyond the first bucket (1 ns): what a slower function pays for the
+/// question "is it among the slowest?".
+#[monitor(buckets = [0.000_000_001, 1.0])]
+#[inline(never)]
+fn beyond_first(x: u64) -> u64 {
+    work(x)
+}
+
+#[monitor(span = false, buckets = [0.000_000_001, 1.0])]
+#[inline(never)]
+fn beyond_first_nospan(x: u64) -> u64 {
+    work(x)
+}
+
 #[monitor]
 async fn plain_async(x: u64) -> u64 {
     work(x)
@@ -80,6 +94,8 @@ fn call(variant: &str, i: u64) -> u64 {
         "result_ok_nospan" => result_ok_nospan(i).unwrap_or(0),
         "result_err" => result_err(i).unwrap_or(1),
         "async" => ready(plain_async(i)),
+        "beyond_first" => beyond_first(i),
+        "beyond_first_nospan" => beyond_first_nospan(i),
         other => panic!("unknown variant {other}"),
     }
 }

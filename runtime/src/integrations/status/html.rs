@@ -51,12 +51,15 @@ fn service_name(page: &Page) -> &str {
         .map_or("service", |(_, v)| v.as_str())
 }
 
-/// The whole page.
-pub(super) fn render(page: &Page) -> String {
+/// The whole page; with `refresh`, the browser reloads it every that many seconds.
+pub(super) fn render(page: &Page, refresh: Option<u32>) -> String {
     let mut out = String::with_capacity(16 * 1024 + page.functions.len() * 1500);
     let name = service_name(page);
     out.push_str("<!DOCTYPE html>\n<html lang=\"en\">\n<head>\n<meta charset=\"utf-8\">\n");
     out.push_str("<meta name=\"viewport\" content=\"width=device-width, initial-scale=1\">\n");
+    if let Some(seconds) = refresh {
+        let _ = writeln!(out, "<meta http-equiv=\"refresh\" content=\"{seconds}\">");
+    }
     out.push_str("<title>");
     esc(&mut out, name);
     out.push_str(" status</title>\n<link rel=\"icon\" href=\"data:,\">\n<style>");

@@ -54,7 +54,8 @@
 //! [`health_details(true)`](crate::ObservabilityBuilder::health_details), and to token
 //! holders. Responses are `Cache-Control: no-store`.
 //!
-//! The page loads nothing (it works offline) and runs no script: its
+//! `/status?refresh=10` reloads itself every 10 seconds (2 to 3600). The page loads
+//! nothing (it works offline) and runs no script: its
 //! `Content-Security-Policy` is `default-src 'none'` with the one inline stylesheet
 //! allowed by its hash; sparklines are inline SVG.
 //!

@@ -64,6 +64,15 @@ fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
     std::hint::black_box(diff) == 0
 }
 
+/// `?refresh=N`: reload every N seconds (2 to 3600).
+fn refresh(query: Option<&str>) -> Option<u32> {
+    query?
+        .split('&')
+        .find_map(|pair| pair.strip_prefix("refresh="))
+        .and_then(|n| n.parse::<u32>().ok())
+        .map(|n| n.clamp(2, 3600))
+}
+
 fn no_store(reply: Reply) -> Reply {
     reply.header(header::CACHE_CONTROL, HeaderValue::from_static("no-store"))
 }
@@ -104,7 +113,10 @@ fn respond(req: &RouteRequest) -> Reply {
             Reply::new(
                 StatusCode::OK,
                 "text/html; charset=utf-8",
-                html::render(&page::gather(&shared, details)),
+                html::render(
+                    &page::gather(&shared, details),
+                    refresh(req.query.as_deref()),
+                ),
             )
             .header(
                 header::CONTENT_SECURITY_POLICY,
@@ -137,6 +149,15 @@ mod tests {
             headers,
             peer: Some(peer.parse().unwrap()),
         }
+    }
+
+    #[test]
+    fn refresh_is_bounded() {
+        assert_eq!(refresh(Some("refresh=10")), Some(10));
+        assert_eq!(refresh(Some("a=b&refresh=0")), Some(2));
+        assert_eq!(refresh(Some("refresh=999999")), Some(3600));
+        assert_eq!(refresh(Some("refresh=x")), None);
+        assert_eq!(refresh(None), None);
     }
 
     #[test]
