@@ -160,6 +160,7 @@ mod exemplar;
 mod facade;
 mod identity;
 mod monitor;
+mod recent;
 // Catalogue and the read path.
 mod catalog;
 mod collect;
@@ -224,6 +225,9 @@ pub use integrations::remote_write;
 #[cfg(feature = "sqlx")]
 #[cfg_attr(docsrs, doc(cfg(feature = "sqlx")))]
 pub use integrations::sqlx;
+#[cfg(feature = "status")]
+#[cfg_attr(docsrs, doc(cfg(feature = "status")))]
+pub use integrations::status;
 pub use model::DEFAULT_BUCKETS;
 
 #[doc = include_str!("../docs/monitor.md")]

@@ -16,5 +16,7 @@ pub mod push;
 pub mod remote_write;
 #[cfg(feature = "sqlx")]
 pub mod sqlx;
+#[cfg(feature = "status")]
+pub mod status;
 #[cfg(feature = "tokio-metrics")]
 mod tokio;

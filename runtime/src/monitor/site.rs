@@ -9,6 +9,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use crate::clock;
 use crate::exemplar::{Exemplar, Exemplars};
 use crate::objectives::Objective;
+use crate::recent;
 use crate::slot::{SLOTS, Slot};
 
 /// How a monitored call ended.
@@ -186,9 +187,17 @@ impl<const NB: usize> MonitorSite<NB> {
     }
 
     /// Records a finished call; returns its duration (ns), its bucket and the end time.
+    /// A successful call beyond the first bucket is offered to the slowest calls kept
+    /// (`span`, when recorded, gives its trace): the test sits in the branch that leaves
+    /// the first bucket, so a call inside it runs no instruction more.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    fn record(&self, start: u64, outcome: Outcome) -> (u64, usize, u64) {
+    fn record(
+        &self,
+        start: u64,
+        outcome: Outcome,
+        span: Option<&tracing::Span>,
+    ) -> (u64, usize, u64) {
         let clock = clock::clock();
         let end = clock.raw();
         let nanos = clock.delta_as_nanos(start, end);
@@ -199,11 +208,17 @@ impl<const NB: usize> MonitorSite<NB> {
         // Early exit from the smallest bound: a function's durations cluster, so the
         // branches predict well (2-5 ns for 22 bounds, against 13-29 ns for a
         // branch-free count, which baseline x86-64 cannot vectorise for u64).
-        let bucket = self
-            .bounds_ns
-            .iter()
-            .position(|&bound| nanos <= bound)
-            .unwrap_or(NB - 1);
+        let bucket = if nanos <= self.bounds_ns[0] {
+            0
+        } else {
+            if outcome == Outcome::Ok && recent::admits_slow(nanos) {
+                self.keep_slow(nanos, span);
+            }
+            self.bounds_ns[1..]
+                .iter()
+                .position(|&bound| nanos <= bound)
+                .map_or(NB - 1, |i| i + 1)
+        };
         slot.add(&shard.buckets[bucket], 1);
         (nanos, bucket, end)
     }
@@ -216,7 +231,37 @@ impl<const NB: usize> MonitorSite<NB> {
         } else {
             Outcome::Cancelled
         };
-        self.record(start, outcome);
+        let (nanos, _, _) = self.record(start, outcome, None);
+        if outcome == Outcome::Panic {
+            recent::unwound(self.function(), nanos);
+        } else if recent::admits_slow(nanos) {
+            let mut call = self.call(recent::Kind::Slow, nanos);
+            call.cancelled = true;
+            recent::slow(call);
+        }
+    }
+
+    /// The function's name and module, for [`recent`].
+    fn function(&self) -> (&'static str, &'static str) {
+        (self.meta.function, self.meta.module)
+    }
+
+    /// A notable call of this function that took `nanos`.
+    pub(crate) fn call(&self, kind: recent::Kind, nanos: u64) -> recent::Call {
+        let mut call = recent::Call::new(kind, Some(self.function()));
+        call.duration_ns = Some(nanos);
+        call
+    }
+
+    #[cold]
+    #[inline(never)]
+    fn keep_slow(&self, nanos: u64, span: Option<&tracing::Span>) {
+        let mut call = self.call(recent::Kind::Slow, nanos);
+        if let Some((trace, span, _)) = span.and_then(crate::span_ids::ids_of) {
+            call.trace_id = Some(trace);
+            call.span_id = Some(span);
+        }
+        recent::slow(call);
     }
 }
 
@@ -319,23 +364,58 @@ pub struct Guard<const NB: usize> {
 
 impl<const NB: usize> Guard<NB> {
     /// Records the call with the given outcome.
+    ///
+    /// A successful call in the first bucket runs what it ran before recent failures were
+    /// kept: the outcome is tested where it is known (the `Result`'s variant) and the
+    /// successful path records a constant outcome.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
     pub fn finish(self, outcome: Outcome) {
-        self.site.record(self.start, outcome);
-        std::mem::forget(self);
+        if outcome == Outcome::Ok {
+            self.site.record(self.start, Outcome::Ok, None);
+            std::mem::forget(self);
+        } else {
+            self.finish_failed(outcome);
+        }
     }
 
-    /// Records the call, offering it as an exemplar with `span`'s trace.
+    /// A call that returned an error, without a span: kept among recent failures with
+    /// no message (the message comes from the span side, [`crate::trace`]).
+    #[cold]
+    #[inline(never)]
+    fn finish_failed(self, outcome: Outcome) {
+        let site = self.site;
+        let nanos = self.finish_plain(outcome);
+        if recent::enabled() {
+            recent::failed(site.call(recent::Kind::Error, nanos));
+        }
+    }
+
+    /// Records the call and nothing else; its duration.
     #[cfg_attr(debug_assertions, inline)]
     #[cfg_attr(not(debug_assertions), inline(always))]
-    pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) {
-        let (nanos, bucket, end) = self.site.record(self.start, outcome);
+    pub(crate) fn finish_plain(self, outcome: Outcome) -> u64 {
+        let (nanos, _, _) = self.site.record(self.start, outcome, None);
+        std::mem::forget(self);
+        nanos
+    }
+
+    /// Records the call, offering it as an exemplar with `span`'s trace; its duration.
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
+    pub(crate) fn finish_in_span(self, outcome: Outcome, span: &tracing::Span) -> u64 {
+        let (nanos, bucket, end) = self.site.record(self.start, outcome, Some(span));
         self.site
             .counters
             .exemplars
             .offer(span, bucket, outcome as usize, nanos, end);
         std::mem::forget(self);
+        nanos
+    }
+
+    /// The site of this call.
+    pub(crate) fn site(&self) -> &'static MonitorSite<NB> {
+        self.site
     }
 }
 

@@ -9,6 +9,7 @@ use tracing::Span;
 use tracing::span::EnteredSpan;
 
 use crate::monitor::site::{Guard, MonitorSite, Outcome};
+use crate::recent;
 
 impl<const NB: usize> MonitorSite<NB> {
     /// [`start`](Self::start) with `span` entered until the call finishes (sync calls).
@@ -114,27 +115,61 @@ impl<const NB: usize, S: HoldsSpan> SpanGuard<NB, S> {
     ) {
         let SpanGuard { guard, mut span } = self;
         span.armed = false;
-        if span.span.span().is_disabled() {
-            guard.finish(outcome);
+        // The outcome is tested first, where the `Result`'s variant is known: the
+        // successful path then records a constant outcome.
+        if outcome != Outcome::Ok {
+            finish_failed(guard, span.span.span(), outcome, describe);
+        } else if span.span.span().is_disabled() {
+            guard.finish(Outcome::Ok);
         } else {
-            finish_in_enabled_span(guard, span.span.span(), outcome, describe);
+            finish_in_enabled_span(guard, span.span.span());
         }
     }
 }
 
-/// The end of a call whose span a subscriber records: out of line, it costs far more
-/// than a call anyway.
+/// The end of a successful call whose span a subscriber records: out of line, it costs
+/// far more than a call anyway.
 #[inline(never)]
-fn finish_in_enabled_span<'e, const NB: usize>(
+fn finish_in_enabled_span<const NB: usize>(guard: Guard<NB>, span: &Span) {
+    guard.finish_in_span(Outcome::Ok, span);
+}
+
+/// The end of a call that returned an error: the span marked (when recorded), the call
+/// kept among recent failures (when the status page keeps them) with the error's type,
+/// message and trace.
+#[cold]
+#[inline(never)]
+fn finish_failed<'e, const NB: usize>(
     guard: Guard<NB>,
     span: &Span,
     outcome: Outcome,
     describe: &dyn Fn() -> Option<(&'static str, ErrorText<'e>)>,
 ) {
-    if outcome == Outcome::Error {
-        mark_error(span, describe());
+    let site = guard.site();
+    let keep = recent::enabled();
+    let details = if keep || !span.is_disabled() {
+        describe()
+    } else {
+        None
+    };
+    let nanos = if span.is_disabled() {
+        guard.finish_plain(outcome)
+    } else {
+        mark_error(span, details);
+        guard.finish_in_span(outcome, span)
+    };
+    if keep {
+        let mut call = site.call(recent::Kind::Error, nanos);
+        if let Some((ty, text)) = details {
+            call.error_type = Some(ty.into());
+            call.message = Some(text.to_string()).filter(|m| !m.is_empty());
+        }
+        if let Some((trace, span, _)) = crate::span_ids::ids_of(span) {
+            call.trace_id = Some(trace);
+            call.span_id = Some(span);
+        }
+        recent::failed(call);
     }
-    guard.finish_in_span(outcome, span);
 }
 
 /// A future polled inside a span (like `tracing::Instrument`, without cloning the span).
