@@ -132,7 +132,7 @@ pub(crate) struct Scenario {
 impl Default for Scenario {
     fn default() -> Self {
         Scenario {
-            duration: Duration::from_secs(60),
+            duration: Duration::from_mins(1),
             bad: Duration::from_secs(20),
             alertmanager: None,
         }

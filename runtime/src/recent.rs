@@ -127,7 +127,8 @@ pub(crate) fn enabled() -> bool {
 
 /// Whether a call of `nanos` is slow enough to be kept: the one test a call beyond its
 /// first bucket pays.
-#[inline(always)]
+#[cfg_attr(debug_assertions, inline)]
+#[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn admits_slow(nanos: u64) -> bool {
     nanos > ADMIT_SLOW_NS.load(Ordering::Relaxed)
 }

@@ -1,5 +1,5 @@
 //! Alerting without code (issue 10), against a real Alertmanager from Debian, started by
-//! each test on loopback, with local webhook receivers standing in for PagerDuty and
+//! each test on loopback, with local webhook receivers standing in for `PagerDuty` and
 //! Slack: a workload that breaks an error-rate threshold, an objective, a latency
 //! threshold, a data-quality threshold and a critical health check, then recovers, gets
 //! every alert to the right receiver with the right labels, grouped, then resolved; an
@@ -178,6 +178,7 @@ fn pairs(p: &[(&str, &str)]) -> Vec<(String, String)> {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one scenario, read top to bottom
 fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved() {
     if !alertmanager_or_skip() {
         return;
@@ -607,14 +608,18 @@ fn same_data() {
         firing
             .iter()
             .find(|a| a["labels"]["alertname"] == name && a["labels"][key] == value)
-            .map(labels)
-            .unwrap_or_else(|| panic!("Prometheus has no {name} with {key}={value}: {firing:#?}"))
+            .map_or_else(
+                || panic!("Prometheus has no {name} with {key}={value}: {firing:#?}"),
+                labels,
+            )
     };
     let mine = |name: &str, key: &str, value: &str| {
         ours.iter()
             .find(|a| a.name == name && a.labels.iter().any(|(k, v)| k == key && v == value))
-            .map(|a| a.labels.clone())
-            .unwrap_or_else(|| panic!("no {name} with {key}={value} in process: {ours:#?}"))
+            .map_or_else(
+                || panic!("no {name} with {key}={value} in process: {ours:#?}"),
+                |a| a.labels.clone(),
+            )
     };
     // The declared threshold, per instance: the very same labels.
     assert_eq!(

@@ -290,14 +290,14 @@ impl<'a> One<'a> {
             );
             return;
         };
-        if let Subject::Metric { counter: true, .. } = self.subject {
-            if level < 0.0 || (key == "below" && level == 0.0) {
-                errors.error_at(
-                    value,
-                    "a counter's increase is never negative, so this alert could never fire: give a positive level",
-                );
-                return;
-            }
+        if let Subject::Metric { counter: true, .. } = self.subject
+            && (level < 0.0 || (key == "below" && level == 0.0))
+        {
+            errors.error_at(
+                value,
+                "a counter's increase is never negative, so this alert could never fire: give a positive level",
+            );
+            return;
         }
         self.condition = Some(if key == "below" {
             Condition::Below(level)

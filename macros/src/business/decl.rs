@@ -89,14 +89,8 @@ fn kind_of(ty: &Type) -> Option<(MetricKind, TypePath)> {
     Some((kind, path.clone()))
 }
 
-/// Checks a declaration. `None` when it cannot be expanded at all (unknown type); on
-/// other errors the metric is still returned so the expansion keeps later code compiling.
-pub(crate) fn validate(
-    args: TokenStream,
-    decl: &Declaration,
-    errors: &mut Errors,
-) -> Option<Metric> {
-    let options = options::parse(args, errors);
+/// What the static itself must not have: `mut`, an initializer.
+fn check_static(decl: &Declaration, errors: &mut Errors) {
     if let Some(mutability) = &decl.mutability {
         errors.error_at(
             mutability,
@@ -109,6 +103,17 @@ pub(crate) fn validate(
             "remove the initializer: `#[business_metric]` provides the value of the static",
         );
     }
+}
+
+/// Checks a declaration. `None` when it cannot be expanded at all (unknown type); on
+/// other errors the metric is still returned so the expansion keeps later code compiling.
+pub(crate) fn validate(
+    args: TokenStream,
+    decl: &Declaration,
+    errors: &mut Errors,
+) -> Option<Metric> {
+    let options = options::parse(args, errors);
+    check_static(decl, errors);
     let Some((kind, type_path)) = kind_of(&decl.ty) else {
         errors.error_at(
             &decl.ty,

@@ -182,6 +182,8 @@ impl Resolved {
 
         // Integrations start before the subscriber is set (they may add a layer to it)
         // and before the server serves.
+        // Which other fields `Start` has depends on the features.
+        #[allow(clippy::needless_update)]
         let mut start = Start {
             server_addr: bound.as_ref().map(Bound::local_addr),
             ..Start::default()

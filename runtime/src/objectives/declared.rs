@@ -275,7 +275,7 @@ pub(crate) fn duration_text(d: Duration) -> String {
         ("m", 60_000),
         ("s", 1_000),
     ] {
-        if ms % size == 0 {
+        if ms.is_multiple_of(size) {
             return format!("{}{unit}", ms / size);
         }
     }
@@ -370,9 +370,9 @@ mod tests {
     #[test]
     fn texts() {
         assert_eq!(duration_text(Duration::from_secs(10)), "10s");
-        assert_eq!(duration_text(Duration::from_secs(300)), "5m");
+        assert_eq!(duration_text(Duration::from_mins(5)), "5m");
         assert_eq!(duration_text(Duration::from_millis(1500)), "1500ms");
-        assert_eq!(duration_text(Duration::from_secs(3 * 86_400)), "3d");
+        assert_eq!(duration_text(Duration::from_hours(72)), "3d");
         let labels = vec![("service_name".to_owned(), "shop".to_owned())];
         assert_eq!(
             expand_template(

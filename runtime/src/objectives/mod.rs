@@ -92,7 +92,10 @@ pub use burn::{
 };
 #[doc(hidden)]
 pub use declared::{AlertCondition, AlertEntry, AlertSubject, DeclaredAlert};
-pub(crate) use declared::{declared_alerts, duration_text, expand_template, histogram_quantile};
+pub(crate) use declared::{declared_alerts, duration_text};
+// What in-process alerting evaluates with (feature `alerts`).
+#[cfg_attr(not(feature = "alerts"), allow(unused_imports))]
+pub(crate) use declared::{expand_template, histogram_quantile};
 
 /// The share of events an objective requires to be good, as a percentage.
 ///

@@ -4,7 +4,7 @@
 //! the deployment's; the rules generated for this binary's declared alerts pass
 //! `promtool check rules`, `for` and `keep_firing_for` included.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use flext_observability::artifacts::Artifacts;
@@ -30,7 +30,7 @@ fn run(cmd: &mut Command) -> (bool, String) {
 }
 
 /// The receiver `amtool` routes `labels` to under `config`.
-fn route(amtool: &PathBuf, config: &PathBuf, labels: &[&str]) -> String {
+fn route(amtool: &Path, config: &Path, labels: &[&str]) -> String {
     let (ok, out) = run(Command::new(amtool)
         .arg("config")
         .arg("routes")

@@ -1,5 +1,5 @@
 //! A real Alertmanager (Debian's `prometheus-alertmanager`) on a loopback port, started
-//! and restarted by the test, and webhook receivers standing in for PagerDuty and Slack:
+//! and restarted by the test, and webhook receivers standing in for `PagerDuty` and Slack:
 //! local HTTP servers that keep every notification they are sent.
 
 use std::io::{BufRead, BufReader, Read, Write};
@@ -14,7 +14,7 @@ use flext_observability_tests::{eventually, free_port, http};
 use serde_json::Value;
 
 /// How long a test waits for what should take a second or two.
-pub(crate) const PATIENCE: Duration = Duration::from_secs(60);
+pub(crate) const PATIENCE: Duration = Duration::from_mins(1);
 
 /// A webhook receiver: every notification posted to it, as JSON.
 pub(crate) struct Hook {
@@ -252,7 +252,7 @@ impl Manager {
         let body = serde_json::json!({
             "matchers": [{"name": "alertname", "value": name, "isRegex": false, "isEqual": true}],
             "startsAt": stamp(now),
-            "endsAt": stamp(now + Duration::from_secs(3600)),
+            "endsAt": stamp(now + Duration::from_hours(1)),
             "createdBy": "flext-observability tests",
             "comment": "the notification must not go out",
         });

@@ -112,8 +112,9 @@ pub(super) fn is_ident(expr: &Expr, name: &str) -> bool {
     matches!(expr, Expr::Path(p) if p.qself.is_none() && p.path.is_ident(name))
 }
 
-fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry> {
-    let shape = "an entry is a recording call on a declared metric: `METRIC.inc()` or `METRIC { label: value }.observe(elapsed)`";
+/// `alert(..)` written among a function's recording entries: reported, pointing at where
+/// it belongs.
+fn misplaced_alert(expr: &Expr, errors: &mut Errors) -> bool {
     if let Expr::Call(call) = expr
         && is_ident(&call.func, "alert")
     {
@@ -121,6 +122,14 @@ fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry>
             &call.func,
             "`alert(..)` goes on the metric's declaration (`#[business_metric(alert(below = 0.95))] static …`), or on the function as `#[monitor(alert(..))]`",
         );
+        return true;
+    }
+    false
+}
+
+fn entry(expr: &Expr, parsed: &mut Parsed, errors: &mut Errors) -> Option<Entry> {
+    let shape = "an entry is a recording call on a declared metric: `METRIC.inc()` or `METRIC { label: value }.observe(elapsed)`";
+    if misplaced_alert(expr, errors) {
         return None;
     }
     let Expr::MethodCall(call) = expr else {

@@ -159,7 +159,7 @@ mod tests {
             vec![("x".to_owned(), "1".to_owned())]
         );
         assert_eq!(c.captured.scalars[0].0.label("x"), "1");
-        assert_eq!(c.captured.scalars[0].1, 3.0);
+        assert!((c.captured.scalars[0].1 - 3.0).abs() < f64::EPSILON);
         assert!(c.captured.histograms.is_empty());
     }
 }

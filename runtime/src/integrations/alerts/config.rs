@@ -15,11 +15,10 @@ pub(super) const URL_ENV: &str = "FLEXT_OBS_ALERTMANAGER_URL";
 pub(super) const INTERVAL_ENV: &str = "FLEXT_OBS_ALERT_EVALUATION_INTERVAL";
 
 const DEFAULT_INTERVAL: Duration = Duration::from_secs(15);
-const DEFAULT_RESEND: Duration = Duration::from_secs(60);
+const DEFAULT_RESEND: Duration = Duration::from_mins(1);
 const DEFAULT_TIMEOUT: Duration = Duration::from_secs(5);
 const DEFAULT_QUEUE: usize = 10_000;
-const DEFAULT_HEALTH_FOR: (Duration, Duration) =
-    (Duration::from_secs(60), Duration::from_secs(300));
+const DEFAULT_HEALTH_FOR: (Duration, Duration) = (Duration::from_mins(1), Duration::from_mins(5));
 
 /// One Alertmanager.
 #[derive(Clone)]
@@ -37,7 +36,7 @@ impl fmt::Debug for Target {
         f.debug_struct("Target")
             .field("url", &self.shown)
             .field("authorization", &self.authorization.as_ref().map(|_| "***"))
-            .finish()
+            .finish_non_exhaustive()
     }
 }
 

@@ -67,7 +67,7 @@ impl Evaluator {
                     over,
                 } => match condition {
                     AlertCondition::LatencyAbove { .. } => {
-                        need(Key::Durations(function, module), *over)
+                        need(Key::Durations(function, module), *over);
                     }
                     _ => need(Key::Calls(function, module), *over),
                 },
@@ -129,7 +129,7 @@ impl Evaluator {
                     }
                 }
                 Key::Target(i) => {
-                    let v = self.target_counts(&self.targets[*i], captured);
+                    let v = Self::target_counts(&self.targets[*i], captured);
                     self.push(key, now, v, longest);
                 }
                 Key::Series(name, _) => {
@@ -150,7 +150,7 @@ impl Evaluator {
     }
 
     /// Bad and counted calls of a target, as the generated recording rules count them.
-    fn target_counts(&self, target: &Target, captured: &Captured) -> Vec<f64> {
+    fn target_counts(target: &Target, captured: &Captured) -> Vec<f64> {
         let mut v = vec![0.0, 0.0];
         let ours = |s: &Series| {
             s.label("objective_name") == target.objective
@@ -209,27 +209,22 @@ impl Evaluator {
                 condition,
                 over,
             } => {
-                let value = match condition {
-                    AlertCondition::LatencyAbove { quantile, .. } => {
-                        let key = Key::Durations(function, module);
-                        let inc = self.histories.get(&key).and_then(|h| h.increase(*over));
-                        match (inc, self.bounds.get(&key)) {
-                            (Some(inc), Some(bounds)) => {
-                                histogram_quantile(*quantile, bounds, &inc)
-                            }
-                            _ => None,
-                        }
+                let value = if let AlertCondition::LatencyAbove { quantile, .. } = condition {
+                    let key = Key::Durations(function, module);
+                    let inc = self.histories.get(&key).and_then(|h| h.increase(*over));
+                    match (inc, self.bounds.get(&key)) {
+                        (Some(inc), Some(bounds)) => histogram_quantile(*quantile, bounds, &inc),
+                        _ => None,
                     }
-                    _ => {
-                        let inc = self
-                            .histories
-                            .get(&Key::Calls(function, module))
-                            .and_then(|h| h.increase(*over));
-                        inc.and_then(|inc| match condition {
-                            AlertCondition::ErrorsAbove(_) => Some(inc[0]),
-                            _ => error_ratio(inc[0], inc[1]),
-                        })
-                    }
+                } else {
+                    let inc = self
+                        .histories
+                        .get(&Key::Calls(function, module))
+                        .and_then(|h| h.increase(*over));
+                    inc.and_then(|inc| match condition {
+                        AlertCondition::ErrorsAbove(_) => Some(inc[0]),
+                        _ => error_ratio(inc[0], inc[1]),
+                    })
                 };
                 let value = value.unwrap_or(f64::NAN);
                 vec![Observation {

@@ -62,7 +62,7 @@
 //! | setting | default | |
 //! |---|---|---|
 //! | the condition | required | on `#[monitor]`: `error_rate > 0.05` (a share, 0 to 1, of calls that ended `ok` or `error`; panics are errors, cancelled calls count as neither), `errors > 0` (failed calls in the window), `latency_p99 > "500ms"` (`p50`, `p90`, `p95`, `p99`, `p999`, …: interpolated in its bucket as `histogram_quantile` does); on `#[business_metric]`: `below = 0.95` or `above = 100` (a gauge as it is; a counter's increase over the window) |
-//! | `name = "…"` | the function or metric in UpperCamelCase and what is compared: `ChargeCardErrorRate`, `SlowApiLatencyP99`, `DataQualityRatioLow` | the `alertname` |
+//! | `name = "…"` | the function or metric in `UpperCamelCase` and what is compared: `ChargeCardErrorRate`, `SlowApiLatencyP99`, `DataQualityRatioLow` | the `alertname` |
 //! | `over = "5m"` | 5 minutes | the window (not for gauges) |
 //! | `for = "1m"` | 1 minute | how long the condition must hold before the alert fires, **and** be false before it resolves: no flapping |
 //! | `severity = "page"` | `"ticket"` | `page`, `ticket` or `info` |
@@ -117,7 +117,7 @@
 //! | [`alerts`](crate::ObservabilityBuilder::alerts) | | on |
 //!
 //! `deploy/alertmanager/` in the repository has an Alertmanager configuration that
-//! routes `page` to PagerDuty, `ticket` to Slack and `info` to email, secrets read from
+//! routes `page` to `PagerDuty`, `ticket` to Slack and `info` to email, secrets read from
 //! files.
 
 mod builder;

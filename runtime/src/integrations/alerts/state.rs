@@ -11,7 +11,7 @@ use super::rules::Rule;
 use crate::objectives::{Severity, expand_template};
 
 /// How long a resolved alert is still sent (Prometheus' `resolvedRetention`).
-pub(super) const RESOLVED_RETENTION: Duration = Duration::from_secs(15 * 60);
+pub(super) const RESOLVED_RETENTION: Duration = Duration::from_mins(15);
 
 /// Where an alert is.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -266,7 +266,7 @@ mod tests {
         let mut book = Book::default();
         let t0 = Instant::now();
         let wall = SystemTime::now();
-        let resend = Duration::from_secs(60);
+        let resend = Duration::from_mins(1);
         let at = |s: u64| t0 + Duration::from_secs(s);
         let mut step = |s: u64, active: bool| {
             book.update(&rules, &seen(active, 0.8), &common, at(s), wall, resend)
@@ -305,7 +305,7 @@ mod tests {
         let t0 = Instant::now();
         let wall = SystemTime::now();
         let common = Common::default();
-        let r = Duration::from_secs(60);
+        let r = Duration::from_mins(1);
         book.update(&rules, &seen(true, 0.5), &common, t0, wall, r);
         book.update(
             &rules,

@@ -35,7 +35,8 @@ pub(crate) struct Key {
 const OCCUPIED: u64 = 1 << 63;
 
 impl Key {
-    #[inline(always)]
+    #[cfg_attr(debug_assertions, inline)]
+    #[cfg_attr(not(debug_assertions), inline(always))]
     fn pack(self) -> u64 {
         OCCUPIED
             | u64::from(self.method) << 40
