@@ -52,7 +52,7 @@ pub(crate) fn main() -> ExitCode {
         println!("metrics on http://{addr}/metrics (flext_alerts_firing)");
     }
     match &alertmanager {
-        Some(url) => println!("delivering alerts to {url}"),
+        Some(urls) => println!("delivering alerts to {}", without_credentials(urls)),
         None => println!(
             "FLEXT_OBS_ALERTMANAGER_URL is not set: alerts are evaluated and shown here, not delivered"
         ),
@@ -260,4 +260,24 @@ fn watch(url: &str, at: Duration, report: &mut Report, say: &mut impl FnMut(&str
             ));
         }
     }
+}
+
+/// The URLs as they may be printed: `user:password@` left out of each.
+fn without_credentials(urls: &str) -> String {
+    urls.split(',')
+        .map(|url| {
+            let url = url.trim();
+            let (scheme, rest) = url.split_once("://").unwrap_or(("", url));
+            let (authority, path) = rest.split_at(rest.find('/').unwrap_or(rest.len()));
+            let host = authority
+                .rsplit_once('@')
+                .map_or(authority, |(_, host)| host);
+            if scheme.is_empty() {
+                format!("{host}{path}")
+            } else {
+                format!("{scheme}://{host}{path}")
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(",")
 }

@@ -108,37 +108,37 @@ fn check(rounds: usize, addr: SocketAddr) -> Result<(), String> {
     let expect = [
         (
             format!(
-                r#"rpc_server_call_duration_seconds_count{{{method},rpc_response_status_code="OK",rpc_system_name="grpc"}}"#
+                r#"rpc_server_call_duration_seconds_count{{{method},rpc_status_code="OK",rpc_system_name="grpc"}}"#
             ),
             2.0 * n,
         ),
         (
             format!(
-                r#"rpc_server_call_duration_seconds_count{{{method},rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
+                r#"rpc_server_call_duration_seconds_count{{{method},rpc_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
             ),
             n,
         ),
         (
             format!(
-                r#"rpc_server_call_duration_seconds_count{{error_type="INTERNAL",{method},rpc_response_status_code="INTERNAL",rpc_system_name="grpc"}}"#
+                r#"rpc_server_call_duration_seconds_count{{error_type="INTERNAL",{method},rpc_status_code="INTERNAL",rpc_system_name="grpc"}}"#
             ),
             n,
         ),
         (
             format!(
-                r#"rpc_client_call_duration_seconds_count{{{method},rpc_response_status_code="OK",rpc_system_name="grpc",{dest}}}"#
+                r#"rpc_client_call_duration_seconds_count{{{method},rpc_status_code="OK",rpc_system_name="grpc",{dest}}}"#
             ),
             2.0 * n,
         ),
         (
             format!(
-                r#"rpc_client_call_duration_seconds_count{{error_type="NOT_FOUND",{method},rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc",{dest}}}"#
+                r#"rpc_client_call_duration_seconds_count{{error_type="NOT_FOUND",{method},rpc_status_code="NOT_FOUND",rpc_system_name="grpc",{dest}}}"#
             ),
             n,
         ),
         (
             format!(
-                r#"rpc_client_call_duration_seconds_count{{error_type="INTERNAL",{method},rpc_response_status_code="INTERNAL",rpc_system_name="grpc",{dest}}}"#
+                r#"rpc_client_call_duration_seconds_count{{error_type="INTERNAL",{method},rpc_status_code="INTERNAL",rpc_system_name="grpc",{dest}}}"#
             ),
             n,
         ),

@@ -16,6 +16,7 @@
 
 use std::borrow::Cow;
 use std::cell::Cell;
+use std::collections::VecDeque;
 use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Mutex, PoisonError};
 
@@ -101,10 +102,15 @@ impl Call {
 static ENABLED: AtomicBool = AtomicBool::new(false);
 /// A slow call is kept only above this (nanoseconds): `u64::MAX` while nothing is kept,
 /// 0 until the store is full, then the fastest call in it.
-static ADMIT_SLOW_NS: AtomicU64 = AtomicU64::new(u64::MAX);
+static ADMIT_SLOW_NS: Alone = Alone(AtomicU64::new(u64::MAX));
+
+/// An atomic alone in its cache lines: what every slow successful call reads is never
+/// invalidated by the locks that errors take.
+#[repr(align(128))]
+struct Alone(AtomicU64);
 
 /// The last failures, oldest first.
-static FAILED: Mutex<Vec<Call>> = Mutex::new(Vec::new());
+static FAILED: Mutex<VecDeque<Call>> = Mutex::new(VecDeque::new());
 /// The slowest calls of the last [`SLOW_KEPT_NS`], in no order.
 static SLOWEST: Mutex<Vec<Call>> = Mutex::new(Vec::new());
 
@@ -113,9 +119,11 @@ pub(crate) fn enable(on: bool) {
     ENABLED.store(on, Ordering::Release);
     if on {
         let slowest = SLOWEST.lock().unwrap_or_else(PoisonError::into_inner);
-        ADMIT_SLOW_NS.store(admission(&slowest), Ordering::Relaxed);
+        ADMIT_SLOW_NS
+            .0
+            .store(admission(&slowest), Ordering::Relaxed);
     } else {
-        ADMIT_SLOW_NS.store(u64::MAX, Ordering::Relaxed);
+        ADMIT_SLOW_NS.0.store(u64::MAX, Ordering::Relaxed);
     }
 }
 
@@ -130,20 +138,30 @@ pub(crate) fn enabled() -> bool {
 #[cfg_attr(debug_assertions, inline)]
 #[cfg_attr(not(debug_assertions), inline(always))]
 pub(crate) fn admits_slow(nanos: u64) -> bool {
-    nanos > ADMIT_SLOW_NS.load(Ordering::Relaxed)
+    nanos > ADMIT_SLOW_NS.0.load(Ordering::Relaxed)
 }
 
-/// Keeps a failed call (the oldest goes when full).
+/// Keeps a failed call (the oldest goes when full). An error whose thread finds the
+/// store busy (another thread's error being kept) is not kept: under an error storm the
+/// failing calls never queue on the lock; a panic, rare, waits its turn.
 #[cold]
 pub(crate) fn failed(call: Call) {
     if !enabled() {
         return;
     }
-    let mut ring = FAILED.lock().unwrap_or_else(PoisonError::into_inner);
+    let mut ring = if call.kind == Kind::Panic {
+        FAILED.lock().unwrap_or_else(PoisonError::into_inner)
+    } else {
+        match FAILED.try_lock() {
+            Ok(ring) => ring,
+            Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+            Err(std::sync::TryLockError::WouldBlock) => return,
+        }
+    };
     if ring.len() == CAPACITY {
-        ring.remove(0);
+        ring.pop_front();
     }
-    ring.push(call);
+    ring.push_back(call);
 }
 
 /// Keeps a slow call if it is still among the slowest (another thread may have raised
@@ -154,7 +172,12 @@ pub(crate) fn slow(call: Call) {
         return;
     }
     let nanos = call.duration_ns.unwrap_or(0);
-    let mut slowest = SLOWEST.lock().unwrap_or_else(PoisonError::into_inner);
+    // Busy: another slow call is being kept; this one is not waited for.
+    let mut slowest = match SLOWEST.try_lock() {
+        Ok(slowest) => slowest,
+        Err(std::sync::TryLockError::Poisoned(p)) => p.into_inner(),
+        Err(std::sync::TryLockError::WouldBlock) => return,
+    };
     if slowest.len() < CAPACITY {
         slowest.push(call);
     } else {
@@ -164,7 +187,9 @@ pub(crate) fn slow(call: Call) {
         }
         slowest[i] = call;
     }
-    ADMIT_SLOW_NS.store(admission(&slowest), Ordering::Relaxed);
+    ADMIT_SLOW_NS
+        .0
+        .store(admission(&slowest), Ordering::Relaxed);
 }
 
 /// Drops slow calls older than [`SLOW_KEPT_NS`] (the status page's sampler calls it), so
@@ -174,7 +199,9 @@ pub(crate) fn expire_slow(now_unix_nanos: u64) {
     let before = slowest.len();
     slowest.retain(|c| now_unix_nanos.saturating_sub(c.unix_nanos) <= SLOW_KEPT_NS);
     if slowest.len() != before && enabled() {
-        ADMIT_SLOW_NS.store(admission(&slowest), Ordering::Relaxed);
+        ADMIT_SLOW_NS
+            .0
+            .store(admission(&slowest), Ordering::Relaxed);
     }
 }
 

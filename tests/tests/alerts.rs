@@ -267,7 +267,7 @@ fn a_workload_breaks_then_recovers_and_each_alert_is_routed_grouped_and_resolved
         annotations["runbook_url"],
         "https://runbooks.example.com/checkout"
     );
-    assert_eq!(error_rate["generatorURL"], format!("http://{addr}/metrics"));
+    assert_eq!(error_rate["generatorURL"], format!("http://{addr}/status"));
     let quality = slack.wait_alert("OrdersQualityLow", "firing");
     assert_eq!(
         labels(&quality),

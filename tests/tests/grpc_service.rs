@@ -34,7 +34,7 @@ fn method(name: &str) -> (&str, &str) {
 }
 
 fn code(name: &str) -> (&str, &str) {
-    ("rpc_response_status_code", name)
+    ("rpc_status_code", name)
 }
 
 #[test]
@@ -75,13 +75,13 @@ fn counts_are_exact_under_concurrency() {
     let text = flext_observability::prometheus::render();
     // Errors by the conventions' rules: NOT_FOUND is the caller's doing on the server.
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{rpc_method="{GET_ORDER}",rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{rpc_method="{GET_ORDER}",rpc_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
     )));
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{error_type="INTERNAL",rpc_method="{GET_ORDER}",rpc_response_status_code="INTERNAL",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{error_type="INTERNAL",rpc_method="{GET_ORDER}",rpc_status_code="INTERNAL",rpc_system_name="grpc"}}"#
     )));
     assert!(text.contains(&format!(
-        r#"{CLIENT}_count{{error_type="NOT_FOUND",rpc_method="{GET_ORDER}",rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc",server_address="127.0.0.1",server_port="{port}"}}"#
+        r#"{CLIENT}_count{{error_type="NOT_FOUND",rpc_method="{GET_ORDER}",rpc_status_code="NOT_FOUND",rpc_system_name="grpc",server_address="127.0.0.1",server_port="{port}"}}"#
     )));
 }
 
@@ -181,10 +181,10 @@ fn statuses_come_from_headers_and_trailers() {
     }
     let text = flext_observability::prometheus::render();
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{error_type="DATA_LOSS",rpc_method="{STREAM}",rpc_response_status_code="DATA_LOSS",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{error_type="DATA_LOSS",rpc_method="{STREAM}",rpc_status_code="DATA_LOSS",rpc_system_name="grpc"}}"#
     )));
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{rpc_method="{STREAM}",rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{rpc_method="{STREAM}",rpc_status_code="NOT_FOUND",rpc_system_name="grpc"}}"#
     )));
 }
 
@@ -220,7 +220,7 @@ fn deadlines_are_deadline_exceeded() {
     assert_eq!(count(SERVER, &labels) - server_before, 1.0);
     let text = flext_observability::prometheus::render();
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{error_type="DEADLINE_EXCEEDED",rpc_method="{UNARY}",rpc_response_status_code="DEADLINE_EXCEEDED",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{error_type="DEADLINE_EXCEEDED",rpc_method="{UNARY}",rpc_status_code="DEADLINE_EXCEEDED",rpc_system_name="grpc"}}"#
     )));
 }
 
@@ -269,10 +269,10 @@ fn cancelled_calls_are_cancelled() {
     let text = flext_observability::prometheus::render();
     // Not an error of the server; an error for the client.
     assert!(text.contains(&format!(
-        r#"{SERVER}_count{{rpc_method="{UNARY}",rpc_response_status_code="CANCELLED",rpc_system_name="grpc"}}"#
+        r#"{SERVER}_count{{rpc_method="{UNARY}",rpc_status_code="CANCELLED",rpc_system_name="grpc"}}"#
     )));
     assert!(text.contains(&format!(
-        r#"{CLIENT}_count{{error_type="CANCELLED",rpc_method="{UNARY}",rpc_response_status_code="CANCELLED",rpc_system_name="grpc""#
+        r#"{CLIENT}_count{{error_type="CANCELLED",rpc_method="{UNARY}",rpc_status_code="CANCELLED",rpc_system_name="grpc""#
     )));
 }
 
@@ -334,7 +334,7 @@ fn trace_context_flows_from_client_to_server() {
     for span in [client, server] {
         assert_eq!(span.attr("rpc.system.name").as_deref(), Some("grpc"));
         assert_eq!(span.attr("rpc.method").as_deref(), Some(GET_ORDER));
-        assert_eq!(span.attr("rpc.response.status_code").as_deref(), Some("OK"));
+        assert_eq!(span.attr("rpc.status_code").as_deref(), Some("OK"));
     }
     assert_eq!(client.attr("server.address").as_deref(), Some("127.0.0.1"));
     assert_eq!(

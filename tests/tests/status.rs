@@ -40,7 +40,11 @@ impl fmt::Display for Declined {
 /// The trace of the call that failed on purpose.
 static FAILED_TRACE: Mutex<Option<String>> = Mutex::new(None);
 
-#[monitor(objective = CHECKOUT)]
+/// The declined charge fires `ChargeCardDeclined` (in-process alerting): the page lists it.
+#[monitor(
+    objective = CHECKOUT,
+    alert(name = "ChargeCardDeclined", errors > 0, over = "1m", for = "0s", severity = "page")
+)]
 fn charge_card(cents: u64) -> Result<u64, Declined> {
     if cents == 0 {
         *FAILED_TRACE.lock().unwrap() = current_trace_id();
@@ -156,6 +160,7 @@ fn status_page_shows_the_workload_in_json_and_in_a_browser() {
         .health_details(true)
         .system_checks(false)
         .status_sample_interval(Duration::from_secs(1))
+        .alert_evaluation_interval(Duration::from_millis(200))
         .trace_url_template("http://jaeger.example:16686/trace/{trace_id}")
         .install()
         .expect("install");
@@ -355,7 +360,25 @@ fn status_page_shows_the_workload_in_json_and_in_a_browser() {
         "gateway unreachable: connection refused"
     );
     assert_eq!(doc["health"]["status"], "unhealthy");
-    assert_eq!(doc["alerts"]["enabled"], false);
+    // The declined charge's alert, as in-process alerting holds it.
+    let doc = eventually(Duration::from_secs(20), || {
+        let doc = json(addr);
+        doc["alerts"]["firing"]
+            .as_array()?
+            .iter()
+            .any(|a| a["name"] == "ChargeCardDeclined")
+            .then_some(doc)
+    })
+    .expect("ChargeCardDeclined firing on the page within 20 s");
+    assert_eq!(doc["alerts"]["enabled"], true);
+    let alert = doc["alerts"]["firing"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|a| a["name"] == "ChargeCardDeclined")
+        .unwrap();
+    assert_eq!(alert["severity"], "page");
+    assert_eq!(alert["labels"]["service_name"], "shop", "{alert}");
     assert!(doc["slow_queries"].is_array());
 
     // `/` sends browsers to the page (read raw: the client would follow it).
@@ -430,6 +453,14 @@ fn browser_checks(addr: std::net::SocketAddr, failed_trace: &str) {
             .any(|r| r.starts_with("payments_gateway unhealthy")
                 && r.contains("gateway unreachable")),
         "{checks:#?}"
+    );
+    let alerts = rows["Firing alerts"].as_array().unwrap();
+    assert!(
+        alerts
+            .iter()
+            .filter_map(Value::as_str)
+            .any(|r| r.starts_with("ChargeCardDeclined page")),
+        "{alerts:#?}"
     );
     let failures = rows["Failed calls, newest first"].as_array().unwrap();
     assert!(

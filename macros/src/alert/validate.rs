@@ -8,8 +8,12 @@ use crate::errors::{Errors, did_you_mean};
 
 /// What the alerts of one declaration watch.
 pub(crate) enum Subject<'a> {
-    /// A monitored function and its `function` label.
-    Function { label: &'a str },
+    /// A monitored function and its `function` label; the largest bound of its
+    /// histogram when known (a latency above it could never be measured).
+    Function {
+        label: &'a str,
+        largest_bound: Option<f64>,
+    },
     /// A declared gauge or counter: its sample name and labels.
     Metric {
         name: &'a str,
@@ -382,8 +386,17 @@ impl<'a> One<'a> {
             (_, Some(Err(message))) => errors.error_at(measure, message),
             (_, Some(Ok(q))) => {
                 if let Some(secs) = duration(value, "a latency threshold", 0.0, errors) {
+                    let largest = match self.subject {
+                        Subject::Function { largest_bound, .. } => *largest_bound,
+                        _ => None,
+                    };
                     if secs <= 0.0 {
                         errors.error_at(value, "a latency threshold must be above zero");
+                    } else if let Some(largest) = largest.filter(|&l| secs >= l) {
+                        errors.error_at(
+                            value,
+                            format!("the duration histogram ends at {largest} s, so a quantile above it is never measured and this alert could never fire: lower the threshold, or add larger `buckets = [..]`"),
+                        );
                     } else {
                         self.condition = Some(Condition::LatencyAbove {
                             quantile: q,
@@ -624,7 +637,7 @@ pub(crate) fn upper_camel(text: &str) -> String {
 
 fn default_name(subject: &Subject<'_>, condition: Condition) -> String {
     match subject {
-        Subject::Function { label } => {
+        Subject::Function { label, .. } => {
             let what = match condition {
                 Condition::ErrorRateAbove(_) => "ErrorRate".to_owned(),
                 Condition::ErrorsAbove(_) => "Errors".to_owned(),
@@ -690,7 +703,13 @@ mod tests {
             seconds: 1.0,
         };
         assert_eq!(
-            default_name(&Subject::Function { label: "slow_api" }, latency),
+            default_name(
+                &Subject::Function {
+                    label: "slow_api",
+                    largest_bound: None
+                },
+                latency
+            ),
             "SlowApiLatencyP999"
         );
         let counter = Subject::Metric {

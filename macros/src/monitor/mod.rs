@@ -29,7 +29,10 @@ pub(crate) fn expand(args: TokenStream, input: TokenStream) -> TokenStream {
         };
         let alerts = alert::check(
             &options.alerts,
-            &alert::Subject::Function { label: &label },
+            &alert::Subject::Function {
+                label: &label,
+                largest_bound: largest_bound(&options),
+            },
             &mut errors,
         );
         if !errors.is_empty() {
@@ -130,7 +133,10 @@ fn impl_block(mut item: ItemImpl, outer: &Options, errors: &mut Errors) -> ImplB
         };
         let alerts = alert::check(
             &options.alerts,
-            &alert::Subject::Function { label: &label },
+            &alert::Subject::Function {
+                label: &label,
+                largest_bound: largest_bound(&options),
+            },
             errors,
         );
         items.push(Method::Instrumented {
@@ -158,3 +164,22 @@ fn type_label(ty: &Type) -> String {
         other => other.to_token_stream().to_string().replace(' ', ""),
     }
 }
+
+/// The largest bound of the function's duration histogram, when the macro knows it:
+/// its `buckets`, else the defaults (10 s); not with an objective, whose latency
+/// threshold joins the bounds at compile time.
+fn largest_bound(options: &options::Options) -> Option<f64> {
+    if options.objective.is_some() {
+        return None;
+    }
+    Some(
+        options
+            .buckets
+            .as_ref()
+            .and_then(|b| b.seconds.last().copied())
+            .unwrap_or(DEFAULT_LARGEST_BOUND),
+    )
+}
+
+/// The largest of the runtime's default duration buckets (`model::DEFAULT_BUCKETS`).
+const DEFAULT_LARGEST_BOUND: f64 = 10.0;

@@ -49,6 +49,8 @@ struct Alert<'a> {
     name: &'a str,
     expr: String,
     for_: Option<&'a str>,
+    /// How long it keeps firing once its condition is false (Prometheus ≥ 2.42).
+    keep_firing_for: Option<&'a str>,
     severity: &'a str,
     summary: String,
     description: String,
@@ -59,6 +61,9 @@ fn write_alert(out: &mut String, a: &Alert<'_>) {
     block(out, 8, "expr", &a.expr);
     if let Some(f) = a.for_ {
         pair(out, 8, "for", f);
+    }
+    if let Some(f) = a.keep_firing_for {
+        pair(out, 8, "keep_firing_for", f);
     }
     out.push_str("        labels:\n");
     pair(out, 10, "severity", a.severity);
@@ -105,6 +110,8 @@ pub(crate) fn groups(out: &mut String, inv: &Inventory, service: Option<&str>, l
                         with_service(&selector, sm)
                     ),
                     for_: Some(for_),
+                    // In-process alerting resolves after the same hold: both agree.
+                    keep_firing_for: Some(for_),
                     severity,
                     summary: format!(
                         "{{{{ $labels.service_name }}}}: {} health check {{{{ $labels.check }}}} is failing",
@@ -139,6 +146,7 @@ pub(crate) fn groups(out: &mut String, inv: &Inventory, service: Option<&str>, l
                             with_service(&selector, sm)
                         ),
                         for_: Some(for_),
+                        keep_firing_for: None,
                         severity,
                         summary: format!(
                             "{{{{ $labels.service_name }}}} on {{{{ $labels.instance }}}}: {what} usage above its {level} level"
@@ -207,6 +215,7 @@ fn business_alert(
                 number(levels.pipeline_failure_ratio)
             ),
             for_: Some("5m"),
+            keep_firing_for: None,
             severity: "ticket",
             summary: format!(
                 "{{{{ $labels.service_name }}}}: more than {}% of `{name}` runs failed over the last hour",
@@ -227,6 +236,7 @@ fn business_alert(
                 age.as_secs()
             ),
             for_: None,
+            keep_firing_for: None,
             severity: "ticket",
             summary: format!(
                 "{{{{ $labels.service_name }}}}: no successful run recorded in `{name}` for {}",
@@ -246,6 +256,7 @@ fn business_alert(
                 number(levels.data_quality_min)
             ),
             for_: Some("5m"),
+            keep_firing_for: None,
             severity: "ticket",
             summary: format!(
                 "{{{{ $labels.service_name }}}}: `{name}` below {}",

@@ -211,7 +211,8 @@ impl<const NB: usize> MonitorSite<NB> {
         let bucket = if nanos <= self.bounds_ns[0] {
             0
         } else {
-            if outcome == Outcome::Ok && recent::admits_slow(nanos) {
+            // Only builds with the status page keep slow calls.
+            if cfg!(feature = "status") && outcome == Outcome::Ok && recent::admits_slow(nanos) {
                 self.keep_slow(nanos, span);
             }
             self.bounds_ns[1..]

@@ -58,6 +58,14 @@ fn check_and_list_answer_from_the_snapshot() {
         Ok(ServingStatus::Serving)
     );
     assert_eq!(check(env, env.orders, "nope"), Err(Code::NotFound));
+    // The services Kubernetes gRPC probes are given: the HTTP probes' verdicts.
+    for probe in ["liveness", "readiness", "startup"] {
+        assert_eq!(
+            check(env, env.orders, probe),
+            Ok(ServingStatus::Serving),
+            "{probe}"
+        );
+    }
     let listed = env.runtime.block_on(async {
         let mut health = Env::health_client(env.orders).await;
         let list = health
@@ -76,7 +84,14 @@ fn check_and_list_answer_from_the_snapshot() {
     let serving = |name: &str| (name.to_owned(), ServingStatus::Serving);
     assert_eq!(
         listed,
-        [serving(""), serving("orders-db"), serving("storage")]
+        [
+            serving(""),
+            serving("liveness"),
+            serving("orders-db"),
+            serving("readiness"),
+            serving("startup"),
+            serving("storage")
+        ]
     );
 }
 
@@ -243,7 +258,7 @@ fn an_independent_client_checks_watches_and_lists() {
     );
     assert_eq!(
         python_once(env.orders, &["list"]),
-        r#"{"": "SERVING", "orders-db": "SERVING", "storage": "SERVING"}"#
+        r#"{"": "SERVING", "liveness": "SERVING", "orders-db": "SERVING", "readiness": "SERVING", "startup": "SERVING", "storage": "SERVING"}"#
     );
     let overall = PythonWatch::start(env.orders, "");
     let unknown = PythonWatch::start(env.orders, "nope");
@@ -255,7 +270,7 @@ fn an_independent_client_checks_watches_and_lists() {
     assert_eq!(python_once(env.orders, &["check", ""]), "NOT_SERVING");
     assert_eq!(
         python_once(env.orders, &["list"]),
-        r#"{"": "NOT_SERVING", "orders-db": "NOT_SERVING", "storage": "NOT_SERVING"}"#
+        r#"{"": "NOT_SERVING", "liveness": "SERVING", "orders-db": "NOT_SERVING", "readiness": "NOT_SERVING", "startup": "SERVING", "storage": "NOT_SERVING"}"#
     );
     env.set_down(false);
     assert_eq!(overall.next(FLIP), "SERVING");

@@ -51,6 +51,10 @@ pub(crate) fn parent() {
         "{task}"
     );
     assert_eq!(task["level"], "ERROR", "{task}");
+    assert_eq!(
+        task["message"], "exception",
+        "the span event's name: {task}"
+    );
     let text = task.to_string();
     assert!(text.contains("panics.rs"), "the location: {text}");
     let thread = panic_line("worker-a gave up");

@@ -106,7 +106,7 @@ pub(crate) fn grpc(service: Option<&str>) -> Board {
         RPC_SERVER_DURATION,
         "rpc_method",
         "{{service_name}} {{rpc_method}}",
-        r#"rpc_response_status_code!="OK""#,
+        r#"rpc_status_code!="OK""#,
     );
     b
 }

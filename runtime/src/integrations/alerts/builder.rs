@@ -114,7 +114,8 @@ impl ObservabilityBuilder {
     }
 
     /// A label added to every alert of this process (`team`, `cluster`, …); an alert's
-    /// own labels win over it.
+    /// own labels win over it. `alertname`, `severity` and `instance` are set by each
+    /// alert: naming one makes `install()` fail.
     pub fn alert_label(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
         self.extensions
             .get_mut::<AlertSettings>()
@@ -124,8 +125,9 @@ impl ObservabilityBuilder {
     }
 
     /// The `generatorURL` of every alert: the page a notification links back to.
-    /// Default: `http://<host name>:<port>/metrics` of the embedded server (none without
-    /// it).
+    /// Default: `http://<host name>:<port>/status` of the embedded server (the status
+    /// page, which lists the firing alerts), or `/metrics` in builds without the `status`
+    /// feature; none without the server.
     pub fn alert_generator_url(mut self, url: impl Into<String>) -> Self {
         self.extensions.get_mut::<AlertSettings>().generator_url = Some(url.into());
         self

@@ -109,7 +109,7 @@ pub(super) fn resolve(code: AlertSettings, env: EnvLookup<'_>) -> Result<Option<
     for (name, value) in &code.labels {
         flext_observability_naming::validate_label_name(name)
             .map_err(|e| Error::config("alert_label", e.to_string()))?;
-        if ["alertname", "severity"].contains(&name.as_str()) {
+        if ["alertname", "severity", "instance"].contains(&name.as_str()) {
             return Err(Error::config(
                 "alert_label",
                 format!("`{name}` is set by each alert: choose another label"),

@@ -235,7 +235,8 @@ fn run(mailbox: &Mailbox, target: &Target, timeout: Duration) {
             Sent::Rejected(reason) => {
                 DROPPED_ALERTS.fetch_add(batch.len() as u64, Ordering::Relaxed);
                 crate::diag::warn_once(
-                    &format!("alerts-rejected:{}:{reason}", target.shown),
+                    // Once per Alertmanager: the reasons (response bodies) may vary.
+                    &format!("alerts-rejected:{}", target.shown),
                     &format!(
                         "alerts: Alertmanager {} rejected {} alert(s), dropped (counted in flext_alerts_dropped_total): {reason}",
                         target.shown,

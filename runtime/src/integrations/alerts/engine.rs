@@ -34,13 +34,18 @@ impl Engine {
     pub(super) fn start(plan: Plan) -> std::io::Result<Engine> {
         let stop = Arc::new((Mutex::new(false), Condvar::new()));
         let signal = Arc::clone(&stop);
+        // The first round's counters are every window's start: taken before `install()`
+        // returns, so that calls made right after it count (within a bound: a start-up
+        // never waits long on it).
+        let (ready, first_round) = std::sync::mpsc::sync_channel(1);
         let thread = std::thread::Builder::new()
             .name("flext-obs-alert-eval".into())
             .spawn(move || {
                 tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
-                    run(plan, &signal);
+                    run(plan, &signal, &ready);
                 });
             })?;
+        let _ = first_round.recv_timeout(std::time::Duration::from_secs(2));
         Ok(Engine {
             stop,
             thread: Some(thread),
@@ -60,7 +65,7 @@ impl Drop for Engine {
     }
 }
 
-fn run(plan: Plan, stop: &(Mutex<bool>, Condvar)) {
+fn run(plan: Plan, stop: &(Mutex<bool>, Condvar), ready: &std::sync::mpsc::SyncSender<()>) {
     let Plan {
         mut evaluator,
         families,
@@ -78,21 +83,32 @@ fn run(plan: Plan, stop: &(Mutex<bool>, Condvar)) {
     let mut book = Book::default();
     let mut next = Instant::now();
     loop {
-        let now = Instant::now();
-        let wall = SystemTime::now();
-        let captured = capture(&families);
-        let observed = evaluator.evaluate(now, &captured);
-        let mut common = Common {
-            labels: vec![("service_name".to_owned(), crate::identity::service_name())],
-        };
-        common.labels.extend(labels.iter().cloned());
-        let due = book.update(evaluator.rules(), &observed, &common, now, wall, resend);
-        shared::publish(book.in_phase(Phase::Firing), &runbooks);
-        let payloads: Vec<_> = due
-            .iter()
-            .map(|a| Arc::new(describe.payload(a, &runbooks[a.rule], wall)))
-            .collect();
-        delivery.send(&payloads);
+        // A round that panics (a bug) is reported and the next one runs: alerting never
+        // stops silently.
+        let round = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+            let now = Instant::now();
+            let wall = SystemTime::now();
+            let captured = capture(&families);
+            let observed = evaluator.evaluate(now, &captured);
+            let mut common = Common {
+                labels: vec![("service_name".to_owned(), crate::identity::service_name())],
+            };
+            common.labels.extend(labels.iter().cloned());
+            let due = book.update(evaluator.rules(), &observed, &common, now, wall, resend);
+            shared::publish(book.in_phase(Phase::Firing), &runbooks);
+            let payloads: Vec<_> = due
+                .iter()
+                .map(|a| Arc::new(describe.payload(a, &runbooks[a.rule], wall)))
+                .collect();
+            delivery.send(&payloads);
+        }));
+        let _ = ready.try_send(());
+        if round.is_err() {
+            crate::diag::warn_once(
+                "alerts-evaluation-panicked",
+                "alerts: an evaluation round panicked (a bug in flext-observability, please report it); the next rounds still run",
+            );
+        }
 
         next += interval;
         let after = Instant::now();

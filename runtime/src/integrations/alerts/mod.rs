@@ -83,7 +83,7 @@
 //! every interface; the host name alone without a server), the rule's own (`function`,
 //! `objective_name`, a series' labels, `check`, …) and
 //! [`alert_label`](crate::ObservabilityBuilder::alert_label)s; annotations `summary`,
-//! `description` and `runbook_url` where given; `generatorURL` the process's `/metrics`
+//! `description` and `runbook_url` where given; `generatorURL` the process's status page (`/metrics` without it)
 //! ([`alert_generator_url`](crate::ObservabilityBuilder::alert_generator_url)).
 //!
 //! Firing alerts are sent when they fire and again every minute
@@ -165,10 +165,16 @@ impl Prepared for Ready {
             Some(addr) => format!("{}:{}", host_name(), addr.port()),
             None => host_name(),
         };
+        // The status page lists the firing alerts; without it, `/metrics` has them.
+        let page = if cfg!(feature = "status") {
+            "status"
+        } else {
+            "metrics"
+        };
         let generator_url = config.generator_url.clone().or_else(|| {
             start
                 .server_addr
-                .map(|_| format!("http://{instance}/metrics"))
+                .map(|_| format!("http://{instance}/{page}"))
         });
         let mut labels = vec![("instance".to_owned(), instance)];
         labels.extend(config.labels.iter().cloned());

@@ -69,11 +69,12 @@ impl Book {
         wall: SystemTime,
         resend: Duration,
     ) -> Vec<Alert> {
-        let mut seen: Vec<Vec<(String, String)>> = Vec::new();
+        let mut seen: std::collections::HashSet<Vec<(String, String)>> =
+            std::collections::HashSet::new();
         for (i, (rule, observations)) in rules.iter().zip(observed).enumerate() {
             for o in observations {
                 let labels = labels(rule, &o.labels, common);
-                seen.push(labels.clone());
+                seen.insert(labels.clone());
                 self.step(i, rule, labels, o, now, wall);
             }
         }
@@ -81,7 +82,7 @@ impl Book {
         let gone: Vec<Vec<(String, String)>> = self
             .alerts
             .keys()
-            .filter(|k| !seen.contains(k))
+            .filter(|k| !seen.contains(*k))
             .cloned()
             .collect();
         for labels in gone {

@@ -341,11 +341,16 @@ impl<B: Body> Body for ResponseBody<B> {
                     }
                 }
             }
-            // The stream is reset: the peer sees `INTERNAL`; so does an end without
-            // trailers.
+            // The stream is reset: the peer sees `INTERNAL`, or the deadline when it has
+            // run out; so does an end without trailers.
             Poll::Ready(Some(Err(_)) | None) => {
                 if let Some(call) = this.call.take() {
-                    call.finish(INTERNAL);
+                    let code = if call.past_deadline() {
+                        DEADLINE_EXCEEDED
+                    } else {
+                        INTERNAL
+                    };
+                    call.finish(code);
                 }
             }
             Poll::Pending => {}

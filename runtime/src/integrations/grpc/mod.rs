@@ -29,7 +29,7 @@
 //!
 //! let text = flext_observability::prometheus::render();
 //! assert!(text.contains(
-//!     r#"rpc_server_call_duration_seconds_count{rpc_method="orders.v1.Orders/GetOrder",rpc_response_status_code="NOT_FOUND",rpc_system_name="grpc"} 1"#
+//!     r#"rpc_server_call_duration_seconds_count{rpc_method="orders.v1.Orders/GetOrder",rpc_status_code="NOT_FOUND",rpc_system_name="grpc"} 1"#
 //! ));
 //! # }
 //! ```
@@ -44,7 +44,7 @@
 //!
 //! | series | type | labels |
 //! |---|---|---|
-//! | `rpc_server_call_duration_seconds` | histogram, buckets `0.005 … 10` s (the conventions' 14) | `rpc_system_name="grpc"`, `rpc_method`, `rpc_response_status_code`, `error_type` |
+//! | `rpc_server_call_duration_seconds` | histogram, buckets `0.005 … 10` s (the conventions' 14) | `rpc_system_name="grpc"`, `rpc_method`, `rpc_status_code`, `error_type` |
 //! | `rpc_client_call_duration_seconds` | histogram, the same buckets | the same, and `server_address`, `server_port` |
 //!
 //! - **`rpc_method`** is fully qualified, `orders.v1.Orders/GetOrder`. A server names
@@ -52,10 +52,10 @@
 //!   [`ServerLayer::known_methods`], else the ones its handlers answer (anything tonic
 //!   answers `UNIMPLEMENTED` for at once is not one); every other call is `_OTHER` (its
 //!   span keeps the name in `rpc.method_original`). At most [`MAX_METHODS`] names.
-//! - **`rpc_response_status_code`** is the code's name (`OK`, `NOT_FOUND`, …). The
-//!   conventions call it `rpc.response.status_code` (v1.39.0 renamed
-//!   `rpc.grpc.status_code`); flext-observability's issue said `rpc.status_code`, the
-//!   conventions win. It comes from `grpc-status` in the response headers (errors
+//! - **`rpc_status_code`** is the code's name (`OK`, `NOT_FOUND`, …): `rpc.status_code`,
+//!   as the conventions name it since `rpc.response.status_code` (v1.39.0 to v1.44.0,
+//!   itself the successor of `rpc.grpc.status_code`) was renamed on their main branch
+//!   (semantic-conventions#3921, the name this crate's issue asked for). It comes from `grpc-status` in the response headers (errors
 //!   raised by handlers, which tonic sends as "trailers-only" responses) **or in the
 //!   trailers** (successes, and errors in the middle of a stream): the layers wrap the
 //!   response body to read them, where other Rust instrumentation reads headers only
@@ -92,7 +92,7 @@
 //!
 //! Each call runs inside a span (target [`SPAN_TARGET`], level `INFO`) named by its
 //! method (`grpc` for `_OTHER`), with `rpc.system.name`, `rpc.method`, then
-//! `rpc.response.status_code` and, when it failed, `error.type` and an error status.
+//! `rpc.status_code` and, when it failed, `error.type` and an error status.
 //! A server span's parent comes from the call's metadata (W3C trace context, B3: the
 //! configured propagators, feature `otlp`); a client span is the child of the current
 //! span and its context goes into the outgoing metadata. The server takes the

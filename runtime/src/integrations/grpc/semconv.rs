@@ -3,7 +3,7 @@
 //! (`grpc-timeout`), the status a plain HTTP response stands for, and the opt-in to the
 //! names used before v1.39.
 
-/// gRPC status codes by number, named as `rpc.response.status_code` names them.
+/// gRPC status codes by number, named as `rpc.status_code` names them.
 pub(crate) const CODES: [&str; 17] = [
     "OK",
     "CANCELLED",

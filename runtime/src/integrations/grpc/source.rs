@@ -147,49 +147,90 @@ impl Snapshot for GrpcSnapshot {
     }
 }
 
-fn encode(side: Side, old: bool, out: &mut dyn Encoder) {
-    fn value(old: bool, counts: &[u64], sum: f64) -> HistogramValue<'_> {
-        HistogramValue {
-            bounds: if old { &BOUNDS_MS } else { &DURATION_BOUNDS },
-            counts,
-            sum: if old { sum * 1000.0 } else { sum },
-        }
+fn value(old: bool, counts: &[u64], sum: f64) -> HistogramValue<'_> {
+    HistogramValue {
+        bounds: if old { &BOUNDS_MS } else { &DURATION_BOUNDS },
+        counts,
+        sum: if old { sum * 1000.0 } else { sum },
     }
-    each(side, |method, key, series| {
-        let (counts, sum, exemplars) = series.read();
-        let code = code(key);
-        let (address, port) = methods::destination_labels(key.method);
-        let mut buffer = itoa::Buffer::new();
-        let port = port.map_or("", |p| buffer.format(p));
-        let client = side == Side::Client;
-        if old {
-            let labels = [
-                (
-                    "rpc_grpc_status_code",
-                    NUMBERS.get(usize::from(code)).copied().unwrap_or("2"),
-                ),
-                ("rpc_method", method.old_method()),
-                ("rpc_service", method.old_service()),
-                ("rpc_system", "grpc"),
-                ("server_address", if client { address } else { "" }),
-                ("server_port", if client { port } else { "" }),
-            ];
-            out.histogram(&labels, &value(old, &counts, sum));
-        } else {
+}
+
+fn encode(side: Side, old: bool, out: &mut dyn Encoder) {
+    if old {
+        encode_old(side, out);
+    } else {
+        each(side, |method, key, series| {
+            let (counts, sum, exemplars) = series.read();
+            let code = code(key);
+            let (address, port) = methods::destination_labels(key.method);
+            let mut buffer = itoa::Buffer::new();
+            let port = port.map_or("", |p| buffer.format(p));
+            let client = side == Side::Client;
             let labels = [
                 ("error_type", error_type(key.error, code)),
                 ("rpc_method", method.name),
-                ("rpc_response_status_code", code_name(code)),
+                ("rpc_status_code", code_name(code)),
                 ("rpc_system_name", "grpc"),
                 ("server_address", if client { address } else { "" }),
                 ("server_port", if client { port } else { "" }),
             ];
             out.histogram_exemplars(&labels, &value(old, &counts, sum), &exemplars);
-        }
-    });
+        });
+    }
     let budget = side.budget();
     if budget.overflowed() {
         let (counts, sum, _) = budget.overflow.read();
         out.histogram(&[OVERFLOW], &value(old, &counts, sum));
+    }
+}
+
+/// The names used before v1.39 (`rpc/dup`). They have no `error.type`: series that differ
+/// only by it (a panic and an ordinary `UNKNOWN` of one method) are summed, or two series
+/// would share one label set and the scrape would be refused. At scrape time only.
+fn encode_old(side: Side, out: &mut dyn Encoder) {
+    let client = side == Side::Client;
+    let mut merged: Vec<([String; 5], Vec<u64>, f64)> = Vec::new();
+    each(side, |method, key, series| {
+        let (counts, sum, _) = series.read();
+        let code = code(key);
+        let (address, port) = methods::destination_labels(key.method);
+        let labels = [
+            NUMBERS
+                .get(usize::from(code))
+                .copied()
+                .unwrap_or("2")
+                .to_owned(),
+            method.old_method().to_owned(),
+            method.old_service().to_owned(),
+            if client {
+                address.to_owned()
+            } else {
+                String::new()
+            },
+            match port {
+                Some(p) if client => p.to_string(),
+                _ => String::new(),
+            },
+        ];
+        match merged.iter_mut().find(|(l, _, _)| *l == labels) {
+            Some((_, total, total_sum)) => {
+                for (t, c) in total.iter_mut().zip(counts.iter()) {
+                    *t += *c;
+                }
+                *total_sum += sum;
+            }
+            None => merged.push((labels, counts.to_vec(), sum)),
+        }
+    });
+    for (l, counts, sum) in &merged {
+        let labels = [
+            ("rpc_grpc_status_code", l[0].as_str()),
+            ("rpc_method", l[1].as_str()),
+            ("rpc_service", l[2].as_str()),
+            ("rpc_system", "grpc"),
+            ("server_address", l[3].as_str()),
+            ("server_port", l[4].as_str()),
+        ];
+        out.histogram(&labels, &value(true, counts, *sum));
     }
 }

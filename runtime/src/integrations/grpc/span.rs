@@ -38,7 +38,7 @@ pub(crate) fn server(c: &ServerCall<'_>) -> Span {
         rpc.system.name = "grpc",
         rpc.method = c.method.name,
         rpc.method_original = c.method.is_other().then_some(c.original),
-        rpc.response.status_code = Empty,
+        rpc.status_code = Empty,
         error.type = Empty,
         server.address = host.map(|(address, _)| address),
         server.port = host.and_then(|(_, port)| port),
@@ -66,7 +66,7 @@ pub(crate) fn client(
         otel.status_code = Empty,
         rpc.system.name = "grpc",
         rpc.method = method.name,
-        rpc.response.status_code = Empty,
+        rpc.status_code = Empty,
         error.type = Empty,
         server.address = (!address.is_empty()).then_some(address),
         server.port = port,
@@ -82,7 +82,7 @@ pub(crate) fn finish(span: &Span, code: u8, error: Option<&str>, dup: bool) {
     if span.is_disabled() {
         return;
     }
-    span.record("rpc.response.status_code", code_name(code));
+    span.record("rpc.status_code", code_name(code));
     if dup {
         span.record("rpc.grpc.status_code", u64::from(code));
     }

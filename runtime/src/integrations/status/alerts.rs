@@ -1,10 +1,5 @@
-//! Firing alerts, when the alerts integration is part of the build.
-//!
-//! WIRING POINT (for the `alerts` feature): this is the one place the status page asks
-//! for alerts. Once `integrations/alerts` exists, `firing()` returns
-//! `Alerts::Firing(..)` from it under `#[cfg(feature = "alerts")]`, keeping this
-//! function as the fallback under `#[cfg(not(feature = "alerts"))]`; the HTML and JSON
-//! renderings already show both cases.
+//! Firing alerts, when the alerts integration is part of the build: the one place the
+//! status page asks for them ([`crate::integrations::alerts::firing`]).
 
 use std::time::SystemTime;
 
@@ -12,15 +7,16 @@ use std::time::SystemTime;
 #[derive(Debug)]
 pub(super) enum Alerts {
     /// The build has no alerts integration.
+    #[cfg_attr(feature = "alerts", allow(dead_code))]
     NotEnabled,
     /// The alerts firing now (none: the list is empty).
-    #[allow(dead_code)] // filled once the alerts integration is wired in
+    #[cfg_attr(not(feature = "alerts"), allow(dead_code))]
     Firing(Vec<AlertView>),
 }
 
 /// One firing alert.
 #[derive(Debug)]
-#[allow(dead_code)] // filled once the alerts integration is wired in
+#[cfg_attr(not(feature = "alerts"), allow(dead_code))]
 pub(super) struct AlertView {
     pub(super) name: String,
     /// `page`, `ticket` or `info` (`objectives::Severity`).
@@ -33,6 +29,24 @@ pub(super) struct AlertView {
 }
 
 /// The alerts firing now.
+#[cfg(not(feature = "alerts"))]
 pub(super) fn firing() -> Alerts {
     Alerts::NotEnabled
+}
+
+/// The alerts firing now, as in-process alerting holds them.
+#[cfg(feature = "alerts")]
+pub(super) fn firing() -> Alerts {
+    Alerts::Firing(
+        crate::integrations::alerts::firing()
+            .into_iter()
+            .map(|a| AlertView {
+                name: a.name,
+                severity: a.severity.as_str(),
+                since: Some(a.since),
+                summary: a.summary,
+                labels: a.labels,
+            })
+            .collect(),
+    )
 }

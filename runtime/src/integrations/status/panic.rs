@@ -90,7 +90,8 @@ fn report(info: &PanicHookInfo<'_>) {
         code.lineno = line,
         code.column = column,
         thread.name = thread,
-        "panic"
+        // The message names the span event: `exception`, as the conventions name it.
+        "exception"
     );
     let mut call = Call::new(Kind::Panic, None);
     call.error_type = Some(Cow::Borrowed("panic"));

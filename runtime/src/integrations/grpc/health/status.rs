@@ -7,6 +7,9 @@
 //! - a check or a group, by name: as `/health/<name>` answers it (the worst own status
 //!   of its checks), and `NOT_SERVING` for all of them during the shutdown drain, as
 //!   gRPC servers report every service when they shut down;
+//! - `liveness`, `readiness`, `startup` (the services Kubernetes gRPC probes are
+//!   usually given, `grpc: {port: …, service: liveness}`), when no check or group has
+//!   that name: as `/livez`, `/readyz`, `/startupz` answer;
 //! - no snapshot (before `install()`, after the guard is dropped): `NOT_SERVING`.
 
 use std::time::Instant;
@@ -30,11 +33,27 @@ pub(crate) fn status_of(service: &str) -> Option<ServingStatus> {
         health::mark_probed();
         return Some(serving(readiness.status().is_available()));
     }
-    let verdict = snapshot.named(service, &[], now)?;
+    let Some(verdict) = snapshot.named(service, &[], now) else {
+        let probe = match service {
+            "liveness" => Probe::Liveness,
+            "readiness" => {
+                health::mark_probed();
+                return Some(serving(readiness.status().is_available()));
+            }
+            "startup" => Probe::Startup,
+            _ => return None,
+        };
+        return Some(serving(
+            snapshot.verdict(probe, &[], now).status().is_available(),
+        ));
+    };
     Some(serving(
         !readiness.draining() && verdict.status().is_available(),
     ))
 }
+
+/// The probes' service names.
+const PROBES: [&str; 3] = ["liveness", "readiness", "startup"];
 
 fn serving(yes: bool) -> ServingStatus {
     if yes {
@@ -47,6 +66,7 @@ fn serving(yes: bool) -> ServingStatus {
 /// Every service: `""`, each check and each group, sorted, without duplicates.
 pub(crate) fn services() -> Vec<String> {
     let mut names = vec![String::new()];
+    names.extend(PROBES.map(str::to_owned));
     if let Some(snapshot) = health::snapshot() {
         for check in snapshot.checks() {
             names.push(check.name().to_owned());
