@@ -8,7 +8,7 @@ use std::convert::Infallible;
 use std::future::{Future, Ready, ready};
 use std::pin::Pin;
 use std::sync::Arc;
-use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
 use std::task::{Context, Poll};
 use std::time::Duration;
 
@@ -71,6 +71,9 @@ pub struct HealthService {
 struct Watches {
     open: AtomicUsize,
     max: usize,
+    /// [`HealthService::close_watches`] was called.
+    closed: AtomicBool,
+    wake: tokio::sync::Notify,
 }
 
 impl Default for HealthService {
@@ -90,6 +93,8 @@ impl HealthService {
             watches: Arc::new(Watches {
                 open: AtomicUsize::new(0),
                 max,
+                closed: AtomicBool::new(false),
+                wake: tokio::sync::Notify::new(),
             }),
         }
     }
@@ -105,6 +110,24 @@ impl HealthService {
     #[must_use]
     pub fn max_watches(self, max: usize) -> Self {
         Self::with_max_watches(max)
+    }
+
+    /// Ends every `Watch` of this service (and of its clones) with a last `NOT_SERVING`,
+    /// at once or within a second, and answers later ones the same way: call it before
+    /// a graceful shutdown of your server while the guard still lives, which would
+    /// otherwise wait for the watchers (dropping the guard ends them too).
+    ///
+    /// ```
+    /// # use flext_observability::grpc::HealthService;
+    /// let health = HealthService::new();
+    /// // Server::builder().add_service(health.clone())…serve_with_shutdown(addr, async {
+    /// //     signal.await;
+    /// health.close_watches();
+    /// // })
+    /// ```
+    pub fn close_watches(&self) {
+        self.watches.closed.store(true, Ordering::Release);
+        self.watches.wake.notify_waiters();
     }
 }
 
@@ -245,7 +268,7 @@ impl ServerStreamingService<HealthCheckRequest> for Watch {
 async fn watch(
     service: String,
     tx: mpsc::Sender<Result<HealthCheckResponse, Status>>,
-    _permit: Permit,
+    permit: Permit,
 ) {
     let mut changes = crate::health::changes();
     let mut last = None;
@@ -254,14 +277,19 @@ async fn watch(
         // Seen before reading, so a change while reading wakes the wait below.
         let _seen = *changes.borrow_and_update();
         let running = status::running();
-        let status = status::status_of(&service).unwrap_or(ServingStatus::ServiceUnknown);
+        let closed = permit.0.closed.load(Ordering::Acquire);
+        let status = if closed {
+            ServingStatus::NotServing
+        } else {
+            status::status_of(&service).unwrap_or(ServingStatus::ServiceUnknown)
+        };
         if last != Some(status) {
             last = Some(status);
             if tx.send(Ok(HealthCheckResponse::of(status))).await.is_err() {
                 return;
             }
         }
-        if seen_running && !running {
+        if closed || (seen_running && !running) {
             // Stopped: the last word was NOT_SERVING; ending lets the server stop.
             return;
         }
@@ -273,6 +301,7 @@ async fn watch(
                 }
             }
             () = tokio::time::sleep(RECHECK) => {}
+            () = permit.0.wake.notified() => {}
             () = tx.closed() => return,
         }
     }
@@ -307,5 +336,39 @@ mod tests {
         );
         let refused = list(names(MAX_LIST_SERVICES + 1)).unwrap_err();
         assert_eq!(refused.code(), tonic::Code::ResourceExhausted);
+    }
+
+    #[test]
+    fn close_watches_ends_open_and_later_watches() {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async {
+            let health = HealthService::new();
+            let mut watch = Watch(Arc::clone(&health.watches));
+            let open = |watch: &mut Watch| {
+                let request = Request::new(HealthCheckRequest {
+                    service: "nope".into(),
+                });
+                ServerStreamingService::call(watch, request)
+            };
+            let mut first = open(&mut watch).await.unwrap().into_inner();
+            // Nothing installed here: NOT_SERVING, and the call stays open.
+            let message = first.0.recv().await.unwrap().unwrap();
+            assert_eq!(message.status, ServingStatus::NotServing as i32);
+            let still_open =
+                tokio::time::timeout(Duration::from_millis(1500), first.0.recv()).await;
+            assert!(still_open.is_err(), "open until closed");
+            health.close_watches();
+            let ended = tokio::time::timeout(Duration::from_secs(5), first.0.recv())
+                .await
+                .expect("the watch ends within the recheck interval");
+            assert!(ended.is_none());
+            let mut later = open(&mut watch).await.unwrap().into_inner();
+            let only = later.0.recv().await.unwrap().unwrap();
+            assert_eq!(only.status, ServingStatus::NotServing as i32);
+            assert!(later.0.recv().await.is_none());
+        });
     }
 }
