@@ -121,6 +121,27 @@
 //! `OTEL_EXPORTER_OTLP_ENDPOINT`). Monitored calls never wait for the collector; what
 //! it cannot take is dropped and counted in `flext_otlp_dropped_total` on `/metrics`.
 //!
+//! # Integrations
+//!
+//! Each behind its feature, each a module with its own runnable example and every option
+//! documented:
+//!
+//! | feature | module | what it adds |
+//! |---|---|---|
+//! | `server` (default) | `health`, `prometheus` | `/metrics`, `/livez`, `/readyz`, `/startupz`, `/health` on `127.0.0.1:9464` |
+//! | `status` (default) | `status` | `/status` and `/status.json`, a page for a person; panics counted |
+//! | `http`, `axum`, `reqwest` | `http` | tower server and client layers per OpenTelemetry's HTTP conventions; axum route templates; a reqwest middleware |
+//! | `grpc` | `grpc` | tonic server and client layers per the RPC conventions; `grpc.health.v1.Health` from the health checks |
+//! | `sqlx` | `sqlx` | `MonitoredPool`: queries, errors, rows, pool metrics, spans, recent slow queries |
+//! | `tokio-metrics` | | the Tokio runtime's metrics (`ObservabilityBuilder::tokio_runtime`) |
+//! | `alerts` | `alerts` | declared `alert(..)`s, objectives and health checks evaluated in the process and delivered to Alertmanager |
+//! | `push` | `push` | a Pushgateway client for batch jobs |
+//! | `remote-write` | `remote_write` | Prometheus remote write to Thanos, Mimir, Cortex, VictoriaMetrics |
+//! | `system` | | CPU, memory and disk checks, `process_*` metrics |
+//!
+//! Objectives ([`objectives::Objective`]) and the Prometheus rules, Alertmanager routing and Grafana
+//! dashboards generated from them ([`artifacts`]) need no feature.
+//!
 //! # Cost
 //!
 //! A monitored call reads the clock twice (TSC where available) and updates four
