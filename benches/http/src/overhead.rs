@@ -200,7 +200,7 @@ pub(crate) fn main() {
     );
     // Last: `install()` sets the process's subscriber for good.
     eprintln!(
-        "== overhead: under install() (JSON logs to a sink, OpenTelemetry layer, no exporter)"
+        "== overhead: under install() (JSON logs to a sink, no trace exporter: no OpenTelemetry layer)"
     );
     let _guard = flext_observability::Observability::builder()
         .without_server()
@@ -228,7 +228,7 @@ pub(crate) fn main() {
         &spans,
     );
     report(
-        "Under `install()`: JSON log lines (to a sink), the OpenTelemetry layer (no exporter)",
+        "Under `install()`: JSON log lines (to a sink), no trace exporter (no OpenTelemetry layer)",
         &installed,
     );
 
