@@ -136,7 +136,7 @@
 //! | `tokio-metrics` | | the Tokio runtime's metrics (`ObservabilityBuilder::tokio_runtime`) |
 //! | `alerts` | `alerts` | declared `alert(..)`s, objectives and health checks evaluated in the process and delivered to Alertmanager |
 //! | `push` | `push` | a Pushgateway client for batch jobs |
-//! | `remote-write` | `remote_write` | Prometheus remote write to Thanos, Mimir, Cortex, VictoriaMetrics |
+//! | `remote-write` | `remote_write` | Prometheus remote write to Thanos, Mimir, Cortex, `VictoriaMetrics` |
 //! | `system` | | CPU, memory and disk checks, `process_*` metrics |
 //!
 //! Objectives ([`objectives::Objective`]) and the Prometheus rules, Alertmanager routing and Grafana
