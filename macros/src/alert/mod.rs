@@ -9,6 +9,7 @@
 
 mod expand;
 mod validate;
+mod values;
 
 use proc_macro2::{Span, TokenStream};
 use syn::ext::IdentExt;
