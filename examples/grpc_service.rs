@@ -36,6 +36,7 @@ use std::time::{Duration, Instant};
 use flext_observability::logs::LogFormat;
 use flext_observability::{Error, Observability, ObservabilityGuard, health_check};
 use flext_observability_examples::grpc_service::{ROUND, client, drive, orders_db, serve};
+use flext_observability_examples::start::{self, value};
 
 const DEFAULT_APP_LISTEN: &str = "127.0.0.1:50051";
 
@@ -46,52 +47,19 @@ fn orders_database() -> Result<(), String> {
 }
 
 fn install() -> Result<ObservabilityGuard, Error> {
-    let builder = || {
+    start::install(|| {
         Observability::builder()
             .service_name("grpc-service")
             .log_format(LogFormat::Json)
-    };
-    match builder().install() {
-        Err(Error::Bind { addr, error }) if error.kind() == std::io::ErrorKind::AddrInUse => {
-            eprintln!("{addr} is in use; serving /metrics on a free port instead");
-            builder().listen("127.0.0.1:0").install()
-        }
-        other => other,
-    }
+    })
 }
 
 async fn bind_app() -> Result<tokio::net::TcpListener, String> {
-    match std::env::var("APP_GRPC_LISTEN") {
-        Ok(addr) if !addr.trim().is_empty() => tokio::net::TcpListener::bind(addr.trim())
-            .await
-            .map_err(|e| format!("APP_GRPC_LISTEN={addr}: {e}")),
-        _ => match tokio::net::TcpListener::bind(DEFAULT_APP_LISTEN).await {
-            Err(e) if e.kind() == std::io::ErrorKind::AddrInUse => {
-                eprintln!("{DEFAULT_APP_LISTEN} is in use; serving on a free port instead");
-                tokio::net::TcpListener::bind("127.0.0.1:0")
-                    .await
-                    .map_err(|e| e.to_string())
-            }
-            other => other.map_err(|e| format!("{DEFAULT_APP_LISTEN}: {e}")),
-        },
-    }
+    start::bind_app("APP_GRPC_LISTEN", DEFAULT_APP_LISTEN).await
 }
 
 fn seconds() -> Result<u64, String> {
-    match std::env::var("GRPC_SERVICE_SECONDS") {
-        Ok(s) if !s.trim().is_empty() => s
-            .trim()
-            .parse()
-            .map_err(|_| format!("GRPC_SERVICE_SECONDS: `{s}` is not a number")),
-        _ => Ok(3),
-    }
-}
-
-/// The value of one series of the exposition.
-fn value(text: &str, series: &str) -> f64 {
-    text.lines()
-        .find_map(|l| l.strip_prefix(series)?.strip_prefix(' ')?.parse().ok())
-        .unwrap_or(0.0)
+    start::seconds("GRPC_SERVICE_SECONDS")
 }
 
 /// Checks the counts of `rounds` rounds against the exposition: the server's and the

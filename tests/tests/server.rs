@@ -175,6 +175,23 @@ fn busy_port_is_a_bind_error_and_nothing_stays_installed() {
     drop(guard);
 }
 
+/// `install()` called inside the application's own runtime (`#[tokio::main]`): a busy
+/// port is the same error, not a panic of the server's runtime dropped in there.
+#[test]
+fn busy_port_inside_a_tokio_runtime_is_an_error_not_a_panic() {
+    let _serial = serial();
+    let taken = TcpListener::bind("127.0.0.1:0").unwrap();
+    let addr = taken.local_addr().unwrap();
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(1)
+        .build()
+        .unwrap();
+    let err = runtime
+        .block_on(async { Observability::builder().listen(addr).install() })
+        .unwrap_err();
+    assert!(matches!(err, Error::Bind { .. }), "{err}");
+}
+
 #[test]
 fn one_live_installation_at_a_time_and_drop_stops_the_server() {
     let _serial = serial();

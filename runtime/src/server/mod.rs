@@ -54,9 +54,22 @@ pub(crate) struct Server {
 /// A bound socket, not yet served: binding is what fails in practice (a busy port), so
 /// `install()` binds before it starts anything else.
 pub(crate) struct Bound {
-    runtime: tokio::runtime::Runtime,
-    listener: tokio::net::TcpListener,
+    /// `Some` until served.
+    runtime: Option<tokio::runtime::Runtime>,
+    listener: Option<tokio::net::TcpListener>,
     local_addr: SocketAddr,
+}
+
+impl Drop for Bound {
+    /// Dropped unserved (a later step of `install()` failed), perhaps inside the caller's
+    /// own Tokio runtime, where dropping a runtime would panic: shut down in the
+    /// background instead.
+    fn drop(&mut self) {
+        drop(self.listener.take());
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
 }
 
 impl Server {
@@ -81,12 +94,19 @@ impl Server {
             let local_addr = listener.local_addr()?;
             Ok((listener, local_addr))
         };
-        let (listener, local_addr) = bind().map_err(|error| Error::Bind { addr, error })?;
-        Ok(Bound {
-            runtime,
-            listener,
-            local_addr,
-        })
+        match bind() {
+            Ok((listener, local_addr)) => Ok(Bound {
+                runtime: Some(runtime),
+                listener: Some(listener),
+                local_addr,
+            }),
+            Err(error) => {
+                // `install()` may be called inside the caller's runtime, where dropping
+                // one would panic.
+                runtime.shutdown_background();
+                Err(Error::Bind { addr, error })
+            }
+        }
     }
 
     pub(crate) fn local_addr(&self) -> SocketAddr {
@@ -110,12 +130,11 @@ impl Bound {
     }
 
     /// Starts serving on the server's own thread.
-    pub(crate) fn serve(self) -> Result<Server, Error> {
-        let Bound {
-            runtime,
-            listener,
-            local_addr,
-        } = self;
+    pub(crate) fn serve(mut self) -> Result<Server, Error> {
+        let local_addr = self.local_addr;
+        let (Some(runtime), Some(listener)) = (self.runtime.take(), self.listener.take()) else {
+            unreachable!("a bound socket is served once");
+        };
         let (tx, rx) = oneshot::channel();
         let thread = std::thread::Builder::new()
             .name("flext-obs-server".into())
