@@ -127,7 +127,8 @@ impl ObservabilityBuilder {
     /// The `generatorURL` of every alert: the page a notification links back to.
     /// Default: `http://<host name>:<port>/status` of the embedded server (the status
     /// page, which lists the firing alerts), or `/metrics` in builds without the `status`
-    /// feature; none without the server.
+    /// feature; none without the server. A process that turns the page off
+    /// (`FLEXT_OBS_STATUS_PAGE=false`) sets this to its `/metrics` or another page.
     pub fn alert_generator_url(mut self, url: impl Into<String>) -> Self {
         self.extensions.get_mut::<AlertSettings>().generator_url = Some(url.into());
         self
