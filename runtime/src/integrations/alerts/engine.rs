@@ -42,7 +42,7 @@ impl Engine {
             .name("flext-obs-alert-eval".into())
             .spawn(move || {
                 tracing::dispatcher::with_default(&tracing::Dispatch::none(), || {
-                    run(plan, &signal, &ready);
+                    run(plan, &signal, ready);
                 });
             })?;
         let _ = first_round.recv_timeout(std::time::Duration::from_secs(2));
@@ -65,7 +65,9 @@ impl Drop for Engine {
     }
 }
 
-fn run(plan: Plan, stop: &(Mutex<bool>, Condvar), ready: &std::sync::mpsc::SyncSender<()>) {
+fn run(plan: Plan, stop: &(Mutex<bool>, Condvar), ready: std::sync::mpsc::SyncSender<()>) {
+    // Told once, after the first round.
+    let mut ready = Some(ready);
     let Plan {
         mut evaluator,
         families,
@@ -102,7 +104,9 @@ fn run(plan: Plan, stop: &(Mutex<bool>, Condvar), ready: &std::sync::mpsc::SyncS
                 .collect();
             delivery.send(&payloads);
         }));
-        let _ = ready.try_send(());
+        if let Some(ready) = ready.take() {
+            let _ = ready.send(());
+        }
         if round.is_err() {
             crate::diag::warn_once(
                 "alerts-evaluation-panicked",
